@@ -1,0 +1,78 @@
+// deno-lint-ignore-file no-console -- the process entry point reports start-up failures on stderr
+/**
+ * The Pharos server process: reads the environment and flags, configures logging,
+ * starts the app on `Deno.serve`, and drains on SIGINT/SIGTERM.
+ * @module
+ */
+import { createApp } from "./src/app.ts";
+import { type Config, ConfigError, parseConfig } from "./src/config/mod.ts";
+import { configureLogging, getLogger } from "./src/log/mod.ts";
+import { loadStack, type Stack } from "./src/stack/mod.ts";
+import { noopTelemetry } from "./src/telemetry/mod.ts";
+import { randomIds, systemClock } from "./src/util/mod.ts";
+
+/** Exit code for invalid configuration (nothing was started). */
+const EXIT_CONFIG = 2;
+const VERSION = "0.1.0";
+
+let config: Config;
+try {
+  config = parseConfig({ env: Deno.env.toObject(), args: Deno.args });
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`pharos: ${error.message}`);
+  Deno.exit(EXIT_CONFIG);
+}
+
+await configureLogging({ level: config.logLevel });
+const log = getLogger(["pharos"]);
+const runtimeLog = log.getChild("runtime");
+runtimeLog.info("Starting Pharos runtime", { version: VERSION, deno: Deno.version.deno });
+
+let stack: Stack | undefined;
+if (config.stackModule !== "") {
+  try {
+    stack = await loadStack(config.stackModule, Deno.cwd());
+  } catch (error) {
+    console.error(`pharos: ${(error as Error).message}`);
+    Deno.exit(EXIT_CONFIG);
+  }
+}
+
+const app = createApp({
+  config,
+  clock: systemClock,
+  ids: randomIds,
+  log,
+  telemetry: noopTelemetry,
+  ...(stack === undefined ? {} : { stack }),
+});
+
+const serverLog = log.getChild(["ws", "server"]);
+const server = Deno.serve({
+  port: config.port,
+  hostname: config.hostname,
+  onListen({ hostname, port }) {
+    const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+    serverLog.info("WebSocket server listening on {address}", { address: `${host}:${port}` });
+  },
+}, app.handler);
+await app.start();
+
+let stopping = false;
+async function stop(signal: Deno.Signal): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  runtimeLog.info("Received {signal}, shutting down", { signal });
+  const deadline = setTimeout(() => {
+    runtimeLog.error("Shutdown exceeded {ms} ms; exiting", { ms: config.shutdownTimeoutMs });
+    Deno.exit(1);
+  }, config.shutdownTimeoutMs);
+  await app.shutdown();
+  await server.shutdown();
+  clearTimeout(deadline);
+  Deno.exit(0);
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, () => void stop(signal));
+}

@@ -1,0 +1,17 @@
+/**
+ * @module Per-view fan-out from projector to sessions, and the view-directory contract for snapshots.
+ */
+export { createMemoryBus, type MemoryBusOptions } from "./memory_bus.ts";
+export type {
+  Bus,
+  BusListener,
+  BusMessage,
+  SnapshotEntity,
+  SnapshotQuery,
+  ViewDirectory,
+  ViewInfo,
+  ViewKind,
+  ViewMode,
+  ViewSort,
+  WindowHandle,
+} from "./types.ts";

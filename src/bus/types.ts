@@ -1,0 +1,80 @@
+/** One frame on its way to subscribers: serialised once, shared by every session. */
+export interface BusMessage {
+  /** Entity key the frame is about; sessions with a key filter compare against it. */
+  readonly key: string;
+  /** The encoded frame (UTF-8 JSON bytes). */
+  readonly bytes: Uint8Array;
+}
+
+/** Receives messages published on a topic. */
+export type BusListener = (message: BusMessage) => void;
+
+/**
+ * Per-view fan-out from the projector to sessions. Topics are view ids (`Token/list`)
+ * or derived-window topics handed out by {@link ViewDirectory.openWindow}. This is the
+ * seam a multi-instance backend implements; `tests/contract/bus_contract.ts` is what it must pass.
+ */
+export interface Bus {
+  /** Delivers `message` to every current listener of `topic`, synchronously, in order. */
+  publish(topic: string, message: BusMessage): void;
+  /** Adds a listener; dispose to remove it. */
+  subscribe(topic: string, listener: BusListener): Disposable;
+  /** True when anyone listens on `topic`, so publishers can skip building frames. */
+  hasSubscribers(topic: string): boolean;
+  /** Number of topics with at least one listener. */
+  readonly topicCount: number;
+}
+
+/** Frame mode of a view on the wire. */
+export type ViewMode = "list" | "state" | "append";
+/** How a view behaves: the three base views of an entity, or a derived sorted window. */
+export type ViewKind = "list" | "state" | "append" | "derived";
+
+/** Sort announced in the `subscribed` frame. */
+export interface ViewSort {
+  readonly field: readonly string[];
+  readonly order: "asc" | "desc";
+}
+
+/** What a session needs to know about a view before subscribing. */
+export interface ViewInfo {
+  readonly id: string;
+  readonly entity: string;
+  readonly mode: ViewMode;
+  readonly kind: ViewKind;
+  readonly sort?: ViewSort;
+  /** Default window of a derived view. */
+  readonly defaultTake?: number;
+}
+
+/** One entity in a snapshot. */
+export interface SnapshotEntity {
+  readonly key: string;
+  readonly data: unknown;
+}
+
+/** Snapshot selection of a list-like view (PROTOCOL.md §4 "List snapshot set"). */
+export interface SnapshotQuery {
+  readonly key?: string;
+  /** Only entities whose `_seq` is after this cursor, oldest first. */
+  readonly after?: string;
+  readonly snapshotLimit?: number;
+}
+
+/** A derived-view window a session holds open. */
+export interface WindowHandle extends Disposable {
+  /** Topic on which this window's `delete`/`upsert` frames are published. */
+  readonly topic: string;
+  /** The window's entities now, in sort order. */
+  snapshot(): SnapshotEntity[];
+}
+
+/**
+ * Read side of the view caches, for subscribe-time snapshots. The projector implements
+ * it; the ws layer consumes it, so data still only flows downstream.
+ */
+export interface ViewDirectory {
+  describe(view: string): ViewInfo | undefined;
+  snapshot(view: string, query: SnapshotQuery): SnapshotEntity[];
+  openWindow(view: string, window: { readonly skip: number; readonly take: number }): WindowHandle;
+}

@@ -1,0 +1,230 @@
+/**
+ * The one table of configuration options: README's configuration table and the flag
+ * parser are both derived from it, so they cannot drift apart.
+ */
+
+/** How a raw string becomes a value. */
+export type OptionKind = "port" | "int" | "string" | "logLevel" | "host";
+
+/** One configuration option. */
+export interface OptionSpec {
+  /** Field name in {@link Config}. */
+  readonly key: keyof Config;
+  /** Environment variable. */
+  readonly env: string;
+  /** Command-line flag, without the leading `--`. */
+  readonly flag: string;
+  readonly kind: OptionKind;
+  /** Inclusive lower bound for integers. */
+  readonly min?: number;
+  /** Inclusive upper bound for integers. */
+  readonly max?: number;
+  readonly description: string;
+}
+
+/** Log levels accepted by `PHAROS_LOG` (LogTape's names, plus `off` and `warn`). */
+export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal", "off"] as const;
+/** A log level name. */
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+/** The validated, frozen server configuration. */
+export interface Config {
+  readonly port: number;
+  readonly hostname: string;
+  readonly logLevel: LogLevelName;
+  readonly stackModule: string;
+  readonly demoRatePerSecond: number;
+  readonly demoKeys: number;
+  readonly maxClients: number;
+  readonly maxSubscriptionsPerClient: number;
+  readonly maxMessageBytes: number;
+  readonly queueMaxFrames: number;
+  readonly queueMaxBytes: number;
+  readonly idleTimeoutMs: number;
+  readonly viewCacheSize: number;
+  readonly stateTableSize: number;
+  readonly handlerTimeoutMs: number;
+  readonly batchMaxSize: number;
+  readonly batchDelayMs: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+/** Defaults: what `deno task start` runs with when nothing is set. */
+export const DEFAULT_CONFIG: Config = Object.freeze({
+  port: 8877,
+  hostname: "0.0.0.0",
+  logLevel: "info",
+  stackModule: "",
+  demoRatePerSecond: 10,
+  demoKeys: 20,
+  maxClients: 10_000,
+  maxSubscriptionsPerClient: 1_000,
+  maxMessageBytes: 65_536,
+  queueMaxFrames: 512,
+  queueMaxBytes: 8 * 1024 * 1024,
+  idleTimeoutMs: 300_000,
+  viewCacheSize: 500,
+  stateTableSize: 2_500,
+  handlerTimeoutMs: 250,
+  batchMaxSize: 256,
+  batchDelayMs: 2,
+  shutdownTimeoutMs: 10_000,
+});
+
+/** Every option, in README order. */
+export const OPTIONS: readonly OptionSpec[] = [
+  {
+    key: "port",
+    env: "PORT",
+    flag: "port",
+    kind: "port",
+    description: "TCP port for HTTP and WebSocket (0 picks a free port)",
+  },
+  {
+    key: "hostname",
+    env: "PHAROS_HOST",
+    flag: "host",
+    kind: "host",
+    description: "Interface to listen on",
+  },
+  {
+    key: "logLevel",
+    env: "PHAROS_LOG",
+    flag: "log",
+    kind: "logLevel",
+    description: "Lowest log level: trace, debug, info, warning, error, fatal or off",
+  },
+  {
+    key: "stackModule",
+    env: "PHAROS_STACK",
+    flag: "stack",
+    kind: "string",
+    description: "Path or URL of a stack module (default export from defineStack); empty = built-in demo Token stack",
+  },
+  {
+    key: "demoRatePerSecond",
+    env: "PHAROS_DEMO_RATE",
+    flag: "demo-rate",
+    kind: "int",
+    min: 0,
+    max: 1_000_000,
+    description: "Events per second from the demo source (0 = paused)",
+  },
+  {
+    key: "demoKeys",
+    env: "PHAROS_DEMO_KEYS",
+    flag: "demo-keys",
+    kind: "int",
+    min: 1,
+    max: 1_000_000,
+    description: "Distinct mints the demo source cycles through",
+  },
+  {
+    key: "maxClients",
+    env: "PHAROS_MAX_CLIENTS",
+    flag: "max-clients",
+    kind: "int",
+    min: 1,
+    max: 10_000_000,
+    description: "WebSocket clients at once; beyond it the upgrade gets HTTP 503",
+  },
+  {
+    key: "maxSubscriptionsPerClient",
+    env: "PHAROS_MAX_SUBSCRIPTIONS",
+    flag: "max-subscriptions",
+    kind: "int",
+    min: 1,
+    max: 1_000_000,
+    description: "Subscriptions one connection may hold (error frame beyond it)",
+  },
+  {
+    key: "maxMessageBytes",
+    env: "PHAROS_MAX_MESSAGE_BYTES",
+    flag: "max-message-bytes",
+    kind: "int",
+    min: 256,
+    max: 64 * 1024 * 1024,
+    description: "Largest client message; bigger ones close the socket with 1009",
+  },
+  {
+    key: "queueMaxFrames",
+    env: "PHAROS_QUEUE_FRAMES",
+    flag: "queue-frames",
+    kind: "int",
+    min: 1,
+    max: 1_000_000,
+    description: "Outbound frames queued per client before it is dropped as a slow consumer",
+  },
+  {
+    key: "queueMaxBytes",
+    env: "PHAROS_QUEUE_BYTES",
+    flag: "queue-bytes",
+    kind: "int",
+    min: 1024,
+    max: 1024 * 1024 * 1024,
+    description: "Outbound bytes queued per client before it is dropped as a slow consumer",
+  },
+  {
+    key: "idleTimeoutMs",
+    env: "PHAROS_IDLE_TIMEOUT_MS",
+    flag: "idle-timeout-ms",
+    kind: "int",
+    min: 1000,
+    max: 86_400_000,
+    description: "Close clients that send nothing (not even a ping) for this long",
+  },
+  {
+    key: "viewCacheSize",
+    env: "PHAROS_VIEW_CACHE_SIZE",
+    flag: "view-cache-size",
+    kind: "int",
+    min: 1,
+    max: 10_000_000,
+    description: "Entities kept per view for snapshots (LRU)",
+  },
+  {
+    key: "stateTableSize",
+    env: "PHAROS_STATE_TABLE_SIZE",
+    flag: "state-table-size",
+    kind: "int",
+    min: 1,
+    max: 100_000_000,
+    description: "Entities kept per entity type in the VM state table (LRU)",
+  },
+  {
+    key: "handlerTimeoutMs",
+    env: "PHAROS_HANDLER_TIMEOUT_MS",
+    flag: "handler-timeout-ms",
+    kind: "int",
+    min: 1,
+    max: 600_000,
+    description: "Time budget of one handler run; over it the run is cancelled and counted",
+  },
+  {
+    key: "batchMaxSize",
+    env: "PHAROS_BATCH_MAX",
+    flag: "batch-max",
+    kind: "int",
+    min: 1,
+    max: 100_000,
+    description: "Mutations per projector batch",
+  },
+  {
+    key: "batchDelayMs",
+    env: "PHAROS_BATCH_DELAY_MS",
+    flag: "batch-delay-ms",
+    kind: "int",
+    min: 0,
+    max: 10_000,
+    description: "Longest a mutation waits for its batch to fill",
+  },
+  {
+    key: "shutdownTimeoutMs",
+    env: "PHAROS_SHUTDOWN_TIMEOUT_MS",
+    flag: "shutdown-timeout-ms",
+    kind: "int",
+    min: 100,
+    max: 600_000,
+    description: "Graceful shutdown deadline after SIGINT/SIGTERM",
+  },
+];

@@ -1,0 +1,11 @@
+/**
+ * @module The single `Deno.serve` handler: `/health`, `/ready`, `/status` and the WebSocket upgrade.
+ */
+export {
+  createHttpHandler,
+  type HttpHandler,
+  type HttpHandlerOptions,
+  type HttpState,
+  type RequestInfo,
+  toPeerAddress,
+} from "./handler.ts";

@@ -1,0 +1,67 @@
+import type { LogRecord } from "@logtape/logtape";
+
+const LEVEL_NAMES: Record<string, string> = {
+  trace: "TRACE",
+  debug: "DEBUG",
+  info: "INFO",
+  warning: "WARN",
+  error: "ERROR",
+  fatal: "FATAL",
+};
+
+// Client-supplied strings must not be able to forge a second log line or
+// smuggle terminal escape sequences: escape every C0/C1 control character.
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** Escapes control characters (newlines included) so one record is always one line. */
+export function escapeControl(text: string): string {
+  return text.replace(CONTROL, (c) => {
+    switch (c) {
+      case "\n":
+        return "\\n";
+      case "\r":
+        return "\\r";
+      case "\t":
+        return "\\t";
+      default:
+        return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+    }
+  });
+}
+
+function render(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value instanceof Error) return `${value.name}: ${value.message}`;
+  if (typeof value === "bigint") return value.toString();
+  if (value === undefined) return "undefined";
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+const PLACEHOLDER = /\{([^{}]+)\}/g;
+
+/**
+ * Formats a record as `2024-01-15T10:30:45.123Z INFO pharos.ws.server: message key=value`,
+ * the layout of the seed. Properties not already shown in the message follow as `key=value`.
+ */
+export function formatTextRecord(record: LogRecord): string {
+  const message = record.message.map(render).join("");
+  const shown = new Set<string>();
+  if (typeof record.rawMessage === "string") {
+    for (const match of record.rawMessage.matchAll(PLACEHOLDER)) shown.add(match[1] as string);
+  }
+  let fields = "";
+  for (const [key, value] of Object.entries(record.properties)) {
+    if (shown.has(key) || value === undefined) continue;
+    fields += ` ${key}=${render(value)}`;
+  }
+  const level = LEVEL_NAMES[record.level] ?? record.level.toUpperCase();
+  const line = `${new Date(record.timestamp).toISOString()} ${level} ${
+    record.category.join(".")
+  }: ${message}${fields}`;
+  return `${escapeControl(line)}\n`;
+}

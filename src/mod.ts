@@ -1,0 +1,22 @@
+/**
+ * @module Pharos as a library: define stacks, wire the server into your own `Deno.serve`.
+ *
+ * Importing this module configures nothing: logging stays with the host's LogTape
+ * configuration (records arrive under the `pharos` category).
+ */
+export { type App, type AppOptions, createApp } from "./app.ts";
+export { type Config, ConfigError, DEFAULT_CONFIG, parseConfig } from "./config/mod.ts";
+export {
+  defineStack,
+  type DerivedViewDefinition,
+  type EntityDefinition,
+  type Handler,
+  type HandlerContext,
+  type Patch,
+  type PharosEvent,
+  type Stack,
+  type StackDefinition,
+} from "./stack/mod.ts";
+export type { Source, SourceContext, SourceStatus } from "./sources/mod.ts";
+export { noopTelemetry, type Telemetry } from "./telemetry/mod.ts";
+export { type Clock, type Ids, randomIds, systemClock } from "./util/mod.ts";

@@ -1,0 +1,250 @@
+import type {
+  Bus,
+  SnapshotEntity,
+  SnapshotQuery,
+  ViewDirectory,
+  ViewInfo,
+  ViewMode,
+} from "../bus/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { Stack } from "../stack/mod.ts";
+import type { ProjectorTelemetry } from "../telemetry/mod.ts";
+import type { Clock } from "../util/mod.ts";
+import { LruMap } from "../util/mod.ts";
+import { clonePatchValue, compareSeq, mergePatch, type Mutation, type PathCache } from "../vm/mod.ts";
+import { DerivedView } from "./derived_view.ts";
+import { encodePatchFrame } from "./frames.ts";
+
+type Entity = Record<string, unknown>;
+
+interface EntityViews {
+  readonly name: string;
+  /** Shared by E/list, E/state and E/append: they receive identical updates. */
+  readonly cache: LruMap<string, Entity>;
+  readonly appendSet: ReadonlySet<string>;
+  readonly baseViews: readonly { readonly id: string; readonly mode: ViewMode }[];
+  readonly derived: readonly DerivedView[];
+}
+
+/** Batches mutations into view caches and publishes frames to the bus. */
+export interface Projector extends Disposable {
+  /** Queues mutations; they are applied when the batch fills or its delay passes. */
+  push(mutations: readonly Mutation[]): void;
+  /** Applies every queued mutation now. */
+  flush(): void;
+  /** Mutations waiting for their batch. */
+  readonly pending: number;
+  /** Snapshot reads for subscribing sessions. */
+  readonly directory: ViewDirectory;
+}
+
+/** Options for {@link createProjector}. */
+export interface ProjectorOptions {
+  readonly stack: Stack;
+  readonly bus: Bus;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly telemetry: ProjectorTelemetry;
+  readonly paths: PathCache;
+  /** Entities cached per view; default 500. */
+  readonly cacheSize?: number;
+  /** Mutations per batch; default 256. */
+  readonly batchMaxSize?: number;
+  /** Longest wait for a batch to fill, ms; default 2. */
+  readonly batchDelayMs?: number;
+}
+
+function seqOf(entity: Entity): string | undefined {
+  return typeof entity._seq === "string" ? entity._seq : undefined;
+}
+
+/** Creates the projector for one stack. */
+export function createProjector(options: ProjectorOptions): Projector {
+  const { bus, clock, log, telemetry } = options;
+  const cacheSize = options.cacheSize ?? 500;
+  const batchMaxSize = options.batchMaxSize ?? 256;
+  const batchDelayMs = options.batchDelayMs ?? 2;
+  const entities = new Map<string, EntityViews>();
+  const views = new Map<string, ViewInfo>();
+  let framesInBatch = 0;
+  const countFrame = () => framesInBatch++;
+
+  for (const [name, definition] of Object.entries(options.stack.entities)) {
+    const derived: DerivedView[] = [];
+    const cache = new LruMap<string, Entity>(cacheSize, (key) => {
+      telemetry.viewCacheEviction(name);
+      for (const view of derived) view.update(key, true);
+    });
+    const baseViews = [
+      { id: `${name}/list`, mode: "list" as const },
+      { id: `${name}/state`, mode: "state" as const },
+      { id: `${name}/append`, mode: "append" as const },
+    ];
+    views.set(baseViews[0]!.id, {
+      id: baseViews[0]!.id,
+      entity: name,
+      mode: "list",
+      kind: "list",
+      sort: { field: ["_seq"], order: "desc" },
+    });
+    views.set(baseViews[1]!.id, { id: baseViews[1]!.id, entity: name, mode: "state", kind: "state" });
+    views.set(baseViews[2]!.id, { id: baseViews[2]!.id, entity: name, mode: "append", kind: "append" });
+    for (const [viewName, view] of Object.entries(definition.views ?? {})) {
+      const info: ViewInfo = {
+        id: `${name}/${viewName}`,
+        entity: name,
+        mode: "list",
+        kind: "derived",
+        sort: { field: options.paths.segments(view.sortBy), order: view.order ?? "asc" },
+        defaultTake: view.take ?? 100,
+      };
+      views.set(info.id, info);
+      derived.push(
+        new DerivedView(info, view, {
+          bus,
+          paths: options.paths,
+          lookup: (key) => cache.get(key),
+          onFrame: countFrame,
+        }),
+      );
+    }
+    entities.set(name, {
+      name,
+      cache,
+      appendSet: new Set(definition.append ?? []),
+      baseViews,
+      derived,
+    });
+  }
+  const derivedById = new Map(
+    [...entities.values()].flatMap((e) => e.derived.map((d) => [d.info.id, d] as const)),
+  );
+
+  let queue: Mutation[] = [];
+  let timer: Disposable | undefined;
+
+  function apply(mutation: Mutation): void {
+    const views = entities.get(mutation.entity);
+    if (views === undefined) throw new TypeError(`Unknown entity "${mutation.entity}"`);
+    const cached = views.cache.get(mutation.key);
+    const merged = cached === undefined
+      ? clonePatchValue(mutation.patch) as Entity
+      : mergePatch(cached, mutation.patch, views.appendSet);
+    views.cache.set(mutation.key, merged);
+    let dataJson: string | undefined;
+    for (const view of views.baseViews) {
+      if (!bus.hasSubscribers(view.id)) continue;
+      dataJson ??= JSON.stringify(mutation.patch);
+      bus.publish(view.id, {
+        key: mutation.key,
+        bytes: encodePatchFrame(
+          view.mode,
+          view.id,
+          mutation.key,
+          dataJson,
+          mutation.append,
+          mutation.seq,
+        ),
+      });
+      telemetry.framePublished(view.mode, views.name);
+      countFrame();
+    }
+    for (const derived of views.derived) derived.update(mutation.key);
+  }
+
+  function flush(): void {
+    timer?.[Symbol.dispose]();
+    timer = undefined;
+    if (queue.length === 0) return;
+    const batch = queue;
+    queue = [];
+    const started = clock.monotonic();
+    framesInBatch = 0;
+    let errors = 0;
+    const perEntity = new Map<string, number>();
+    for (const mutation of batch) {
+      try {
+        apply(mutation);
+        perEntity.set(mutation.entity, (perEntity.get(mutation.entity) ?? 0) + 1);
+      } catch (error) {
+        errors++;
+        telemetry.viewError(mutation.entity);
+        log.error("Failed to process mutation: {error}", {
+          error,
+          entity: mutation.entity,
+        });
+      }
+    }
+    for (const [entity, count] of perEntity) telemetry.mutationsProcessed(entity, count);
+    const durationMs = clock.monotonic() - started;
+    telemetry.batchDone(durationMs / 1000);
+    log.debug("projector batch", {
+      phase: "projector",
+      batch_size: batch.length,
+      frames_published: framesInBatch,
+      errors,
+      duration_ms: Number(durationMs.toFixed(3)),
+    });
+  }
+
+  function listSnapshot(views: EntityViews, query: SnapshotQuery): SnapshotEntity[] {
+    let selected: [string, Entity][];
+    if (query.after !== undefined) {
+      const after = query.after;
+      selected = [...views.cache.entries()]
+        .filter(([, data]) => {
+          const seq = seqOf(data);
+          return seq !== undefined && compareSeq(seq, after) > 0;
+        })
+        .sort(([, a], [, b]) => compareSeq(seqOf(a)!, seqOf(b)!));
+      if (query.snapshotLimit !== undefined) selected = selected.slice(0, query.snapshotLimit);
+    } else if (query.snapshotLimit !== undefined) {
+      selected = [...views.cache.entries()].sort(([, a], [, b]) => {
+        const sa = seqOf(a);
+        const sb = seqOf(b);
+        if (sa === undefined || sb === undefined) return sa === sb ? 0 : sa === undefined ? 1 : -1;
+        return compareSeq(sb, sa);
+      }).slice(0, query.snapshotLimit);
+    } else {
+      selected = [...views.cache.newestFirst()];
+    }
+    if (query.key !== undefined) selected = selected.filter(([key]) => key === query.key);
+    return selected.map(([key, data]) => ({ key, data }));
+  }
+
+  const directory: ViewDirectory = {
+    describe: (view) => views.get(view),
+    snapshot(view, query) {
+      const info = views.get(view);
+      if (info === undefined || info.kind === "derived") return [];
+      const entityViews = entities.get(info.entity)!;
+      if (info.kind === "state") {
+        if (query.key === undefined) return [];
+        const data = entityViews.cache.get(query.key);
+        return data === undefined ? [] : [{ key: query.key, data }];
+      }
+      return listSnapshot(entityViews, query);
+    },
+    openWindow(view, window) {
+      const derived = derivedById.get(view);
+      if (derived === undefined) throw new TypeError(`"${view}" is not a derived view`);
+      return derived.openWindow(window.skip, window.take);
+    },
+  };
+
+  return {
+    push(mutations) {
+      for (const mutation of mutations) queue.push(mutation);
+      if (queue.length >= batchMaxSize) flush();
+      else if (queue.length > 0 && timer === undefined) timer = clock.setTimer(batchDelayMs, flush);
+    },
+    flush,
+    get pending() {
+      return queue.length;
+    },
+    directory,
+    [Symbol.dispose]() {
+      flush();
+    },
+  };
+}

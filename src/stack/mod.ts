@@ -1,0 +1,17 @@
+/**
+ * @module How users declare entities, handlers and views; validation; the built-in demo stack.
+ */
+export { BASE_VIEW_NAMES, defineStack, isStack, MAX_TAKE, validateStack } from "./define_stack.ts";
+export { type DemoTransfer, demoStack } from "./demo_stack.ts";
+export { loadStack } from "./load.ts";
+export type {
+  DerivedViewDefinition,
+  EntityDefinition,
+  Handler,
+  HandlerContext,
+  Patch,
+  PharosEvent,
+  SortOrder,
+  Stack,
+  StackDefinition,
+} from "./types.ts";

@@ -1,0 +1,73 @@
+/** An upstream event as Pharos receives it. */
+export interface PharosEvent {
+  /** Event type; selects the handler (`Transfer`, …). */
+  readonly type: string;
+  /** Entity key, for stacks whose entities take the key from the event itself. */
+  readonly key?: string;
+  /** Upstream position (e.g. a Solana slot); gives mutations a `_seq` cursor. */
+  readonly slot?: number;
+  /** Position within the slot; defaults to arrival order within the slot. */
+  readonly index?: number;
+  /** Event payload, handed to handlers untouched. */
+  readonly data: Readonly<Record<string, unknown>>;
+  /** W3C trace context of the producer, when it sent one. */
+  readonly traceparent?: string;
+}
+
+/** A partial entity a handler returns; deep-merged into the entity's state. */
+export type Patch = Record<string, unknown>;
+
+/** What a handler run gets besides state and event. */
+export interface HandlerContext {
+  /** The entity key this run is for. */
+  readonly key: string;
+  /** Aborted when the run exceeds its time budget; long async work should watch it. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * A stack handler ("guest function"): turns the entity's current state (undefined for a
+ * new entity) and an event into a patch, or `undefined` for no change. May be async.
+ */
+export type Handler = (
+  state: Readonly<Record<string, unknown>> | undefined,
+  event: PharosEvent,
+  context: HandlerContext,
+) => Patch | undefined | Promise<Patch | undefined>;
+
+/** Sort order of a derived view. */
+export type SortOrder = "asc" | "desc";
+
+/** A derived sorted view over an entity's list: a window of entities ordered by one field. */
+export interface DerivedViewDefinition {
+  /** Dotted path of the sort field, e.g. `lastTransfer.slot`. */
+  readonly sortBy: string;
+  /** Default `asc`. */
+  readonly order?: SortOrder;
+  /** Window size when the subscriber gives no `take`; default 100. */
+  readonly take?: number;
+}
+
+/** One entity type of a stack. */
+export interface EntityDefinition {
+  /** Extracts the entity key from an event; `undefined` skips the event. Default: `event.key`. */
+  readonly key?: (event: PharosEvent) => string | undefined;
+  /** Handlers by event type. */
+  readonly handlers: Readonly<Record<string, Handler>>;
+  /** Dotted paths of arrays that patches append to instead of replacing. */
+  readonly append?: readonly string[];
+  /** Derived sorted views by name (`latest` → `Entity/latest`). */
+  readonly views?: Readonly<Record<string, DerivedViewDefinition>>;
+}
+
+/** A stack as written by users. */
+export interface StackDefinition {
+  readonly name: string;
+  readonly entities: Readonly<Record<string, EntityDefinition>>;
+}
+
+/** A validated stack, as returned by `defineStack`. */
+export interface Stack extends StackDefinition {
+  /** Marks a value that went through validation. */
+  readonly validated: true;
+}

@@ -1,0 +1,7 @@
+/**
+ * @module Shared building blocks with no dependencies: clock, ids, task tracker, LRU map.
+ */
+export { type Clock, systemClock } from "./clock.ts";
+export { type Ids, randomIds } from "./ids.ts";
+export { LruMap } from "./lru.ts";
+export { createTaskTracker, type TaskErrorHandler, type TaskTracker } from "./tasks.ts";

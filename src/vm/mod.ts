@@ -1,0 +1,16 @@
+/**
+ * @module Runs stack handlers over events within a time budget, keeps per-entity state tables (LRU), emits mutations.
+ */
+export { appendPathsIn, clonePatchValue, MAX_ARRAY_ELEMENTS, mergePatch } from "./merge.ts";
+export { createPathCache, type PathCache, type PathCacheOptions } from "./path_cache.ts";
+export { compareSeq, isSeq, toSeq } from "./seq.ts";
+export {
+  createVm,
+  type HandlerFailure,
+  HandlerTimeoutError,
+  type Mutation,
+  type Vm,
+  type VmOptions,
+  type VmResult,
+} from "./vm.ts";
+export { toWireValue } from "./wire_value.ts";

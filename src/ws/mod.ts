@@ -1,0 +1,31 @@
+/**
+ * @module The wire protocol: frame codec, sessions with bounded queues, subscriptions, limits, the upgrade.
+ */
+export { CloseCode, toCloseReason } from "./close_codes.ts";
+export {
+  type ClientMessage,
+  encodeErrorFrame,
+  encodeSnapshotBatches,
+  encodeSubscribedFrame,
+  type ErrorFrame,
+  FIRST_SNAPSHOT_BATCH,
+  GZIP_THRESHOLD_BYTES,
+  MAX_WINDOW,
+  maybeGzip,
+  parseClientMessage,
+  ProtocolError,
+  SNAPSHOT_BATCH,
+  type SubscribeMessage,
+} from "./codec.ts";
+export type { SocketEvents } from "./deno_socket.ts";
+export { type HandshakeRejection, toRejectionResponse } from "./rejection.ts";
+export {
+  type Authorize,
+  createWsServer,
+  DEFAULT_SESSION_LIMITS,
+  type Upgrader,
+  type WsServer,
+  type WsServerOptions,
+} from "./server.ts";
+export { Session, type SessionLimits, type SessionOptions } from "./session.ts";
+export type { Transport } from "./transport.ts";

@@ -1,0 +1,226 @@
+import type { Bus, ViewDirectory } from "../bus/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { WsTelemetry } from "../telemetry/mod.ts";
+import type { Clock, Ids } from "../util/mod.ts";
+import { CloseCode } from "./close_codes.ts";
+import { type SocketEvents, upgradeToSocket } from "./deno_socket.ts";
+import { type HandshakeRejection, toRejectionResponse } from "./rejection.ts";
+import { Session, type SessionLimits } from "./session.ts";
+import type { Transport } from "./transport.ts";
+
+/** Decides whether an upgrade may proceed; the seam for authentication. */
+export type Authorize = (
+  request: Request,
+  peer: string,
+) => HandshakeRejection | undefined | Promise<HandshakeRejection | undefined>;
+
+/** Turns a request into socket events; defaults to the real Deno upgrade. */
+export type Upgrader = (request: Request, events: SocketEvents) => Response;
+
+/** Options for {@link createWsServer}. */
+export interface WsServerOptions {
+  readonly directory: ViewDirectory;
+  readonly bus: Bus;
+  readonly clock: Clock;
+  readonly ids: Ids;
+  readonly log: Logger;
+  readonly telemetry: WsTelemetry;
+  /** Default 10000. */
+  readonly maxClients?: number;
+  /** Close clients silent this long; default 300 000 ms. */
+  readonly idleTimeoutMs?: number;
+  readonly limits?: Partial<SessionLimits>;
+  /** Default: allow everyone. */
+  readonly authorize?: Authorize;
+  readonly upgrade?: Upgrader;
+}
+
+/** The WebSocket side of the server. */
+export interface WsServer {
+  /** Handles a request carrying `Upgrade: websocket`. */
+  handleUpgrade(request: Request, peer: string): Promise<Response>;
+  /** Connected (or connecting) clients. */
+  readonly clientCount: number;
+  /** Live sessions. */
+  sessions(): Iterable<Session>;
+  /** Stops accepting, closes every session with `code`, and waits (up to `timeoutMs`) for them to end. */
+  shutdown(options?: { code?: number; reason?: string; timeoutMs?: number }): Promise<void>;
+}
+
+/** Default session limits (PROTOCOL.md §5). */
+export const DEFAULT_SESSION_LIMITS: SessionLimits = Object.freeze({
+  maxSubscriptions: 1000,
+  maxMessageBytes: 65_536,
+  queueMaxFrames: 512,
+  queueMaxBytes: 8 * 1024 * 1024,
+  socketHighWaterBytes: 1024 * 1024,
+});
+
+/** Creates the WebSocket server: upgrades, client limit, sessions and the idle sweep. */
+export function createWsServer(options: WsServerOptions): WsServer {
+  const { clock, log, telemetry } = options;
+  const maxClients = options.maxClients ?? 10_000;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
+  const limits: SessionLimits = { ...DEFAULT_SESSION_LIMITS, ...options.limits };
+  const upgrade = options.upgrade ?? upgradeToSocket;
+  const sessions = new Set<Session>();
+  const endWaiters = new Set<() => void>();
+  let reserved = 0; // upgrades answered but not yet open
+  let accepting = true;
+  let sweepTimer: Disposable | undefined;
+
+  function reject(rejection: HandshakeRejection): Response {
+    telemetry.handshakeRejected(rejection.code);
+    return toRejectionResponse(rejection);
+  }
+
+  function scheduleSweep(): void {
+    if (sweepTimer !== undefined || sessions.size === 0) return;
+    const everyMs = Math.max(250, Math.min(30_000, Math.floor(idleTimeoutMs / 4)));
+    sweepTimer = clock.setTimer(everyMs, () => {
+      sweepTimer = undefined;
+      const now = clock.monotonic();
+      for (const session of sessions) {
+        if (now - session.lastSeen > idleTimeoutMs) {
+          log.info("Closing idle client {client_id}", { client_id: session.id });
+          session.close(CloseCode.Normal, `idle-timeout: no message for ${Math.round(idleTimeoutMs / 1000)} s`);
+        }
+      }
+      scheduleSweep();
+    });
+  }
+
+  function onEnded(session: Session, code: number, reason: string): void {
+    if (!sessions.delete(session)) return;
+    const durationSeconds = (clock.monotonic() - session.openedAt) / 1000;
+    telemetry.connectionClosed(durationSeconds);
+    log.info("Client {client_id} disconnected", {
+      client_id: session.id,
+      code,
+      reason,
+      duration_s: Number(durationSeconds.toFixed(3)),
+    });
+    if (sessions.size === 0) {
+      sweepTimer?.[Symbol.dispose]();
+      sweepTimer = undefined;
+      for (const wake of endWaiters) wake();
+    }
+  }
+
+  return {
+    async handleUpgrade(request, peer) {
+      if (!accepting) {
+        return reject({ status: 503, code: "server-at-capacity", message: "Server is shutting down", retryable: true, retryAfterSeconds: 5 });
+      }
+      if (sessions.size + reserved >= maxClients) {
+        log.warn("Refused WebSocket connection from {peer}: {count}/{max} clients", {
+          peer,
+          count: sessions.size + reserved,
+          max: maxClients,
+        });
+        return reject({
+          status: 503,
+          code: "server-at-capacity",
+          message: `Server is at its limit of ${maxClients} clients`,
+          retryable: true,
+          retryAfterSeconds: 5,
+          suggestedAction: "retry later or connect to another instance",
+        });
+      }
+      reserved++;
+      let released = false;
+      const release = () => {
+        if (!released) {
+          released = true;
+          reserved--;
+        }
+      };
+      try {
+        const rejection = await options.authorize?.(request, peer);
+        if (rejection !== undefined) {
+          release();
+          return reject(rejection);
+        }
+      } catch (error) {
+        release();
+        throw error;
+      }
+      let session: Session | undefined;
+      const events: SocketEvents = {
+        onOpen(transport: Transport) {
+          release();
+          if (!accepting) {
+            transport.close(CloseCode.GoingAway, "server shutting down");
+            return;
+          }
+          session = new Session({
+            id: options.ids.next(),
+            peer,
+            transport,
+            directory: options.directory,
+            bus: options.bus,
+            clock,
+            log,
+            telemetry,
+            limits,
+          });
+          sessions.add(session);
+          telemetry.connectionOpened();
+          log.info("New WebSocket connection from {peer} ({count}/{max} clients)", {
+            peer,
+            count: sessions.size,
+            max: maxClients,
+          });
+          log.info("WebSocket connection established for client {client_id}", {
+            client_id: session.id,
+          });
+          scheduleSweep();
+        },
+        onMessage(data) {
+          session?.receive(data);
+        },
+        onClose(code, reason) {
+          release();
+          if (session === undefined) return;
+          session.ended();
+          onEnded(session, code, reason);
+        },
+        onError(error) {
+          telemetry.connectionError("socket");
+          log.warn("WebSocket connection error: {error}", {
+            client_id: session?.id,
+            error: error instanceof Error ? error.message : String(error),
+          });
+        },
+      };
+      try {
+        return upgrade(request, events);
+      } catch (error) {
+        release();
+        throw error;
+      }
+    },
+    get clientCount() {
+      return sessions.size + reserved;
+    },
+    sessions: () => sessions.values(),
+    async shutdown(shutdownOptions = {}) {
+      accepting = false;
+      for (const session of sessions) {
+        session.close(shutdownOptions.code ?? CloseCode.GoingAway, shutdownOptions.reason ?? "server shutting down");
+      }
+      if (sessions.size > 0) {
+        let timer: Disposable | undefined;
+        await new Promise<void>((resolve) => {
+          const wake = () => resolve();
+          endWaiters.add(wake);
+          timer = clock.setTimer(shutdownOptions.timeoutMs ?? 5_000, wake);
+        });
+        timer?.[Symbol.dispose]();
+        endWaiters.clear();
+      }
+      sweepTimer?.[Symbol.dispose]();
+      sweepTimer = undefined;
+    },
+  };
+}
