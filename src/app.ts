@@ -59,7 +59,8 @@ export function createApp(options: AppOptions): App {
   });
   const busLog = log("bus");
   const bus = createMemoryBus({
-    onListenerError: (topic, error) => busLog.error("Bus listener on {topic} failed: {error}", { topic, error }),
+    onListenerError: (topic, error) =>
+      busLog.error("Bus listener on {topic} failed: {error}", { topic, error }),
   });
   const projector = createProjector({
     stack,
@@ -113,7 +114,11 @@ export function createApp(options: AppOptions): App {
   }
 
   function onStatus(source: Source, status: SourceStatus, message?: string): void {
-    sourceLog.info("Source {source} is {status}", { source: source.name, status, ...(message ? { message } : {}) });
+    sourceLog.info("Source {source} is {status}", {
+      source: source.name,
+      status,
+      ...(message ? { message } : {}),
+    });
     if (status === "connected") health.recordConnection();
     else if (status === "reconnecting") health.recordReconnecting();
     else if (status === "disconnected") health.recordDisconnection();

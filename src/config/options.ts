@@ -99,7 +99,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: "PHAROS_STACK",
     flag: "stack",
     kind: "string",
-    description: "Path or URL of a stack module (default export from defineStack); empty = built-in demo Token stack",
+    description:
+      "Path or URL of a stack module (default export from defineStack); empty = built-in demo Token stack",
   },
   {
     key: "demoRatePerSecond",

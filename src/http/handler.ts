@@ -24,7 +24,10 @@ export interface RequestInfo {
 /** The one `Deno.serve` handler: HTTP routes plus the WebSocket upgrade. */
 export type HttpHandler = (request: Request, info: RequestInfo) => Promise<Response>;
 
-const JSON_HEADERS = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" };
+const JSON_HEADERS = {
+  "content-type": "application/json; charset=utf-8",
+  "cache-control": "no-store",
+};
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
@@ -59,10 +62,16 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       }
     }
     if (route === undefined) {
-      return json(404, { error: "not-found", message: `No route for ${request.method} ${url.pathname}` });
+      return json(404, {
+        error: "not-found",
+        message: `No route for ${request.method} ${url.pathname}`,
+      });
     }
     if (request.method !== "GET" && request.method !== "HEAD") {
-      return json(405, { error: "method-not-allowed", message: `${url.pathname} accepts GET and HEAD` }, {
+      return json(405, {
+        error: "method-not-allowed",
+        message: `${url.pathname} accepts GET and HEAD`,
+      }, {
         allow: "GET, HEAD",
       });
     }

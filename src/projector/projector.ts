@@ -11,7 +11,13 @@ import type { Stack } from "../stack/mod.ts";
 import type { ProjectorTelemetry } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import { LruMap } from "../util/mod.ts";
-import { clonePatchValue, compareSeq, mergePatch, type Mutation, type PathCache } from "../vm/mod.ts";
+import {
+  clonePatchValue,
+  compareSeq,
+  mergePatch,
+  type Mutation,
+  type PathCache,
+} from "../vm/mod.ts";
 import { DerivedView } from "./derived_view.ts";
 import { encodePatchFrame } from "./frames.ts";
 
@@ -87,8 +93,18 @@ export function createProjector(options: ProjectorOptions): Projector {
       kind: "list",
       sort: { field: ["_seq"], order: "desc" },
     });
-    views.set(baseViews[1]!.id, { id: baseViews[1]!.id, entity: name, mode: "state", kind: "state" });
-    views.set(baseViews[2]!.id, { id: baseViews[2]!.id, entity: name, mode: "append", kind: "append" });
+    views.set(baseViews[1]!.id, {
+      id: baseViews[1]!.id,
+      entity: name,
+      mode: "state",
+      kind: "state",
+    });
+    views.set(baseViews[2]!.id, {
+      id: baseViews[2]!.id,
+      entity: name,
+      mode: "append",
+      kind: "append",
+    });
     for (const [viewName, view] of Object.entries(definition.views ?? {})) {
       const info: ViewInfo = {
         id: `${name}/${viewName}`,

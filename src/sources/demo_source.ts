@@ -60,7 +60,12 @@ export function createDemoSource(options: DemoSourceOptions): Source {
     return {
       type: "Transfer",
       slot: Math.floor(clock.now() / slotMs),
-      data: { mint: mints[emitted % mints.length], from: pick(wallets), to: pick(wallets), amount: amount.toString() },
+      data: {
+        mint: mints[emitted % mints.length],
+        from: pick(wallets),
+        to: pick(wallets),
+        amount: amount.toString(),
+      },
     };
   }
 

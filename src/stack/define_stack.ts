@@ -35,7 +35,9 @@ export function validateStack(definition: unknown): string[] {
       problems.push(`${at}: handlers must be an object of functions`);
     } else {
       for (const [type, handler] of Object.entries(entity.handlers)) {
-        if (typeof handler !== "function") problems.push(`${at}: handler "${type}" is not a function`);
+        if (typeof handler !== "function") {
+          problems.push(`${at}: handler "${type}" is not a function`);
+        }
       }
     }
     for (const path of entity.append ?? []) {

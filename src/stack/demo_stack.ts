@@ -32,7 +32,8 @@ export const demoStack: Stack = defineStack({
           // volume is a bigint in handler state: it soon passes 2^53 and goes on the
           // wire as a decimal string, while transferCount stays a plain number.
           const volume = (typeof state?.volume === "bigint" ? state.volume : 0n) + amount;
-          const transferCount = (typeof state?.transferCount === "number" ? state.transferCount : 0) +
+          const transferCount =
+            (typeof state?.transferCount === "number" ? state.transferCount : 0) +
             1;
           const last = { from: transfer.from, to: transfer.to, amount, slot: event.slot ?? null };
           return {

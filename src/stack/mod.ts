@@ -2,7 +2,7 @@
  * @module How users declare entities, handlers and views; validation; the built-in demo stack.
  */
 export { BASE_VIEW_NAMES, defineStack, isStack, MAX_TAKE, validateStack } from "./define_stack.ts";
-export { type DemoTransfer, demoStack } from "./demo_stack.ts";
+export { demoStack, type DemoTransfer } from "./demo_stack.ts";
 export { loadStack } from "./load.ts";
 export type {
   DerivedViewDefinition,

@@ -208,7 +208,9 @@ export function createVm(options: VmOptions): Vm {
         if (patch === undefined) continue;
         let wire: Record<string, unknown>;
         try {
-          if (!isPatch(patch)) throw new TypeError("Handler must return an object patch or undefined");
+          if (!isPatch(patch)) {
+            throw new TypeError("Handler must return an object patch or undefined");
+          }
           wire = toWireValue(patch) as Record<string, unknown>;
         } catch (error) {
           fail("invalid_patch", error);

@@ -37,11 +37,19 @@ export const MAX_WINDOW = 100_000;
 
 type Raw = Record<string, unknown>;
 
-function field<T>(raw: Raw, name: string, check: (v: unknown) => v is T, expected: string): T | undefined {
+function field<T>(
+  raw: Raw,
+  name: string,
+  check: (v: unknown) => v is T,
+  expected: string,
+): T | undefined {
   const value = raw[name];
   if (value === undefined || value === null) return undefined;
   if (!check(value)) {
-    throw new ProtocolError("invalid-field", `Cannot decode message: field "${name}" must be ${expected}`);
+    throw new ProtocolError(
+      "invalid-field",
+      `Cannot decode message: field "${name}" must be ${expected}`,
+    );
   }
   return value;
 }
@@ -55,9 +63,14 @@ const isName = (v: unknown): v is string =>
 
 function viewAndKey(raw: Raw): { view: string; key?: string } {
   const view = raw.view;
-  if (view === undefined) throw new ProtocolError("invalid-field", 'Cannot decode message: field "view" is missing');
+  if (view === undefined) {
+    throw new ProtocolError("invalid-field", 'Cannot decode message: field "view" is missing');
+  }
   if (!isName(view)) {
-    throw new ProtocolError("invalid-field", 'Cannot decode message: field "view" must be a non-empty string without ":"');
+    throw new ProtocolError(
+      "invalid-field",
+      'Cannot decode message: field "view" must be a non-empty string without ":"',
+    );
   }
   const key = field(raw, "key", isName, 'a non-empty string without ":"');
   return key === undefined ? { view } : { view, key };
@@ -79,7 +92,9 @@ export function parseClientMessage(text: string): ClientMessage {
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new ProtocolError("invalid-json", "Cannot decode message: not valid JSON", { cause: error });
+    throw new ProtocolError("invalid-json", "Cannot decode message: not valid JSON", {
+      cause: error,
+    });
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new ProtocolError("invalid-message", "Cannot decode message: expected a JSON object");
@@ -90,7 +105,10 @@ export function parseClientMessage(text: string): ClientMessage {
     case "subscribe": {
       const after = field(message, "after", isString, "a _seq cursor string");
       if (after !== undefined && !isSeq(after)) {
-        throw new ProtocolError("invalid-field", 'Cannot decode message: field "after" is not a "<slot>:<index>" cursor');
+        throw new ProtocolError(
+          "invalid-field",
+          'Cannot decode message: field "after" is not a "<slot>:<index>" cursor',
+        );
       }
       return withOptional({ type: "subscribe", ...viewAndKey(message) } as SubscribeMessage, {
         take: field(message, "take", isCount, `an integer 0..${MAX_WINDOW}`),
@@ -106,7 +124,9 @@ export function parseClientMessage(text: string): ClientMessage {
       return { type: "ping" };
     case "refresh_auth": {
       const token = field(message, "token", isString, "a string");
-      if (token === undefined) throw new ProtocolError("invalid-field", 'Cannot decode message: field "token" is missing');
+      if (token === undefined) {
+        throw new ProtocolError("invalid-field", 'Cannot decode message: field "token" is missing');
+      }
       return { type: "refresh_auth", token };
     }
     default:
@@ -139,7 +159,10 @@ export const GZIP_THRESHOLD_BYTES = 1024;
  * encodes each as JSON bytes. Must run synchronously at subscribe time: the entities are
  * live cache objects. No entities gives no batch.
  */
-export function encodeSnapshotBatches(info: ViewInfo, entities: readonly SnapshotEntity[]): Uint8Array[] {
+export function encodeSnapshotBatches(
+  info: ViewInfo,
+  entities: readonly SnapshotEntity[],
+): Uint8Array[] {
   const batches: Uint8Array[] = [];
   let start = 0;
   while (start < entities.length) {

@@ -83,7 +83,10 @@ export function createWsServer(options: WsServerOptions): WsServer {
       for (const session of sessions) {
         if (now - session.lastSeen > idleTimeoutMs) {
           log.info("Closing idle client {client_id}", { client_id: session.id });
-          session.close(CloseCode.Normal, `idle-timeout: no message for ${Math.round(idleTimeoutMs / 1000)} s`);
+          session.close(
+            CloseCode.Normal,
+            `idle-timeout: no message for ${Math.round(idleTimeoutMs / 1000)} s`,
+          );
         }
       }
       scheduleSweep();
@@ -110,7 +113,13 @@ export function createWsServer(options: WsServerOptions): WsServer {
   return {
     async handleUpgrade(request, peer) {
       if (!accepting) {
-        return reject({ status: 503, code: "server-at-capacity", message: "Server is shutting down", retryable: true, retryAfterSeconds: 5 });
+        return reject({
+          status: 503,
+          code: "server-at-capacity",
+          message: "Server is shutting down",
+          retryable: true,
+          retryAfterSeconds: 5,
+        });
       }
       if (sessions.size + reserved >= maxClients) {
         log.warn("Refused WebSocket connection from {peer}: {count}/{max} clients", {
@@ -207,7 +216,10 @@ export function createWsServer(options: WsServerOptions): WsServer {
     async shutdown(shutdownOptions = {}) {
       accepting = false;
       for (const session of sessions) {
-        session.close(shutdownOptions.code ?? CloseCode.GoingAway, shutdownOptions.reason ?? "server shutting down");
+        session.close(
+          shutdownOptions.code ?? CloseCode.GoingAway,
+          shutdownOptions.reason ?? "server shutting down",
+        );
       }
       if (sessions.size > 0) {
         let timer: Disposable | undefined;

@@ -106,7 +106,9 @@ export class Session {
     if (this.#closed) return;
     this.#lastSeen = this.#o.clock.monotonic();
     this.#o.telemetry.messageReceived();
-    const size = typeof data === "string" ? utf8Length(data, this.#o.limits.maxMessageBytes) : data.byteLength;
+    const size = typeof data === "string"
+      ? utf8Length(data, this.#o.limits.maxMessageBytes)
+      : data.byteLength;
     if (size > this.#o.limits.maxMessageBytes) {
       this.#o.telemetry.connectionError("message-too-big");
       this.#o.log.debug("Client {client_id} sent {size} bytes, over the {max} byte limit", {
@@ -114,11 +116,19 @@ export class Session {
         size,
         max: this.#o.limits.maxMessageBytes,
       });
-      this.close(CloseCode.MessageTooBig, `message-too-big: over ${this.#o.limits.maxMessageBytes} bytes`);
+      this.close(
+        CloseCode.MessageTooBig,
+        `message-too-big: over ${this.#o.limits.maxMessageBytes} bytes`,
+      );
       return;
     }
     if (typeof data !== "string") {
-      this.#rejectInput(new ProtocolError("binary-message", "Cannot decode message: binary messages are not part of the protocol"));
+      this.#rejectInput(
+        new ProtocolError(
+          "binary-message",
+          "Cannot decode message: binary messages are not part of the protocol",
+        ),
+      );
       return;
     }
     let message: ClientMessage;
@@ -291,7 +301,10 @@ export class Session {
     const bytes = typeof data === "string" ? encoder.encode(data).length : data.length;
     if (live && this.queuedFrames > 0) {
       const limits = this.#o.limits;
-      if (this.queuedFrames >= limits.queueMaxFrames || this.#queuedBytes + bytes > limits.queueMaxBytes) {
+      if (
+        this.queuedFrames >= limits.queueMaxFrames ||
+        this.#queuedBytes + bytes > limits.queueMaxBytes
+      ) {
         this.#dropSlowConsumer();
         return;
       }
@@ -350,7 +363,10 @@ export class Session {
       queued,
       queued_bytes: this.#queuedBytes,
     });
-    this.close(CloseCode.PolicyViolation, `slow-consumer: ${queued} frames queued, client is not reading`);
+    this.close(
+      CloseCode.PolicyViolation,
+      `slow-consumer: ${queued} frames queued, client is not reading`,
+    );
   }
 
   /** Closes the connection: subscriptions end now, the socket closes with `code`. */
@@ -361,7 +377,10 @@ export class Session {
     try {
       this.#o.transport.close(code, toCloseReason(reason));
     } catch (error) {
-      this.#o.log.debug("Close of client {client_id} failed: {error}", { client_id: this.id, error });
+      this.#o.log.debug("Close of client {client_id} failed: {error}", {
+        client_id: this.id,
+        error,
+      });
     }
   }
 

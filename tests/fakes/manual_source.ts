@@ -1,0 +1,46 @@
+import type { Source, SourceContext } from "../../src/sources/mod.ts";
+import type { PharosEvent } from "../../src/stack/mod.ts";
+
+/** A source driven by the test: `emit(event)` delivers and waits for the pipeline. */
+export class ManualSource implements Source {
+  readonly name: string;
+  readonly kind = "manual";
+  #context: SourceContext | undefined;
+  stopped = false;
+
+  constructor(name = "manual") {
+    this.name = name;
+  }
+
+  start(context: SourceContext): Promise<void> {
+    this.#context = context;
+    context.onStatus("connected");
+    return Promise.resolve();
+  }
+
+  stop(): Promise<void> {
+    this.stopped = true;
+    return Promise.resolve();
+  }
+
+  /** Delivers `events` in order, each awaited as the pipeline asks. */
+  async emit(...events: PharosEvent[]): Promise<void> {
+    if (this.#context === undefined) throw new Error("ManualSource not started");
+    for (const event of events) await this.#context.sink(event);
+  }
+}
+
+/** A demo-stack `Transfer` event. */
+export function transfer(
+  mint: string,
+  slot: number,
+  amount: bigint | number = 1,
+  extra: Partial<PharosEvent> = {},
+): PharosEvent {
+  return {
+    type: "Transfer",
+    slot,
+    data: { mint, from: "alice", to: "bob", amount: String(amount) },
+    ...extra,
+  };
+}

@@ -1,0 +1,47 @@
+import type { Telemetry } from "../../src/telemetry/mod.ts";
+
+/** Telemetry that counts every call as `component.method[label,…]`, for assertions. */
+export interface RecordingTelemetry extends Telemetry {
+  /** Sum of the numeric first argument (or 1 per call) by `component.method` and labels. */
+  readonly counts: Map<string, number>;
+  /** Count for `name` (e.g. `ws.unknownView`), summed over all labels when `labels` is omitted. */
+  count(name: string, ...labels: string[]): number;
+}
+
+/** Creates a recording telemetry. */
+export function createRecordingTelemetry(): RecordingTelemetry {
+  const counts = new Map<string, number>();
+  const record = (component: string) =>
+    new Proxy({}, {
+      get(_target, method: string) {
+        return (...args: unknown[]) => {
+          const labels = args.filter((a) => typeof a === "string") as string[];
+          const amount = method === "framesSent" || method === "mutationsProcessed"
+            ? Number(args.find((a) => typeof a === "number") ?? 1)
+            : 1;
+          const key = `${component}.${method}[${labels.join(",")}]`;
+          counts.set(key, (counts.get(key) ?? 0) + amount);
+        };
+      },
+    });
+  const telemetry = {
+    ws: record("ws"),
+    projector: record("projector"),
+    vm: record("vm"),
+    sources: record("sources"),
+  } as unknown as Telemetry;
+  return {
+    ...telemetry,
+    counts,
+    count(name, ...labels) {
+      let total = 0;
+      for (const [key, value] of counts) {
+        const bracket = key.indexOf("[");
+        if (key.slice(0, bracket) !== name) continue;
+        if (labels.length > 0 && key.slice(bracket) !== `[${labels.join(",")}]`) continue;
+        total += value;
+      }
+      return total;
+    },
+  };
+}

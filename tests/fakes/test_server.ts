@@ -1,0 +1,67 @@
+import { type App, createApp } from "../../src/app.ts";
+import { type Config, parseConfig } from "../../src/config/mod.ts";
+import { getLogger } from "../../src/log/mod.ts";
+import type { Source } from "../../src/sources/mod.ts";
+import type { Stack } from "../../src/stack/mod.ts";
+import { randomIds, systemClock } from "../../src/util/mod.ts";
+import { createRecordingTelemetry, type RecordingTelemetry } from "./recording_telemetry.ts";
+import { ManualSource } from "./manual_source.ts";
+
+/** A real Pharos on `Deno.serve`, 127.0.0.1, port 0, fed by a ManualSource. */
+export interface TestServer extends AsyncDisposable {
+  readonly app: App;
+  readonly source: ManualSource;
+  readonly telemetry: RecordingTelemetry;
+  readonly config: Config;
+  readonly port: number;
+  /** `ws://127.0.0.1:<port>` */
+  readonly wsUrl: string;
+  /** `http://127.0.0.1:<port>` */
+  readonly httpUrl: string;
+  /** Applies queued mutations now, instead of waiting for the batch delay. */
+  flush(): void;
+}
+
+/** Options for {@link startTestServer}. */
+export interface TestServerOptions {
+  /** Environment-style overrides, e.g. `{ PHAROS_MAX_CLIENTS: "3" }`. */
+  readonly env?: Record<string, string>;
+  readonly stack?: Stack;
+  readonly extraSources?: readonly Source[];
+}
+
+/** Starts a real server; dispose it (`await using`) to shut it down cleanly. */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const config = parseConfig({ env: { PORT: "0", PHAROS_HOST: "127.0.0.1", ...options.env } });
+  const telemetry = createRecordingTelemetry();
+  const source = new ManualSource();
+  const app = createApp({
+    config,
+    clock: systemClock,
+    ids: randomIds,
+    log: getLogger(["pharos"]),
+    telemetry,
+    sources: [source, ...(options.extraSources ?? [])],
+    ...(options.stack === undefined ? {} : { stack: options.stack }),
+  });
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    app.handler,
+  );
+  await app.start();
+  const port = server.addr.port;
+  return {
+    app,
+    source,
+    telemetry,
+    config,
+    port,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    httpUrl: `http://127.0.0.1:${port}`,
+    flush: () => app.projector.flush(),
+    async [Symbol.asyncDispose]() {
+      await app.shutdown();
+      await server.shutdown();
+    },
+  };
+}
