@@ -1,0 +1,108 @@
+// deno-lint-ignore-file no-console -- a command-line check reports on stdout/stderr
+/**
+ * Enforces HOUSE_STYLE.md's layout rules from the real module graph (`deno info --json`):
+ * components import each other only through `mod.ts`, only in the allowed directions,
+ * each component folder has a `mod.ts` with an `@module` doc, and only `main.ts`
+ * reads `Deno.env` or writes to the console.
+ * @module
+ */
+
+/** Which components each component may import (besides itself). */
+const ALLOWED: Record<string, readonly string[]> = {
+  util: [],
+  config: ["util"],
+  health: ["util"],
+  log: ["util", "config"],
+  telemetry: ["util", "config"],
+  stack: ["util"],
+  bus: ["util"],
+  vm: ["util", "stack", "telemetry"],
+  sources: ["util", "stack", "log", "telemetry"],
+  projector: ["util", "vm", "bus", "stack", "log", "telemetry"],
+  ws: ["util", "bus", "vm", "log", "telemetry"],
+  http: ["util", "ws", "health", "telemetry", "log"],
+};
+
+const root = new URL("../", import.meta.url);
+const srcUrl = new URL("src/", root).href;
+const problems: string[] = [];
+
+function componentOf(specifier: string): { component: string; file: string } | undefined {
+  if (!specifier.startsWith(srcUrl)) return undefined;
+  const rest = specifier.slice(srcUrl.length);
+  const slash = rest.indexOf("/");
+  if (slash < 0) return { component: "", file: rest }; // app.ts, mod.ts
+  return { component: rest.slice(0, slash), file: rest.slice(slash + 1) };
+}
+
+type Graph = {
+  modules: { specifier: string; dependencies?: { code?: { specifier: string } }[] }[];
+};
+const modules: Graph["modules"] = [];
+for (const entry of ["main.ts", "src/mod.ts"]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    cwd: root,
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!output.success) {
+    console.error(`check_layout: deno info ${entry} failed`);
+    Deno.exit(1);
+  }
+  modules.push(...(JSON.parse(new TextDecoder().decode(output.stdout)) as Graph).modules);
+}
+const graph = { modules };
+
+for (const module of graph.modules) {
+  const from = componentOf(module.specifier);
+  if (from === undefined || from.component === "") continue;
+  for (const dependency of module.dependencies ?? []) {
+    const target = dependency.code?.specifier;
+    if (target === undefined) continue;
+    const to = componentOf(target);
+    if (to === undefined || to.component === from.component) continue;
+    const where = `src/${from.component}/${from.file}`;
+    if (to.component === "") {
+      problems.push(`${where} imports src/${to.file}: components must not import the app`);
+    } else if (to.file !== "mod.ts") {
+      problems.push(`${where} reaches into src/${to.component}/${to.file}; import its mod.ts`);
+    } else if (!(ALLOWED[from.component] ?? []).includes(to.component)) {
+      problems.push(
+        `${where} imports ${to.component}: not an allowed direction for ${from.component}`,
+      );
+    }
+  }
+}
+
+for await (const entry of Deno.readDir(new URL("src/", root))) {
+  if (!entry.isDirectory) continue;
+  if (!(entry.name in ALLOWED)) problems.push(`src/${entry.name}/ is not a known component`);
+  try {
+    const mod = await Deno.readTextFile(new URL(`src/${entry.name}/mod.ts`, root));
+    if (!mod.includes("@module")) problems.push(`src/${entry.name}/mod.ts lacks an @module doc`);
+  } catch {
+    problems.push(`src/${entry.name}/ has no mod.ts`);
+  }
+}
+
+async function* walk(dir: URL): AsyncGenerator<URL> {
+  for await (const entry of Deno.readDir(dir)) {
+    const url = new URL(entry.name + (entry.isDirectory ? "/" : ""), dir);
+    if (entry.isDirectory) yield* walk(url);
+    else if (entry.name.endsWith(".ts") && !entry.name.endsWith("_test.ts")) yield url;
+  }
+}
+for await (const file of walk(new URL("src/", root))) {
+  const text = await Deno.readTextFile(file);
+  const name = file.href.slice(root.href.length);
+  if (/\bDeno\.env\b/.test(text)) problems.push(`${name} reads Deno.env; only main.ts may`);
+  if (/\bDeno\.serve\(/.test(text)) problems.push(`${name} calls Deno.serve; only main.ts may`);
+  if (/^(let|var) /m.test(text)) problems.push(`${name} has module-level mutable state`);
+}
+
+if (problems.length > 0) {
+  console.error(`Layout check failed:\n  - ${[...new Set(problems)].join("\n  - ")}`);
+  Deno.exit(1);
+}
+console.log("Layout check passed");
