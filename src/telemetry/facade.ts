@@ -57,7 +57,7 @@ const noop = (): void => {};
 
 /** Telemetry that records nothing. */
 export const noopTelemetry: Telemetry = Object.freeze({
-  ws: {
+  ws: Object.freeze({
     connectionOpened: noop,
     connectionClosed: noop,
     framesSent: noop,
@@ -68,15 +68,15 @@ export const noopTelemetry: Telemetry = Object.freeze({
     subscriptionCreated: noop,
     subscriptionRemoved: noop,
     unknownView: noop,
-  },
-  projector: {
+  }),
+  projector: Object.freeze({
     mutationsProcessed: noop,
     framePublished: noop,
     batchDone: noop,
     viewCacheEviction: noop,
     viewError: noop,
-  },
-  vm: {
+  }),
+  vm: Object.freeze({
     stateTableEviction: noop,
     stateTableAtCapacity: noop,
     pathCacheHit: noop,
@@ -84,6 +84,6 @@ export const noopTelemetry: Telemetry = Object.freeze({
     handlerError: noop,
     handlerCancelled: noop,
     handlerDuration: noop,
-  },
-  sources: { eventReceived: noop },
+  }),
+  sources: Object.freeze({ eventReceived: noop }),
 });
