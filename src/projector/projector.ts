@@ -73,7 +73,6 @@ export function createProjector(options: ProjectorOptions): Projector {
   const entities = new Map<string, EntityViews>();
   const views = new Map<string, ViewInfo>();
   let framesInBatch = 0;
-  const countFrame = () => framesInBatch++;
 
   for (const [name, definition] of Object.entries(options.stack.entities)) {
     const derived: DerivedView[] = [];
@@ -120,7 +119,10 @@ export function createProjector(options: ProjectorOptions): Projector {
           bus,
           paths: options.paths,
           lookup: (key) => cache.get(key),
-          onFrame: countFrame,
+          onFrame: () => {
+            telemetry.framePublished("list", name);
+            framesInBatch++;
+          },
         }),
       );
     }
@@ -163,7 +165,7 @@ export function createProjector(options: ProjectorOptions): Projector {
         ),
       });
       telemetry.framePublished(view.mode, views.name);
-      countFrame();
+      framesInBatch++;
     }
     for (const derived of views.derived) derived.update(mutation.key);
   }

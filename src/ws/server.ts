@@ -152,7 +152,14 @@ export function createWsServer(options: WsServerOptions): WsServer {
         }
       } catch (error) {
         release();
-        throw error;
+        log.error("Authorization of {peer} failed: {error}", { peer, error });
+        return reject({
+          status: 500,
+          code: "internal-error",
+          message: "Authorization failed on the server",
+          retryable: true,
+          retryAfterSeconds: 5,
+        });
       }
       let session: Session | undefined;
       const events: SocketEvents = {

@@ -165,7 +165,7 @@ export class Session {
   }
 
   #subscribe(message: SubscribeMessage): void {
-    const identity = `${message.view}:${message.key ?? "*"}`;
+    const identity = subscriptionIdentity(message.view, message.key);
     // A duplicate subscribe sends nothing and leaves the running stream alone.
     if (this.#subscriptions.has(identity)) return;
     const info = this.#o.directory.describe(message.view);
@@ -197,9 +197,15 @@ export class Session {
       return;
     }
     this.#enqueue(encodeSubscribedFrame(info), false);
+    if (this.#closed) return; // dropped as a slow consumer
     const subscription = info.kind === "derived"
       ? this.#openDerived(info, message)
       : this.#openBase(info, message);
+    if (this.#closed) {
+      // The snapshot overflowed the queue: the session is gone, release what was opened.
+      subscription[Symbol.dispose]();
+      return;
+    }
     this.#subscriptions.set(identity, subscription);
     this.#o.telemetry.subscriptionCreated(info.id);
     this.#o.log.info("Client {client_id} subscribed to {view} (mode: {mode})", {
@@ -249,6 +255,7 @@ export class Session {
   }
 
   #enqueueSnapshot(info: ViewInfo, entities: Parameters<typeof encodeSnapshotBatches>[1]): void {
+    if (this.#closed || entities.length === 0 || this.#overflows(0, false)) return;
     for (const batch of encodeSnapshotBatches(info, entities)) {
       // Compression is asynchronous; the placeholder keeps the batch's place in the
       // queue so live frames published meanwhile still go out after the snapshot.
@@ -272,7 +279,7 @@ export class Session {
   }
 
   #unsubscribe(view: string, key: string | undefined): void {
-    const identity = `${view}:${key ?? "*"}`;
+    const identity = subscriptionIdentity(view, key);
     const subscription = this.#subscriptions.get(identity);
     if (subscription === undefined) return;
     this.#subscriptions.delete(identity);
@@ -292,24 +299,30 @@ export class Session {
   }
 
   /**
-   * Queues a frame. Live frames never wait: when the queue is full the client is closed
-   * as a slow consumer. Acks, snapshots and error frames are bounded per subscription,
-   * so they are queued regardless and simply wait for the socket to drain.
+   * Queues a frame. Live frames never wait: one that does not fit the queue closes the
+   * client as a slow consumer. Replies to the client's own requests (acks, snapshots,
+   * error frames) may take the queue past its bounds by one request's worth, so a
+   * snapshot can wait for the socket to drain; but a request arriving while the queue is
+   * already full closes the client too, so a client that sends without reading cannot
+   * grow the queue without bound.
    */
   #enqueue(data: string | Uint8Array, live: boolean): void {
     if (this.#closed) return;
     const bytes = typeof data === "string" ? encoder.encode(data).length : data.length;
-    if (live && this.queuedFrames > 0) {
-      const limits = this.#o.limits;
-      if (
-        this.queuedFrames >= limits.queueMaxFrames ||
-        this.#queuedBytes + bytes > limits.queueMaxBytes
-      ) {
-        this.#dropSlowConsumer();
-        return;
-      }
-    }
+    if (this.#overflows(live ? bytes : 0, live)) return;
     this.#push({ data, bytes });
+  }
+
+  /** Drops the client (and answers true) when `bytes` more would overflow its queue. */
+  #overflows(bytes: number, live: boolean): boolean {
+    if (this.queuedFrames === 0) return false;
+    const limits = this.#o.limits;
+    const full = live
+      ? this.queuedFrames >= limits.queueMaxFrames ||
+        this.#queuedBytes + bytes > limits.queueMaxBytes
+      : this.queuedFrames >= limits.queueMaxFrames || this.#queuedBytes >= limits.queueMaxBytes;
+    if (full) this.#dropSlowConsumer();
+    return full;
   }
 
   #push(item: Outgoing): void {
@@ -404,6 +417,14 @@ export class Session {
     this.#head = 0;
     this.#queuedBytes = 0;
   }
+}
+
+/**
+ * Subscription identity is view + key. Views and keys never contain ":", so the bare
+ * view id (all keys) cannot collide with `view:key`, not even for a key named "*".
+ */
+function subscriptionIdentity(view: string, key: string | undefined): string {
+  return key === undefined ? view : `${view}:${key}`;
 }
 
 /** UTF-8 length of `text`, computed exactly only when it could exceed `limit`. */

@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import { ConfigError, DEFAULT_CONFIG, parseConfig } from "./mod.ts";
+
+/** Runs `fn`, expecting a ConfigError, and returns it. */
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${error}`);
+    assert.equal(error.name, "ConfigError");
+    return error;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+Deno.test("parseConfig", async (t) => {
+  await t.step("no env and no flags gives the documented defaults, frozen", () => {
+    const config = parseConfig({ env: {} });
+    assert.deepEqual(config, DEFAULT_CONFIG);
+    assert.equal(config.port, 8877);
+    assert.equal(config.maxClients, 10_000);
+    assert.equal(config.queueMaxFrames, 512);
+    assert.equal(config.viewCacheSize, 500);
+    assert.ok(Object.isFrozen(config));
+  });
+
+  await t.step("reads the environment; empty variables count as unset", () => {
+    const config = parseConfig({
+      env: { PORT: "9000", PHAROS_MAX_CLIENTS: " 42 ", PHAROS_HOST: "127.0.0.1", PHAROS_LOG: "" },
+    });
+    assert.equal(config.port, 9000);
+    assert.equal(config.maxClients, 42);
+    assert.equal(config.hostname, "127.0.0.1");
+    assert.equal(config.logLevel, "info");
+  });
+
+  await t.step("flags win over the environment", () => {
+    const config = parseConfig({
+      env: { PORT: "9000", PHAROS_DEMO_RATE: "5" },
+      args: ["--port", "9100", "--demo-rate=7", "--log", "debug"],
+    });
+    assert.equal(config.port, 9100);
+    assert.equal(config.demoRatePerSecond, 7);
+    assert.equal(config.logLevel, "debug");
+  });
+
+  await t.step("PORT=abc is reported naming PORT and the bad value", () => {
+    const error = configError(() => parseConfig({ env: { PORT: "abc" } }));
+    assert.equal(error.problems.length, 1);
+    assert.match(error.problems[0]!, /^PORT="abc": /);
+    assert.match(error.message, /PORT="abc"/);
+  });
+
+  await t.step("a bad flag is reported under the flag's name", () => {
+    const error = configError(() => parseConfig({ env: {}, args: ["--max-clients=lots"] }));
+    assert.match(error.problems[0]!, /^--max-clients="lots": expected an integer/);
+  });
+
+  await t.step("every bad value is reported together in one error", () => {
+    const error = configError(() =>
+      parseConfig({
+        env: { PORT: "abc", PHAROS_MAX_CLIENTS: "0", PHAROS_LOG: "loud" },
+        args: ["--batch-max", "1.5"],
+      })
+    );
+    assert.equal(error.problems.length, 4, error.message);
+    const text = error.problems.join("\n");
+    for (const name of ["PORT", "PHAROS_MAX_CLIENTS", "PHAROS_LOG", "--batch-max"]) {
+      assert.ok(text.includes(name), `${name} missing from: ${text}`);
+    }
+    for (const problem of error.problems) assert.ok(error.message.includes(problem));
+  });
+
+  await t.step("integers outside their range are rejected with the range", () => {
+    const error = configError(() =>
+      parseConfig({
+        env: { PORT: "65536", PHAROS_QUEUE_FRAMES: "0", PHAROS_IDLE_TIMEOUT_MS: "999" },
+      })
+    );
+    assert.equal(error.problems.length, 3, error.message);
+    assert.match(error.problems.find((p) => p.startsWith("PORT="))!, /0-65535/);
+    assert.match(error.problems.find((p) => p.startsWith("PHAROS_QUEUE_FRAMES="))!, /1\.\.1000000/);
+    assert.match(error.problems.find((p) => p.startsWith("PHAROS_IDLE_TIMEOUT_MS="))!, /1000\.\./);
+  });
+
+  await t.step("range bounds are inclusive", () => {
+    const config = parseConfig({
+      env: { PORT: "0", PHAROS_DEMO_RATE: "0", PHAROS_BATCH_MAX: "1" },
+    });
+    assert.equal(config.port, 0);
+    assert.equal(config.demoRatePerSecond, 0);
+    assert.equal(config.batchMaxSize, 1);
+  });
+
+  await t.step("an unknown flag is a problem, reported with the others", () => {
+    const error = configError(() => parseConfig({ env: { PORT: "x" }, args: ["--bogus", "1"] }));
+    assert.equal(error.problems.length, 2, error.message);
+    assert.match(error.problems.join("\n"), /command line: .*bogus/);
+  });
+
+  await t.step("log level accepts `warn` as an alias of `warning`, any case", () => {
+    assert.equal(parseConfig({ env: { PHAROS_LOG: "warn" } }).logLevel, "warning");
+    assert.equal(parseConfig({ env: { PHAROS_LOG: "WARN" } }).logLevel, "warning");
+    assert.equal(parseConfig({ env: {}, args: ["--log=off"] }).logLevel, "off");
+    const error = configError(() => parseConfig({ env: { PHAROS_LOG: "verbose" } }));
+    assert.match(error.problems[0]!, /PHAROS_LOG="verbose": expected one of trace, debug/);
+  });
+
+  await t.step("a host with whitespace is rejected", () => {
+    const error = configError(() => parseConfig({ env: {}, args: ["--host", "local host"] }));
+    assert.match(error.problems[0]!, /--host="local host": expected a hostname/);
+  });
+});

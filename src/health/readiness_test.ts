@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import { FakeClock } from "../../tests/fakes/fake_clock.ts";
+import { createHealthMonitor } from "./mod.ts";
+
+Deno.test("health monitor", async (t) => {
+  await t.step("starts Disconnected and unhealthy", () => {
+    const health = createHealthMonitor({ clock: new FakeClock() });
+    assert.deepEqual(health.status(), { kind: "Disconnected" });
+    assert.equal(health.isHealthy(), false);
+    assert.equal(health.lastEventAgeMs(), undefined);
+  });
+
+  await t.step("connected is healthy until 2 x heartbeat passes without events", () => {
+    const clock = new FakeClock();
+    const health = createHealthMonitor({ clock, heartbeatMs: 1000 });
+    health.recordConnection();
+    assert.equal(health.isHealthy(), true);
+    clock.advance(2000);
+    assert.equal(health.isHealthy(), true, "exactly 2 x heartbeat is still fresh");
+    clock.advance(1);
+    assert.equal(health.isHealthy(), false, "stale");
+    health.recordEvent();
+    assert.equal(health.isHealthy(), true, "an event makes it fresh again");
+    clock.advance(1500);
+    assert.equal(health.lastEventAgeMs(), 1500);
+    clock.advance(501);
+    assert.equal(health.isHealthy(), false);
+    assert.deepEqual(health.status(), { kind: "Connected" }, "stale is not a status change");
+  });
+
+  await t.step("the default heartbeat is 30 s", () => {
+    const clock = new FakeClock();
+    const health = createHealthMonitor({ clock });
+    health.recordConnection();
+    clock.advance(60_000);
+    assert.equal(health.isHealthy(), true);
+    clock.advance(1);
+    assert.equal(health.isHealthy(), false);
+  });
+
+  await t.step("a reconnection refreshes staleness", () => {
+    const clock = new FakeClock();
+    const health = createHealthMonitor({ clock, heartbeatMs: 1000 });
+    health.recordConnection();
+    clock.advance(5000);
+    assert.equal(health.isHealthy(), false);
+    health.recordConnection();
+    assert.equal(health.isHealthy(), true);
+  });
+
+  await t.step("reconnecting is healthy whatever the age; disconnected is not", () => {
+    const clock = new FakeClock();
+    const health = createHealthMonitor({ clock, heartbeatMs: 1000 });
+    health.recordReconnecting();
+    clock.advance(60_000);
+    assert.deepEqual(health.status(), { kind: "Reconnecting" });
+    assert.equal(health.isHealthy(), true);
+    health.recordDisconnection();
+    assert.equal(health.isHealthy(), false);
+  });
+
+  await t.step("an error is unhealthy, keeps its message and is counted", () => {
+    const clock = new FakeClock();
+    const health = createHealthMonitor({ clock });
+    health.recordConnection();
+    health.recordEvent();
+    health.recordError("upstream reset");
+    assert.deepEqual(health.status(), { kind: "Error", message: "upstream reset" });
+    assert.equal(health.isHealthy(), false);
+    health.recordError("again");
+    assert.equal(health.errorCount, 2);
+    health.recordConnection();
+    assert.equal(health.isHealthy(), true);
+  });
+});

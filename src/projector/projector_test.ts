@@ -1,0 +1,206 @@
+import assert from "node:assert/strict";
+import { FakeClock } from "../../tests/fakes/fake_clock.ts";
+import { createRecordingTelemetry } from "../../tests/fakes/recording_telemetry.ts";
+import { type Bus, createMemoryBus } from "../bus/mod.ts";
+import { getLogger } from "../log/mod.ts";
+import { defineStack, demoStack } from "../stack/mod.ts";
+import { createPathCache, createVm, type Mutation } from "../vm/mod.ts";
+import { createProjector, type ProjectorOptions } from "./mod.ts";
+
+const stack = defineStack({
+  name: "test",
+  entities: { Token: { handlers: {}, append: ["recent"] } },
+});
+
+function setup(options: Partial<ProjectorOptions> = {}) {
+  const clock = new FakeClock();
+  const telemetry = createRecordingTelemetry();
+  const bus = createMemoryBus({
+    onListenerError: (topic, error) => assert.fail(`listener on ${topic} failed: ${error}`),
+  });
+  const projector = createProjector({
+    stack,
+    bus,
+    clock,
+    log: getLogger(["pharos", "test"]),
+    telemetry: telemetry.projector,
+    paths: createPathCache({ telemetry: telemetry.vm }),
+    ...options,
+  });
+  return { clock, telemetry, bus, projector };
+}
+
+/** Records the frames published on `topic`, as JSON text. */
+function listen(bus: Bus, topic: string) {
+  const texts: string[] = [];
+  const subscription = bus.subscribe(topic, (m) => texts.push(new TextDecoder().decode(m.bytes)));
+  return {
+    texts,
+    json: () => texts.map((text) => JSON.parse(text) as Record<string, unknown>),
+    [Symbol.dispose]: () => subscription[Symbol.dispose](),
+  };
+}
+
+function mutation(
+  key: string,
+  patch: Record<string, unknown>,
+  extra: Partial<Mutation> = {},
+): Mutation {
+  return { entity: "Token", key, patch, append: [], ...extra };
+}
+
+Deno.test("projector patch frames", async (t) => {
+  await t.step("patch frames have the protocol's fields in order, entity = view id", () => {
+    const { bus, projector } = setup();
+    using list = listen(bus, "Token/list");
+    using state = listen(bus, "Token/state");
+    using append = listen(bus, "Token/append");
+    const seq = "100:000000000007";
+    projector.push([
+      mutation("m1", { mint: "m1", recent: [{ a: 1 }], _seq: seq }, { append: ["recent"], seq }),
+    ]);
+    projector.flush();
+    const data = `{"mint":"m1","recent":[{"a":1}],"_seq":"${seq}"}`;
+    const tail = `"key":"m1","data":${data},"append":["recent"],"seq":"${seq}"}`;
+    assert.deepEqual(list.texts, [`{"mode":"list","entity":"Token/list","op":"patch",${tail}`]);
+    assert.deepEqual(state.texts, [`{"mode":"state","entity":"Token/state","op":"patch",${tail}`]);
+    assert.deepEqual(append.texts, [
+      `{"mode":"append","entity":"Token/append","op":"patch",${tail}`,
+    ]);
+  });
+
+  await t.step("append is omitted when empty and seq when the event had no slot", () => {
+    const { bus, projector } = setup();
+    using list = listen(bus, "Token/list");
+    projector.push([mutation("m1", { n: 1 })]);
+    projector.flush();
+    assert.deepEqual(list.texts, [
+      '{"mode":"list","entity":"Token/list","op":"patch","key":"m1","data":{"n":1}}',
+    ]);
+  });
+
+  await t.step("big integers from handlers reach the wire as decimal strings", async () => {
+    const { bus, projector, clock } = setup({ stack: demoStack });
+    const vm = createVm({ stack: demoStack, clock, telemetry: createRecordingTelemetry().vm });
+    using list = listen(bus, "Token/list");
+    const result = await vm.process({
+      type: "Transfer",
+      slot: 5,
+      data: { mint: "mintA", from: "a", to: "b", amount: "9007199254740993" },
+    });
+    projector.push(result.mutations);
+    projector.flush();
+    assert.equal(list.texts.length, 1);
+    assert.match(list.texts[0]!, /"volume":"9007199254740993"/);
+    assert.match(list.texts[0]!, /"amount":"9007199254740993"/);
+    assert.match(list.texts[0]!, /"transferCount":1,/);
+    const frame = list.json()[0]!;
+    assert.deepEqual(frame.append, ["recentTransfers"]);
+    assert.equal(frame.seq, "5:000000000000");
+    assert.equal((frame.data as Record<string, unknown>)._seq, "5:000000000000");
+  });
+
+  await t.step("frames go only to views with subscribers; the cache updates regardless", () => {
+    const { bus, projector, telemetry } = setup();
+    projector.push([mutation("m1", { n: 1 })]);
+    projector.flush();
+    assert.equal(telemetry.count("projector.framePublished"), 0);
+    assert.deepEqual(projector.directory.snapshot("Token/list", {}), [{
+      key: "m1",
+      data: { n: 1 },
+    }]);
+    using state = listen(bus, "Token/state");
+    projector.push([mutation("m1", { n: 2 })]);
+    projector.flush();
+    assert.equal(state.texts.length, 1);
+    assert.equal(telemetry.count("projector.framePublished"), 1);
+    assert.equal(telemetry.count("projector.framePublished", "state", "Token"), 1);
+  });
+
+  await t.step("every patch of a key is forwarded, none coalesced away", () => {
+    const { bus, projector } = setup();
+    using state = listen(bus, "Token/state");
+    projector.push([mutation("m1", { a: 1 }), mutation("m1", { b: 2 }), mutation("m1", { a: 3 })]);
+    projector.flush();
+    assert.deepEqual(state.json().map((f) => f.data), [{ a: 1 }, { b: 2 }, { a: 3 }]);
+    assert.deepEqual(projector.directory.snapshot("Token/state", { key: "m1" }), [
+      { key: "m1", data: { a: 3, b: 2 } },
+    ]);
+  });
+});
+
+Deno.test("projector batching", async (t) => {
+  await t.step("a batch below batchMaxSize waits for the delay", () => {
+    const { bus, projector, clock } = setup({ batchMaxSize: 3, batchDelayMs: 5 });
+    using list = listen(bus, "Token/list");
+    projector.push([mutation("a", { n: 1 })]);
+    projector.push([mutation("b", { n: 2 })]);
+    assert.equal(projector.pending, 2);
+    clock.advance(4);
+    assert.equal(list.texts.length, 0);
+    clock.advance(1);
+    assert.equal(projector.pending, 0);
+    assert.deepEqual(list.json().map((f) => f.key), ["a", "b"]);
+    assert.equal(clock.pendingTimers, 0);
+  });
+
+  await t.step("reaching batchMaxSize flushes at once and cancels the timer", () => {
+    const { bus, projector, clock, telemetry } = setup({ batchMaxSize: 3, batchDelayMs: 5 });
+    using list = listen(bus, "Token/list");
+    projector.push([mutation("a", { n: 1 })]);
+    projector.push([mutation("b", { n: 2 }), mutation("c", { n: 3 })]);
+    assert.equal(projector.pending, 0);
+    assert.deepEqual(list.json().map((f) => f.key), ["a", "b", "c"]);
+    assert.equal(clock.pendingTimers, 0);
+    assert.equal(telemetry.count("projector.mutationsProcessed", "Token"), 3);
+    assert.equal(telemetry.count("projector.batchDone"), 1);
+  });
+
+  await t.step("disposing the projector applies what is still queued", () => {
+    const { bus, projector } = setup({ batchDelayMs: 1000 });
+    using list = listen(bus, "Token/list");
+    {
+      using p = projector;
+      p.push([mutation("a", { n: 1 })]);
+      assert.equal(list.texts.length, 0);
+    }
+    assert.equal(list.texts.length, 1);
+  });
+});
+
+Deno.test("projector faults and caches", async (t) => {
+  await t.step("a failing mutation is counted and the rest of the batch still applies", () => {
+    const { bus, projector, telemetry } = setup();
+    using list = listen(bus, "Token/list");
+    projector.push([
+      mutation("a", { n: 1 }),
+      { entity: "Nope", key: "x", patch: {}, append: [] },
+      mutation("b", { n: 2 }),
+    ]);
+    projector.flush();
+    assert.equal(telemetry.count("projector.viewError", "Nope"), 1);
+    assert.equal(telemetry.count("projector.mutationsProcessed", "Token"), 2);
+    assert.deepEqual(list.json().map((f) => f.key), ["a", "b"]);
+  });
+
+  await t.step("the view cache keeps cacheSize entities and counts evictions", () => {
+    const { projector, telemetry } = setup({ cacheSize: 2 });
+    projector.push([mutation("a", { n: 1 }), mutation("b", { n: 2 }), mutation("c", { n: 3 })]);
+    projector.flush();
+    assert.equal(telemetry.count("projector.viewCacheEviction", "Token"), 1);
+    assert.deepEqual(projector.directory.snapshot("Token/list", {}).map((e) => e.key), ["c", "b"]);
+    assert.deepEqual(projector.directory.snapshot("Token/state", { key: "a" }), []);
+  });
+
+  await t.step("cached entities are merged copies, not the mutation's objects", () => {
+    const { projector } = setup();
+    const patch = { nested: { x: 1 }, recent: [1] };
+    projector.push([mutation("a", patch, { append: ["recent"] })]);
+    projector.push([mutation("a", { nested: { y: 2 }, recent: [2] }, { append: ["recent"] })]);
+    projector.flush();
+    assert.deepEqual(patch, { nested: { x: 1 }, recent: [1] });
+    assert.deepEqual(projector.directory.snapshot("Token/state", { key: "a" }), [
+      { key: "a", data: { nested: { x: 1, y: 2 }, recent: [1, 2] } },
+    ]);
+  });
+});

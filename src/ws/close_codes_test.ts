@@ -1,0 +1,32 @@
+import assert from "node:assert/strict";
+import { CloseCode, toCloseReason } from "./mod.ts";
+
+Deno.test("close codes and reasons", async (t) => {
+  await t.step("named codes are the RFC 6455 values", () => {
+    assert.deepEqual({ ...CloseCode }, {
+      Normal: 1000,
+      GoingAway: 1001,
+      PolicyViolation: 1008,
+      MessageTooBig: 1009,
+      InternalError: 1011,
+    });
+  });
+
+  await t.step("reasons up to 123 bytes pass unchanged", () => {
+    const reason = "r".repeat(123);
+    assert.equal(toCloseReason(reason), reason);
+  });
+
+  await t.step("longer reasons are cut to fit 123 UTF-8 bytes, marked with ...", () => {
+    const cut = toCloseReason(`slow-consumer: ${"x".repeat(200)}`);
+    assert.ok(cut.startsWith("slow-consumer: x"));
+    assert.ok(cut.endsWith("..."));
+    assert.ok(new TextEncoder().encode(cut).length <= 123);
+  });
+
+  await t.step("multi-byte characters are never split", () => {
+    const cut = toCloseReason("€".repeat(100));
+    assert.ok(new TextEncoder().encode(cut).length <= 123);
+    assert.match(cut, /^€+\.\.\.$/);
+  });
+});

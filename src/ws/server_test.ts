@@ -1,0 +1,237 @@
+import assert from "node:assert/strict";
+import { FakeClock } from "../../tests/fakes/fake_clock.ts";
+import { MemoryTransport } from "../../tests/fakes/memory_transport.ts";
+import { createRecordingTelemetry } from "../../tests/fakes/recording_telemetry.ts";
+import { createMemoryBus } from "../bus/mod.ts";
+import { getLogger } from "../log/mod.ts";
+import { createProjector } from "../projector/mod.ts";
+import { demoStack } from "../stack/mod.ts";
+import { createPathCache } from "../vm/mod.ts";
+import { createWsServer, type SocketEvents, type Upgrader, type WsServerOptions } from "./mod.ts";
+
+interface FakeSocket {
+  readonly request: Request;
+  readonly events: SocketEvents;
+  readonly transport: MemoryTransport;
+}
+
+function setup(options: Partial<WsServerOptions> = {}) {
+  const clock = new FakeClock();
+  const telemetry = createRecordingTelemetry();
+  const bus = createMemoryBus({ onListenerError: () => {} });
+  const projector = createProjector({
+    stack: demoStack,
+    bus,
+    clock,
+    log: getLogger(["pharos", "test"]),
+    telemetry: telemetry.projector,
+    paths: createPathCache({ telemetry: telemetry.vm }),
+  });
+  const sockets: FakeSocket[] = [];
+  // Plays Deno.upgradeWebSocket: records the events and answers (101 is not constructible).
+  const upgrade: Upgrader = (request, events) => {
+    sockets.push({ request, events, transport: new MemoryTransport() });
+    return new Response(null, { status: 200, headers: { "x-fake-upgrade": "yes" } });
+  };
+  let ids = 0;
+  const server = createWsServer({
+    directory: projector.directory,
+    bus,
+    clock,
+    ids: { next: () => `client-${++ids}` },
+    log: getLogger(["pharos", "test"]),
+    telemetry: telemetry.ws,
+    upgrade,
+    ...options,
+  });
+  const request = (url = "http://localhost/ws", headers: HeadersInit = {}) =>
+    new Request(url, {
+      headers: { upgrade: "websocket", ...Object.fromEntries(new Headers(headers)) },
+    });
+  /** Upgrades and opens a connection; returns its fake socket. */
+  const connect = async (): Promise<FakeSocket> => {
+    const response = await server.handleUpgrade(request(), "127.0.0.1:40000");
+    assert.equal(response.headers.get("x-fake-upgrade"), "yes", "expected the upgrade to proceed");
+    const socket = sockets.at(-1)!;
+    socket.events.onOpen(socket.transport);
+    return socket;
+  };
+  return { clock, telemetry, bus, server, sockets, request, connect };
+}
+
+/** How the transport was closed (a call, so earlier assertions do not narrow it). */
+function closedWith(transport: MemoryTransport): { code: number; reason: string } | undefined {
+  return transport.closedWith;
+}
+
+/** The parsed JSON body of a handshake rejection, checking the PROTOCOL.md §6 headers. */
+async function rejection(response: Response, status: number, code: string) {
+  assert.equal(response.status, status);
+  assert.equal(response.headers.get("content-type"), "application/json; charset=utf-8");
+  assert.equal(response.headers.get("x-error-code"), code);
+  assert.equal(response.headers.get("cache-control"), "no-store");
+  const body = await response.json();
+  assert.equal(body.error, code);
+  assert.equal(body.code, code);
+  return body as Record<string, unknown>;
+}
+
+Deno.test("ws server", async (t) => {
+  await t.step(
+    "an upgrade becomes a session that receives messages and ends on close",
+    async () => {
+      const { server, connect, telemetry, bus } = setup();
+      const socket = await connect();
+      assert.equal(server.clientCount, 1);
+      assert.equal(telemetry.count("ws.connectionOpened"), 1);
+      socket.events.onMessage(JSON.stringify({ type: "subscribe", view: "Token/list" }));
+      const [frame] = await socket.transport.frames();
+      assert.equal(frame?.json.op, "subscribed");
+      assert.equal([...server.sessions()].length, 1);
+      socket.events.onClose(1000, "client left");
+      assert.equal(server.clientCount, 0);
+      assert.equal(bus.topicCount, 0, "the session's subscriptions ended");
+      assert.equal(telemetry.count("ws.connectionClosed"), 1);
+      socket.events.onClose(1000, "again"); // idempotent
+      assert.equal(telemetry.count("ws.connectionClosed"), 1);
+    },
+  );
+
+  await t.step("at max clients the upgrade gets a 503 JSON rejection", async () => {
+    const { server, connect, request, telemetry, sockets } = setup({ maxClients: 2 });
+    const first = await connect();
+    // The second is answered but not yet open: it still holds a place.
+    await server.handleUpgrade(request(), "127.0.0.1:40001");
+    assert.equal(server.clientCount, 2);
+    const refused = await server.handleUpgrade(request(), "127.0.0.1:40002");
+    assert.equal(refused.headers.get("retry-after"), "5");
+    const body = await rejection(refused, 503, "server-at-capacity");
+    assert.deepEqual(Object.keys(body), [
+      "error",
+      "message",
+      "code",
+      "retryable",
+      "retry_after",
+      "suggested_action",
+    ]);
+    assert.equal(body.retryable, true);
+    assert.equal(body.retry_after, 5);
+    assert.match(body.message as string, /limit of 2 clients/);
+    assert.equal(sockets.length, 2, "the refused request was never upgraded");
+    assert.equal(telemetry.count("ws.handshakeRejected", "server-at-capacity"), 1);
+
+    // A socket that closes before opening, and an open one closing, free their places.
+    sockets[1]!.events.onClose(1006, "");
+    first.events.onClose(1000, "");
+    assert.equal(server.clientCount, 0);
+    await connect();
+    await connect();
+    assert.equal(server.clientCount, 2);
+  });
+
+  await t.step("an authorize rejection is returned as its HTTP error, never upgraded", async () => {
+    const seen: string[] = [];
+    const { server, request, sockets, telemetry } = setup({
+      authorize: async (req, peer) => {
+        await Promise.resolve();
+        seen.push(peer);
+        return req.headers.get("authorization") === "Bearer good" ? undefined : {
+          status: 401,
+          code: "token-missing",
+          message: "A token is required",
+          retryable: false,
+        };
+      },
+    });
+    const refused = await server.handleUpgrade(request(), "10.0.0.1:5000");
+    const body = await rejection(refused, 401, "token-missing");
+    assert.deepEqual(body, {
+      error: "token-missing",
+      message: "A token is required",
+      code: "token-missing",
+      retryable: false,
+    });
+    assert.equal(refused.headers.get("retry-after"), null);
+    assert.equal(sockets.length, 0);
+    assert.equal(server.clientCount, 0, "the rejected handshake released its place");
+    assert.equal(telemetry.count("ws.handshakeRejected", "token-missing"), 1);
+    const accepted = await server.handleUpgrade(
+      request(undefined, { authorization: "Bearer good" }),
+      "10.0.0.2:5000",
+    );
+    assert.equal(accepted.status, 200);
+    assert.equal(sockets.length, 1);
+    assert.deepEqual(seen, ["10.0.0.1:5000", "10.0.0.2:5000"]);
+  });
+
+  await t.step(
+    "an authorize hook that throws gives 500 internal-error, never an upgrade",
+    async () => {
+      const { server, request, sockets } = setup({
+        authorize: () => {
+          throw new Error("key store unreachable");
+        },
+      });
+      const refused = await server.handleUpgrade(request(), "10.0.0.3:5000");
+      const body = await rejection(refused, 500, "internal-error");
+      assert.equal(body.retryable, true);
+      assert.equal(refused.headers.get("retry-after"), "5");
+      assert.equal(sockets.length, 0);
+      assert.equal(server.clientCount, 0, "the failed handshake released its place");
+    },
+  );
+
+  await t.step("clients silent past idleTimeoutMs are closed with 1000", async () => {
+    const { server, connect, clock } = setup({ idleTimeoutMs: 1000 });
+    const quiet = await connect();
+    const chatty = await connect();
+    clock.advance(600);
+    chatty.events.onMessage('{"type":"ping"}');
+    clock.advance(650); // t = 1250: quiet has been silent 1250 ms, chatty 650 ms
+    assert.equal(quiet.transport.closedWith?.code, 1000);
+    assert.match(quiet.transport.closedWith?.reason ?? "", /^idle-timeout/);
+    assert.equal(chatty.transport.closedWith, undefined);
+    quiet.events.onClose(1000, "idle");
+    clock.advance(500); // t = 1750: chatty silent 1150 ms
+    assert.equal(closedWith(chatty.transport)?.code, 1000);
+    chatty.events.onClose(1000, "idle");
+    assert.equal(server.clientCount, 0);
+    assert.equal(clock.pendingTimers, 0, "the idle sweep stops with the last client");
+  });
+
+  await t.step("shutdown closes every client with 1001 and waits for them to end", async () => {
+    const { server, connect, request, sockets } = setup();
+    const a = await connect();
+    const b = await connect();
+    await server.handleUpgrade(request(), "127.0.0.1:40003"); // answered, not yet open
+    let done = false;
+    const shutdown = server.shutdown().then(() => done = true);
+    assert.equal(a.transport.closedWith?.code, 1001);
+    assert.equal(b.transport.closedWith?.code, 1001);
+    const refused = await server.handleUpgrade(request(), "127.0.0.1:40004");
+    await rejection(refused, 503, "server-at-capacity");
+    const late = sockets[2]!;
+    late.events.onOpen(late.transport);
+    assert.equal(
+      late.transport.closedWith?.code,
+      1001,
+      "a socket opening during shutdown is closed",
+    );
+    a.events.onClose(1001, "");
+    await Promise.resolve();
+    assert.equal(done, false, "still waiting for the second client");
+    b.events.onClose(1001, "");
+    await shutdown;
+    assert.equal(server.clientCount, 0);
+  });
+
+  await t.step("shutdown gives up waiting after its timeout", async () => {
+    const { server, connect, clock } = setup();
+    const stuck = await connect();
+    const shutdown = server.shutdown({ timeoutMs: 2000, code: 1012, reason: "restart" });
+    assert.deepEqual(stuck.transport.closedWith, { code: 1012, reason: "restart" });
+    clock.advance(2000);
+    await shutdown;
+    assert.equal(clock.pendingTimers, 0);
+  });
+});
