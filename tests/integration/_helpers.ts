@@ -1,0 +1,108 @@
+/** Shared helpers for the integration tests: stacks, frame filters and a frame barrier. */
+import { defineStack, type PharosEvent, type Stack } from "../../src/stack/mod.ts";
+import type { SentFrame } from "../fakes/memory_transport.ts";
+import type { TestServer } from "../fakes/test_server.ts";
+import type { TestClient } from "../fakes/ws_client.ts";
+
+const decoder = new TextDecoder();
+
+/** The exact text of a frame as sent (only meaningful for frames that are not gzipped). */
+export function rawText(frame: SentFrame): string {
+  return decoder.decode(frame.bytes);
+}
+
+/** Frames about `view`: its `subscribed` ack and every data frame whose `entity` is `view`. */
+export function framesFor(frames: readonly SentFrame[], view: string): SentFrame[] {
+  return frames.filter((f) =>
+    f.json.op === "subscribed" ? f.json.view === view : f.json.entity === view
+  );
+}
+
+/** Data frames of `view` with operation `op`. */
+export function opsFor(frames: readonly SentFrame[], view: string, op: string): SentFrame[] {
+  return framesFor(frames, view).filter((f) => f.json.op === op);
+}
+
+/** Entities carried by the snapshot frames of `view`, in order. */
+export function snapshotEntities(
+  frames: readonly SentFrame[],
+  view: string,
+): { key: string; data: Record<string, unknown> }[] {
+  return opsFor(frames, view, "snapshot").flatMap((f) =>
+    f.json.data as { key: string; data: Record<string, unknown> }[]
+  );
+}
+
+/** Emits `events` through the server's manual source and applies the projector batch now. */
+export async function emitAndFlush(server: TestServer, ...events: PharosEvent[]): Promise<void> {
+  await server.source.emit(...events);
+  server.flush();
+}
+
+/** True for the text reply to `refresh_auth` (the frame {@link barrier} waits for). */
+export function isAuthReply(frame: SentFrame): boolean {
+  return !frame.binary && "success" in frame.json;
+}
+
+/**
+ * Waits until the server has sent everything it owes `client` so far. A session answers
+ * messages in order through one FIFO queue (snapshot batches keep their place while they
+ * compress), so once the reply to a fresh `refresh_auth` arrives, every frame caused by
+ * earlier messages or earlier flushes has arrived too. That reply is the only frame with
+ * a `success` field, so it is easy to tell apart; `framesFor` never includes it.
+ */
+export async function barrier(client: TestClient, timeoutMs = 5000): Promise<void> {
+  const replies = () => client.frames.filter(isAuthReply).length;
+  const before = replies();
+  client.send({ type: "refresh_auth", token: "barrier" });
+  await client.waitFor(() => replies() > before, timeoutMs, "the refresh_auth reply");
+}
+
+/** Polls `predicate` every few milliseconds until it holds, or fails after `timeoutMs`. */
+export async function until(
+  predicate: () => boolean,
+  what: string,
+  timeoutMs = 5000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** The close event of `client`, or a failure when the server has not closed it within `timeoutMs`. */
+export async function closedWithin(client: TestClient, timeoutMs = 5000): Promise<CloseEvent> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`the socket was not closed within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([client.closed, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A one-entity stack whose `Put` events carry an arbitrary string, for tests that need
+ * large (or compressible) frames: `Doc/list`, `Doc/state`, `Doc/append`.
+ */
+export const docStack: Stack = defineStack({
+  name: "docs",
+  entities: {
+    Doc: {
+      handlers: {
+        Put: (_state, event) => ({ text: event.data.text, n: event.data.n }),
+      },
+    },
+  },
+});
+
+/** A `Put` event for {@link docStack}. */
+export function put(key: string, slot: number, text: string, n = 0): PharosEvent {
+  return { type: "Put", key, slot, data: { text, n } };
+}

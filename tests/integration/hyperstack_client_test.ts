@@ -1,0 +1,161 @@
+/**
+ * HyperStack's official TypeScript client (`hyperstack-typescript` 0.6.9), used the way its
+ * documentation shows, against a real Pharos: the compatibility promise of PROTOCOL.md.
+ */
+import assert from "node:assert/strict";
+import { type Frame, HyperStack, type SocketIssue, type Update } from "hyperstack-typescript";
+import { transfer } from "../fakes/manual_source.ts";
+import { startTestServer } from "../fakes/test_server.ts";
+import { emitAndFlush, until } from "./_helpers.ts";
+
+interface Token {
+  mint: string;
+  transferCount: number;
+  volume: number | string;
+  lastTransfer: { slot: number; amount: number | string };
+  recentTransfers: { slot: number }[];
+  _seq: string;
+}
+
+/** The stack definition a HyperStack app would declare for the demo Token stack. */
+function tokenStack(url: string) {
+  return {
+    name: "tokens",
+    url,
+    views: {
+      Token: {
+        list: { mode: "list", view: "Token/list" },
+        state: { mode: "state", view: "Token/state" },
+        latest: { mode: "list", view: "Token/latest" },
+      },
+    },
+  } as const;
+}
+
+/** The view a frame is about: `view` of a `subscribed` frame, else `entity`. */
+function viewOf(frame: Frame): string {
+  return "view" in frame ? frame.view : frame.entity;
+}
+
+/** Runs `body`, failing after `ms` (a stuck `for await` would otherwise hang the test). */
+async function within<T>(ms: number, what: string, body: () => Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([body(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("HyperStack client: snapshot, live updates, state, derived view, unsubscribe", async (t) => {
+  await using server = await startTestServer();
+  // 60 tokens: the list snapshot comes as two gzipped batches (50 + 10).
+  await emitAndFlush(
+    server,
+    ...Array.from({ length: 60 }, (_, i) => transfer(`mint${i}`, 100 + i)),
+  );
+
+  const hs = await HyperStack.connect(tokenStack(server.wsUrl), { url: server.wsUrl });
+  // Disconnect before the server shuts down (else the client would try to reconnect), and
+  // wait until the server has seen the socket close, so no socket outlives the test.
+  await using _hs = {
+    async [Symbol.asyncDispose]() {
+      hs.disconnect();
+      await until(() => server.app.ws.clientCount === 0, "the client to disconnect");
+    },
+  };
+  const states: string[] = [];
+  hs.onConnectionStateChange((state) => states.push(state));
+  const issues: SocketIssue[] = [];
+  hs.onSocketIssue((issue) => issues.push(issue));
+  const frames: Frame[] = [];
+  hs.onFrame((frame) => frames.push(frame));
+  assert.equal(hs.connectionState, "connected");
+  const views = hs.views.Token;
+
+  let unsubscribedAt = -1;
+  await t.step("list.watch(): the snapshot, then live patches", async () => {
+    const updates: Update<unknown>[] = [];
+    await within(5000, "Token/list updates", async () => {
+      for await (const update of views.list.watch()) {
+        updates.push(update);
+        if (updates.length === 60) await emitAndFlush(server, transfer("mint7", 500, 9));
+        if (update.type === "patch") break; // breaking out unsubscribes
+      }
+    });
+    unsubscribedAt = frames.length;
+    const snapshot = updates.slice(0, 60);
+    assert.ok(snapshot.every((u) => u.type === "upsert"));
+    assert.equal(new Set(snapshot.map((u) => u.key)).size, 60, "every token once");
+    const patch = updates.at(-1)!;
+    assert.equal(updates.length, 61);
+    assert.deepEqual([patch.type, patch.key], ["patch", "mint7"]);
+
+    const tokens = views.list.getSync() as Token[];
+    assert.equal(tokens.length, 60);
+    const mint7 = tokens.find((token) => token.mint === "mint7")!;
+    assert.equal(mint7.transferCount, 2);
+    assert.equal(mint7.volume, 10);
+    assert.deepEqual(mint7.recentTransfers.map((r) => r.slot), [107, 500], "appended");
+  });
+
+  await t.step("state.use(key): the entity, then each update merged", async () => {
+    const seen: Token[] = [];
+    await within(5000, "Token/state updates", async () => {
+      for await (const token of views.state.use("mint7")) {
+        seen.push(token as Token);
+        // Token/list would get these too, were it still subscribed.
+        if (seen.length === 1) {
+          await emitAndFlush(server, transfer("mint8", 501), transfer("mint7", 502));
+        }
+        if (seen.length === 2) break;
+      }
+    });
+    assert.deepEqual(seen.map((token) => token.transferCount), [2, 3]);
+    assert.equal(seen[1]!.lastTransfer.slot, 502);
+    assert.equal(seen[1]!.recentTransfers.length, 3);
+    assert.equal((views.state.getSync("mint7") as Token).transferCount, 3);
+  });
+
+  await t.step("after the list watch ended, no Token/list frame arrives", () => {
+    const later = frames.slice(unsubscribedAt);
+    assert.ok(later.some((f) => viewOf(f) === "Token/state" && f.op === "patch"), "control");
+    assert.deepEqual(later.filter((f) => viewOf(f) === "Token/list").map((f) => f.op), []);
+  });
+
+  await t.step("latest.watch({take: 3}): a sorted window with deletes and upserts", async () => {
+    const updates: Update<unknown>[] = [];
+    await within(5000, "Token/latest updates", async () => {
+      for await (const update of views.latest.watch({ take: 3 })) {
+        updates.push(update);
+        if (updates.length === 3) await emitAndFlush(server, transfer("mintTop", 10_000));
+        if (update.type === "upsert" && update.key === "mintTop") break;
+      }
+    });
+    assert.deepEqual(
+      updates.slice(0, 3).map((u) => [u.type, u.key]),
+      [["upsert", "mint7"], ["upsert", "mint8"], ["upsert", "mint59"]],
+    );
+    assert.deepEqual(updates.slice(3).map((u) => [u.type, u.key]), [
+      ["delete", "mint59"],
+      ["upsert", "mintTop"],
+    ]);
+    const window = views.latest.getSync() as Token[];
+    assert.deepEqual(window.map((token) => token.mint), ["mintTop", "mint7", "mint8"]);
+  });
+
+  await t.step("no socket issue, never an error state, then a clean disconnect", async () => {
+    assert.deepEqual(issues, []);
+    assert.ok(!states.includes("error") && !states.includes("reconnecting"), `${states}`);
+    assert.equal(hs.connectionState, "connected");
+    assert.equal(frames.slice(unsubscribedAt).filter((f) => viewOf(f) === "Token/list").length, 0);
+    hs.disconnect();
+    assert.equal(hs.connectionState, "disconnected");
+    await until(() => server.app.ws.clientCount === 0, "the server to see the disconnect");
+    assert.deepEqual(issues, []);
+    assert.ok(!states.includes("error"));
+  });
+});
