@@ -140,6 +140,7 @@ export function createApp(options: AppOptions): App {
           last_event_age_ms: age === undefined ? null : Math.round(age),
           error_count: health.errorCount,
           connections: ws.clientCount,
+          connections_closing: ws.closingCount,
           max_connections: config.maxClients,
           stack: stack.name,
           sources: sources.map((source) => ({ name: source.name, kind: source.kind })),

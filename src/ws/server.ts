@@ -39,8 +39,14 @@ export interface WsServerOptions {
 export interface WsServer {
   /** Handles a request carrying `Upgrade: websocket`. */
   handleUpgrade(request: Request, peer: string): Promise<Response>;
-  /** Connected (or connecting) clients. */
+  /** Connected (or connecting) clients, including those still closing. */
   readonly clientCount: number;
+  /**
+   * Clients closed by the server whose socket has not finished closing: usually peers
+   * that stopped reading, whose close frame waits behind unread data. They keep their
+   * client slot until the peer reads or disconnects.
+   */
+  readonly closingCount: number;
   /** Live sessions. */
   sessions(): Iterable<Session>;
   /** Stops accepting, closes every session with `code`, and waits (up to `timeoutMs`) for them to end. */
@@ -53,7 +59,9 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = Object.freeze({
   maxMessageBytes: 65_536,
   queueMaxFrames: 512,
   queueMaxBytes: 8 * 1024 * 1024,
-  socketHighWaterBytes: 1024 * 1024,
+  // Kept small because it is also what a peer that stopped reading can pin: Deno offers
+  // no way to cut a socket whose writes are blocked, so the close frame waits behind it.
+  socketHighWaterBytes: 256 * 1024,
 });
 
 /** Creates the WebSocket server: upgrades, client limit, sessions and the idle sweep. */
@@ -103,10 +111,10 @@ export function createWsServer(options: WsServerOptions): WsServer {
       reason,
       duration_s: Number(durationSeconds.toFixed(3)),
     });
+    for (const wake of endWaiters) wake();
     if (sessions.size === 0) {
       sweepTimer?.[Symbol.dispose]();
       sweepTimer = undefined;
-      for (const wake of endWaiters) wake();
     }
   }
 
@@ -219,21 +227,30 @@ export function createWsServer(options: WsServerOptions): WsServer {
     get clientCount() {
       return sessions.size + reserved;
     },
+    get closingCount() {
+      let closing = 0;
+      for (const session of sessions) if (session.closed) closing++;
+      return closing;
+    },
     sessions: () => sessions.values(),
     async shutdown(shutdownOptions = {}) {
       accepting = false;
-      for (const session of sessions) {
+      // Sessions already closed but not yet ended belong to peers that stopped reading:
+      // their close frame cannot be written, so waiting for them would only stall.
+      const awaited = [...sessions].filter((session) => !session.closed);
+      for (const session of awaited) {
         session.close(
           shutdownOptions.code ?? CloseCode.GoingAway,
           shutdownOptions.reason ?? "server shutting down",
         );
       }
-      if (sessions.size > 0) {
+      if (awaited.some((session) => sessions.has(session))) {
         let timer: Disposable | undefined;
         await new Promise<void>((resolve) => {
-          const wake = () => resolve();
-          endWaiters.add(wake);
-          timer = clock.setTimer(shutdownOptions.timeoutMs ?? 5_000, wake);
+          endWaiters.add(() => {
+            if (!awaited.some((session) => sessions.has(session))) resolve();
+          });
+          timer = clock.setTimer(shutdownOptions.timeoutMs ?? 5_000, resolve);
         });
         timer?.[Symbol.dispose]();
         endWaiters.clear();

@@ -234,4 +234,30 @@ Deno.test("ws server", async (t) => {
     await shutdown;
     assert.equal(clock.pendingTimers, 0);
   });
+
+  await t.step(
+    "a peer that stopped reading keeps its slot but does not stall shutdown",
+    async () => {
+      const { server, connect, clock } = setup({
+        limits: { queueMaxFrames: 1, socketHighWaterBytes: 0 },
+      });
+      const stalled = await connect();
+      const reader = await connect();
+      stalled.transport.stalled = true;
+      // Two requests while the socket is backed up: the second finds the queue full.
+      stalled.events.onMessage('{"type":"subscribe","view":"Token/list"}');
+      stalled.events.onMessage('{"type":"subscribe","view":"Token/state","key":"k"}');
+      stalled.events.onMessage('{"type":"subscribe","view":"Token/state","key":"j"}');
+      assert.equal(closedWith(stalled.transport)?.code, 1008);
+      // Its close frame is stuck behind unread data, so the socket never reports closing.
+      assert.equal(server.closingCount, 1);
+      assert.equal(server.clientCount, 2, "it still holds a client slot");
+      let done = false;
+      const shutdown = server.shutdown().then(() => done = true);
+      reader.events.onClose(1001, "");
+      await shutdown;
+      assert.ok(done, "shutdown returned without advancing the clock past its timeout");
+      assert.equal(clock.pendingTimers, 0);
+    },
+  );
 });
