@@ -1,11 +1,7 @@
+import { createTestProjector } from "../../tests/fakes/test_projector.ts";
 import assert from "node:assert/strict";
-import { FakeClock } from "../../tests/fakes/fake_clock.ts";
-import { createRecordingTelemetry } from "../../tests/fakes/recording_telemetry.ts";
-import { type Bus, createMemoryBus } from "../bus/mod.ts";
-import { getLogger } from "../log/mod.ts";
+import { type Bus } from "../bus/mod.ts";
 import { defineStack } from "../stack/mod.ts";
-import { createPathCache } from "../vm/mod.ts";
-import { createProjector } from "./mod.ts";
 
 const stack = defineStack({
   name: "test",
@@ -21,19 +17,7 @@ const stack = defineStack({
 });
 
 function setup(cacheSize = 500) {
-  const telemetry = createRecordingTelemetry();
-  const bus = createMemoryBus({
-    onListenerError: (topic, error) => assert.fail(`listener on ${topic} failed: ${error}`),
-  });
-  const projector = createProjector({
-    stack,
-    bus,
-    clock: new FakeClock(),
-    log: getLogger(["pharos", "test"]),
-    telemetry: telemetry.projector,
-    paths: createPathCache({ telemetry: telemetry.vm }),
-    cacheSize,
-  });
+  const { telemetry, bus, projector } = createTestProjector(stack, { cacheSize });
   /** Applies one change to `key` now. */
   const change = (key: string, patch: Record<string, unknown>) => {
     projector.push([{ entity: "Token", key, patch, append: [] }]);

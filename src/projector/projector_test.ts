@@ -1,11 +1,10 @@
+import { createTestProjector } from "../../tests/fakes/test_projector.ts";
 import assert from "node:assert/strict";
-import { FakeClock } from "../../tests/fakes/fake_clock.ts";
 import { createRecordingTelemetry } from "../../tests/fakes/recording_telemetry.ts";
-import { type Bus, createMemoryBus } from "../bus/mod.ts";
-import { getLogger } from "../log/mod.ts";
+import { type Bus } from "../bus/mod.ts";
 import { defineStack, demoStack } from "../stack/mod.ts";
-import { createPathCache, createVm, type Mutation } from "../vm/mod.ts";
-import { createProjector, type ProjectorOptions } from "./mod.ts";
+import { createVm, type Mutation } from "../vm/mod.ts";
+import { type ProjectorOptions } from "./mod.ts";
 
 const stack = defineStack({
   name: "test",
@@ -13,21 +12,7 @@ const stack = defineStack({
 });
 
 function setup(options: Partial<ProjectorOptions> = {}) {
-  const clock = new FakeClock();
-  const telemetry = createRecordingTelemetry();
-  const bus = createMemoryBus({
-    onListenerError: (topic, error) => assert.fail(`listener on ${topic} failed: ${error}`),
-  });
-  const projector = createProjector({
-    stack,
-    bus,
-    clock,
-    log: getLogger(["pharos", "test"]),
-    telemetry: telemetry.projector,
-    paths: createPathCache({ telemetry: telemetry.vm }),
-    ...options,
-  });
-  return { clock, telemetry, bus, projector };
+  return createTestProjector(stack, options);
 }
 
 /** Records the frames published on `topic`, as JSON text. */

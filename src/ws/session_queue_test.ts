@@ -1,31 +1,16 @@
+import { createTestProjector } from "../../tests/fakes/test_projector.ts";
 import assert from "node:assert/strict";
-import { FakeClock } from "../../tests/fakes/fake_clock.ts";
 import { MemoryTransport } from "../../tests/fakes/memory_transport.ts";
-import { createRecordingTelemetry } from "../../tests/fakes/recording_telemetry.ts";
-import { createMemoryBus } from "../bus/mod.ts";
 import { getLogger } from "../log/mod.ts";
-import { createProjector } from "../projector/mod.ts";
 import { defineStack } from "../stack/mod.ts";
-import { createPathCache, toSeq } from "../vm/mod.ts";
+import { toSeq } from "../vm/mod.ts";
 import { DEFAULT_SESSION_LIMITS, Session, type SessionLimits } from "./mod.ts";
 
 const stack = defineStack({ name: "test", entities: { Token: { handlers: {} } } });
 
 /** A projector and bus shared by every session `connect` creates. */
 function setup() {
-  const clock = new FakeClock();
-  const telemetry = createRecordingTelemetry();
-  const bus = createMemoryBus({
-    onListenerError: (topic, error) => assert.fail(`listener on ${topic} failed: ${error}`),
-  });
-  const projector = createProjector({
-    stack,
-    bus,
-    clock,
-    log: getLogger(["pharos", "test"]),
-    telemetry: telemetry.projector,
-    paths: createPathCache({ telemetry: telemetry.vm }),
-  });
+  const { clock, telemetry, bus, projector } = createTestProjector(stack);
   const connect = (limits: Partial<SessionLimits> = {}) => {
     const transport = new MemoryTransport();
     const session = new Session({
