@@ -28,6 +28,8 @@ export interface HandlerContext {
 /**
  * A stack handler ("guest function"): turns the entity's current state (undefined for a
  * new entity) and an event into a patch, or `undefined` for no change. May be async.
+ * `state` is the VM's own copy, handed over without cloning for speed: read it, never
+ * modify it (changes made to it directly reach no subscriber).
  */
 export type Handler = (
   state: Readonly<Record<string, unknown>> | undefined,

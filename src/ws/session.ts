@@ -15,17 +15,12 @@ import {
   type SubscribeMessage,
 } from "./codec.ts";
 import type { Transport } from "./transport.ts";
+import { OutboundQueue, type QueueLimits } from "./_outbound_queue.ts";
 
 /** Per-session limits. */
-export interface SessionLimits {
+export interface SessionLimits extends QueueLimits {
   readonly maxSubscriptions: number;
   readonly maxMessageBytes: number;
-  /** Frames queued before the client counts as a slow consumer. */
-  readonly queueMaxFrames: number;
-  /** Bytes queued before the client counts as a slow consumer. */
-  readonly queueMaxBytes: number;
-  /** Socket send buffer above which frames wait in the session queue. */
-  readonly socketHighWaterBytes: number;
 }
 
 /** Options for {@link Session}. */
@@ -41,17 +36,10 @@ export interface SessionOptions {
   readonly limits: SessionLimits;
 }
 
-interface Outgoing {
-  data: string | Uint8Array | undefined;
-  bytes: number;
-}
-
 interface ActiveSubscription extends Disposable {
   readonly view: string;
 }
 
-/** How often a blocked queue re-checks the socket's send buffer. */
-const DRAIN_POLL_MS = 10;
 const encoder = new TextEncoder();
 
 /**
@@ -66,10 +54,7 @@ export class Session {
   #lastSeen: number;
   readonly #o: SessionOptions;
   readonly #subscriptions = new Map<string, ActiveSubscription>();
-  #queue: Outgoing[] = [];
-  #head = 0;
-  #queuedBytes = 0;
-  #drainTimer: Disposable | undefined;
+  readonly #queue: OutboundQueue;
   #closed = false;
   #ended = false;
 
@@ -79,6 +64,18 @@ export class Session {
     this.peer = options.peer;
     this.openedAt = options.clock.monotonic();
     this.#lastSeen = this.openedAt;
+    this.#queue = new OutboundQueue({
+      transport: options.transport,
+      clock: options.clock,
+      limits: options.limits,
+      onSent: (frames) => options.telemetry.framesSent(frames),
+      onOverflow: (frames, bytes) => this.#dropSlowConsumer(frames, bytes),
+      onSendError: (error) => {
+        options.telemetry.connectionError("send-failed");
+        options.log.warn("WebSocket connection error: {error}", { client_id: this.id, error });
+        this.close(CloseCode.InternalError, "send-failed");
+      },
+    });
   }
 
   /** Monotonic time of the last message from the client. */
@@ -93,7 +90,7 @@ export class Session {
 
   /** Frames waiting in the session queue. */
   get queuedFrames(): number {
-    return this.#queue.length - this.#head;
+    return this.#queue.frames;
   }
 
   /** True once closing has started. */
@@ -196,7 +193,7 @@ export class Session {
       });
       return;
     }
-    this.#enqueue(encodeSubscribedFrame(info), false);
+    this.#queue.pushReply(encodeSubscribedFrame(info));
     if (this.#closed) return; // dropped as a slow consumer
     const subscription = info.kind === "derived"
       ? this.#openDerived(info, message)
@@ -227,7 +224,7 @@ export class Session {
     }
     const key = message.key;
     const listener = this.#o.bus.subscribe(info.id, (frame) => {
-      if (key === undefined || frame.key === key) this.#enqueue(frame.bytes, true);
+      if (key === undefined || frame.key === key) this.#queue.pushLive(frame.bytes);
     });
     return { view: info.id, [Symbol.dispose]: () => listener[Symbol.dispose]() };
   }
@@ -243,7 +240,7 @@ export class Session {
       this.#enqueueSnapshot(info, entities);
     }
     const listener = this.#o.bus.subscribe(window.topic, (frame) => {
-      if (key === undefined || frame.key === key) this.#enqueue(frame.bytes, true);
+      if (key === undefined || frame.key === key) this.#queue.pushLive(frame.bytes);
     });
     return {
       view: info.id,
@@ -255,27 +252,16 @@ export class Session {
   }
 
   #enqueueSnapshot(info: ViewInfo, entities: Parameters<typeof encodeSnapshotBatches>[1]): void {
-    if (this.#closed || entities.length === 0 || this.#overflows(0, false)) return;
+    if (entities.length === 0 || !this.#queue.acceptsReply()) return;
     for (const batch of encodeSnapshotBatches(info, entities)) {
-      // Compression is asynchronous; the placeholder keeps the batch's place in the
-      // queue so live frames published meanwhile still go out after the snapshot.
-      const item: Outgoing = { data: undefined, bytes: batch.length };
-      this.#push(item);
-      maybeGzip(batch).then(
-        (bytes) => this.#fill(item, bytes),
-        (error) => {
-          this.#o.log.warn("Snapshot compression failed, sending uncompressed: {error}", { error });
-          this.#fill(item, batch);
-        },
-      );
+      // Compression is asynchronous; the reserved place keeps the batch ahead of live
+      // frames published meanwhile.
+      const fill = this.#queue.reserve(batch.length);
+      maybeGzip(batch).then(fill, (error) => {
+        this.#o.log.warn("Snapshot compression failed, sending uncompressed: {error}", { error });
+        fill(batch);
+      });
     }
-  }
-
-  #fill(item: Outgoing, bytes: Uint8Array): void {
-    this.#queuedBytes += bytes.length - item.bytes;
-    item.bytes = bytes.length;
-    item.data = bytes;
-    this.#pump();
   }
 
   #unsubscribe(view: string, key: string | undefined): void {
@@ -295,86 +281,15 @@ export class Session {
   }
 
   #sendText(text: string): void {
-    this.#enqueue(text, false);
+    this.#queue.pushReply(text);
   }
 
-  /**
-   * Queues a frame. Live frames never wait: one that does not fit the queue closes the
-   * client as a slow consumer. Replies to the client's own requests (acks, snapshots,
-   * error frames) may take the queue past its bounds by one request's worth, so a
-   * snapshot can wait for the socket to drain; but a request arriving while the queue is
-   * already full closes the client too, so a client that sends without reading cannot
-   * grow the queue without bound.
-   */
-  #enqueue(data: string | Uint8Array, live: boolean): void {
-    if (this.#closed) return;
-    const bytes = typeof data === "string" ? encoder.encode(data).length : data.length;
-    if (this.#overflows(live ? bytes : 0, live)) return;
-    this.#push({ data, bytes });
-  }
-
-  /** Drops the client (and answers true) when `bytes` more would overflow its queue. */
-  #overflows(bytes: number, live: boolean): boolean {
-    if (this.queuedFrames === 0) return false;
-    const limits = this.#o.limits;
-    const full = live
-      ? this.queuedFrames >= limits.queueMaxFrames ||
-        this.#queuedBytes + bytes > limits.queueMaxBytes
-      : this.queuedFrames >= limits.queueMaxFrames || this.#queuedBytes >= limits.queueMaxBytes;
-    if (full) this.#dropSlowConsumer();
-    return full;
-  }
-
-  #push(item: Outgoing): void {
-    this.#queue.push(item);
-    this.#queuedBytes += item.bytes;
-    this.#pump();
-  }
-
-  #pump(): void {
-    if (this.#closed || this.#drainTimer !== undefined) return;
-    const transport = this.#o.transport;
-    let sent = 0;
-    while (this.#head < this.#queue.length) {
-      if (transport.bufferedAmount > this.#o.limits.socketHighWaterBytes) {
-        this.#drainTimer = this.#o.clock.setTimer(DRAIN_POLL_MS, () => {
-          this.#drainTimer = undefined;
-          this.#pump();
-        });
-        break;
-      }
-      const item = this.#queue[this.#head]!;
-      if (item.data === undefined) break; // a snapshot batch still compressing
-      try {
-        transport.send(item.data);
-      } catch (error) {
-        this.#o.telemetry.connectionError("send-failed");
-        this.#o.log.warn("WebSocket connection error: {error}", { client_id: this.id, error });
-        this.close(CloseCode.InternalError, "send-failed");
-        return;
-      }
-      this.#queue[this.#head] = undefined as unknown as Outgoing;
-      this.#head++;
-      this.#queuedBytes -= item.bytes;
-      sent++;
-    }
-    if (sent > 0) this.#o.telemetry.framesSent(sent);
-    if (this.#head === this.#queue.length) {
-      this.#queue = [];
-      this.#head = 0;
-    } else if (this.#head > 1024) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
-    }
-  }
-
-  #dropSlowConsumer(): void {
+  #dropSlowConsumer(queued: number, queuedBytes: number): void {
     this.#o.telemetry.slowConsumerDropped();
-    const queued = this.queuedFrames;
     this.#o.log.warn("Slow consumer dropped: client {client_id} had {queued} frames queued", {
       client_id: this.id,
       queued,
-      queued_bytes: this.#queuedBytes,
+      queued_bytes: queuedBytes,
     });
     this.close(
       CloseCode.PolicyViolation,
@@ -406,16 +321,12 @@ export class Session {
   }
 
   #release(): void {
-    this.#drainTimer?.[Symbol.dispose]();
-    this.#drainTimer = undefined;
+    this.#queue.close();
     for (const subscription of this.#subscriptions.values()) {
       subscription[Symbol.dispose]();
       this.#o.telemetry.subscriptionRemoved(subscription.view);
     }
     this.#subscriptions.clear();
-    this.#queue = [];
-    this.#head = 0;
-    this.#queuedBytes = 0;
   }
 }
 
@@ -429,7 +340,7 @@ function subscriptionIdentity(view: string, key: string | undefined): string {
 
 /** UTF-8 length of `text`, computed exactly only when it could exceed `limit`. */
 function utf8Length(text: string, limit: number): number {
-  if (text.length > limit) return text.length * 1; // at least one byte per UTF-16 unit
+  if (text.length > limit) return text.length; // at least one byte per UTF-16 unit: over
   if (text.length * 3 <= limit) return text.length;
   return encoder.encode(text).length;
 }

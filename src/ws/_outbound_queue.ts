@@ -1,0 +1,173 @@
+import type { Clock } from "../util/mod.ts";
+import type { Transport } from "./transport.ts";
+
+/** Bounds of one client's outbound queue. */
+export interface QueueLimits {
+  /** Frames queued before the client counts as a slow consumer. */
+  readonly queueMaxFrames: number;
+  /** Bytes queued before the client counts as a slow consumer. */
+  readonly queueMaxBytes: number;
+  /** Socket send buffer above which frames wait in the queue instead of the socket. */
+  readonly socketHighWaterBytes: number;
+}
+
+/** Options for {@link OutboundQueue}. */
+export interface OutboundQueueOptions {
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly limits: QueueLimits;
+  /** Frames handed to the socket, in bursts. */
+  readonly onSent: (frames: number) => void;
+  /** The queue would overflow: the owner closes the client as a slow consumer. */
+  readonly onOverflow: (queuedFrames: number, queuedBytes: number) => void;
+  /** The socket refused a frame: the owner closes the client. */
+  readonly onSendError: (error: unknown) => void;
+}
+
+/** A queued frame; `data` is undefined while a snapshot batch is still compressing. */
+interface Outgoing {
+  data: string | Uint8Array | undefined;
+  bytes: number;
+}
+
+/** How often a blocked queue re-checks the socket's send buffer. */
+const DRAIN_POLL_MS = 10;
+const encoder = new TextEncoder();
+
+/**
+ * One client's bounded, ordered outbound queue. Frames go straight to the socket while
+ * its send buffer is below the high-water mark and wait here otherwise; the queue itself
+ * never grows past its bounds by more than one request's replies.
+ */
+export class OutboundQueue {
+  readonly #o: OutboundQueueOptions;
+  #items: Outgoing[] = [];
+  #head = 0;
+  #bytes = 0;
+  #drainTimer: Disposable | undefined;
+  #closed = false;
+
+  constructor(options: OutboundQueueOptions) {
+    this.#o = options;
+  }
+
+  /** Frames waiting. */
+  get frames(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** Bytes waiting. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * Queues a live frame. Live frames never wait for space: one that does not fit calls
+   * `onOverflow` and is dropped. Returns whether it was queued.
+   */
+  pushLive(data: Uint8Array): boolean {
+    if (this.#closed || this.#full(data.length)) return false;
+    this.#append({ data, bytes: data.length });
+    return true;
+  }
+
+  /**
+   * Queues a reply to the client's own request (ack, error frame, snapshot batch).
+   * Replies may take the queue past its bounds by one request's worth, so a snapshot
+   * can wait for the socket to drain; but a request met by an already-full queue calls
+   * `onOverflow`, so a client that sends without reading cannot grow it without bound.
+   */
+  pushReply(data: string | Uint8Array): boolean {
+    if (!this.acceptsReply()) return false;
+    this.#append({
+      data,
+      bytes: typeof data === "string" ? encoder.encode(data).length : data.length,
+    });
+    return true;
+  }
+
+  /** True when a reply may be queued now; calls `onOverflow` when the queue is full. */
+  acceptsReply(): boolean {
+    return !this.#closed && !this.#full(0);
+  }
+
+  /**
+   * Reserves the next place for a frame whose bytes arrive later (a compressing snapshot
+   * batch), so frames queued meanwhile still go out after it. Call the returned function
+   * with the bytes.
+   */
+  reserve(estimatedBytes: number): (data: Uint8Array) => void {
+    const item: Outgoing = { data: undefined, bytes: estimatedBytes };
+    this.#append(item);
+    return (data) => {
+      if (this.#closed) return;
+      this.#bytes += data.length - item.bytes;
+      item.bytes = data.length;
+      item.data = data;
+      this.#pump();
+    };
+  }
+
+  /** Drops everything queued and stops sending. */
+  close(): void {
+    this.#closed = true;
+    this.#drainTimer?.[Symbol.dispose]();
+    this.#drainTimer = undefined;
+    this.#items = [];
+    this.#head = 0;
+    this.#bytes = 0;
+  }
+
+  #full(incomingBytes: number): boolean {
+    // An empty queue means the socket is keeping up: the frame goes straight out.
+    if (this.frames === 0) return false;
+    const { queueMaxFrames, queueMaxBytes } = this.#o.limits;
+    const full = this.frames >= queueMaxFrames ||
+      (incomingBytes > 0
+        ? this.#bytes + incomingBytes > queueMaxBytes
+        : this.#bytes >= queueMaxBytes);
+    if (full) this.#o.onOverflow(this.frames, this.#bytes);
+    return full;
+  }
+
+  #append(item: Outgoing): void {
+    this.#items.push(item);
+    this.#bytes += item.bytes;
+    this.#pump();
+  }
+
+  #pump(): void {
+    if (this.#closed || this.#drainTimer !== undefined) return;
+    const transport = this.#o.transport;
+    let sent = 0;
+    while (this.#head < this.#items.length) {
+      if (transport.bufferedAmount > this.#o.limits.socketHighWaterBytes) {
+        this.#drainTimer = this.#o.clock.setTimer(DRAIN_POLL_MS, () => {
+          this.#drainTimer = undefined;
+          this.#pump();
+        });
+        break;
+      }
+      const item = this.#items[this.#head]!;
+      if (item.data === undefined) break; // a snapshot batch still compressing
+      try {
+        transport.send(item.data);
+      } catch (error) {
+        this.#o.onSendError(error);
+        return;
+      }
+      this.#items[this.#head] = undefined as unknown as Outgoing; // let the bytes go
+      this.#head++;
+      this.#bytes -= item.bytes;
+      sent++;
+    }
+    if (sent > 0) this.#o.onSent(sent);
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head > 1024) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+}
