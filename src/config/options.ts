@@ -4,7 +4,18 @@
  */
 
 /** How a raw string becomes a value. */
-export type OptionKind = "port" | "int" | "string" | "logLevel" | "host";
+export type OptionKind =
+  | "port"
+  | "int"
+  | "string"
+  | "secret"
+  | "logLevel"
+  | "host"
+  | "sourceKinds"
+  | "names"
+  | "wsUrl"
+  | "replayPace"
+  | "jsonObject";
 
 /** One configuration option. */
 export interface OptionSpec {
@@ -20,7 +31,16 @@ export interface OptionSpec {
   /** Inclusive upper bound for integers. */
   readonly max?: number;
   readonly description: string;
+  /** How README shows the default, when the value itself says too little. */
+  readonly defaultText?: string;
 }
+
+/** Source kinds `PHAROS_SOURCES` may list. */
+export const SOURCE_KINDS = ["demo", "ingest", "upstream", "replay"] as const;
+/** A source kind. */
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+/** Replay pace: as recorded (event timestamps) or as fast as the pipeline takes them. */
+export type ReplayPace = "recorded" | "fast";
 
 /** Log levels accepted by `PHAROS_LOG` (LogTape's names, plus `off` and `warn`). */
 export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal", "off"] as const;
@@ -47,6 +67,17 @@ export interface Config {
   readonly batchMaxSize: number;
   readonly batchDelayMs: number;
   readonly shutdownTimeoutMs: number;
+  readonly sources: readonly SourceKind[];
+  readonly ingestToken: string;
+  readonly ingestMaxBytes: number;
+  readonly upstreamUrl: string;
+  readonly upstreamToken: string;
+  readonly upstreamSubscribe: string;
+  readonly replayFile: string;
+  readonly replayPace: ReplayPace;
+  readonly heartbeatMs: number;
+  readonly requiredSources: readonly string[];
+  readonly pipelineCapacity: number;
 }
 
 /** Defaults: what `deno task start` runs with when nothing is set. */
@@ -69,6 +100,17 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   batchMaxSize: 256,
   batchDelayMs: 2,
   shutdownTimeoutMs: 10_000,
+  sources: Object.freeze(["demo"] as SourceKind[]),
+  ingestToken: "",
+  ingestMaxBytes: 1024 * 1024,
+  upstreamUrl: "",
+  upstreamToken: "",
+  upstreamSubscribe: "",
+  replayFile: "",
+  replayPace: "recorded",
+  heartbeatMs: 30_000,
+  requiredSources: Object.freeze([] as string[]),
+  pipelineCapacity: 10_000,
 });
 
 /** Every option, in README order. */
@@ -101,6 +143,98 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: "string",
     description:
       "Path or URL of a stack module (default export from defineStack); empty = built-in demo Token stack",
+  },
+  {
+    key: "sources",
+    env: "PHAROS_SOURCES",
+    flag: "sources",
+    kind: "sourceKinds",
+    description: "Comma-separated sources to run: demo, ingest, upstream, replay",
+  },
+  {
+    key: "requiredSources",
+    env: "PHAROS_REQUIRED_SOURCES",
+    flag: "required-sources",
+    kind: "names",
+    defaultText: "(all)",
+    description: "Comma-separated sources that must be healthy for /ready; empty = all",
+  },
+  {
+    key: "heartbeatMs",
+    env: "PHAROS_HEARTBEAT_MS",
+    flag: "heartbeat-ms",
+    kind: "int",
+    min: 100,
+    max: 86_400_000,
+    description: "Expected event interval; a source is stale after 2 × this with no event",
+  },
+  {
+    key: "pipelineCapacity",
+    env: "PHAROS_PIPELINE_CAPACITY",
+    flag: "pipeline-capacity",
+    kind: "int",
+    min: 1,
+    max: 10_000_000,
+    description:
+      "Events waiting for the handlers; beyond it ingest answers 503 and other sources wait",
+  },
+  {
+    key: "ingestToken",
+    env: "PHAROS_INGEST_TOKEN",
+    flag: "ingest-token",
+    kind: "secret",
+    defaultText: "(none)",
+    description: "Bearer token for /ingest; required when ingest is enabled",
+  },
+  {
+    key: "ingestMaxBytes",
+    env: "PHAROS_INGEST_MAX_BYTES",
+    flag: "ingest-max-bytes",
+    kind: "int",
+    min: 1024,
+    max: 1024 * 1024 * 1024,
+    description: "Largest POST /ingest body (413 beyond it) and WebSocket ingest message",
+  },
+  {
+    key: "upstreamUrl",
+    env: "PHAROS_UPSTREAM_URL",
+    flag: "upstream-url",
+    kind: "wsUrl",
+    defaultText: "(none)",
+    description: "ws:// or wss:// URL of the upstream event feed; required for the upstream source",
+  },
+  {
+    key: "upstreamToken",
+    env: "PHAROS_UPSTREAM_TOKEN",
+    flag: "upstream-token",
+    kind: "secret",
+    defaultText: "(none)",
+    description: "Sent to the upstream as Authorization: Bearer",
+  },
+  {
+    key: "upstreamSubscribe",
+    env: "PHAROS_UPSTREAM_SUBSCRIBE",
+    flag: "upstream-subscribe",
+    kind: "jsonObject",
+    defaultText: "(none)",
+    description:
+      'JSON message sent on every (re)connect; the string "{{cursor}}" becomes the last seen _seq (the field is dropped before the first event)',
+  },
+  {
+    key: "replayFile",
+    env: "PHAROS_REPLAY_FILE",
+    flag: "replay-file",
+    kind: "string",
+    defaultText: "(none)",
+    description: "NDJSON file of events to replay; required for the replay source",
+  },
+  {
+    key: "replayPace",
+    env: "PHAROS_REPLAY_PACE",
+    flag: "replay-pace",
+    kind: "replayPace",
+    description:
+      "recorded (wait as the events' timestamps say) or fast (as fast as the pipeline takes them)",
   },
   {
     key: "demoRatePerSecond",
@@ -229,3 +363,10 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Graceful shutdown deadline after SIGINT/SIGTERM",
   },
 ];
+
+/** README's rendering of an option's default. */
+export function describeDefault(spec: OptionSpec): string {
+  if (spec.defaultText !== undefined) return spec.defaultText;
+  const value = DEFAULT_CONFIG[spec.key];
+  return `\`${Array.isArray(value) ? value.join(",") : String(value)}\``;
+}

@@ -1,5 +1,14 @@
 import { parseArgs } from "node:util";
-import { type Config, DEFAULT_CONFIG, LOG_LEVELS, type LogLevelName, OPTIONS } from "./options.ts";
+import {
+  type Config,
+  DEFAULT_CONFIG,
+  LOG_LEVELS,
+  type LogLevelName,
+  OPTIONS,
+  type ReplayPace,
+  SOURCE_KINDS,
+  type SourceKind,
+} from "./options.ts";
 import type { OptionSpec } from "./options.ts";
 
 /** Every problem found in the configuration, reported together. */
@@ -22,9 +31,16 @@ export interface ConfigSources {
 
 const INTEGER = /^-?\d+$/;
 
+function list(value: string): string[] {
+  return value.split(",").map((item) => item.trim()).filter((item) => item !== "");
+}
+
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
 function parseValue(spec: OptionSpec, raw: string, origin: string): unknown {
   const value = raw.trim();
-  const where = `${origin}=${JSON.stringify(raw)}`;
+  // Secrets are never echoed back, not even in an error message.
+  const where = spec.kind === "secret" ? origin : `${origin}=${JSON.stringify(raw)}`;
   switch (spec.kind) {
     case "port": {
       if (!INTEGER.test(value)) throw new TypeError(`${where}: expected a port number 0-65535`);
@@ -55,7 +71,87 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): unknown {
     }
     case "string":
       return value;
+    case "secret":
+      if (/\s/.test(value)) throw new TypeError(`${where}: must not contain whitespace`);
+      return value;
+    case "sourceKinds": {
+      const kinds = list(value);
+      const unknown = kinds.filter((kind) => !(SOURCE_KINDS as readonly string[]).includes(kind));
+      if (kinds.length === 0 || unknown.length > 0) {
+        throw new TypeError(
+          `${where}: expected a comma-separated list of ${SOURCE_KINDS.join(", ")}`,
+        );
+      }
+      if (new Set(kinds).size !== kinds.length) {
+        throw new TypeError(`${where}: lists a source twice`);
+      }
+      return Object.freeze(kinds as SourceKind[]);
+    }
+    case "names": {
+      const names = list(value);
+      const bad = names.filter((name) => !NAME.test(name));
+      if (bad.length > 0) throw new TypeError(`${where}: not a source name: ${bad.join(", ")}`);
+      return Object.freeze(names);
+    }
+    case "wsUrl": {
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        throw new TypeError(`${where}: expected a ws:// or wss:// URL`);
+      }
+      if (url.protocol !== "ws:" && url.protocol !== "wss:") {
+        throw new TypeError(`${where}: expected a ws:// or wss:// URL`);
+      }
+      return url.href;
+    }
+    case "replayPace":
+      if (value !== "recorded" && value !== "fast") {
+        throw new TypeError(`${where}: expected recorded or fast`);
+      }
+      return value as ReplayPace;
+    case "jsonObject": {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(value);
+      } catch {
+        throw new TypeError(`${where}: expected a JSON object`);
+      }
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        throw new TypeError(`${where}: expected a JSON object`);
+      }
+      return value;
+    }
   }
+}
+
+/** Problems that only show when options are read together. */
+function crossCheck(config: Config): string[] {
+  const problems: string[] = [];
+  const has = (kind: SourceKind) => config.sources.includes(kind);
+  if (has("ingest") && config.ingestToken === "") {
+    problems.push("PHAROS_SOURCES includes ingest: set PHAROS_INGEST_TOKEN (ingest is never open)");
+  }
+  if (!has("ingest") && config.ingestToken !== "") {
+    problems.push("PHAROS_INGEST_TOKEN is set but PHAROS_SOURCES does not include ingest");
+  }
+  if (has("upstream") && config.upstreamUrl === "") {
+    problems.push("PHAROS_SOURCES includes upstream: set PHAROS_UPSTREAM_URL");
+  }
+  if (has("replay") && config.replayFile === "") {
+    problems.push("PHAROS_SOURCES includes replay: set PHAROS_REPLAY_FILE");
+  }
+  const unknown = config.requiredSources.filter((name) =>
+    !(config.sources as string[]).includes(name)
+  );
+  if (unknown.length > 0) {
+    problems.push(
+      `PHAROS_REQUIRED_SOURCES names ${unknown.join(", ")}, not among PHAROS_SOURCES (${
+        config.sources.join(", ")
+      })`,
+    );
+  }
+  return problems;
 }
 
 /**
@@ -96,6 +192,7 @@ export function parseConfig(sources: ConfigSources): Config {
       problems.push(error instanceof Error ? error.message : String(error));
     }
   }
+  if (problems.length === 0) problems.push(...crossCheck(config as unknown as Config));
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config) as unknown as Config;
 }

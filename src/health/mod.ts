@@ -1,6 +1,12 @@
 /**
- * @module Stream health: the `HealthMonitor` and readiness.
+ * @module Stream health: the `HealthMonitor` per source, and readiness over the required sources.
  */
+export {
+  createHealthBoard,
+  type HealthBoard,
+  type HealthBoardOptions,
+  type SourceReport,
+} from "./board.ts";
 export {
   createHealthMonitor,
   type HealthMonitor,

@@ -7,19 +7,32 @@ export type StreamStatus =
   | { readonly kind: "Reconnecting" }
   | { readonly kind: "Error"; readonly message: string };
 
-/** Tracks the upstream stream and answers readiness. */
+/** Tracks one upstream stream: its status and how recently it delivered. */
 export interface HealthMonitor {
   status(): StreamStatus;
+  /**
+   * Healthy: `Connected` with an event (or the connection itself) within 2 × heartbeat,
+   * or actively `Reconnecting`. Unhealthy: `Disconnected`, `Error`, or connected and stale.
+   */
   isHealthy(): boolean;
   recordEvent(): void;
   recordConnection(): void;
   recordDisconnection(): void;
   recordReconnecting(): void;
   recordError(message: string): void;
-  /** Monotonic ms since the last event, or undefined before the first. */
+  /** Milliseconds since the last event, or undefined before the first. */
   lastEventAgeMs(): number | undefined;
   /** Errors recorded so far. */
   readonly errorCount: number;
+  /** Events recorded so far. */
+  readonly eventCount: number;
+  /**
+   * Looks for staleness now: the first check of a stale episode calls `onStale`; an
+   * event or a status change ends the episode. Runs on its own after `start()`.
+   */
+  check(): void;
+  /** Checks staleness every heartbeat until disposed. */
+  start(): Disposable;
 }
 
 /** Options for {@link createHealthMonitor}. */
@@ -27,47 +40,75 @@ export interface HealthMonitorOptions {
   readonly clock: Clock;
   /** Expected event heartbeat; the stream is stale after 2 × this. Default 30 000 ms. */
   readonly heartbeatMs?: number;
+  /** Told once per stale episode, with the age of the last event (or connection). */
+  readonly onStale?: (silentMs: number) => void;
 }
 
-/**
- * Creates a health monitor. Healthy: `Connected` with an event (or the connection
- * itself) within 2 × heartbeat, or actively `Reconnecting`; anything else is unhealthy.
- */
+/** Creates a health monitor; it starts `Disconnected`. */
 export function createHealthMonitor(options: HealthMonitorOptions): HealthMonitor {
   const { clock } = options;
-  const staleAfterMs = 2 * (options.heartbeatMs ?? 30_000);
+  const heartbeatMs = options.heartbeatMs ?? 30_000;
+  const staleAfterMs = 2 * heartbeatMs;
   let status: StreamStatus = { kind: "Disconnected" };
   let lastEvent: number | undefined;
   let connectedAt = clock.monotonic();
   let errors = 0;
-  return {
+  let events = 0;
+  let staleReported = false;
+
+  const silentMs = () => clock.monotonic() - Math.max(lastEvent ?? -Infinity, connectedAt);
+  const isStale = () => status.kind === "Connected" && silentMs() > staleAfterMs;
+  const setStatus = (next: StreamStatus) => {
+    status = next;
+    staleReported = false;
+  };
+
+  const monitor: HealthMonitor = {
     status: () => status,
     isHealthy() {
       if (status.kind === "Reconnecting") return true;
-      if (status.kind !== "Connected") return false;
-      const last = Math.max(lastEvent ?? -Infinity, connectedAt);
-      return clock.monotonic() - last <= staleAfterMs;
+      return status.kind === "Connected" && !isStale();
     },
     recordEvent() {
       lastEvent = clock.monotonic();
+      events++;
+      staleReported = false;
     },
     recordConnection() {
-      status = { kind: "Connected" };
+      setStatus({ kind: "Connected" });
       connectedAt = clock.monotonic();
     },
     recordDisconnection() {
-      status = { kind: "Disconnected" };
+      setStatus({ kind: "Disconnected" });
     },
     recordReconnecting() {
-      status = { kind: "Reconnecting" };
+      setStatus({ kind: "Reconnecting" });
     },
     recordError(message) {
       errors++;
-      status = { kind: "Error", message };
+      setStatus({ kind: "Error", message });
     },
     lastEventAgeMs: () => lastEvent === undefined ? undefined : clock.monotonic() - lastEvent,
     get errorCount() {
       return errors;
     },
+    get eventCount() {
+      return events;
+    },
+    check() {
+      if (!isStale() || staleReported) return;
+      staleReported = true;
+      options.onStale?.(silentMs());
+    },
+    start() {
+      let timer: Disposable | undefined;
+      const tick = () => {
+        monitor.check();
+        timer = clock.setTimer(heartbeatMs, tick);
+      };
+      timer = clock.setTimer(heartbeatMs, tick);
+      return { [Symbol.dispose]: () => timer?.[Symbol.dispose]() };
+    },
   };
+  return monitor;
 }

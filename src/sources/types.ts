@@ -1,26 +1,61 @@
 import type { PharosEvent } from "../stack/mod.ts";
 
-/** Where a source delivers events; awaiting it is the source's backpressure. */
+/** Delivers one event; resolves once it has been processed (the source's backpressure). */
 export type EventSink = (event: PharosEvent) => Promise<void>;
 
-/** Stream status a source reports, mirrored into the health monitor. */
+/** Stream status a source reports, mirrored into its health monitor. */
 export type SourceStatus = "connected" | "disconnected" | "reconnecting" | "error";
 
 /** What a running source is given. */
 export interface SourceContext {
+  /** Delivers one event, waiting while the pipeline is full; resolves once processed. */
   readonly sink: EventSink;
-  /** Status changes; `message` accompanies `error`. */
+  /**
+   * Queues all `events` if the pipeline has room for all of them now, else none, and
+   * never waits: for sources that must answer their producer at once (ingest).
+   */
+  readonly offer: (events: readonly PharosEvent[]) => boolean;
+  /** Status changes; `message` says what went wrong with `error` (and why for others). */
   readonly onStatus: (status: SourceStatus, message?: string) => void;
 }
 
-/** An upstream adapter: the demo generator, ingest, an upstream feed, a replay. */
+/**
+ * An upstream adapter: the demo generator, ingest, an upstream feed, a replay. Every
+ * source passes `tests/contract/source_contract.ts`.
+ */
 export interface Source {
-  /** Instance name, unique per server (`demo`). */
+  /** Instance name, unique per server (`demo`, `upstream`, …). */
   readonly name: string;
-  /** Adapter kind (`demo`, `ingest`, …). */
+  /** Adapter kind. */
   readonly kind: string;
-  /** Begins delivering events; resolves once running. */
+  /** Begins delivering events; resolves once running (not when the stream ends). */
   start(context: SourceContext): Promise<void>;
   /** Stops delivering; resolves when no further event will reach the sink. */
   stop(): Promise<void>;
+  /**
+   * The position after the last event delivered (`_seq`), for sources that can resume:
+   * started again with it, they deliver nothing at or before it and lose nothing after.
+   */
+  cursor?(): string | undefined;
 }
+
+/** The socket side a source sees after a WebSocket upgrade (same shape as the ws component's). */
+export interface SocketTransport {
+  send(data: string | Uint8Array): void;
+  close(code: number, reason: string): void;
+  readonly bufferedAmount: number;
+}
+
+/** Events of an upgraded socket. */
+export interface SocketEvents {
+  onOpen(transport: SocketTransport): void;
+  onMessage(data: string | ArrayBuffer): void;
+  onClose(code: number, reason: string): void;
+  onError(error: unknown): void;
+}
+
+/**
+ * Upgrades a request to a WebSocket and returns the 101 response. The app passes the ws
+ * component's `upgradeToSocket`, the one adapter over `Deno.upgradeWebSocket`.
+ */
+export type SocketUpgrader = (request: Request, events: SocketEvents) => Response;

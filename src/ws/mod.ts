@@ -17,7 +17,7 @@ export {
   SNAPSHOT_BATCH,
   type SubscribeMessage,
 } from "./codec.ts";
-export type { SocketEvents } from "./deno_socket.ts";
+export { type SocketEvents, upgradeToSocket } from "./deno_socket.ts";
 export { type HandshakeRejection, toRejectionResponse } from "./rejection.ts";
 export {
   type Authorize,

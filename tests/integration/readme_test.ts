@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DEFAULT_CONFIG, OPTIONS } from "../../src/config/mod.ts";
+import { describeDefault, OPTIONS } from "../../src/config/mod.ts";
 
 const README = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
 
@@ -13,8 +13,7 @@ Deno.test("README's configuration table lists every option with its flag and def
     const row = rows.get(option.env);
     assert.ok(row, `README lacks a row for ${option.env}`);
     assert.ok(row.includes(`\`--${option.flag}\``), `${option.env} row lacks --${option.flag}`);
-    const fallback = DEFAULT_CONFIG[option.key];
-    const shown = fallback === "" ? "(built-in demo)" : `\`${fallback}\``;
+    const shown = describeDefault(option);
     assert.ok(row.includes(shown), `${option.env} row should show default ${shown}: ${row}`);
   }
 });
