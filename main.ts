@@ -4,7 +4,7 @@
  * starts the app on `Deno.serve`, and drains on SIGINT/SIGTERM.
  * @module
  */
-import { createApp } from "./src/app.ts";
+import { type App, createApp } from "./src/app.ts";
 import { type Config, ConfigError, parseConfig } from "./src/config/mod.ts";
 import { configureLogging, getLogger } from "./src/log/mod.ts";
 import { loadStack, type Stack } from "./src/stack/mod.ts";
@@ -39,14 +39,21 @@ if (config.stackModule !== "") {
   }
 }
 
-const app = createApp({
-  config,
-  clock: systemClock,
-  ids: randomIds,
-  log,
-  telemetry: noopTelemetry,
-  ...(stack === undefined ? {} : { stack }),
-});
+let app: App;
+try {
+  app = createApp({
+    config,
+    clock: systemClock,
+    ids: randomIds,
+    log,
+    telemetry: noopTelemetry,
+    ...(stack === undefined ? {} : { stack }),
+  });
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`pharos: ${error.message}`);
+  Deno.exit(EXIT_CONFIG);
+}
 
 const serverLog = log.getChild(["ws", "server"]);
 const server = Deno.serve({

@@ -100,7 +100,8 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   batchMaxSize: 256,
   batchDelayMs: 2,
   shutdownTimeoutMs: 10_000,
-  sources: Object.freeze(["demo"] as SourceKind[]),
+  // Empty means "not set": the stack module's sources run, else the demo source.
+  sources: Object.freeze([] as SourceKind[]),
   ingestToken: "",
   ingestMaxBytes: 1024 * 1024,
   upstreamUrl: "",
@@ -141,6 +142,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: "PHAROS_STACK",
     flag: "stack",
     kind: "string",
+    defaultText: "(built-in demo)",
     description:
       "Path or URL of a stack module (default export from defineStack); empty = built-in demo Token stack",
   },
@@ -149,7 +151,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: "PHAROS_SOURCES",
     flag: "sources",
     kind: "sourceKinds",
-    description: "Comma-separated sources to run: demo, ingest, upstream, replay",
+    defaultText: "`demo` (or the stack module's `sources`)",
+    description:
+      "Comma-separated sources to run: demo, ingest, upstream, replay (each named after its kind)",
   },
   {
     key: "requiredSources",

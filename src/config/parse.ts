@@ -127,6 +127,8 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): unknown {
 
 /** Problems that only show when options are read together. */
 function crossCheck(config: Config): string[] {
+  // With PHAROS_SOURCES unset the stack module may choose the sources; the app checks those.
+  if (config.sources.length === 0) return [];
   const problems: string[] = [];
   const has = (kind: SourceKind) => config.sources.includes(kind);
   if (has("ingest") && config.ingestToken === "") {
@@ -142,7 +144,7 @@ function crossCheck(config: Config): string[] {
     problems.push("PHAROS_SOURCES includes replay: set PHAROS_REPLAY_FILE");
   }
   const unknown = config.requiredSources.filter((name) =>
-    !(config.sources as string[]).includes(name)
+    !(config.sources as readonly string[]).includes(name)
   );
   if (unknown.length > 0) {
     problems.push(

@@ -111,3 +111,80 @@ Deno.test("parseConfig", async (t) => {
     assert.match(error.problems[0]!, /--host="local host": expected a hostname/);
   });
 });
+
+Deno.test("source options", async (t) => {
+  const problemsOf = (env: Record<string, string>): readonly string[] => {
+    try {
+      parseConfig({ env });
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    return [];
+  };
+
+  await t.step("PHAROS_SOURCES unset leaves the choice to the stack (empty list)", () => {
+    assert.deepEqual(parseConfig({ env: {} }).sources, []);
+  });
+
+  await t.step("every kind, with what each needs", () => {
+    const config = parseConfig({
+      env: {
+        PHAROS_SOURCES: "demo, ingest,upstream,replay",
+        PHAROS_INGEST_TOKEN: "s3cret",
+        PHAROS_UPSTREAM_URL: "wss://feed.example/events",
+        PHAROS_UPSTREAM_SUBSCRIBE: '{"type":"subscribe","after":"{{cursor}}"}',
+        PHAROS_REPLAY_FILE: "tests/fixtures/transfers.ndjson",
+        PHAROS_REPLAY_PACE: "fast",
+        PHAROS_REQUIRED_SOURCES: "upstream",
+        PHAROS_HEARTBEAT_MS: "5000",
+      },
+    });
+    assert.deepEqual(config.sources, ["demo", "ingest", "upstream", "replay"]);
+    assert.equal(config.upstreamUrl, "wss://feed.example/events");
+    assert.equal(config.replayPace, "fast");
+    assert.deepEqual(config.requiredSources, ["upstream"]);
+    assert.equal(config.heartbeatMs, 5000);
+  });
+
+  await t.step("bad kinds, URLs, paces and JSON are each reported", () => {
+    const problems = problemsOf({
+      PHAROS_SOURCES: "demo,kafka",
+      PHAROS_UPSTREAM_URL: "http://not-a-websocket",
+      PHAROS_REPLAY_PACE: "slow",
+      PHAROS_UPSTREAM_SUBSCRIBE: "[1,2]",
+    });
+    assert.equal(problems.length, 4, problems.join("\n"));
+    assert.match(problems.join("\n"), /PHAROS_SOURCES="demo,kafka"/);
+    assert.match(problems.join("\n"), /PHAROS_UPSTREAM_URL=.*ws:\/\/ or wss:\/\//);
+    assert.match(problems.join("\n"), /PHAROS_REPLAY_PACE="slow"/);
+    assert.match(problems.join("\n"), /PHAROS_UPSTREAM_SUBSCRIBE=.*JSON object/);
+    assert.match(problemsOf({ PHAROS_SOURCES: "demo,demo" }).join(), /twice/);
+  });
+
+  await t.step("a source without what it needs is refused, naming the option", () => {
+    const problems = problemsOf({ PHAROS_SOURCES: "ingest,upstream,replay" });
+    assert.equal(problems.length, 3);
+    assert.match(problems[0]!, /PHAROS_INGEST_TOKEN/);
+    assert.match(problems[1]!, /PHAROS_UPSTREAM_URL/);
+    assert.match(problems[2]!, /PHAROS_REPLAY_FILE/);
+    assert.match(
+      problemsOf({ PHAROS_SOURCES: "demo", PHAROS_INGEST_TOKEN: "t" }).join(),
+      /does not include ingest/,
+    );
+    assert.match(
+      problemsOf({ PHAROS_SOURCES: "demo", PHAROS_REQUIRED_SOURCES: "upstream" }).join(),
+      /PHAROS_REQUIRED_SOURCES names upstream/,
+    );
+  });
+
+  await t.step("secrets never appear in error messages", () => {
+    const problems = problemsOf({
+      PHAROS_INGEST_TOKEN: "has space-secret",
+      PHAROS_SOURCES: "ingest",
+    });
+    assert.equal(problems.length, 1);
+    assert.doesNotMatch(problems[0]!, /space-secret/);
+    assert.match(problems[0]!, /PHAROS_INGEST_TOKEN/);
+  });
+});

@@ -12,7 +12,9 @@ export interface HealthMonitor {
   status(): StreamStatus;
   /**
    * Healthy: `Connected` with an event (or the connection itself) within 2 × heartbeat,
-   * or actively `Reconnecting`. Unhealthy: `Disconnected`, `Error`, or connected and stale.
+   * or actively `Reconnecting`: for up to 2 × heartbeat since reconnecting began, so a
+   * brief blip does not flap readiness but a dead upstream does turn it off.
+   * Unhealthy: `Disconnected`, `Error`, connected and stale, or reconnecting for longer.
    */
   isHealthy(): boolean;
   recordEvent(): void;
@@ -52,6 +54,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
   let status: StreamStatus = { kind: "Disconnected" };
   let lastEvent: number | undefined;
   let connectedAt = clock.monotonic();
+  let reconnectingSince = clock.monotonic();
   let errors = 0;
   let events = 0;
   let staleReported = false;
@@ -66,7 +69,9 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
   const monitor: HealthMonitor = {
     status: () => status,
     isHealthy() {
-      if (status.kind === "Reconnecting") return true;
+      if (status.kind === "Reconnecting") {
+        return clock.monotonic() - reconnectingSince <= staleAfterMs;
+      }
       return status.kind === "Connected" && !isStale();
     },
     recordEvent() {
@@ -82,6 +87,8 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
       setStatus({ kind: "Disconnected" });
     },
     recordReconnecting() {
+      // Repeated attempts continue one reconnecting episode; its start is what counts.
+      if (status.kind !== "Reconnecting") reconnectingSince = clock.monotonic();
       setStatus({ kind: "Reconnecting" });
     },
     recordError(message) {

@@ -48,15 +48,46 @@ Deno.test("health monitor", async (t) => {
     assert.equal(health.isHealthy(), true);
   });
 
-  await t.step("reconnecting is healthy whatever the age; disconnected is not", () => {
+  await t.step("reconnecting is healthy for 2 x heartbeat, then not; disconnected never", () => {
     const clock = new FakeClock();
     const health = createHealthMonitor({ clock, heartbeatMs: 1000 });
+    health.recordConnection();
+    clock.advance(500);
     health.recordReconnecting();
-    clock.advance(60_000);
+    clock.advance(1500);
+    health.recordReconnecting(); // another attempt continues the same episode
+    clock.advance(500);
     assert.deepEqual(health.status(), { kind: "Reconnecting" });
+    assert.equal(health.isHealthy(), true, "exactly 2 x heartbeat into reconnecting");
+    clock.advance(1);
+    assert.equal(health.isHealthy(), false, "a reconnect that keeps failing is not ready");
+    health.recordConnection();
     assert.equal(health.isHealthy(), true);
+    health.recordReconnecting();
+    assert.equal(health.isHealthy(), true, "a new episode starts its own grace");
     health.recordDisconnection();
     assert.equal(health.isHealthy(), false);
+  });
+
+  await t.step("stale: warned once per episode, again only after an event", () => {
+    const clock = new FakeClock();
+    const warnings: number[] = [];
+    const health = createHealthMonitor({
+      clock,
+      heartbeatMs: 1000,
+      onStale: (silentMs) => warnings.push(silentMs),
+    });
+    health.recordConnection();
+    using _checks = health.start();
+    clock.advance(2000);
+    assert.deepEqual(warnings, [], "fresh at exactly 2 x heartbeat");
+    clock.advance(1000); // the check at t=3000 finds it stale
+    assert.deepEqual(warnings, [3000]);
+    clock.advance(5000);
+    assert.equal(warnings.length, 1, "one warning per stale episode");
+    health.recordEvent();
+    clock.advance(3000);
+    assert.deepEqual(warnings, [3000, 3000], "a new episode after an event");
   });
 
   await t.step("an error is unhealthy, keeps its message and is counted", () => {

@@ -14,7 +14,15 @@ export interface HttpHandlerOptions {
   readonly log: Logger;
   /** Handles WebSocket upgrades on every path that is not an HTTP route. */
   readonly upgrade: (request: Request, peer: string) => Promise<Response>;
+  /**
+   * Endpoints that own their path entirely (any method, their own upgrades), e.g.
+   * `/ingest`. Failures are logged and answered with a JSON 500.
+   */
+  readonly endpoints?: Readonly<Record<string, Endpoint>>;
 }
+
+/** A handler that owns a whole path. */
+export type Endpoint = (request: Request, peer: string) => Promise<Response>;
 
 /** Connection details `Deno.serve` passes with each request. */
 export interface RequestInfo {
@@ -50,8 +58,23 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
     ["/status", () => json(200, state.status())],
   ]);
 
+  const endpoints = new Map(Object.entries(options.endpoints ?? {}));
+
   return async (request, info) => {
     const url = new URL(request.url);
+    const endpoint = endpoints.get(url.pathname);
+    if (endpoint !== undefined) {
+      try {
+        return await endpoint(request, toPeerAddress(info));
+      } catch (error) {
+        log.error("{method} {path} failed: {error}", {
+          method: request.method,
+          path: url.pathname,
+          error,
+        });
+        return json(500, { error: "internal-error", message: "The request failed on the server" });
+      }
+    }
     const route = routes.get(url.pathname);
     if (route === undefined && request.headers.get("upgrade")?.toLowerCase() === "websocket") {
       try {

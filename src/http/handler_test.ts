@@ -130,3 +130,31 @@ Deno.test("toPeerAddress brackets IPv6 hosts", () => {
   assert.equal(toPeerAddress(info), "192.0.2.7:51234");
   assert.equal(toPeerAddress({ remoteAddr: { hostname: "::1", port: 80 } }), "[::1]:80");
 });
+
+Deno.test("endpoints own their path: any method and upgrades, failures as JSON 500", async () => {
+  const seen: string[] = [];
+  const handler = createHttpHandler({
+    state: { isReady: () => true, status: () => ({}) },
+    log: getLogger(["pharos", "test"]),
+    upgrade: () => Promise.reject(new Error("the protocol upgrade must not see /ingest")),
+    endpoints: {
+      "/ingest": (request, peer) => {
+        seen.push(`${request.method} ${request.headers.get("upgrade") ?? "-"} ${peer}`);
+        if (request.method === "DELETE") return Promise.reject(new Error("boom"));
+        return Promise.resolve(new Response(null, { status: 202 }));
+      },
+    },
+  });
+  const call = (init: RequestInit) => handler(new Request("http://localhost/ingest", init), info);
+  assert.equal((await call({ method: "POST", body: "{}" })).status, 202);
+  assert.equal((await call(websocket)).status, 202);
+  const failed = await call({ method: "DELETE" });
+  assert.equal(failed.status, 500);
+  assertJson(failed);
+  assert.equal((await failed.json()).error, "internal-error");
+  assert.deepEqual(seen, [
+    "POST - 192.0.2.7:51234",
+    "GET websocket 192.0.2.7:51234",
+    "DELETE - 192.0.2.7:51234",
+  ]);
+});

@@ -3,6 +3,7 @@
  */
 export {
   createHttpHandler,
+  type Endpoint,
   type HttpHandler,
   type HttpHandlerOptions,
   type HttpState,

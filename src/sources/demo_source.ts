@@ -5,6 +5,8 @@ import type { Source, SourceContext } from "./types.ts";
 /** Options for {@link createDemoSource}. */
 export interface DemoSourceOptions {
   readonly clock: Clock;
+  /** Default "demo". */
+  readonly name?: string;
   /** Events per second; 0 pauses the generator. Default 10. */
   readonly ratePerSecond?: number;
   /** Distinct mints cycled through; default 20. */
@@ -96,7 +98,7 @@ export function createDemoSource(options: DemoSourceOptions): Source {
   }
 
   return {
-    name: "demo",
+    name: options.name ?? "demo",
     kind: "demo",
     start(context) {
       if (running) return Promise.resolve();

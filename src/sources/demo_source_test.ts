@@ -21,6 +21,7 @@ async function setup(options: Partial<DemoSourceOptions> = {}) {
       events.push(event);
       return Promise.resolve();
     },
+    offer: () => assert.fail("the demo source waits for room; it never offers"),
     onStatus: (status, message) => statuses.push([status, message]),
   });
   /** Advances `ms` of fake time in `stepMs` steps, letting each tick finish. */

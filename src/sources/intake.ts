@@ -65,8 +65,32 @@ export function createIntake(options: IntakeOptions): Intake {
   // network, so this is what keeps /ready answering during a flood.
   const yieldToEventLoop = () => new Promise<void>((resolve) => clock.setTimer(0, resolve));
 
+  // Whether the event loop has had a timer turn (and so a chance to poll I/O) since the
+  // current slice began. A producer awaiting each event in a tight loop (a fast replay)
+  // runs on microtasks only: each of its events starts a new drain, so a per-drain clock
+  // would never see a long slice. The zero-delay marker timer catches that case, while
+  // sparse events arriving from the network find a turn already taken and never wait.
+  let turnTaken = true;
+  let sliceStart = 0;
+  let marker: Disposable | undefined;
+
+  function beginWork(): void {
+    if (!turnTaken) return;
+    turnTaken = false;
+    sliceStart = clock.monotonic();
+    marker = clock.setTimer(0, () => {
+      marker = undefined;
+      turnTaken = true;
+    });
+  }
+
+  async function yieldIfSliceSpent(): Promise<void> {
+    if (turnTaken || clock.monotonic() - sliceStart < sliceMs) return;
+    await yieldToEventLoop();
+    turnTaken = true;
+  }
+
   async function drain(): Promise<void> {
-    let sliceStart = clock.monotonic();
     while (head < queue.length) {
       const entry = queue[head]!;
       queue[head] = undefined as unknown as Entry;
@@ -76,16 +100,14 @@ export function createIntake(options: IntakeOptions): Intake {
         head = 0;
       }
       spaceWaiters.shift()?.();
+      beginWork();
       try {
         await options.process(entry);
       } catch (error) {
         options.onError(entry, error);
       }
       entry.done?.();
-      if (clock.monotonic() - sliceStart >= sliceMs) {
-        await yieldToEventLoop();
-        sliceStart = clock.monotonic();
-      }
+      await yieldIfSliceSpent();
     }
     queue = [];
     head = 0;
@@ -124,6 +146,9 @@ export function createIntake(options: IntakeOptions): Intake {
       closed = true;
       for (const wake of spaceWaiters.splice(0)) wake();
       while (draining !== undefined) await draining;
+      marker?.[Symbol.dispose]();
+      marker = undefined;
+      turnTaken = true;
     },
   };
 }

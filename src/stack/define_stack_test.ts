@@ -96,3 +96,44 @@ Deno.test("defineStack", async (t) => {
     assert.match(problems[2]!, /entity "B": must be an object/);
   });
 });
+
+Deno.test("stack sources are validated with the stack", () => {
+  const entities = { Token: { handlers: {} } };
+  const ok = defineStack({
+    name: "feeds",
+    entities,
+    sources: [
+      {
+        kind: "upstream",
+        name: "mainnet",
+        url: "wss://feed.example",
+        subscribe: { after: "{{cursor}}" },
+      },
+      { kind: "replay", file: "events.ndjson", pace: "fast" },
+      { kind: "demo", ratePerSecond: 5 },
+      { kind: "ingest" },
+    ],
+  });
+  assert.equal(ok.sources?.length, 4);
+  const problems = validateStack({
+    name: "feeds",
+    entities,
+    sources: [
+      { kind: "upstream", url: "http://nope" },
+      { kind: "upstream", url: "ws://a" }, // named "upstream" twice
+      { kind: "replay", file: "", pace: "slow" },
+      { kind: "ingest" },
+      { kind: "ingest", name: "second" },
+      { kind: "kafka" },
+      { kind: "demo", ratePerSecond: -1 },
+    ],
+  });
+  assert.equal(problems.length, 7, problems.join("\n"));
+  assert.match(problems.join("\n"), /source 0: url must be a ws:\/\/ or wss:\/\/ URL/);
+  assert.match(problems.join("\n"), /source 1: name "upstream" is used twice/);
+  assert.match(problems.join("\n"), /source 2: file is required/);
+  assert.match(problems.join("\n"), /source 2: pace must be/);
+  assert.match(problems.join("\n"), /source 4: only one ingest source/);
+  assert.match(problems.join("\n"), /source 5: kind must be/);
+  assert.match(problems.join("\n"), /source 6: ratePerSecond must be a non-negative integer/);
+});

@@ -3,6 +3,7 @@
  */
 export { BASE_VIEW_NAMES, defineStack, isStack, MAX_TAKE, validateStack } from "./define_stack.ts";
 export { demoStack, type DemoTransfer } from "./demo_stack.ts";
+export { isTraceparent, parseEvent } from "./event.ts";
 export { loadStack } from "./load.ts";
 export type {
   DerivedViewDefinition,
@@ -12,6 +13,7 @@ export type {
   Patch,
   PharosEvent,
   SortOrder,
+  SourceSpec,
   Stack,
   StackDefinition,
 } from "./types.ts";

@@ -62,10 +62,40 @@ export interface EntityDefinition {
   readonly views?: Readonly<Record<string, DerivedViewDefinition>>;
 }
 
+/**
+ * A source a stack module asks for. Used when `PHAROS_SOURCES` is not set; secrets
+ * (the ingest token) still come from the environment.
+ */
+export type SourceSpec =
+  | {
+    readonly kind: "demo";
+    readonly name?: string;
+    readonly ratePerSecond?: number;
+    readonly keys?: number;
+  }
+  | { readonly kind: "ingest"; readonly name?: string }
+  | {
+    readonly kind: "upstream";
+    readonly name?: string;
+    readonly url: string;
+    readonly token?: string;
+    readonly headers?: Readonly<Record<string, string>>;
+    /** Sent on every (re)connect; the string "{{cursor}}" becomes the last seen `_seq`. */
+    readonly subscribe?: Readonly<Record<string, unknown>>;
+  }
+  | {
+    readonly kind: "replay";
+    readonly name?: string;
+    readonly file: string;
+    readonly pace?: "recorded" | "fast";
+  };
+
 /** A stack as written by users. */
 export interface StackDefinition {
   readonly name: string;
   readonly entities: Readonly<Record<string, EntityDefinition>>;
+  /** Sources to run when `PHAROS_SOURCES` is not set; default: the demo source. */
+  readonly sources?: readonly SourceSpec[];
 }
 
 /** A validated stack, as returned by `defineStack`. */

@@ -30,6 +30,14 @@ export class FakeClock implements Clock {
     return this.#timers.size;
   }
 
+  /**
+   * Moves time forward by `ms` without running any timer, as a busy thread would: the
+   * timers that fall due run at the next `advance`.
+   */
+  busy(ms: number): void {
+    this.#mono += ms;
+  }
+
   /** Moves time forward by `ms`, running each timer that falls due, earliest first. */
   advance(ms: number): void {
     const target = this.#mono + ms;
@@ -40,7 +48,7 @@ export class FakeClock implements Clock {
       }
       if (next === undefined) break;
       this.#timers.delete(next[0]);
-      this.#mono = next[1].at;
+      this.#mono = Math.max(this.#mono, next[1].at);
       next[1].fn();
     }
     this.#mono = target;

@@ -1,0 +1,183 @@
+import assert from "node:assert/strict";
+import { FakeClock } from "../../tests/fakes/fake_clock.ts";
+import type { PharosEvent } from "../stack/mod.ts";
+import { systemClock } from "../util/mod.ts";
+import { createIntake, IntakeClosedError, type IntakeItem } from "./mod.ts";
+
+const event = (n: number): PharosEvent => ({ type: "T", slot: n, data: { n } });
+
+/** A process function the test releases by hand, one event at a time. */
+function gate() {
+  const processed: number[] = [];
+  const waiting: (() => void)[] = [];
+  return {
+    processed,
+    process: (item: IntakeItem) =>
+      new Promise<void>((resolve) => {
+        waiting.push(() => {
+          processed.push(item.event.data.n as number);
+          resolve();
+        });
+      }),
+    /** Lets the oldest waiting event finish; resolves after the loop has moved on. */
+    async release(): Promise<void> {
+      waiting.shift()?.();
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+    },
+    get held() {
+      return waiting.length;
+    },
+  };
+}
+
+Deno.test("intake", async (t) => {
+  await t.step("processes events one at a time, in arrival order across sources", async () => {
+    const seen: string[] = [];
+    const intake = createIntake({
+      clock: systemClock,
+      process: ({ source, event }) => {
+        seen.push(`${source}:${event.data.n}`);
+        return Promise.resolve();
+      },
+      onError: () => assert.fail("no error expected"),
+    });
+    assert.equal(intake.offer("ingest", [event(1), event(2)]), true);
+    await Promise.all([intake.submit("demo", event(3)), intake.submit("upstream", event(4))]);
+    assert.deepEqual(seen, ["ingest:1", "ingest:2", "demo:3", "upstream:4"]);
+    await intake.close();
+  });
+
+  await t.step("offer is all-or-nothing against capacity and never waits", async () => {
+    const g = gate();
+    const intake = createIntake({
+      clock: systemClock,
+      capacity: 3,
+      process: g.process,
+      onError: () => {},
+    });
+    assert.equal(intake.offer("ingest", [event(1), event(2)]), true);
+    await Promise.resolve();
+    // event 1 is being processed; event 2 waits: one place of three is taken.
+    assert.equal(intake.pending, 1);
+    assert.equal(intake.offer("ingest", [event(3), event(4), event(5)]), false, "3 do not fit");
+    assert.equal(intake.pending, 1, "a refused offer queues nothing");
+    assert.equal(intake.offer("ingest", [event(3), event(4)]), true);
+    while (g.held > 0) await g.release();
+    assert.deepEqual(g.processed, [1, 2, 3, 4]);
+    await intake.close();
+  });
+
+  await t.step("submit waits while the queue is full and resolves once processed", async () => {
+    const g = gate();
+    const intake = createIntake({
+      clock: systemClock,
+      capacity: 1,
+      process: g.process,
+      onError: () => {},
+    });
+    const first = intake.submit("s", event(1));
+    await Promise.resolve();
+    const second = intake.submit("s", event(2)); // queued: fills the one place
+    let thirdDone = false;
+    const third = intake.submit("s", event(3)).then(() => (thirdDone = true));
+    await g.release(); // 1 done; 2 moves to processing, freeing the place for 3
+    await first;
+    assert.equal(thirdDone, false);
+    await g.release();
+    await second;
+    await g.release();
+    await third;
+    assert.deepEqual(g.processed, [1, 2, 3]);
+    await intake.close();
+  });
+
+  await t.step("a process failure is reported and the next event still runs", async () => {
+    const errors: unknown[] = [];
+    const done: number[] = [];
+    const intake = createIntake({
+      clock: systemClock,
+      process: ({ event }) => {
+        if (event.data.n === 1) return Promise.reject(new Error("boom"));
+        done.push(event.data.n as number);
+        return Promise.resolve();
+      },
+      onError: (_item, error) => errors.push(error),
+    });
+    await intake.submit("s", event(1));
+    await intake.submit("s", event(2));
+    assert.equal(errors.length, 1);
+    assert.deepEqual(done, [2]);
+    await intake.close();
+  });
+
+  await t.step("yields to the event loop between slices (a timer turn)", async () => {
+    const clock = new FakeClock();
+    const done: number[] = [];
+    const intake = createIntake({
+      clock,
+      sliceMs: 5,
+      process: ({ event }) => {
+        clock.busy(3); // each event keeps the thread busy for 3 ms
+        done.push(event.data.n as number);
+        return Promise.resolve();
+      },
+      onError: () => {},
+    });
+    intake.offer("s", [event(1), event(2), event(3), event(4)]);
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    assert.deepEqual(done, [1, 2], "after 6 ms of work the loop waits for a timer turn");
+    assert.equal(clock.pendingTimers, 2, "the turn marker and the yield");
+    clock.advance(0);
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    assert.deepEqual(done, [1, 2, 3, 4]);
+    const closing = intake.close();
+    clock.advance(0);
+    await closing;
+  });
+
+  await t.step("close drains what is queued, then refuses more", async () => {
+    const done: number[] = [];
+    const intake = createIntake({
+      clock: systemClock,
+      process: ({ event }) => {
+        done.push(event.data.n as number);
+        return Promise.resolve();
+      },
+      onError: () => {},
+    });
+    intake.offer("s", [event(1), event(2)]);
+    await intake.close();
+    assert.deepEqual(done, [1, 2]);
+    assert.equal(intake.offer("s", [event(3)]), false);
+    await assert.rejects(intake.submit("s", event(4)), IntakeClosedError);
+  });
+});
+
+Deno.test("intake yields even to a producer that awaits each event on microtasks", async () => {
+  const clock = new FakeClock();
+  let processed = 0;
+  const intake = createIntake({
+    clock,
+    sliceMs: 5,
+    process: () => {
+      clock.busy(1);
+      processed++;
+      return Promise.resolve();
+    },
+    onError: () => {},
+  });
+  // A tight producer (submit, await, submit …): every event starts a new drain, and no
+  // timer can run between them unless the intake yields.
+  let stop = false;
+  const producer = (async () => {
+    while (!stop) await intake.submit("replay", event(processed));
+  })();
+  for (let i = 0; i < 200; i++) await Promise.resolve();
+  assert.equal(processed, 5, "5 ms of work, then the loop waits for a timer turn");
+  stop = true;
+  clock.advance(0); // the timer turn: I/O would be served here
+  for (let i = 0; i < 200; i++) await Promise.resolve();
+  await producer;
+  await intake.close();
+  assert.equal(clock.pendingTimers, 0);
+});
