@@ -1,15 +1,16 @@
 import { type Bus, createMemoryBus } from "./bus/mod.ts";
 import type { Config } from "./config/mod.ts";
-import { createHealthMonitor, type HealthMonitor } from "./health/mod.ts";
-import { createHttpHandler, type HttpHandler } from "./http/mod.ts";
+import { createHealthBoard, type HealthBoard, type HealthMonitor } from "./health/mod.ts";
+import { createHttpHandler, type Endpoint, type HttpHandler } from "./http/mod.ts";
 import type { Logger } from "./log/mod.ts";
 import { createProjector, type Projector } from "./projector/mod.ts";
-import { createDemoSource, type Source, type SourceStatus } from "./sources/mod.ts";
+import { createIntake, type Intake, type Source, type SourceStatus } from "./sources/mod.ts";
 import { demoStack, type PharosEvent, type Stack } from "./stack/mod.ts";
 import type { Telemetry } from "./telemetry/mod.ts";
 import type { Clock, Ids } from "./util/mod.ts";
 import { createPathCache, createVm, type Vm } from "./vm/mod.ts";
 import { type Authorize, createWsServer, type WsServer } from "./ws/mod.ts";
+import { createConfiguredSources, toSourceSpecs } from "./app_sources.ts";
 
 /** Everything `createApp` needs; dependencies are explicit, tunables come from `config`. */
 export interface AppOptions {
@@ -21,7 +22,7 @@ export interface AppOptions {
   readonly telemetry: Telemetry;
   /** Default: the built-in demo Token stack. */
   readonly stack?: Stack;
-  /** Default: the demo source at `config.demoRatePerSecond`. */
+  /** Sources to run instead of those the config and stack ask for. */
   readonly sources?: readonly Source[];
   /** Upgrade authorization hook; default allows everyone. */
   readonly authorize?: Authorize;
@@ -32,23 +33,53 @@ export interface App {
   readonly handler: HttpHandler;
   /** Starts the sources; resolves once they run. */
   start(): Promise<void>;
-  /** Drains: `/ready` turns 503, sources stop, pending frames flush, clients get 1001. */
+  /** Drains: `/ready` turns 503, sources stop, queued events finish, clients get 1001. */
   shutdown(): Promise<void>;
-  readonly health: HealthMonitor;
+  readonly health: HealthBoard;
+  readonly sources: readonly Source[];
+  readonly intake: Intake;
   readonly vm: Vm;
   readonly projector: Projector;
   readonly bus: Bus;
   readonly ws: WsServer;
 }
 
-/** Wires config, stack, sources, VM, projector, bus, WebSocket server and HTTP routes. */
+/**
+ * Wires config, stack, sources, intake, VM, projector, bus, WebSocket server and HTTP
+ * routes. Throws a `ConfigError` when the sources asked for cannot be built.
+ */
 export function createApp(options: AppOptions): App {
   const { config, clock, telemetry } = options;
   const log = (name: string) => options.log.getChild(name);
   const runtimeLog = log("runtime");
+  const healthLog = log("health");
+  const sourceLog = log("sources");
+  const vmLog = log("vm");
   const stack = options.stack ?? demoStack;
-  const health = createHealthMonitor({ clock });
-  runtimeLog.info("Health monitoring enabled");
+
+  const configured = options.sources === undefined
+    ? createConfiguredSources(toSourceSpecs(config, stack), { config, clock, log: sourceLog })
+    : { sources: options.sources };
+  const sources = configured.sources;
+
+  const health = createHealthBoard({
+    clock,
+    heartbeatMs: config.heartbeatMs,
+    required: config.requiredSources,
+    onStale: (source, silentMs) =>
+      healthLog.warn("Stream appears to be stale - no recent events", {
+        source,
+        silent_ms: Math.round(silentMs),
+      }),
+  });
+  const monitors = new Map<Source, HealthMonitor>(
+    sources.map((source) => [source, health.add(source.name, source.kind)]),
+  );
+  healthLog.info("Health monitoring enabled", {
+    heartbeat_ms: config.heartbeatMs,
+    sources: sources.map((source) => source.name).join(","),
+  });
+
   const paths = createPathCache({ telemetry: telemetry.vm });
   const vm = createVm({
     stack,
@@ -74,6 +105,27 @@ export function createApp(options: AppOptions): App {
     batchDelayMs: config.batchDelayMs,
   });
   log("projector").info("Projector started");
+
+  async function processEvent(event: PharosEvent): Promise<void> {
+    const result = await vm.process(event);
+    for (const failure of result.failures) {
+      vmLog.warn("Handler {entity}.{handler} failed ({code}): {error}", {
+        entity: failure.entity,
+        handler: failure.handler,
+        code: failure.code,
+        error: failure.error instanceof Error ? failure.error.message : String(failure.error),
+      });
+    }
+    if (result.mutations.length > 0) projector.push(result.mutations);
+  }
+  const intake = createIntake({
+    clock,
+    capacity: config.pipelineCapacity,
+    process: ({ event }) => processEvent(event),
+    onError: ({ source }, error) =>
+      vmLog.error("Failed to process an event from {source}: {error}", { source, error }),
+  });
+
   const ws = createWsServer({
     directory: projector.directory,
     bus,
@@ -91,59 +143,52 @@ export function createApp(options: AppOptions): App {
     },
     ...(options.authorize === undefined ? {} : { authorize: options.authorize }),
   });
-  const sources = options.sources ??
-    [createDemoSource({ clock, ratePerSecond: config.demoRatePerSecond, keys: config.demoKeys })];
-  const sourceLog = log("sources");
-  const vmLog = log("vm");
+
   let started = false;
   let draining = false;
-
-  async function sink(source: Source, event: PharosEvent): Promise<void> {
-    telemetry.sources.eventReceived(source.name);
-    health.recordEvent();
-    const result = await vm.process(event);
-    for (const failure of result.failures) {
-      vmLog.warn("Handler {entity}.{handler} failed ({code}): {error}", {
-        entity: failure.entity,
-        handler: failure.handler,
-        code: failure.code,
-        error: failure.error instanceof Error ? failure.error.message : String(failure.error),
-      });
-    }
-    if (result.mutations.length > 0) projector.push(result.mutations);
-  }
+  let healthChecks: Disposable | undefined;
+  const isReady = () => started && !draining && health.isHealthy();
 
   function onStatus(source: Source, status: SourceStatus, message?: string): void {
-    sourceLog.info("Source {source} is {status}", {
-      source: source.name,
-      status,
-      ...(message ? { message } : {}),
-    });
-    if (status === "connected") health.recordConnection();
-    else if (status === "reconnecting") health.recordReconnecting();
-    else if (status === "disconnected") health.recordDisconnection();
-    else health.recordError(message ?? "source error");
+    const monitor = monitors.get(source)!;
+    const fields = { source: source.name, status, ...(message ? { message } : {}) };
+    if (status === "error") sourceLog.warn("Source {source} is {status}: {message}", fields);
+    else sourceLog.info("Source {source} is {status}", fields);
+    if (status === "connected") monitor.recordConnection();
+    else if (status === "reconnecting") monitor.recordReconnecting();
+    else if (status === "disconnected") monitor.recordDisconnection();
+    else monitor.recordError(message ?? "source error");
+  }
+
+  const endpoints: Record<string, Endpoint> = {};
+  if (configured.ingest !== undefined) {
+    const ingest = configured.ingest;
+    endpoints["/ingest"] = (request, peer) => ingest.handle(request, peer);
   }
 
   const handler = createHttpHandler({
     log: log("http"),
     upgrade: (request, peer) => ws.handleUpgrade(request, peer),
+    endpoints,
     state: {
-      isReady: () => started && !draining && health.isHealthy(),
+      isReady,
       status: () => {
+        const status = health.status();
         const age = health.lastEventAgeMs();
         return {
-          status: health.status().kind,
+          status: status.kind,
+          ...(status.kind === "Error" ? { message: status.message } : {}),
           healthy: health.isHealthy(),
-          ready: started && !draining && health.isHealthy(),
+          ready: isReady(),
           draining,
           last_event_age_ms: age === undefined ? null : Math.round(age),
           error_count: health.errorCount,
+          sources: health.sources(),
+          pipeline: { pending: intake.pending, capacity: intake.capacity },
           connections: ws.clientCount,
           connections_closing: ws.closingCount,
           max_connections: config.maxClients,
           stack: stack.name,
-          sources: sources.map((source) => ({ name: source.name, kind: source.kind })),
         };
       },
     },
@@ -152,19 +197,35 @@ export function createApp(options: AppOptions): App {
   return {
     handler,
     health,
+    sources,
+    intake,
     vm,
     projector,
     bus,
     ws,
     async start() {
+      healthChecks = health.start();
       for (const source of sources) {
+        const monitor = monitors.get(source)!;
         sourceLog.info("Source {source} starting (kind: {kind}, stack: {stack})", {
           source: source.name,
           kind: source.kind,
           stack: stack.name,
         });
         await source.start({
-          sink: (event) => sink(source, event),
+          sink: (event) => {
+            monitor.recordEvent();
+            telemetry.sources.eventReceived(source.name);
+            return intake.submit(source.name, event);
+          },
+          offer: (events) => {
+            if (!intake.offer(source.name, events)) return false;
+            for (let i = 0; i < events.length; i++) {
+              monitor.recordEvent();
+              telemetry.sources.eventReceived(source.name);
+            }
+            return true;
+          },
           onStatus: (status, message) => onStatus(source, status, message),
         });
       }
@@ -175,8 +236,10 @@ export function createApp(options: AppOptions): App {
       draining = true;
       runtimeLog.info("Shutting down: draining {clients} clients", { clients: ws.clientCount });
       await Promise.all(sources.map((source) => source.stop()));
+      await intake.close();
       projector.flush();
       await ws.shutdown({ timeoutMs: Math.max(100, config.shutdownTimeoutMs / 2) });
+      healthChecks?.[Symbol.dispose]();
       runtimeLog.info("Shutdown complete");
     },
   };

@@ -1,7 +1,14 @@
 /**
  * @module Upstream adapters behind one `Source` interface; the built-in demo generator.
  */
+export { type Backoff, type BackoffOptions, createBackoff } from "./backoff.ts";
 export { createDemoSource, type DemoSourceOptions } from "./demo_source.ts";
+export {
+  createIngestSource,
+  IngestCloseCode,
+  type IngestSource,
+  type IngestSourceOptions,
+} from "./ingest_source.ts";
 export {
   createIntake,
   type Intake,
@@ -9,6 +16,7 @@ export {
   type IntakeItem,
   type IntakeOptions,
 } from "./intake.ts";
+export { createReplaySource, type ReplaySourceOptions } from "./replay_source.ts";
 export type {
   EventSink,
   SocketEvents,
@@ -18,3 +26,9 @@ export type {
   SourceContext,
   SourceStatus,
 } from "./types.ts";
+export {
+  createUpstreamSource,
+  UpstreamCloseCode,
+  type UpstreamSource,
+  type UpstreamSourceOptions,
+} from "./upstream_source.ts";

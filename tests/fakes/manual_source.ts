@@ -23,6 +23,11 @@ export class ManualSource implements Source {
     return Promise.resolve();
   }
 
+  /** Reports an error status, as a failing source would. */
+  fail(message: string): void {
+    this.#context?.onStatus("error", message);
+  }
+
   /** Delivers `events` in order, each awaited as the pipeline asks. */
   async emit(...events: PharosEvent[]): Promise<void> {
     if (this.#context === undefined) throw new Error("ManualSource not started");

@@ -1,0 +1,127 @@
+import { type Config, ConfigError } from "./config/mod.ts";
+import type { Logger } from "./log/mod.ts";
+import {
+  createDemoSource,
+  createIngestSource,
+  createReplaySource,
+  createUpstreamSource,
+  type IngestSource,
+  type Source,
+} from "./sources/mod.ts";
+import type { SourceSpec, Stack } from "./stack/mod.ts";
+import type { Clock } from "./util/mod.ts";
+import { upgradeToSocket } from "./ws/mod.ts";
+
+/** The sources an app runs, and the ingest endpoint among them if any. */
+export interface ConfiguredSources {
+  readonly sources: readonly Source[];
+  readonly ingest?: IngestSource;
+}
+
+/** What building sources needs besides the specs. */
+export interface SourceDeps {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/**
+ * The source specs in force: `PHAROS_SOURCES` when set (one source per kind, named after
+ * it, configured by the other `PHAROS_*` options), else the stack module's `sources`,
+ * else the demo source.
+ */
+export function toSourceSpecs(config: Config, stack: Stack): readonly SourceSpec[] {
+  if (config.sources.length === 0) return stack.sources ?? [{ kind: "demo" }];
+  return config.sources.map((kind): SourceSpec => {
+    switch (kind) {
+      case "demo":
+        return { kind };
+      case "ingest":
+        return { kind };
+      case "upstream":
+        return {
+          kind,
+          url: config.upstreamUrl,
+          ...(config.upstreamToken === "" ? {} : { token: config.upstreamToken }),
+          ...(config.upstreamSubscribe === ""
+            ? {}
+            : { subscribe: JSON.parse(config.upstreamSubscribe) }),
+        };
+      case "replay":
+        return { kind, file: config.replayFile, pace: config.replayPace };
+    }
+  });
+}
+
+/** Builds the sources for `specs`; throws a ConfigError listing what is missing. */
+export function createConfiguredSources(
+  specs: readonly SourceSpec[],
+  deps: SourceDeps,
+): ConfiguredSources {
+  const { config, clock } = deps;
+  const problems: string[] = [];
+  const sources: Source[] = [];
+  let ingest: IngestSource | undefined;
+  for (const spec of specs) {
+    const name = spec.name ?? spec.kind;
+    const log = deps.log.getChild(name);
+    switch (spec.kind) {
+      case "demo":
+        sources.push(createDemoSource({
+          clock,
+          name,
+          ratePerSecond: spec.ratePerSecond ?? config.demoRatePerSecond,
+          keys: spec.keys ?? config.demoKeys,
+        }));
+        break;
+      case "ingest":
+        if (config.ingestToken === "") {
+          problems.push(
+            `source "${name}" is ingest: set PHAROS_INGEST_TOKEN (ingest is never open)`,
+          );
+          break;
+        }
+        ingest = createIngestSource({
+          name,
+          token: config.ingestToken,
+          maxBodyBytes: config.ingestMaxBytes,
+          clock,
+          log,
+          upgrade: upgradeToSocket,
+        });
+        sources.push(ingest);
+        break;
+      case "upstream":
+        sources.push(createUpstreamSource({
+          name,
+          url: spec.url,
+          clock,
+          log,
+          ...(spec.token === undefined ? {} : { token: spec.token }),
+          ...(spec.headers === undefined ? {} : { headers: spec.headers }),
+          ...(spec.subscribe === undefined ? {} : { subscribe: JSON.stringify(spec.subscribe) }),
+        }));
+        break;
+      case "replay":
+        sources.push(createReplaySource({
+          name,
+          file: spec.file,
+          pace: spec.pace ?? config.replayPace,
+          clock,
+          log,
+        }));
+        break;
+    }
+  }
+  const names = new Set(sources.map((source) => source.name));
+  const unknown = config.requiredSources.filter((name) => !names.has(name));
+  if (unknown.length > 0) {
+    problems.push(
+      `PHAROS_REQUIRED_SOURCES names ${unknown.join(", ")}, not among the sources (${
+        [...names].join(", ")
+      })`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return ingest === undefined ? { sources } : { sources, ingest };
+}

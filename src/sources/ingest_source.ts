@@ -1,0 +1,394 @@
+import type { Logger } from "../log/mod.ts";
+import { isTraceparent, type PharosEvent } from "../stack/mod.ts";
+import type { Clock } from "../util/mod.ts";
+import { toErrorResponse, toJsonResponse, truncate } from "./_http_error.ts";
+import {
+  type Batch,
+  BodyTooLargeError,
+  parseBody,
+  parseMessage,
+  readBoundedText,
+  toText,
+} from "./_ingest_body.ts";
+import { createTokenCheck } from "./_token.ts";
+import type {
+  SocketTransport,
+  SocketUpgrader,
+  Source,
+  SourceContext,
+  SourceStatus,
+} from "./types.ts";
+
+/** Options for {@link createIngestSource}. */
+export interface IngestSourceOptions {
+  /** Instance name; default `ingest`. */
+  readonly name?: string;
+  /** Bearer token producers must present; required and non-empty. */
+  readonly token: string;
+  /** Largest POST body and WebSocket message, in bytes (413 / close 1009 beyond it). */
+  readonly maxBodyBytes: number;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** The WebSocket adapter (the app passes the ws component's `upgradeToSocket`). */
+  readonly upgrade: SocketUpgrader;
+}
+
+/** The ingest endpoint: a source fed by producers over HTTP POST and WebSocket. */
+export interface IngestSource extends Source {
+  /**
+   * Answers one request on the ingest path (`/ingest`): `POST` with NDJSON or a JSON
+   * array of events (202 with per-event errors, 401, 405, 413, 503), or a WebSocket
+   * upgrade for a stream of event messages. `peer` is `host:port`, for logs only.
+   */
+  handle(request: Request, peer: string): Promise<Response>;
+}
+
+/** WebSocket close codes the ingest endpoint sends (RFC 6455's, like the ws component's). */
+export const IngestCloseCode = Object.freeze({
+  /** The source stopped (server shutting down). */
+  GoingAway: 1001,
+  /** A message over `maxBodyBytes`. */
+  MessageTooBig: 1009,
+});
+
+/** Seconds a producer should wait after a 503 before sending again. */
+const RETRY_AFTER_SECONDS = 1;
+/** At most one warning per kind in this many milliseconds; the rest are counted. */
+const WARN_INTERVAL_MS = 10_000;
+
+const encoder = new TextEncoder();
+
+/** Byte length of `text` in UTF-8, measured only when the character count leaves doubt. */
+function isOverBytes(text: string, maxBytes: number): boolean {
+  if (text.length > maxBytes) return true; // every UTF-16 unit takes at least one byte
+  if (text.length * 3 <= maxBytes) return false; // and at most three
+  return encoder.encode(text).byteLength > maxBytes;
+}
+
+/** What a request presents as its credential. */
+type Presented =
+  | { readonly kind: "token"; readonly token: string }
+  | { readonly kind: "missing" }
+  | { readonly kind: "malformed" };
+
+function bearerOf(header: string): string | undefined {
+  const match = /^Bearer[ \t]+(\S*)[ \t]*$/i.exec(header);
+  return match === null ? undefined : match[1];
+}
+
+function withTraceparent(events: PharosEvent[], traceparent: string | undefined): PharosEvent[] {
+  if (traceparent === undefined) return events;
+  return events.map((event) => event.traceparent === undefined ? { ...event, traceparent } : event);
+}
+
+/**
+ * Creates the ingest source. It delivers through `context.offer` (never waiting): a batch
+ * goes into the pipeline whole or, when the pipeline is full, not at all, and the producer
+ * is told to retry (503 / `pipeline-full`). The token is compared in constant time and
+ * never logged.
+ */
+export function createIngestSource(options: IngestSourceOptions): IngestSource {
+  const { clock, log, upgrade } = options;
+  const name = options.name ?? "ingest";
+  if (typeof options.token !== "string" || options.token === "") {
+    throw new TypeError(`Cannot create ingest source ${name}: the token must not be empty`);
+  }
+  const maxBytes = options.maxBodyBytes;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
+    throw new RangeError(
+      `Cannot create ingest source ${name}: maxBodyBytes must be a positive integer`,
+    );
+  }
+  const isToken = createTokenCheck(options.token);
+  const sockets = new Set<SocketTransport>();
+  let context: SourceContext | undefined;
+
+  // Producers that keep failing would otherwise write one warning per request.
+  const lastWarnAt = new Map<string, number>();
+  const suppressed = new Map<string, number>();
+  function warn(kind: string, message: string, properties: Record<string, unknown>): void {
+    const now = clock.monotonic();
+    const last = lastWarnAt.get(kind);
+    if (last !== undefined && now - last < WARN_INTERVAL_MS) {
+      suppressed.set(kind, (suppressed.get(kind) ?? 0) + 1);
+      return;
+    }
+    lastWarnAt.set(kind, now);
+    const skipped = suppressed.get(kind) ?? 0;
+    suppressed.delete(kind);
+    log.warn(message, { source: name, ...properties, suppressed: skipped });
+  }
+
+  function report(status: SourceStatus, message?: string): void {
+    context?.onStatus(status, message);
+  }
+
+  /** The token presented: from `Authorization: Bearer`, or for upgrades the query. */
+  function presented(request: Request, isUpgrade: boolean): Presented {
+    const header = request.headers.get("authorization");
+    if (header !== null && header.trim() !== "") {
+      const token = bearerOf(header);
+      if (token === undefined) return { kind: "malformed" };
+      return token === "" ? { kind: "missing" } : { kind: "token", token };
+    }
+    if (isUpgrade) {
+      const token = new URL(request.url).searchParams.get("token");
+      if (token !== null && token !== "") return { kind: "token", token };
+    }
+    return { kind: "missing" };
+  }
+
+  /** An error response when the request may not ingest, else undefined. */
+  async function authenticate(
+    request: Request,
+    peer: string,
+    isUpgrade: boolean,
+  ): Promise<Response | undefined> {
+    const credential = presented(request, isUpgrade);
+    if (credential.kind === "missing") {
+      warn("auth", "Ingest request from {peer} refused: no token", { peer });
+      return toErrorResponse({
+        status: 401,
+        code: "token-missing",
+        message: isUpgrade
+          ? "Send the ingest token as 'Authorization: Bearer <token>' or the 'token' query parameter"
+          : "Send the ingest token as 'Authorization: Bearer <token>'",
+        retryable: false,
+      });
+    }
+    if (credential.kind === "malformed" || !(await isToken(credential.token))) {
+      warn("auth", "Ingest request from {peer} refused: wrong token", { peer });
+      return toErrorResponse({
+        status: 401,
+        code: "invalid-static-token",
+        message: "The ingest token is not valid",
+        retryable: false,
+      });
+    }
+    return undefined;
+  }
+
+  function unavailable(): Response {
+    return toErrorResponse({
+      status: 503,
+      code: "ingest-unavailable",
+      message: `The ingest source ${name} is not running`,
+      retryable: true,
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    });
+  }
+
+  /** Hands the good events of `batch` to the pipeline: all of them, or none when it is full. */
+  function offer(events: readonly PharosEvent[]): "offered" | "full" | "stopped" {
+    if (context === undefined) return "stopped";
+    if (events.length === 0) return "offered";
+    return context.offer(events) ? "offered" : "full";
+  }
+
+  async function handlePost(request: Request, peer: string): Promise<Response> {
+    let batch: Batch;
+    try {
+      batch = parseBody(await readBoundedText(request, maxBytes));
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        warn("too-large", "Ingest body from {peer} refused: over {maxBytes} bytes", {
+          peer,
+          maxBytes,
+        });
+        return toErrorResponse({
+          status: 413,
+          code: "payload-too-large",
+          message: `The body is over ${maxBytes} bytes; send smaller batches`,
+          retryable: false,
+        });
+      }
+      const message = truncate(error instanceof Error ? error.message : String(error));
+      warn("invalid-body", "Ingest body from {peer} refused: {error}", { peer, error: message });
+      return toErrorResponse({ status: 400, code: "invalid-body", message, retryable: false });
+    }
+    const header = request.headers.get("traceparent")?.trim();
+    const traceparent = header !== undefined && isTraceparent(header) ? header : undefined;
+    const outcome = offer(withTraceparent(batch.events, traceparent));
+    if (outcome === "stopped") return unavailable();
+    if (outcome === "full") {
+      warn("full", "Ingest batch of {events} events from {peer} refused: the pipeline is full", {
+        peer,
+        events: batch.events.length,
+      });
+      return toErrorResponse({
+        status: 503,
+        code: "pipeline-full",
+        message: "The event pipeline is full; retry shortly",
+        retryable: true,
+        retryAfterSeconds: RETRY_AFTER_SECONDS,
+      });
+    }
+    if (batch.rejected > 0) {
+      warn("rejected", "Ingest from {peer}: {rejected} of {total} events refused, first: {error}", {
+        peer,
+        rejected: batch.rejected,
+        total: batch.rejected + batch.events.length,
+        error: batch.errors[0]?.error,
+      });
+    }
+    log.debug("Ingest from {peer}: {accepted} events accepted", {
+      peer,
+      accepted: batch.events.length,
+    });
+    return toJsonResponse(202, {
+      accepted: batch.events.length,
+      rejected: batch.rejected,
+      errors: batch.errors,
+    });
+  }
+
+  function send(transport: SocketTransport, reply: Record<string, unknown>): void {
+    try {
+      transport.send(JSON.stringify(reply));
+    } catch (error) {
+      log.debug("Cannot answer an ingest socket: {error}", { error });
+    }
+  }
+
+  function onSocketMessage(transport: SocketTransport, peer: string, data: string | ArrayBuffer) {
+    if (context === undefined) return; // stopping: the socket is being closed
+    const tooBig = typeof data === "string"
+      ? isOverBytes(data, maxBytes)
+      : data.byteLength > maxBytes;
+    if (tooBig) {
+      warn("too-large", "Ingest message from {peer} over {maxBytes} bytes: closing", {
+        peer,
+        maxBytes,
+      });
+      sockets.delete(transport);
+      transport.close(IngestCloseCode.MessageTooBig, `message-too-big: over ${maxBytes} bytes`);
+      return;
+    }
+    let batch: Batch;
+    try {
+      batch = parseMessage(typeof data === "string" ? data : toText(data));
+    } catch (error) {
+      const message = truncate(error instanceof Error ? error.message : String(error));
+      batch = { events: [], errors: [{ index: 0, error: message }], rejected: 1 };
+    }
+    const outcome = offer(batch.events);
+    if (outcome === "stopped") return;
+    if (outcome === "full") {
+      warn("full", "Ingest message of {events} events from {peer} refused: the pipeline is full", {
+        peer,
+        events: batch.events.length,
+      });
+      send(transport, {
+        type: "ingest-error",
+        error: "pipeline-full",
+        accepted: 0,
+        retry_after: RETRY_AFTER_SECONDS,
+      });
+      return;
+    }
+    if (batch.rejected > 0) {
+      warn("rejected", "Ingest from {peer}: {rejected} of {total} events refused, first: {error}", {
+        peer,
+        rejected: batch.rejected,
+        total: batch.rejected + batch.events.length,
+        error: batch.errors[0]?.error,
+      });
+      send(transport, {
+        type: "ingest-error",
+        accepted: batch.events.length,
+        rejected: batch.rejected,
+        errors: batch.errors,
+      });
+    }
+  }
+
+  function handleUpgrade(request: Request, peer: string): Response {
+    let open: SocketTransport | undefined;
+    try {
+      return upgrade(request, {
+        onOpen(transport) {
+          if (context === undefined) {
+            transport.close(IngestCloseCode.GoingAway, "server shutting down");
+            return;
+          }
+          open = transport;
+          sockets.add(transport);
+          log.info("Ingest socket opened from {peer}", { source: name, peer });
+        },
+        onMessage(data) {
+          if (open !== undefined && sockets.has(open)) onSocketMessage(open, peer, data);
+        },
+        onClose(code, reason) {
+          if (open !== undefined) sockets.delete(open);
+          log.info("Ingest socket from {peer} closed ({code} {reason})", {
+            source: name,
+            peer,
+            code,
+            reason,
+          });
+        },
+        onError(error) {
+          log.debug("Ingest socket from {peer} failed: {error}", { peer, error });
+        },
+      });
+    } catch (error) {
+      // Deno.upgradeWebSocket throws for a request that is not a valid handshake.
+      return toErrorResponse({
+        status: 400,
+        code: "invalid-upgrade",
+        message: truncate(error instanceof Error ? error.message : String(error)),
+        retryable: false,
+      });
+    }
+  }
+
+  return {
+    name,
+    kind: "ingest",
+    start(next) {
+      if (context !== undefined) return Promise.resolve();
+      context = next;
+      report("connected");
+      return Promise.resolve();
+    },
+    stop() {
+      if (context === undefined) return Promise.resolve();
+      for (const transport of sockets) {
+        try {
+          transport.close(IngestCloseCode.GoingAway, "server shutting down");
+        } catch (error) {
+          log.debug("Cannot close an ingest socket: {error}", { error });
+        }
+      }
+      sockets.clear();
+      report("disconnected");
+      // Offers check `context` synchronously, so from here on no event reaches the sink.
+      context = undefined;
+      return Promise.resolve();
+    },
+    async handle(request, peer) {
+      if (context === undefined) return unavailable();
+      const isUpgrade = request.method === "GET" &&
+        (request.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
+      if (!isUpgrade && request.method !== "POST") {
+        await request.body?.cancel();
+        return toErrorResponse({
+          status: 405,
+          code: "method-not-allowed",
+          message: `Use POST to send events (or a WebSocket upgrade), not ${
+            truncate(request.method, 16)
+          }`,
+          retryable: false,
+          headers: { allow: "POST" },
+        });
+      }
+      const refusal = await authenticate(request, peer, isUpgrade);
+      if (refusal !== undefined) {
+        await request.body?.cancel();
+        return refusal;
+      }
+      if (context === undefined) return unavailable();
+      return isUpgrade ? handleUpgrade(request, peer) : await handlePost(request, peer);
+    },
+  };
+}
