@@ -19,7 +19,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   vm: ["util", "stack", "telemetry"],
   sources: ["util", "stack", "log", "telemetry"],
   projector: ["util", "vm", "bus", "stack", "log", "telemetry"],
-  ws: ["util", "bus", "vm", "log", "telemetry"],
+  ws: ["util", "bus", "stack", "log", "telemetry"],
   http: ["util", "ws", "health", "telemetry", "log"],
 };
 

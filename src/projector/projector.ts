@@ -7,17 +7,11 @@ import type {
   ViewMode,
 } from "../bus/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import type { Stack } from "../stack/mod.ts";
+import { compareSeq, type Stack } from "../stack/mod.ts";
 import type { ProjectorTelemetry } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import { LruMap } from "../util/mod.ts";
-import {
-  clonePatchValue,
-  compareSeq,
-  mergePatch,
-  type Mutation,
-  type PathCache,
-} from "../vm/mod.ts";
+import { clonePatchValue, mergePatch, type Mutation, type PathCache } from "../vm/mod.ts";
 import { DerivedView } from "./derived_view.ts";
 import { encodePatchFrame } from "./frames.ts";
 

@@ -3,8 +3,8 @@ import { FakeClock } from "../../tests/fakes/fake_clock.ts";
 import { createRecordingTelemetry } from "../../tests/fakes/recording_telemetry.ts";
 import { createMemoryBus } from "../bus/mod.ts";
 import { getLogger } from "../log/mod.ts";
-import { defineStack } from "../stack/mod.ts";
-import { createPathCache, type Mutation, toSeq } from "../vm/mod.ts";
+import { defineStack, toSeq } from "../stack/mod.ts";
+import { createPathCache, type Mutation } from "../vm/mod.ts";
 import { createProjector } from "./mod.ts";
 
 const stack = defineStack({

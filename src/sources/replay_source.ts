@@ -1,9 +1,8 @@
 import type { Logger } from "../log/mod.ts";
-import { parseEvent, type PharosEvent } from "../stack/mod.ts";
+import { compareSeq, isSeq, parseEvent, type PharosEvent, toSeq } from "../stack/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import { truncate } from "./_http_error.ts";
 import { createLineSplitter, type Line } from "./_lines.ts";
-import { compareSeq, isSeq, toSeq } from "./_seq.ts";
 import type { Source, SourceContext } from "./types.ts";
 
 /** Options for {@link createReplaySource}. */

@@ -1,8 +1,7 @@
 import type { Logger } from "../log/mod.ts";
-import { parseEvent, type PharosEvent } from "../stack/mod.ts";
+import { compareSeq, isSeq, parseEvent, type PharosEvent, toSeq } from "../stack/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import { createBackoff } from "./backoff.ts";
-import { compareSeq, isSeq, toSeq } from "./_seq.ts";
 import type { Source, SourceContext, SourceStatus } from "./types.ts";
 
 /**

@@ -4,6 +4,7 @@
 export { BASE_VIEW_NAMES, defineStack, isStack, MAX_TAKE, validateStack } from "./define_stack.ts";
 export { demoStack, type DemoTransfer } from "./demo_stack.ts";
 export { isTraceparent, parseEvent } from "./event.ts";
+export { compareSeq, isSeq, toSeq } from "./seq.ts";
 export { loadStack } from "./load.ts";
 export type {
   DerivedViewDefinition,

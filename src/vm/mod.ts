@@ -3,7 +3,6 @@
  */
 export { appendPathsIn, clonePatchValue, MAX_ARRAY_ELEMENTS, mergePatch } from "./merge.ts";
 export { createPathCache, type PathCache, type PathCacheOptions } from "./path_cache.ts";
-export { compareSeq, isSeq, toSeq } from "./seq.ts";
 export {
   createVm,
   type HandlerFailure,

@@ -1,9 +1,15 @@
 import type { Clock } from "../util/mod.ts";
 import { LruMap } from "../util/mod.ts";
 import type { VmTelemetry } from "../telemetry/mod.ts";
-import type { EntityDefinition, Handler, Patch, PharosEvent, Stack } from "../stack/mod.ts";
+import {
+  type EntityDefinition,
+  type Handler,
+  type Patch,
+  type PharosEvent,
+  type Stack,
+  toSeq,
+} from "../stack/mod.ts";
 import { appendPathsIn, mergePatch } from "./merge.ts";
-import { toSeq } from "./seq.ts";
 import { toWireValue } from "./wire_value.ts";
 
 /** One entity change produced by a handler run, in wire form. */

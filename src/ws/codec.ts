@@ -1,5 +1,5 @@
 import type { SnapshotEntity, ViewInfo } from "../bus/mod.ts";
-import { isSeq } from "../vm/mod.ts";
+import { isSeq } from "../stack/mod.ts";
 
 /** A client message the server could not accept; the socket stays open. */
 export class ProtocolError extends Error {

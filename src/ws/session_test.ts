@@ -2,8 +2,7 @@ import { createTestProjector } from "../../tests/fakes/test_projector.ts";
 import assert from "node:assert/strict";
 import { MemoryTransport } from "../../tests/fakes/memory_transport.ts";
 import { getLogger } from "../log/mod.ts";
-import { defineStack } from "../stack/mod.ts";
-import { toSeq } from "../vm/mod.ts";
+import { defineStack, toSeq } from "../stack/mod.ts";
 import { DEFAULT_SESSION_LIMITS, Session, type SessionLimits } from "./mod.ts";
 
 const stack = defineStack({

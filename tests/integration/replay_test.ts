@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { compareSeq } from "../../src/vm/mod.ts";
+import { compareSeq } from "../../src/stack/mod.ts";
 import type { SentFrame } from "../fakes/memory_transport.ts";
 import { TestClient } from "../fakes/ws_client.ts";
 import { snapshotEntities, until } from "./_helpers.ts";
