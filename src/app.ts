@@ -226,6 +226,7 @@ export function createApp(options: AppOptions): App {
             }
             return true;
           },
+          capacity: intake.capacity,
           onStatus: (status, message) => onStatus(source, status, message),
         });
       }

@@ -22,6 +22,7 @@ async function setup(options: Partial<DemoSourceOptions> = {}) {
       return Promise.resolve();
     },
     offer: () => assert.fail("the demo source waits for room; it never offers"),
+    capacity: 10_000,
     onStatus: (status, message) => statuses.push([status, message]),
   });
   /** Advances `ms` of fake time in `stepMs` steps, letting each tick finish. */

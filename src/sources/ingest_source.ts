@@ -179,10 +179,18 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
   }
 
   /** Hands the good events of `batch` to the pipeline: all of them, or none when it is full. */
-  function offer(events: readonly PharosEvent[]): "offered" | "full" | "stopped" {
+  function offer(
+    events: readonly PharosEvent[],
+  ): "offered" | "full" | "stopped" | "too-many" {
     if (context === undefined) return "stopped";
     if (events.length === 0) return "offered";
+    // All-or-nothing: a batch the pipeline can never hold must not be told to retry.
+    if (events.length > context.capacity) return "too-many";
     return context.offer(events) ? "offered" : "full";
+  }
+
+  function tooMany(count: number, capacity: number): string {
+    return `${count} events is more than the pipeline holds (${capacity}); send smaller batches`;
   }
 
   async function handlePost(request: Request, peer: string): Promise<Response> {
@@ -210,6 +218,14 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
     const traceparent = header !== undefined && isTraceparent(header) ? header : undefined;
     const outcome = offer(withTraceparent(batch.events, traceparent));
     if (outcome === "stopped") return unavailable();
+    if (outcome === "too-many") {
+      return toErrorResponse({
+        status: 413,
+        code: "batch-too-large",
+        message: tooMany(batch.events.length, context?.capacity ?? 0),
+        retryable: false,
+      });
+    }
     if (outcome === "full") {
       warn("full", "Ingest batch of {events} events from {peer} refused: the pipeline is full", {
         peer,
@@ -273,6 +289,15 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
     }
     const outcome = offer(batch.events);
     if (outcome === "stopped") return;
+    if (outcome === "too-many") {
+      send(transport, {
+        type: "ingest-error",
+        error: "batch-too-large",
+        message: tooMany(batch.events.length, context.capacity),
+        accepted: 0,
+      });
+      return;
+    }
     if (outcome === "full") {
       warn("full", "Ingest message of {events} events from {peer} refused: the pipeline is full", {
         peer,

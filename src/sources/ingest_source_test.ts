@@ -33,13 +33,16 @@ interface FakeSocket {
 async function setup(options: Partial<IngestSourceOptions> = {}) {
   const offered: PharosEvent[][] = [];
   const statuses: [SourceStatus, string | undefined][] = [];
-  const pipeline = { full: false };
+  const pipeline = { full: false, capacity: 1000 };
   const context: SourceContext = {
     sink: () => Promise.reject(new Error("ingest must offer, never wait on the sink")),
     offer(events) {
       if (pipeline.full) return false;
       offered.push([...events]);
       return true;
+    },
+    get capacity() {
+      return pipeline.capacity;
     },
     onStatus: (status, message) => statuses.push([status, message]),
   };
@@ -321,6 +324,30 @@ Deno.test("ingest source: POST", async (t) => {
     pipeline.full = false;
     assert.equal((await post(ndjson(transfer("a", 1)))).status, 202);
   });
+
+  await t.step(
+    "a batch bigger than the whole pipeline: 413, not a retry that cannot work",
+    async () => {
+      const { post, offered, pipeline, connect } = await setup();
+      pipeline.capacity = 2;
+      const response = await post(ndjson(transfer("a", 1), transfer("b", 2), transfer("c", 3)));
+      const body = await errorBody(response, 413, "batch-too-large");
+      assert.equal(body.retryable, false);
+      assert.match(String(body.message), /3 events is more than the pipeline holds \(2\)/);
+      assert.equal(response.headers.get("retry-after"), null);
+      const { socket } = await connect();
+      socket!.events.onMessage(
+        JSON.stringify([transfer("a", 1), transfer("b", 2), transfer("c", 3)]),
+      );
+      const reply = JSON.parse(socket!.transport.sent.at(-1) as string);
+      assert.deepEqual([reply.type, reply.error, reply.accepted], [
+        "ingest-error",
+        "batch-too-large",
+        0,
+      ]);
+      assert.deepEqual(offered, []);
+    },
+  );
 
   await t.step("other methods: 405 with Allow: POST", async () => {
     const { source } = await setup();

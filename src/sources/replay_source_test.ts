@@ -54,6 +54,7 @@ function recordingContext() {
     offer: () => {
       throw new Error("replay must use the sink (backpressure), not offer");
     },
+    capacity: 10_000,
     onStatus: (status, message) => statuses.push([status, message]),
   };
   return {
@@ -208,6 +209,7 @@ Deno.test("replay source: unreadable files", async (t) => {
     await source.start({
       sink: () => Promise.reject(new Error("The pipeline is shutting down")),
       offer: () => false,
+      capacity: 10_000,
       onStatus: (status) => statuses.push(status),
     });
     await until(() => statuses.at(-1) === "error", "the error status");

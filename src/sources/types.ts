@@ -15,6 +15,8 @@ export interface SourceContext {
    * never waits: for sources that must answer their producer at once (ingest).
    */
   readonly offer: (events: readonly PharosEvent[]) => boolean;
+  /** The most events the pipeline holds: an offer of more can never succeed. */
+  readonly capacity: number;
   /** Status changes; `message` says what went wrong with `error` (and why for others). */
   readonly onStatus: (status: SourceStatus, message?: string) => void;
 }

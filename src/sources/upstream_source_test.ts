@@ -59,6 +59,7 @@ function createRecorder() {
       delivered.push(e);
     },
     offer: () => assert.fail("the upstream source waits for room; it never offers"),
+    capacity: 10_000,
     onStatus: (status, message) => statuses.push([status, message]),
   };
   return {

@@ -30,9 +30,29 @@ export interface TestServerOptions {
   readonly extraSources?: readonly Source[];
 }
 
+/** Serves `app` on 127.0.0.1, port 0, and starts it; disposing shuts both down. */
+async function serve(app: App) {
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, app.handler);
+  await app.start();
+  const port = server.addr.port;
+  return {
+    port,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    httpUrl: `http://127.0.0.1:${port}`,
+    async [Symbol.asyncDispose]() {
+      await app.shutdown();
+      await server.shutdown();
+    },
+  };
+}
+
+function testConfig(env: Record<string, string> = {}): Config {
+  return parseConfig({ env: { PORT: "0", PHAROS_HOST: "127.0.0.1", ...env } });
+}
+
 /** Starts a real server; dispose it (`await using`) to shut it down cleanly. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const config = parseConfig({ env: { PORT: "0", PHAROS_HOST: "127.0.0.1", ...options.env } });
+  const config = testConfig(options.env);
   const telemetry = createRecordingTelemetry();
   const source = new ManualSource();
   const app = createApp({
@@ -44,24 +64,43 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     sources: [source, ...(options.extraSources ?? [])],
     ...(options.stack === undefined ? {} : { stack: options.stack }),
   });
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {} },
-    app.handler,
-  );
-  await app.start();
-  const port = server.addr.port;
   return {
     app,
     source,
     telemetry,
     config,
-    port,
-    wsUrl: `ws://127.0.0.1:${port}`,
-    httpUrl: `http://127.0.0.1:${port}`,
     flush: () => app.projector.flush(),
-    async [Symbol.asyncDispose]() {
-      await app.shutdown();
-      await server.shutdown();
-    },
+    ...(await serve(app)),
   };
+}
+
+/** A real server whose sources come from its config, as `main.ts` builds them. */
+export interface EnvServer extends AsyncDisposable {
+  readonly app: App;
+  readonly telemetry: RecordingTelemetry;
+  readonly port: number;
+  /** `ws://127.0.0.1:<port>` */
+  readonly wsUrl: string;
+  /** `http://127.0.0.1:<port>` */
+  readonly httpUrl: string;
+}
+
+/**
+ * Starts a server configured by `env` (e.g. `{ PHAROS_SOURCES: "ingest", … }`), with no
+ * ManualSource: the ingest endpoint, replay and upstream sources are the real ones.
+ */
+export async function startEnvServer(
+  env: Record<string, string>,
+  stack?: Stack,
+): Promise<EnvServer> {
+  const telemetry = createRecordingTelemetry();
+  const app = createApp({
+    config: testConfig(env),
+    clock: systemClock,
+    ids: randomIds,
+    log: getLogger(["pharos"]),
+    telemetry,
+    ...(stack === undefined ? {} : { stack }),
+  });
+  return { app, telemetry, ...(await serve(app)) };
 }

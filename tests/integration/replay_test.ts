@@ -3,7 +3,7 @@ import { compareSeq } from "../../src/stack/mod.ts";
 import type { SentFrame } from "../fakes/memory_transport.ts";
 import { TestClient } from "../fakes/ws_client.ts";
 import { snapshotEntities, until } from "./_helpers.ts";
-import { type EnvServer, startEnvServer } from "./_env_server.ts";
+import { type EnvServer, startEnvServer } from "../fakes/test_server.ts";
 
 const FIXTURE = new URL("../fixtures/transfers.ndjson", import.meta.url).pathname;
 const TOKEN = "replay-comparison-token";
