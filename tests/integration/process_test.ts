@@ -98,3 +98,48 @@ Deno.test("deno task start defaults: /health, /ready and a streaming demo", asyn
   server.child.kill("SIGTERM");
   assert.equal((await server.exited).code, 0);
 });
+
+Deno.test("PHAROS_SOURCES=ingest: events POSTed to /ingest stream to subscribers", async () => {
+  await using server = spawnServer({
+    ...LOCAL,
+    PHAROS_SOURCES: "ingest",
+    PHAROS_INGEST_TOKEN: "test-token",
+  });
+  const port = await server.port;
+  await using client = await TestClient.connect(`ws://127.0.0.1:${port}`);
+  client.send({ type: "subscribe", view: "Token/state", key: "mintZ" });
+  await client.waitFor((f) => f.length >= 1);
+  const body = [
+    { type: "Transfer", slot: 7, data: { mint: "mintZ", from: "a", to: "b", amount: "5" } },
+    { type: "Transfer", data: "not an object" },
+  ].map((event) => JSON.stringify(event)).join("\n");
+  const refused = await fetch(`http://127.0.0.1:${port}/ingest`, { method: "POST", body });
+  assert.equal(refused.status, 401);
+  await refused.body?.cancel();
+  const response = await fetch(`http://127.0.0.1:${port}/ingest`, {
+    method: "POST",
+    body,
+    headers: { authorization: "Bearer test-token", "content-type": "application/x-ndjson" },
+  });
+  const result = await response.json();
+  assert.equal(response.status, 202);
+  assert.deepEqual([result.accepted, result.rejected, result.errors[0].line], [1, 1, 2]);
+  const frames = await client.waitFor((f) => f.some((x) => x.json.op === "patch"));
+  const patch = frames.find((x) => x.json.op === "patch")!.json;
+  assert.equal((patch.data as { transferCount: number }).transferCount, 1);
+  const status = await (await fetch(`http://127.0.0.1:${port}/status`)).json();
+  assert.deepEqual(
+    status.sources.map((s: { name: string; status: string }) => [s.name, s.status]),
+    [["ingest", "Connected"]],
+  );
+  assert.doesNotMatch(server.stdout(), /test-token/, "the token never reaches the logs");
+  server.child.kill("SIGTERM");
+  assert.equal((await server.exited).code, 0);
+});
+
+Deno.test("a source without what it needs exits 2 naming the missing option", async () => {
+  await using server = spawnServer({ ...LOCAL, PHAROS_SOURCES: "ingest,replay" });
+  assert.equal((await server.exited).code, 2);
+  assert.match(server.stderr(), /PHAROS_INGEST_TOKEN/);
+  assert.match(server.stderr(), /PHAROS_REPLAY_FILE/);
+});
