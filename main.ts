@@ -24,24 +24,33 @@ try {
   Deno.exit(EXIT_CONFIG);
 }
 
-await configureLogging({ level: config.logLevel });
+const logging = await configureLogging({
+  filter: config.logFilter,
+  format: config.logFormat,
+  clock: systemClock,
+});
 const log = getLogger(["pharos"]);
 const runtimeLog = log.getChild("runtime");
 runtimeLog.info("Starting Pharos runtime", { version: VERSION, deno: Deno.version.deno });
+
+/** Reports a start-up error on stderr, flushes the log, and exits 2: nothing was started. */
+async function refuseToStart(message: string): Promise<never> {
+  console.error(`pharos: ${message}`);
+  await logging[Symbol.asyncDispose]();
+  Deno.exit(EXIT_CONFIG);
+}
 
 let stack: Stack | undefined;
 if (config.stackModule !== "") {
   try {
     stack = await loadStack(config.stackModule, Deno.cwd());
   } catch (error) {
-    console.error(`pharos: ${(error as Error).message}`);
-    Deno.exit(EXIT_CONFIG);
+    await refuseToStart((error as Error).message);
   }
 }
 
-let app: App;
-try {
-  app = createApp({
+function buildApp(): App {
+  return createApp({
     config,
     clock: systemClock,
     ids: randomIds,
@@ -49,10 +58,13 @@ try {
     telemetry: noopTelemetry,
     ...(stack === undefined ? {} : { stack }),
   });
+}
+let app: App;
+try {
+  app = buildApp();
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
-  console.error(`pharos: ${error.message}`);
-  Deno.exit(EXIT_CONFIG);
+  app = await refuseToStart(error.message);
 }
 
 const serverLog = log.getChild(["ws", "server"]);
@@ -78,6 +90,7 @@ async function stop(signal: Deno.Signal): Promise<void> {
   await app.shutdown();
   await server.shutdown();
   clearTimeout(deadline);
+  await logging[Symbol.asyncDispose](); // flush buffered lines before exiting
   Deno.exit(0);
 }
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

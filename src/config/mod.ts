@@ -5,8 +5,8 @@ export {
   type Config,
   DEFAULT_CONFIG,
   describeDefault,
-  LOG_LEVELS,
-  type LogLevelName,
+  LOG_FORMATS,
+  type LogFormat,
   type OptionKind,
   OPTIONS,
   type OptionSpec,
@@ -15,3 +15,10 @@ export {
   type SourceKind,
 } from "./options.ts";
 export { ConfigError, type ConfigSources, parseConfig } from "./parse.ts";
+export {
+  FILTER_LEVELS,
+  type FilterDirective,
+  type FilterLevel,
+  type LogFilter,
+  parseLogFilter,
+} from "./log_filter.ts";

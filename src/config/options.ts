@@ -1,3 +1,5 @@
+import { type LogFilter, parseLogFilter } from "./log_filter.ts";
+
 /**
  * The one table of configuration options: README's configuration table and the flag
  * parser are both derived from it, so they cannot drift apart.
@@ -9,7 +11,8 @@ export type OptionKind =
   | "int"
   | "string"
   | "secret"
-  | "logLevel"
+  | "logFilter"
+  | "logFormat"
   | "host"
   | "sourceKinds"
   | "names"
@@ -23,6 +26,8 @@ export interface OptionSpec {
   readonly key: keyof Config;
   /** Environment variable. */
   readonly env: string;
+  /** Read when `env` is unset (e.g. `RUST_LOG` for `PHAROS_LOG`). */
+  readonly fallbackEnv?: string;
   /** Command-line flag, without the leading `--`. */
   readonly flag: string;
   readonly kind: OptionKind;
@@ -42,16 +47,17 @@ export type SourceKind = (typeof SOURCE_KINDS)[number];
 /** Replay pace: as recorded (event timestamps) or as fast as the pipeline takes them. */
 export type ReplayPace = "recorded" | "fast";
 
-/** Log levels accepted by `PHAROS_LOG` (LogTape's names, plus `off` and `warn`). */
-export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal", "off"] as const;
-/** A log level name. */
-export type LogLevelName = (typeof LOG_LEVELS)[number];
+/** Log output formats. */
+export const LOG_FORMATS = ["text", "json"] as const;
+/** A log output format. */
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** The validated, frozen server configuration. */
 export interface Config {
   readonly port: number;
   readonly hostname: string;
-  readonly logLevel: LogLevelName;
+  readonly logFilter: LogFilter;
+  readonly logFormat: LogFormat;
   readonly stackModule: string;
   readonly demoRatePerSecond: number;
   readonly demoKeys: number;
@@ -84,7 +90,8 @@ export interface Config {
 export const DEFAULT_CONFIG: Config = Object.freeze({
   port: 8877,
   hostname: "0.0.0.0",
-  logLevel: "info",
+  logFilter: parseLogFilter("info"),
+  logFormat: "text",
   stackModule: "",
   demoRatePerSecond: 10,
   demoKeys: 20,
@@ -131,12 +138,23 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Interface to listen on",
   },
   {
-    key: "logLevel",
+    key: "logFilter",
     env: "PHAROS_LOG",
+    fallbackEnv: "RUST_LOG",
     flag: "log",
-    kind: "logLevel",
-    description: "Lowest log level: trace, debug, info, warning, error, fatal or off",
+    kind: "logFilter",
+    defaultText: "`info`",
+    description:
+      "Log filter, RUST_LOG grammar: a level (trace, debug, info, warn, error, off) and/or target=level, e.g. info,pharos.ws=debug; falls back to RUST_LOG",
   },
+  {
+    key: "logFormat",
+    env: "PHAROS_LOG_FORMAT",
+    flag: "log-format",
+    kind: "logFormat",
+    description: "text (one human-readable line per record) or json (JSON Lines)",
+  },
+
   {
     key: "stackModule",
     env: "PHAROS_STACK",

@@ -1,9 +1,10 @@
 import { parseArgs } from "node:util";
+import { parseLogFilter } from "./log_filter.ts";
 import {
   type Config,
   DEFAULT_CONFIG,
-  LOG_LEVELS,
-  type LogLevelName,
+  LOG_FORMATS,
+  type LogFormat,
   OPTIONS,
   type ReplayPace,
   SOURCE_KINDS,
@@ -58,13 +59,17 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): unknown {
       if (n < min || n > max) throw new RangeError(`${where}: expected ${min}..${max}`);
       return n;
     }
-    case "logLevel": {
-      const level = value.toLowerCase() === "warn" ? "warning" : value.toLowerCase();
-      if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-        throw new TypeError(`${where}: expected one of ${LOG_LEVELS.join(", ")}`);
+    case "logFilter":
+      try {
+        return parseLogFilter(value);
+      } catch (error) {
+        throw new SyntaxError(`${where}: ${(error as Error).message}`);
       }
-      return level as LogLevelName;
-    }
+    case "logFormat":
+      if (!(LOG_FORMATS as readonly string[]).includes(value)) {
+        throw new TypeError(`${where}: expected ${LOG_FORMATS.join(" or ")}`);
+      }
+      return value as LogFormat;
     case "host": {
       if (value === "" || /\s/.test(value)) throw new TypeError(`${where}: expected a hostname`);
       return value;
@@ -181,11 +186,16 @@ export function parseConfig(sources: ConfigSources): Config {
   const config: Record<string, unknown> = { ...DEFAULT_CONFIG };
   for (const spec of OPTIONS) {
     const flag = flags[spec.flag];
-    const env = sources.env[spec.env];
+    const primary = sources.env[spec.env];
+    const fallback = spec.fallbackEnv === undefined ? undefined : sources.env[spec.fallbackEnv];
+    const useFallback = (primary === undefined || primary === "") && fallback !== undefined &&
+      fallback !== "";
+    const env = useFallback ? fallback : primary;
+    const envName = useFallback ? spec.fallbackEnv! : spec.env;
     const [raw, origin] = typeof flag === "string"
       ? [flag, `--${spec.flag}`]
       : env !== undefined && env !== ""
-      ? [env, spec.env]
+      ? [env, envName]
       : [undefined, ""];
     if (raw === undefined) continue;
     try {

@@ -31,7 +31,7 @@ Deno.test("parseConfig", async (t) => {
     assert.equal(config.port, 9000);
     assert.equal(config.maxClients, 42);
     assert.equal(config.hostname, "127.0.0.1");
-    assert.equal(config.logLevel, "info");
+    assert.equal(config.logFilter.spec, "info");
   });
 
   await t.step("flags win over the environment", () => {
@@ -41,7 +41,7 @@ Deno.test("parseConfig", async (t) => {
     });
     assert.equal(config.port, 9100);
     assert.equal(config.demoRatePerSecond, 7);
-    assert.equal(config.logLevel, "debug");
+    assert.equal(config.logFilter.spec, "debug");
   });
 
   await t.step("PORT=abc is reported naming PORT and the bad value", () => {
@@ -98,12 +98,23 @@ Deno.test("parseConfig", async (t) => {
     assert.match(error.problems.join("\n"), /command line: .*bogus/);
   });
 
-  await t.step("log level accepts `warn` as an alias of `warning`, any case", () => {
-    assert.equal(parseConfig({ env: { PHAROS_LOG: "warn" } }).logLevel, "warning");
-    assert.equal(parseConfig({ env: { PHAROS_LOG: "WARN" } }).logLevel, "warning");
-    assert.equal(parseConfig({ env: {}, args: ["--log=off"] }).logLevel, "off");
-    const error = configError(() => parseConfig({ env: { PHAROS_LOG: "verbose" } }));
-    assert.match(error.problems[0]!, /PHAROS_LOG="verbose": expected one of trace, debug/);
+  await t.step("PHAROS_LOG takes the RUST_LOG grammar, falling back to RUST_LOG", () => {
+    assert.equal(parseConfig({ env: { PHAROS_LOG: "WARN" } }).logFilter.spec, "warning");
+    assert.equal(parseConfig({ env: {}, args: ["--log=off"] }).logFilter.spec, "off");
+    const both = parseConfig({ env: { PHAROS_LOG: "debug", RUST_LOG: "trace" } });
+    assert.equal(both.logFilter.spec, "debug", "PHAROS_LOG wins");
+    const rust = parseConfig({ env: { RUST_LOG: "info,pharos::ws=trace" } });
+    assert.equal(rust.logFilter.spec, "info,pharos.ws=trace");
+    const error = configError(() => parseConfig({ env: { RUST_LOG: "pharos.ws=loud" } }));
+    assert.match(
+      error.problems[0]!,
+      /^RUST_LOG="pharos.ws=loud": Invalid log filter: .*unknown level "loud"/,
+    );
+    assert.equal(parseConfig({ env: { PHAROS_LOG_FORMAT: "json" } }).logFormat, "json");
+    assert.match(
+      configError(() => parseConfig({ env: { PHAROS_LOG_FORMAT: "xml" } })).problems[0]!,
+      /PHAROS_LOG_FORMAT="xml": expected text or json/,
+    );
   });
 
   await t.step("a host with whitespace is rejected", () => {

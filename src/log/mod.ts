@@ -1,6 +1,8 @@
 /**
- * @module Logging through LogTape: the server's text format and set-up, and the logger type components receive.
+ * @module Logging through LogTape: text and JSON Lines formats, the `RUST_LOG`-style filter, a non-blocking writer.
  */
 export { getLogger, type Logger, type LogRecord, type Sink } from "@logtape/logtape";
-export { configureLogging, type LoggingOptions } from "./setup.ts";
+export { formatJsonRecord } from "./json_formatter.ts";
+export { configureLogging, type LoggingHandle, type LoggingOptions } from "./setup.ts";
+export { type CurrentSpan, type SpanInfo, type SpanRecord } from "./span_record.ts";
 export { escapeControl, formatTextRecord } from "./text_formatter.ts";

@@ -1,13 +1,4 @@
-import type { LogRecord } from "@logtape/logtape";
-
-const LEVEL_NAMES: Record<string, string> = {
-  trace: "TRACE",
-  debug: "DEBUG",
-  info: "INFO",
-  warning: "WARN",
-  error: "ERROR",
-  fatal: "FATAL",
-};
+import { LEVEL_NAMES, type SpanRecord, toFieldValue } from "./span_record.ts";
 
 // Client-supplied strings must not be able to forge a second log line or
 // smuggle terminal escape sequences: escape every C0/C1 control character.
@@ -31,14 +22,13 @@ export function escapeControl(text: string): string {
 }
 
 function render(value: unknown): string {
-  if (typeof value === "string") return value;
-  if (value instanceof Error) return `${value.name}: ${value.message}`;
-  if (typeof value === "bigint") return value.toString();
-  if (value === undefined) return "undefined";
+  const field = toFieldValue(value);
+  if (typeof field === "string") return field;
+  if (field === undefined) return "undefined";
   try {
-    return JSON.stringify(value) ?? String(value);
+    return JSON.stringify(field) ?? String(field);
   } catch {
-    return String(value);
+    return String(field);
   }
 }
 
@@ -46,9 +36,10 @@ const PLACEHOLDER = /\{([^{}]+)\}/g;
 
 /**
  * Formats a record as `2024-01-15T10:30:45.123Z INFO pharos.ws.server: message key=value`,
- * the layout of the seed. Properties not already shown in the message follow as `key=value`.
+ * the layout of the seed. Properties not already shown in the message follow as
+ * `key=value`, then `trace_id`/`span_id` when logged inside a span.
  */
-export function formatTextRecord(record: LogRecord): string {
+export function formatTextRecord(record: SpanRecord): string {
   const message = record.message.map(render).join("");
   const shown = new Set<string>();
   if (typeof record.rawMessage === "string") {
@@ -58,6 +49,9 @@ export function formatTextRecord(record: LogRecord): string {
   for (const [key, value] of Object.entries(record.properties)) {
     if (shown.has(key) || value === undefined) continue;
     fields += ` ${key}=${render(value)}`;
+  }
+  if (record.span !== undefined) {
+    fields += ` trace_id=${record.span.traceId} span_id=${record.span.spanId}`;
   }
   const level = LEVEL_NAMES[record.level] ?? record.level.toUpperCase();
   const line = `${new Date(record.timestamp).toISOString()} ${level} ${

@@ -7,13 +7,16 @@ Deno.test("README's configuration table lists every option with its flag and def
   const rows = new Map(
     README.split("\n")
       .filter((line) => line.startsWith("| `"))
-      .map((line) => [line.split("|")[1]!.trim().replaceAll("`", ""), line]),
+      .map((line) => [line.split("|")[1]!.trim().split(" ")[0]!.replaceAll("`", ""), line]),
   );
   for (const option of OPTIONS) {
     const row = rows.get(option.env);
     assert.ok(row, `README lacks a row for ${option.env}`);
     assert.ok(row.includes(`\`--${option.flag}\``), `${option.env} row lacks --${option.flag}`);
     const shown = describeDefault(option);
+    if (option.fallbackEnv !== undefined) {
+      assert.ok(row.includes(`\`${option.fallbackEnv}\``), `${option.env} row lacks its fallback`);
+    }
     assert.ok(row.includes(shown), `${option.env} row should show default ${shown}: ${row}`);
   }
 });

@@ -1,0 +1,44 @@
+import { LEVEL_NAMES, RESERVED_FIELDS, type SpanRecord, toFieldValue } from "./span_record.ts";
+
+function renderMessage(parts: readonly unknown[]): string {
+  let text = "";
+  for (const part of parts) {
+    const value = toFieldValue(part);
+    text += typeof value === "string" ? value : safeStringify(value);
+  }
+  return text;
+}
+
+function safeStringify(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_key, v) => typeof v === "bigint" ? v.toString() : v) ??
+      String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * Formats a record as one JSON line: `timestamp`, `level`, `target`, `message`, then
+ * `span` (`{"name":…}`) with `trace_id`/`span_id` when logged inside a span, then the
+ * record's fields. A field named like one of those gets a `field.` prefix instead of
+ * overwriting it. `JSON.stringify` escapes newlines, so a record is always one line.
+ */
+export function formatJsonRecord(record: SpanRecord): string {
+  const line: Record<string, unknown> = {
+    timestamp: new Date(record.timestamp).toISOString(),
+    level: LEVEL_NAMES[record.level] ?? record.level.toUpperCase(),
+    target: record.category.join("."),
+    message: renderMessage(record.message),
+  };
+  if (record.span !== undefined) {
+    line.span = { name: record.span.name };
+    line.trace_id = record.span.traceId;
+    line.span_id = record.span.spanId;
+  }
+  for (const [key, value] of Object.entries(record.properties)) {
+    if (value === undefined) continue;
+    line[RESERVED_FIELDS.has(key) ? `field.${key}` : key] = toFieldValue(value);
+  }
+  return `${safeStringify(line)}\n`;
+}
