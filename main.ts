@@ -6,9 +6,9 @@
  */
 import { type App, createApp } from "./src/app.ts";
 import { type Config, ConfigError, parseConfig } from "./src/config/mod.ts";
-import { configureLogging, getLogger } from "./src/log/mod.ts";
+import { getLogger } from "./src/log/mod.ts";
 import { loadStack, type Stack } from "./src/stack/mod.ts";
-import { noopTelemetry } from "./src/telemetry/mod.ts";
+import { init, noopTelemetry, TelemetryConfig } from "./src/telemetry/mod.ts";
 import { randomIds, systemClock } from "./src/util/mod.ts";
 
 /** Exit code for invalid configuration (nothing was started). */
@@ -24,11 +24,11 @@ try {
   Deno.exit(EXIT_CONFIG);
 }
 
-const logging = await configureLogging({
-  filter: config.logFilter,
-  format: config.logFormat,
-  clock: systemClock,
-});
+const logging = await init(
+  new TelemetryConfig("pharos")
+    .withJsonLogs(config.logFormat === "json")
+    .withLogFilter(config.logFilter),
+);
 const log = getLogger(["pharos"]);
 const runtimeLog = log.getChild("runtime");
 runtimeLog.info("Starting Pharos runtime", { version: VERSION, deno: Deno.version.deno });

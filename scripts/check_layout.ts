@@ -13,7 +13,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   config: ["util"],
   health: ["util"],
   log: ["util", "config"],
-  telemetry: ["util", "config"],
+  telemetry: ["util", "config", "log"],
   stack: ["util"],
   bus: ["util"],
   vm: ["util", "stack", "telemetry"],

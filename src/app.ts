@@ -207,9 +207,10 @@ export function createApp(options: AppOptions): App {
       healthChecks = health.start();
       for (const source of sources) {
         const monitor = monitors.get(source)!;
-        sourceLog.info("Source {source} starting (kind: {kind}, stack: {stack})", {
+        sourceLog.info("Source {source} starting (kind: {kind}, stream: {stream})", {
           source: source.name,
           kind: source.kind,
+          stream: source.stream,
           stack: stack.name,
         });
         await source.start({

@@ -18,5 +18,11 @@ export {
   type StackDefinition,
 } from "./stack/mod.ts";
 export type { Source, SourceContext, SourceStatus } from "./sources/mod.ts";
-export { noopTelemetry, type Telemetry } from "./telemetry/mod.ts";
+export {
+  init,
+  type InitOptions,
+  noopTelemetry,
+  type Telemetry,
+  TelemetryConfig,
+} from "./telemetry/mod.ts";
 export { type Clock, type Ids, randomIds, systemClock } from "./util/mod.ts";

@@ -52,6 +52,8 @@ export interface ProjectorOptions {
   readonly batchMaxSize?: number;
   /** Longest wait for a batch to fill, ms; default 2. */
   readonly batchDelayMs?: number;
+  /** Least time between two info-level batch lines, ms; default 1000. */
+  readonly batchLogIntervalMs?: number;
 }
 
 function seqOf(entity: Entity): string | undefined {
@@ -133,6 +135,9 @@ export function createProjector(options: ProjectorOptions): Projector {
   );
 
   let queue: Mutation[] = [];
+  const batchLogIntervalMs = options.batchLogIntervalMs ?? 1000;
+  let lastBatchLine = -Infinity;
+  let unlogged = 0;
   let timer: Disposable | undefined;
 
   function apply(mutation: Mutation): void {
@@ -190,13 +195,25 @@ export function createProjector(options: ProjectorOptions): Projector {
     for (const [entity, count] of perEntity) telemetry.mutationsProcessed(entity, count);
     const durationMs = clock.monotonic() - started;
     telemetry.batchDone(durationMs / 1000);
-    log.debug("projector batch", {
+    const fields = {
       phase: "projector",
       batch_size: batch.length,
       frames_published: framesInBatch,
       errors,
       duration_ms: Number(durationMs.toFixed(3)),
-    });
+    };
+    // The canonical batch line: at info at most once per batchLogIntervalMs, carrying how
+    // many batches went unlogged since the last one, so it stays readable under load;
+    // every batch is at debug. A batch with errors is always logged.
+    const now = clock.monotonic();
+    if (errors > 0 || now - lastBatchLine >= batchLogIntervalMs) {
+      log.info("Projector batch processed", { ...fields, batches_since_last: unlogged + 1 });
+      lastBatchLine = now;
+      unlogged = 0;
+    } else {
+      unlogged++;
+      log.debug("Projector batch processed", fields);
+    }
   }
 
   function listSnapshot(views: EntityViews, query: SnapshotQuery): SnapshotEntity[] {

@@ -1,3 +1,4 @@
+import { recordLogs } from "../../tests/fakes/recording_log.ts";
 import { createTestProjector } from "../../tests/fakes/test_projector.ts";
 import assert from "node:assert/strict";
 import { createRecordingTelemetry } from "../../tests/fakes/recording_telemetry.ts";
@@ -188,4 +189,32 @@ Deno.test("projector faults and caches", async (t) => {
       { key: "a", data: { nested: { x: 1, y: 2 }, recent: [1, 2] } },
     ]);
   });
+});
+
+Deno.test("the canonical batch line: info at most once per interval, every batch at debug", async () => {
+  await using recording = await recordLogs(["pharos", "projector-test"]);
+  const { projector, clock } = createTestProjector(stack, {
+    log: recording.log,
+    batchLogIntervalMs: 1000,
+  });
+  const change = (key: string) => {
+    projector.push([{ entity: "Token", key, patch: { n: 1 }, append: [] }]);
+    projector.flush();
+  };
+  change("a"); // first batch: info
+  change("b"); // within the interval: debug only
+  change("c");
+  clock.advance(1000);
+  change("d"); // the interval passed: info, counting the two unlogged batches
+  const info = recording.at("info").map((record) => record.properties);
+  assert.equal(info.length, 2);
+  assert.deepEqual(
+    Object.keys(info[0]!),
+    ["phase", "batch_size", "frames_published", "errors", "duration_ms", "batches_since_last"],
+  );
+  assert.deepEqual(info.map((p) => [p.phase, p.batch_size, p.batches_since_last]), [
+    ["projector", 1, 1],
+    ["projector", 1, 3],
+  ]);
+  assert.equal(recording.at("debug").length, 2);
 });

@@ -51,6 +51,8 @@ export function createDemoSource(options: DemoSourceOptions): Source {
   const slotMs = options.slotMs ?? 400;
   let timer: Disposable | undefined;
   let running = false;
+  // Told of the stop, as every kind is: a stopped source must not stay `connected`.
+  let current: SourceContext | undefined;
   let tick: Promise<void> = Promise.resolve();
   let emitted = 0;
   let startedAt = 0;
@@ -100,9 +102,11 @@ export function createDemoSource(options: DemoSourceOptions): Source {
   return {
     name: options.name ?? "demo",
     kind: "demo",
+    stream: `Transfer events, ${rate}/s over ${mints.length} mints`,
     start(context) {
       if (running) return Promise.resolve();
       running = true;
+      current = context;
       startedAt = clock.monotonic();
       emitted = 0;
       context.onStatus("connected");
@@ -110,10 +114,12 @@ export function createDemoSource(options: DemoSourceOptions): Source {
       return Promise.resolve();
     },
     async stop() {
+      const stopped = running ? current : undefined;
       running = false;
       timer?.[Symbol.dispose]();
       timer = undefined;
       await tick;
+      stopped?.onStatus("disconnected");
     },
   };
 }

@@ -370,6 +370,7 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
   return {
     name,
     kind: "ingest",
+    stream: "/ingest",
     start(next) {
       if (context !== undefined) return Promise.resolve();
       context = next;

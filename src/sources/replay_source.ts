@@ -290,6 +290,7 @@ export function createReplaySource(options: ReplaySourceOptions): Source {
   return {
     name,
     kind: "replay",
+    stream: options.file,
     async start(context) {
       if (run !== undefined) return;
       const state: Run = { context, stopping: false, ended: false, done: Promise.resolve() };

@@ -30,6 +30,11 @@ export interface Source {
   readonly name: string;
   /** Adapter kind. */
   readonly kind: string;
+  /**
+   * What the source reads, for logs and `/status`: the upstream URL (credentials and
+   * query values removed), the replay file, the ingest path, the demo's rate.
+   */
+  readonly stream: string;
   /** Begins delivering events; resolves once running (not when the stream ends). */
   start(context: SourceContext): Promise<void>;
   /** Stops delivering; resolves when no further event will reach the sink. */

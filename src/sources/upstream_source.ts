@@ -521,6 +521,7 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
   return {
     name,
     kind: "upstream",
+    stream: loggableUrl,
     start(startContext) {
       if (running) return Promise.resolve();
       running = true;

@@ -9,3 +9,4 @@ export {
   type VmTelemetry,
   type WsTelemetry,
 } from "./facade.ts";
+export { init, type InitOptions, TelemetryConfig } from "./telemetry_config.ts";

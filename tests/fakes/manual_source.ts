@@ -5,6 +5,7 @@ import type { PharosEvent } from "../../src/stack/mod.ts";
 export class ManualSource implements Source {
   readonly name: string;
   readonly kind = "manual";
+  readonly stream = "events emitted by the test";
   #context: SourceContext | undefined;
   stopped = false;
 

@@ -104,6 +104,7 @@ Deno.test("PHAROS_SOURCES=ingest: events POSTed to /ingest stream to subscribers
     ...LOCAL,
     PHAROS_SOURCES: "ingest",
     PHAROS_INGEST_TOKEN: "test-token",
+    PHAROS_LOG: "trace", // the token must stay out of even the most verbose logs
   });
   const port = await server.port;
   await using client = await TestClient.connect(`ws://127.0.0.1:${port}`);
