@@ -45,15 +45,106 @@ export interface SourceTelemetry {
   eventReceived(source: string): void;
 }
 
+/** Attribute values a span may carry (ids allowed: spans are not metric labels). */
+export type SpanAttributes = Readonly<Record<string, string | number | boolean>>;
+
+/** A span being recorded. */
+export interface SpanHandle {
+  setAttribute(key: string, value: string | number | boolean): void;
+  /** Marks the span ERROR and records the exception as a span event. */
+  recordError(error: unknown): void;
+  /** W3C `traceparent` of this span, to hand to work that continues it later. */
+  readonly traceparent: string | undefined;
+}
+
+/** A span that outlives one call (a connection): make it active with `run`, then `end` it. */
+export interface OpenSpan extends SpanHandle {
+  /** Runs `fn` with this span active, so spans started inside are its children. */
+  run<T>(fn: () => T): T;
+  end(): void;
+}
+
+/** Where a new span sits. */
+export interface SpanOptions {
+  /**
+   * Start a new trace instead of a child of the active span: per-connection and
+   * per-event traces and short lifecycle spans are roots, so no trace lives for weeks.
+   */
+  readonly root?: boolean;
+  /** W3C `traceparent` to continue (a producer's, or one handed over from earlier work). */
+  readonly parent?: string;
+  readonly kind?: "internal" | "server" | "client" | "producer" | "consumer";
+}
+
+/** The span that is active now, for log correlation. */
+export interface ActiveSpan {
+  readonly name: string;
+  readonly traceId: string;
+  readonly spanId: string;
+}
+
+/** Tracing, as components use it. */
+export interface Tracing {
+  /**
+   * Runs `fn` inside a new span and ends it when `fn` returns (or its promise settles);
+   * a throw or rejection marks the span ERROR with the exception recorded.
+   */
+  inSpan<T>(
+    name: string,
+    attributes: SpanAttributes,
+    fn: (span: SpanHandle) => T,
+    options?: SpanOptions,
+  ): T;
+  /** Starts a span that the caller ends. */
+  startSpan(name: string, attributes: SpanAttributes, options?: SpanOptions): OpenSpan;
+  /** The active span, or undefined. */
+  activeSpan(): ActiveSpan | undefined;
+}
+
+/** Readings taken when metrics are collected (observable gauges). */
+export interface Observations {
+  /** Readiness and each source's health. */
+  health(read: () => {
+    readonly ready: boolean;
+    readonly sources: readonly { readonly name: string; readonly healthy: boolean }[];
+  }): void;
+  /** Events waiting in the pipeline, and its capacity. */
+  pipeline(read: () => { readonly pending: number; readonly capacity: number }): void;
+}
+
+/** Log pipeline events. */
+export interface LogTelemetry {
+  linesDropped(count: number): void;
+}
+
 /** All facades together, as handed to `createApp`. */
 export interface Telemetry {
   readonly ws: WsTelemetry;
   readonly projector: ProjectorTelemetry;
   readonly vm: VmTelemetry;
   readonly sources: SourceTelemetry;
+  readonly log: LogTelemetry;
+  readonly tracing: Tracing;
+  readonly observe: Observations;
 }
 
 const noop = (): void => {};
+
+const noopSpan: OpenSpan = Object.freeze({
+  setAttribute: noop,
+  recordError: noop,
+  traceparent: undefined,
+  run: <T>(fn: () => T): T => fn(),
+  end: noop,
+});
+
+/** Tracing that records nothing. */
+export const noopTracing: Tracing = Object.freeze({
+  inSpan: <T>(_name: string, _attributes: SpanAttributes, fn: (span: SpanHandle) => T): T =>
+    fn(noopSpan),
+  startSpan: () => noopSpan,
+  activeSpan: () => undefined,
+});
 
 /** Telemetry that records nothing. */
 export const noopTelemetry: Telemetry = Object.freeze({
@@ -86,4 +177,7 @@ export const noopTelemetry: Telemetry = Object.freeze({
     handlerDuration: noop,
   }),
   sources: Object.freeze({ eventReceived: noop }),
+  log: Object.freeze({ linesDropped: noop }),
+  tracing: noopTracing,
+  observe: Object.freeze({ health: noop, pipeline: noop }),
 });

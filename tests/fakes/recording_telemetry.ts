@@ -1,4 +1,4 @@
-import type { Telemetry } from "../../src/telemetry/mod.ts";
+import { noopTelemetry, type Telemetry } from "../../src/telemetry/mod.ts";
 
 /** Telemetry that counts every call as `component.method[label,…]`, for assertions. */
 export interface RecordingTelemetry extends Telemetry {
@@ -29,6 +29,10 @@ export function createRecordingTelemetry(): RecordingTelemetry {
     projector: record("projector"),
     vm: record("vm"),
     sources: record("sources"),
+    log: record("log"),
+    // Spans are asserted through the real OTel set-up (tests/integration/otel_test.ts).
+    tracing: noopTelemetry.tracing,
+    observe: noopTelemetry.observe,
   } as unknown as Telemetry;
   return {
     ...telemetry,
