@@ -26,6 +26,8 @@ export interface AppOptions {
   readonly sources?: readonly Source[];
   /** Upgrade authorization hook; default allows everyone. */
   readonly authorize?: Authorize;
+  /** Renders `GET /metrics`; without it the route is absent. */
+  readonly metrics?: () => Promise<string>;
 }
 
 /** A wired Pharos server, not yet listening: hand `handler` to `Deno.serve`. */
@@ -50,6 +52,7 @@ export interface App {
  */
 export function createApp(options: AppOptions): App {
   const { config, clock, telemetry } = options;
+  const { tracing } = telemetry;
   const log = (name: string) => options.log.getChild(name);
   const runtimeLog = log("runtime");
   const healthLog = log("health");
@@ -93,35 +96,51 @@ export function createApp(options: AppOptions): App {
     onListenerError: (topic, error) =>
       busLog.error("Bus listener on {topic} failed: {error}", { topic, error }),
   });
-  const projector = createProjector({
-    stack,
-    bus,
-    clock,
-    log: log("projector"),
-    telemetry: telemetry.projector,
-    paths,
-    cacheSize: config.viewCacheSize,
-    batchMaxSize: config.batchMaxSize,
-    batchDelayMs: config.batchDelayMs,
-  });
-  log("projector").info("Projector started");
+  const projector = tracing.inSpan("projector", { phase: "startup" }, () => {
+    const created = createProjector({
+      stack,
+      bus,
+      clock,
+      log: log("projector"),
+      telemetry: telemetry.projector,
+      tracing,
+      paths,
+      cacheSize: config.viewCacheSize,
+      batchMaxSize: config.batchMaxSize,
+      batchDelayMs: config.batchDelayMs,
+    });
+    log("projector").info("Projector started");
+    return created;
+  }, { root: true });
 
-  async function processEvent(event: PharosEvent): Promise<void> {
-    const result = await vm.process(event);
-    for (const failure of result.failures) {
-      vmLog.warn("Handler {entity}.{handler} failed ({code}): {error}", {
-        entity: failure.entity,
-        handler: failure.handler,
-        code: failure.code,
-        error: failure.error instanceof Error ? failure.error.message : String(failure.error),
-      });
-    }
-    if (result.mutations.length > 0) projector.push(result.mutations);
+  /** One trace per event, continuing the producer's when the event carries a traceparent. */
+  function processEvent(event: PharosEvent, source: string): Promise<void> {
+    return tracing.inSpan("vm.process_event", {
+      "event.type": event.type,
+      "event.source": source,
+      ...(event.slot === undefined ? {} : { slot: event.slot }),
+    }, async (span) => {
+      const result = await vm.process(event);
+      for (const failure of result.failures) {
+        vmLog.warn("Handler {entity}.{handler} failed ({code}): {error}", {
+          entity: failure.entity,
+          handler: failure.handler,
+          code: failure.code,
+          error: failure.error instanceof Error ? failure.error.message : String(failure.error),
+        });
+      }
+      if (result.failures.length > 0) span.setAttribute("handler.failures", result.failures.length);
+      if (result.mutations.length > 0) projector.push(result.mutations, span.traceparent);
+    }, {
+      root: true,
+      kind: "consumer",
+      ...(event.traceparent === undefined ? {} : { parent: event.traceparent }),
+    });
   }
   const intake = createIntake({
     clock,
     capacity: config.pipelineCapacity,
-    process: ({ event }) => processEvent(event),
+    process: ({ event, source }) => processEvent(event, source),
     onError: ({ source }, error) =>
       vmLog.error("Failed to process an event from {source}: {error}", { source, error }),
   });
@@ -133,6 +152,7 @@ export function createApp(options: AppOptions): App {
     ids: options.ids,
     log: log("ws"),
     telemetry: telemetry.ws,
+    tracing,
     maxClients: config.maxClients,
     idleTimeoutMs: config.idleTimeoutMs,
     limits: {
@@ -154,6 +174,19 @@ export function createApp(options: AppOptions): App {
     const fields = { source: source.name, status, ...(message ? { message } : {}) };
     if (status === "error") sourceLog.warn("Source {source} is {status}: {message}", fields);
     else sourceLog.info("Source {source} is {status}", fields);
+    if (status === "connected" || status === "reconnecting") {
+      tracing.inSpan(
+        "source",
+        {
+          "source.name": source.name,
+          "source.kind": source.kind,
+          "source.stream": source.stream,
+          phase: status === "connected" ? "connect" : "reconnect",
+        },
+        () => {},
+        { root: true },
+      );
+    }
     if (status === "connected") monitor.recordConnection();
     else if (status === "reconnecting") monitor.recordReconnecting();
     else if (status === "disconnected") monitor.recordDisconnection();
@@ -166,8 +199,16 @@ export function createApp(options: AppOptions): App {
     endpoints["/ingest"] = (request, peer) => ingest.handle(request, peer);
   }
 
+  telemetry.observe.health(() => ({
+    ready: isReady(),
+    sources: health.sources().map(({ name, healthy }) => ({ name, healthy })),
+  }));
+  telemetry.observe.pipeline(() => ({ pending: intake.pending, capacity: intake.capacity }));
+
   const handler = createHttpHandler({
     log: log("http"),
+    tracing,
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     upgrade: (request, peer) => ws.handleUpgrade(request, peer),
     endpoints,
     state: {
@@ -213,23 +254,29 @@ export function createApp(options: AppOptions): App {
           stream: source.stream,
           stack: stack.name,
         });
-        await source.start({
-          sink: (event) => {
-            monitor.recordEvent();
-            telemetry.sources.eventReceived(source.name);
-            return intake.submit(source.name, event);
-          },
-          offer: (events) => {
-            if (!intake.offer(source.name, events)) return false;
-            for (let i = 0; i < events.length; i++) {
+        await tracing.inSpan("source", {
+          "source.name": source.name,
+          "source.kind": source.kind,
+          "source.stream": source.stream,
+          phase: "start",
+        }, () =>
+          source.start({
+            sink: (event) => {
               monitor.recordEvent();
               telemetry.sources.eventReceived(source.name);
-            }
-            return true;
-          },
-          capacity: intake.capacity,
-          onStatus: (status, message) => onStatus(source, status, message),
-        });
+              return intake.submit(source.name, event);
+            },
+            offer: (events) => {
+              if (!intake.offer(source.name, events)) return false;
+              for (let i = 0; i < events.length; i++) {
+                monitor.recordEvent();
+                telemetry.sources.eventReceived(source.name);
+              }
+              return true;
+            },
+            capacity: intake.capacity,
+            onStatus: (status, message) => onStatus(source, status, message),
+          }), { root: true });
       }
       started = true;
     },
@@ -239,7 +286,7 @@ export function createApp(options: AppOptions): App {
       runtimeLog.info("Shutting down: draining {clients} clients", { clients: ws.clientCount });
       await Promise.all(sources.map((source) => source.stop()));
       await intake.close();
-      projector.flush();
+      tracing.inSpan("projector", { phase: "shutdown" }, () => projector.flush(), { root: true });
       await ws.shutdown({ timeoutMs: Math.max(100, config.shutdownTimeoutMs / 2) });
       healthChecks?.[Symbol.dispose]();
       runtimeLog.info("Shutdown complete");

@@ -1,4 +1,5 @@
 import type { Logger } from "../log/mod.ts";
+import { noopTracing, type Tracing } from "../telemetry/mod.ts";
 
 /** What the HTTP routes need to know about the server. */
 export interface HttpState {
@@ -19,6 +20,10 @@ export interface HttpHandlerOptions {
    * `/ingest`. Failures are logged and answered with a JSON 500.
    */
   readonly endpoints?: Readonly<Record<string, Endpoint>>;
+  /** Renders `GET /metrics` (Prometheus text); the route is absent without it. */
+  readonly metrics?: () => Promise<string>;
+  /** Server spans named `METHOD route`; default none. */
+  readonly tracing?: Tracing;
 }
 
 /** A handler that owns a whole path. */
@@ -47,25 +52,36 @@ export function toPeerAddress(info: RequestInfo): string {
   return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
 
-type Route = (request: Request) => Response;
+type Route = (request: Request) => Response | Promise<Response>;
+
+/** `Content-Type` of the Prometheus text exposition format. */
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+const STANDARD_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
 
 /** Creates the request handler. */
 export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
   const { state, log } = options;
+  const tracing = options.tracing ?? noopTracing;
   const routes = new Map<string, Route>([
     ["/health", () => json(200, { status: "ok" })],
     ["/ready", () => state.isReady() ? json(200, { ready: true }) : json(503, { ready: false })],
     ["/status", () => json(200, state.status())],
   ]);
-
+  const metrics = options.metrics;
+  if (metrics !== undefined) {
+    routes.set("/metrics", async () =>
+      new Response(await metrics(), {
+        headers: { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" },
+      }));
+  }
   const endpoints = new Map(Object.entries(options.endpoints ?? {}));
 
-  return async (request, info) => {
-    const url = new URL(request.url);
+  async function handle(request: Request, url: URL, peer: string): Promise<Response> {
     const endpoint = endpoints.get(url.pathname);
     if (endpoint !== undefined) {
       try {
-        return await endpoint(request, toPeerAddress(info));
+        return await endpoint(request, peer);
       } catch (error) {
         log.error("{method} {path} failed: {error}", {
           method: request.method,
@@ -76,9 +92,9 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       }
     }
     const route = routes.get(url.pathname);
-    if (route === undefined && request.headers.get("upgrade")?.toLowerCase() === "websocket") {
+    if (route === undefined && isUpgrade(request)) {
       try {
-        return await options.upgrade(request, toPeerAddress(info));
+        return await options.upgrade(request, peer);
       } catch (error) {
         log.error("WebSocket upgrade failed: {error}", { error });
         return json(400, { error: "bad-upgrade", message: "WebSocket upgrade failed" });
@@ -98,7 +114,38 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         allow: "GET, HEAD",
       });
     }
-    const response = route(request);
+    const response = await route(request);
     return request.method === "HEAD" ? new Response(null, response) : response;
+  }
+
+  /** A bounded span name: the route, never the raw path (which a client chooses). */
+  function routeOf(request: Request, url: URL): string {
+    if (endpoints.has(url.pathname) || routes.has(url.pathname)) return url.pathname;
+    return isUpgrade(request) ? "/{websocket}" : "/{unmatched}";
+  }
+
+  return (request, info) => {
+    const url = new URL(request.url);
+    const method = STANDARD_METHODS.has(request.method) ? request.method : "_OTHER";
+    const route = routeOf(request, url);
+    const traceparent = request.headers.get("traceparent") ?? undefined;
+    // Each request is its own trace (or continues the caller's), never a child of a
+    // long-lived span.
+    return tracing.inSpan(`${method} ${route}`, {
+      "http.request.method": method,
+      "http.route": route,
+    }, async (span) => {
+      const response = await handle(request, url, toPeerAddress(info));
+      span.setAttribute("http.response.status_code", response.status);
+      return response;
+    }, {
+      root: true,
+      kind: "server",
+      ...(traceparent === undefined ? {} : { parent: traceparent }),
+    });
   };
+}
+
+function isUpgrade(request: Request): boolean {
+  return request.headers.get("upgrade")?.toLowerCase() === "websocket";
 }

@@ -7,6 +7,7 @@ export {
   type HttpHandler,
   type HttpHandlerOptions,
   type HttpState,
+  PROMETHEUS_CONTENT_TYPE,
   type RequestInfo,
   toPeerAddress,
 } from "./handler.ts";

@@ -25,6 +25,8 @@ export interface LoggingOptions {
   readonly currentSpan?: CurrentSpan;
   /** Replaces the stream sink (tests): receives filtered records, unformatted. */
   readonly sink?: Sink;
+  /** Told of every batch of dropped lines (for the `log_lines_dropped_total` metric). */
+  readonly onDropped?: (count: number) => void;
 }
 
 /** Configured logging; dispose to flush what is buffered and restore LogTape's defaults. */
@@ -59,6 +61,7 @@ export async function configureLogging(options: LoggingOptions): Promise<Logging
       onDrop: (event) => {
         dropped += event.count;
         unreported += event.count;
+        options.onDropped?.(event.count);
       },
     },
   });

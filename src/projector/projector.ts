@@ -8,7 +8,7 @@ import type {
 } from "../bus/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { compareSeq, type Stack } from "../stack/mod.ts";
-import type { ProjectorTelemetry } from "../telemetry/mod.ts";
+import { noopTracing, type ProjectorTelemetry, type Tracing } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import { LruMap } from "../util/mod.ts";
 import { clonePatchValue, mergePatch, type Mutation, type PathCache } from "../vm/mod.ts";
@@ -28,8 +28,12 @@ interface EntityViews {
 
 /** Batches mutations into view caches and publishes frames to the bus. */
 export interface Projector extends Disposable {
-  /** Queues mutations; they are applied when the batch fills or its delay passes. */
-  push(mutations: readonly Mutation[]): void;
+  /**
+   * Queues mutations; they are applied when the batch fills or its delay passes.
+   * `trace` (a W3C traceparent, usually the `vm.process_event` span's) parents their
+   * `projector.mutation` spans, so each event's trace continues across the batch.
+   */
+  push(mutations: readonly Mutation[], trace?: string): void;
   /** Applies every queued mutation now. */
   flush(): void;
   /** Mutations waiting for their batch. */
@@ -45,6 +49,8 @@ export interface ProjectorOptions {
   readonly clock: Clock;
   readonly log: Logger;
   readonly telemetry: ProjectorTelemetry;
+  /** `projector.mutation` and `projector.publish` spans; default none. */
+  readonly tracing?: Tracing;
   readonly paths: PathCache;
   /** Entities cached per view; default 500. */
   readonly cacheSize?: number;
@@ -54,6 +60,11 @@ export interface ProjectorOptions {
   readonly batchDelayMs?: number;
   /** Least time between two info-level batch lines, ms; default 1000. */
   readonly batchLogIntervalMs?: number;
+}
+
+interface Queued {
+  readonly mutation: Mutation;
+  readonly trace: string | undefined;
 }
 
 function seqOf(entity: Entity): string | undefined {
@@ -134,13 +145,27 @@ export function createProjector(options: ProjectorOptions): Projector {
     [...entities.values()].flatMap((e) => e.derived.map((d) => [d.info.id, d] as const)),
   );
 
-  let queue: Mutation[] = [];
+  const tracing = options.tracing ?? noopTracing;
+  let queue: Queued[] = [];
   const batchLogIntervalMs = options.batchLogIntervalMs ?? 1000;
   let lastBatchLine = -Infinity;
   let unlogged = 0;
   let timer: Disposable | undefined;
 
-  function apply(mutation: Mutation): void {
+  function publish(view: string, mode: string, send: () => void): void {
+    tracing.inSpan("projector.publish", { view, mode }, send);
+  }
+
+  function apply({ mutation, trace }: Queued): void {
+    tracing.inSpan(
+      "projector.mutation",
+      { entity: mutation.entity },
+      () => applyMutation(mutation),
+      trace === undefined ? {} : { parent: trace },
+    );
+  }
+
+  function applyMutation(mutation: Mutation): void {
     const views = entities.get(mutation.entity);
     if (views === undefined) throw new TypeError(`Unknown entity "${mutation.entity}"`);
     const cached = views.cache.get(mutation.key);
@@ -151,22 +176,26 @@ export function createProjector(options: ProjectorOptions): Projector {
     let dataJson: string | undefined;
     for (const view of views.baseViews) {
       if (!bus.hasSubscribers(view.id)) continue;
-      dataJson ??= JSON.stringify(mutation.patch);
-      bus.publish(view.id, {
-        key: mutation.key,
-        bytes: encodePatchFrame(
-          view.mode,
-          view.id,
-          mutation.key,
-          dataJson,
-          mutation.append,
-          mutation.seq,
-        ),
-      });
+      const data = dataJson ??= JSON.stringify(mutation.patch);
+      publish(view.id, view.mode, () =>
+        bus.publish(view.id, {
+          key: mutation.key,
+          bytes: encodePatchFrame(
+            view.mode,
+            view.id,
+            mutation.key,
+            data,
+            mutation.append,
+            mutation.seq,
+          ),
+        }));
       telemetry.framePublished(view.mode, views.name);
       framesInBatch++;
     }
-    for (const derived of views.derived) derived.update(mutation.key);
+    for (const derived of views.derived) {
+      if (derived.windowCount === 0) derived.update(mutation.key);
+      else publish(derived.info.id, derived.info.mode, () => derived.update(mutation.key));
+    }
   }
 
   function flush(): void {
@@ -179,9 +208,10 @@ export function createProjector(options: ProjectorOptions): Projector {
     framesInBatch = 0;
     let errors = 0;
     const perEntity = new Map<string, number>();
-    for (const mutation of batch) {
+    for (const queued of batch) {
+      const mutation = queued.mutation;
       try {
-        apply(mutation);
+        apply(queued);
         perEntity.set(mutation.entity, (perEntity.get(mutation.entity) ?? 0) + 1);
       } catch (error) {
         errors++;
@@ -262,8 +292,8 @@ export function createProjector(options: ProjectorOptions): Projector {
   };
 
   return {
-    push(mutations) {
-      for (const mutation of mutations) queue.push(mutation);
+    push(mutations, trace) {
+      for (const mutation of mutations) queue.push({ mutation, trace });
       if (queue.length >= batchMaxSize) flush();
       else if (queue.length > 0 && timer === undefined) timer = clock.setTimer(batchDelayMs, flush);
     },

@@ -104,10 +104,12 @@ export interface Tracing {
 /** Readings taken when metrics are collected (observable gauges). */
 export interface Observations {
   /** Readiness and each source's health. */
-  health(read: () => {
-    readonly ready: boolean;
-    readonly sources: readonly { readonly name: string; readonly healthy: boolean }[];
-  }): void;
+  health(
+    read: () => {
+      readonly ready: boolean;
+      readonly sources: readonly { readonly name: string; readonly healthy: boolean }[];
+    },
+  ): void;
   /** Events waiting in the pipeline, and its capacity. */
   pipeline(read: () => { readonly pending: number; readonly capacity: number }): void;
 }

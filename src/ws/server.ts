@@ -1,6 +1,6 @@
 import type { Bus, ViewDirectory } from "../bus/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import type { WsTelemetry } from "../telemetry/mod.ts";
+import { noopTracing, type OpenSpan, type Tracing, type WsTelemetry } from "../telemetry/mod.ts";
 import type { Clock, Ids } from "../util/mod.ts";
 import { CloseCode } from "./close_codes.ts";
 import { type SocketEvents, upgradeToSocket } from "./deno_socket.ts";
@@ -25,6 +25,8 @@ export interface WsServerOptions {
   readonly ids: Ids;
   readonly log: Logger;
   readonly telemetry: WsTelemetry;
+  /** Spans: one `ws.connection` trace per connection, `bus.cleanup` per idle sweep. */
+  readonly tracing?: Tracing;
   /** Default 10000. */
   readonly maxClients?: number;
   /** Close clients silent this long; default 300 000 ms. */
@@ -71,6 +73,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
   const idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
   const limits: SessionLimits = { ...DEFAULT_SESSION_LIMITS, ...options.limits };
   const upgrade = options.upgrade ?? upgradeToSocket;
+  const tracing = options.tracing ?? noopTracing;
   const sessions = new Set<Session>();
   const endWaiters = new Set<() => void>();
   let reserved = 0; // upgrades answered but not yet open
@@ -87,16 +90,21 @@ export function createWsServer(options: WsServerOptions): WsServer {
     const everyMs = Math.max(250, Math.min(30_000, Math.floor(idleTimeoutMs / 4)));
     sweepTimer = clock.setTimer(everyMs, () => {
       sweepTimer = undefined;
-      const now = clock.monotonic();
-      for (const session of sessions) {
-        if (now - session.lastSeen > idleTimeoutMs) {
-          log.info("Closing idle client {client_id}", { client_id: session.id });
-          session.close(
-            CloseCode.Normal,
-            `idle-timeout: no message for ${Math.round(idleTimeoutMs / 1000)} s`,
-          );
+      tracing.inSpan("bus.cleanup", {}, (span) => {
+        const now = clock.monotonic();
+        let removed = 0;
+        for (const session of sessions) {
+          if (now - session.lastSeen > idleTimeoutMs) {
+            log.info("Closing idle client {client_id}", { client_id: session.id });
+            session.close(
+              CloseCode.Normal,
+              `idle-timeout: no message for ${Math.round(idleTimeoutMs / 1000)} s`,
+            );
+            removed++;
+          }
         }
-      }
+        span.setAttribute("removed", removed);
+      }, { root: true });
       scheduleSweep();
     });
   }
@@ -170,6 +178,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
         });
       }
       let session: Session | undefined;
+      let connectionSpan: OpenSpan | undefined;
       const events: SocketEvents = {
         onOpen(transport: Transport) {
           release();
@@ -177,8 +186,14 @@ export function createWsServer(options: WsServerOptions): WsServer {
             transport.close(CloseCode.GoingAway, "server shutting down");
             return;
           }
+          const id = options.ids.next();
+          // One trace per connection, lasting the connection; its subscribe spans are children.
+          connectionSpan = tracing.startSpan("ws.connection", {
+            "client.id": id,
+            "network.peer.address": peer,
+          }, { root: true, kind: "server" });
           session = new Session({
-            id: options.ids.next(),
+            id,
             peer,
             transport,
             directory: options.directory,
@@ -186,6 +201,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
             clock,
             log,
             telemetry,
+            tracing,
             limits,
           });
           sessions.add(session);
@@ -201,15 +217,21 @@ export function createWsServer(options: WsServerOptions): WsServer {
           scheduleSweep();
         },
         onMessage(data) {
-          session?.receive(data);
+          const current = session;
+          if (current === undefined) return;
+          if (connectionSpan === undefined) current.receive(data);
+          else connectionSpan.run(() => current.receive(data));
         },
         onClose(code, reason) {
           release();
           if (session === undefined) return;
           session.ended();
           onEnded(session, code, reason);
+          connectionSpan?.setAttribute("websocket.close.code", code);
+          connectionSpan?.end();
         },
         onError(error) {
+          connectionSpan?.recordError(error);
           telemetry.connectionError("socket");
           log.warn("WebSocket connection error: {error}", {
             client_id: session?.id,

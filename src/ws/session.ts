@@ -1,6 +1,6 @@
 import type { Bus, ViewDirectory, ViewInfo } from "../bus/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import type { WsTelemetry } from "../telemetry/mod.ts";
+import { noopTracing, type Tracing, type WsTelemetry } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import { CloseCode, toCloseReason } from "./close_codes.ts";
 import {
@@ -33,6 +33,8 @@ export interface SessionOptions {
   readonly clock: Clock;
   readonly log: Logger;
   readonly telemetry: WsTelemetry;
+  /** `ws.subscribe.*` spans; default none. */
+  readonly tracing?: Tracing;
   readonly limits: SessionLimits;
 }
 
@@ -41,6 +43,14 @@ interface ActiveSubscription extends Disposable {
 }
 
 const encoder = new TextEncoder();
+
+/** Span per subscription kind, as OBSERVABILITY.md names them. */
+const SUBSCRIBE_SPANS: Readonly<Record<ViewInfo["kind"], string>> = Object.freeze({
+  state: "ws.subscribe.state",
+  list: "ws.subscribe.list",
+  append: "ws.subscribe.list",
+  derived: "ws.subscribe.derived",
+});
 
 /**
  * One client connection: decodes its messages, holds its subscriptions, and owns a
@@ -193,6 +203,15 @@ export class Session {
       });
       return;
     }
+    const tracing = this.#o.tracing ?? noopTracing;
+    tracing.inSpan(SUBSCRIBE_SPANS[info.kind], {
+      view: info.id,
+      mode: info.mode,
+      ...(message.key === undefined ? {} : { key: message.key }),
+    }, () => this.#open(identity, info, message));
+  }
+
+  #open(identity: string, info: ViewInfo, message: SubscribeMessage): void {
     this.#queue.pushReply(encodeSubscribedFrame(info));
     if (this.#closed) return; // dropped as a slow consumer
     const subscription = info.kind === "derived"
