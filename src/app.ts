@@ -90,6 +90,7 @@ export function createApp(options: AppOptions): App {
     telemetry: telemetry.vm,
     stateTableSize: config.stateTableSize,
     handlerTimeoutMs: config.handlerTimeoutMs,
+    functionCallMetrics: config.functionCallMetrics,
   });
   const busLog = log("bus");
   const bus = createMemoryBus({

@@ -11,6 +11,7 @@ export type OptionKind =
   | "int"
   | "string"
   | "secret"
+  | "bool"
   | "logFilter"
   | "logFormat"
   | "host"
@@ -84,6 +85,7 @@ export interface Config {
   readonly heartbeatMs: number;
   readonly requiredSources: readonly string[];
   readonly pipelineCapacity: number;
+  readonly functionCallMetrics: boolean;
 }
 
 /** Defaults: what `deno task start` runs with when nothing is set. */
@@ -119,6 +121,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   heartbeatMs: 30_000,
   requiredSources: Object.freeze([] as string[]),
   pipelineCapacity: 10_000,
+  functionCallMetrics: false,
 });
 
 /** Every option, in README order. */
@@ -374,6 +377,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 0,
     max: 10_000,
     description: "Longest a mutation waits for its batch to fill",
+  },
+  {
+    key: "functionCallMetrics",
+    env: "PHAROS_FUNCTION_CALL_METRICS",
+    flag: "function-call-metrics",
+    kind: "bool",
+    description: "Record handler_call_duration_seconds per entity and handler (1/0, true/false)",
   },
   {
     key: "shutdownTimeoutMs",

@@ -59,6 +59,12 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): unknown {
       if (n < min || n > max) throw new RangeError(`${where}: expected ${min}..${max}`);
       return n;
     }
+    case "bool": {
+      const lower = value.toLowerCase();
+      if (["1", "true", "yes", "on"].includes(lower)) return true;
+      if (["0", "false", "no", "off"].includes(lower)) return false;
+      throw new TypeError(`${where}: expected 1 or 0 (true/false, yes/no, on/off)`);
+    }
     case "logFilter":
       try {
         return parseLogFilter(value);

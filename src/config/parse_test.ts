@@ -199,3 +199,19 @@ Deno.test("source options", async (t) => {
     assert.match(problems[0]!, /PHAROS_INGEST_TOKEN/);
   });
 });
+
+Deno.test("PHAROS_FUNCTION_CALL_METRICS is off by default and takes 1/0 style switches", () => {
+  assert.equal(parseConfig({ env: {} }).functionCallMetrics, false);
+  assert.equal(
+    parseConfig({ env: { PHAROS_FUNCTION_CALL_METRICS: "1" } }).functionCallMetrics,
+    true,
+  );
+  assert.equal(
+    parseConfig({ env: { PHAROS_FUNCTION_CALL_METRICS: "off" } }).functionCallMetrics,
+    false,
+  );
+  assert.throws(
+    () => parseConfig({ env: { PHAROS_FUNCTION_CALL_METRICS: "maybe" } }),
+    /PHAROS_FUNCTION_CALL_METRICS="maybe": expected 1 or 0/,
+  );
+});
