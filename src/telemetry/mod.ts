@@ -1,5 +1,7 @@
 /**
- * @module Telemetry facades handed to each component, and a no-op implementation.
+ * @module Telemetry facades handed to each component, a no-op implementation, and the
+ * OpenTelemetry-backed one: `createOtelTelemetry` over a host's providers, `initWithOtel` for
+ * the server process, and the Prometheus `/metrics` renderer.
  */
 export {
   type ActiveSpan,
@@ -19,3 +21,23 @@ export {
   type WsTelemetry,
 } from "./facade.ts";
 export { init, type InitOptions, TelemetryConfig } from "./telemetry_config.ts";
+export {
+  type Env,
+  type OtelSettings,
+  type OtlpTarget,
+  SAMPLER_NAMES,
+  type SamplerName,
+} from "./otel_env.ts";
+export { type InstrumentKind, METRIC_DEFINITIONS, type MetricDefinition } from "./otel_metrics.ts";
+export { createOtelTelemetry, METER_NAME, type OtelTelemetryOptions } from "./otel_telemetry.ts";
+export { TRACER_NAME } from "./otel_tracing.ts";
+export { initWithOtel, type OtelGuard, type OtelInitOptions, type OtelMode } from "./otel_setup.ts";
+export { denoProcessReadings, type ProcessReadings } from "./process_metrics.ts";
+export {
+  createMetricsEndpoint,
+  type MetricsEndpoint,
+  type MetricsEndpointOptions,
+  PROMETHEUS_CONTENT_TYPE,
+  PullMetricReader,
+} from "./prometheus.ts";
+export { EXPORT_SIGNALS, EXPORT_WARN_INTERVAL_MS, type ExportSignal } from "./resilient_export.ts";

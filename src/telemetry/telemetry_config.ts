@@ -1,5 +1,5 @@
 import { type LogFilter, parseLogFilter } from "../config/mod.ts";
-import { configureLogging, type LoggingHandle } from "../log/mod.ts";
+import { configureLogging, type CurrentSpan, type LoggingHandle } from "../log/mod.ts";
 import { type Clock, systemClock } from "../util/mod.ts";
 
 /**
@@ -56,6 +56,11 @@ export class TelemetryConfig {
 export interface InitOptions {
   readonly writable?: WritableStream<Uint8Array>;
   readonly clock?: Clock;
+  /**
+   * The current span, so records made inside one carry its name and ids. Default none;
+   * `initWithOtel` passes its tracing's `activeSpan`.
+   */
+  readonly currentSpan?: CurrentSpan;
 }
 
 /**
@@ -68,5 +73,6 @@ export function init(config: TelemetryConfig, options: InitOptions = {}): Promis
     format: config.jsonLogs ? "json" : "text",
     clock: options.clock ?? systemClock,
     ...(options.writable === undefined ? {} : { writable: options.writable }),
+    ...(options.currentSpan === undefined ? {} : { currentSpan: options.currentSpan }),
   });
 }

@@ -1,0 +1,317 @@
+import assert from "node:assert/strict";
+import { ProxyTracerProvider } from "@opentelemetry/api";
+import { DataPointType, MeterProvider } from "@opentelemetry/sdk-metrics";
+import type { Telemetry } from "./facade.ts";
+import { METRIC_DEFINITIONS } from "./otel_metrics.ts";
+import { createOtelTelemetry } from "./otel_telemetry.ts";
+import {
+  createMetricsEndpoint,
+  type MetricsEndpoint,
+  PROMETHEUS_CONTENT_TYPE,
+} from "./prometheus.ts";
+import { type Family, parsePrometheusText } from "./_prometheus_test_util.ts";
+import { type PrometheusNameInput, toPrometheusName } from "../../tests/fakes/prometheus_names.ts";
+import { promtoolCheckMetrics } from "../../tests/fakes/promtool.ts";
+
+/** OBSERVABILITY.md's table plus the extras: Prometheus name → type and label keys. */
+const EXPECTED: Readonly<Record<string, readonly [string, readonly string[]]>> = {
+  // The catalog (names are contracts).
+  ws_connections_total: ["counter", []],
+  ws_disconnections_total: ["counter", []],
+  ws_connection_duration_seconds: ["histogram", []],
+  ws_messages_sent_total: ["counter", []],
+  ws_messages_received_total: ["counter", []],
+  ws_connection_errors_total: ["counter", []],
+  subscriptions_created_total: ["counter", ["view"]],
+  subscriptions_removed_total: ["counter", ["view"]],
+  mutations_processed_total: ["counter", ["entity"]],
+  frames_published_total: ["counter", ["entity", "mode"]],
+  projector_latency_seconds: ["histogram", []],
+  state_table_evictions_total: ["counter", ["entity"]],
+  state_table_at_capacity: ["gauge", ["entity"]],
+  path_cache_hits_total: ["counter", []],
+  path_cache_misses_total: ["counter", []],
+  handler_errors_total: ["counter", ["code", "entity"]],
+  handler_cancellations_total: ["counter", ["entity"]],
+  handler_call_duration_seconds: ["histogram", ["entity", "handler"]],
+  process_resident_memory_bytes: ["gauge", []],
+  // Extras.
+  ws_connections_active: ["gauge", []],
+  ws_connection_errors_by_kind_total: ["counter", ["kind"]],
+  ws_slow_consumer_disconnects_total: ["counter", []],
+  ws_handshake_rejections_total: ["counter", ["code"]],
+  ws_unknown_view_subscriptions_total: ["counter", []],
+  view_cache_evictions_total: ["counter", ["entity"]],
+  projector_view_errors_total: ["counter", ["view"]],
+  source_events_total: ["counter", ["source"]],
+  source_healthy: ["gauge", ["source"]],
+  pharos_ready: ["gauge", []],
+  pipeline_pending_events: ["gauge", []],
+  pipeline_capacity_events: ["gauge", []],
+  log_lines_dropped_total: ["counter", []],
+  process_cpu_seconds_total: ["counter", []],
+  process_heap_used_bytes: ["gauge", []],
+  process_start_time_seconds: ["gauge", []],
+};
+
+function setUp(functionCallMetrics?: boolean) {
+  const endpoint = createMetricsEndpoint();
+  const meterProvider = new MeterProvider({ readers: [endpoint.reader] });
+  const telemetry = createOtelTelemetry({
+    meterProvider,
+    tracerProvider: new ProxyTracerProvider(),
+    ...(functionCallMetrics === undefined ? {} : { functionCallMetrics }),
+  });
+  return {
+    telemetry,
+    endpoint,
+    async scrape(): Promise<Map<string, Family>> {
+      return parsePrometheusText(await endpoint.render());
+    },
+    async [Symbol.asyncDispose]() {
+      await meterProvider.shutdown();
+    },
+  };
+}
+
+/** One call of every facade method (and readings for the observable gauges). */
+function recordOneOfEach(telemetry: Telemetry): void {
+  const { ws, projector, vm, sources, log, observe } = telemetry;
+  ws.connectionOpened();
+  ws.connectionOpened();
+  ws.connectionClosed(12.5);
+  ws.framesSent(3);
+  ws.messageReceived();
+  ws.connectionError("message-too-big");
+  ws.handshakeRejected("server-at-capacity");
+  ws.slowConsumerDropped();
+  ws.subscriptionCreated("Token/state");
+  ws.subscriptionRemoved("Token/state");
+  ws.unknownView();
+  projector.mutationsProcessed("Token", 4);
+  projector.framePublished("list", "Token");
+  projector.batchDone(0.003);
+  projector.viewCacheEviction("Token");
+  projector.viewError("Token/list");
+  vm.stateTableEviction("Token");
+  vm.stateTableAtCapacity("Token", true);
+  vm.stateTableAtCapacity("Holder", false);
+  vm.pathCacheHit();
+  vm.pathCacheMiss();
+  vm.handlerError("Token", "handler-threw");
+  vm.handlerCancelled("Token");
+  vm.handlerDuration("Token", "transfer", 0.0002);
+  sources.eventReceived("demo");
+  log.linesDropped(5);
+  observe.health(() => ({
+    ready: true,
+    sources: [{ name: "demo", healthy: true }, { name: "upstream", healthy: false }],
+  }));
+  observe.pipeline(() => ({ pending: 2, capacity: 1000 }));
+}
+
+function value(families: Map<string, Family>, name: string, labels: Record<string, string> = {}) {
+  const family = families.get(name.replace(/_(sum|count|bucket)$/, "")) ?? families.get(name);
+  const sample = family?.samples.find((s) =>
+    s.name === name &&
+    Object.entries(labels).every(([k, v]) => s.labels[k] === v) &&
+    Object.keys(s.labels).filter((k) => k !== "le").length ===
+      Object.keys(labels).filter((k) => k !== "le").length
+  );
+  assert.ok(sample, `no sample ${name}${JSON.stringify(labels)}`);
+  return sample.value;
+}
+
+Deno.test("/metrics shows every catalog name with exactly its labels after one call of each", async () => {
+  await using t = setUp(true);
+  recordOneOfEach(t.telemetry);
+  const families = await t.scrape();
+
+  const names = [...families.keys()].filter((name) => name !== "target_info").sort();
+  assert.deepEqual(names, Object.keys(EXPECTED).sort());
+  for (const [name, [type, labels]] of Object.entries(EXPECTED)) {
+    const family = families.get(name)!;
+    assert.equal(family.type, type, `${name} type`);
+    assert.notEqual(family.help, "description missing", `${name} has a description`);
+    assert.ok(family.samples.length > 0, `${name} has samples`);
+    for (const sample of family.samples) {
+      const keys = Object.keys(sample.labels).filter((k) => k !== "le").sort();
+      assert.deepEqual(keys, labels, `labels of ${sample.name}`);
+    }
+  }
+});
+
+Deno.test("/metrics values follow the facade calls", async () => {
+  await using t = setUp(true);
+  recordOneOfEach(t.telemetry);
+  const f = await t.scrape();
+  assert.equal(value(f, "ws_connections_total"), 2);
+  assert.equal(value(f, "ws_disconnections_total"), 1);
+  assert.equal(value(f, "ws_connections_active"), 1, "total minus disconnections");
+  assert.equal(value(f, "ws_connection_duration_seconds_sum"), 12.5);
+  assert.equal(value(f, "ws_connection_duration_seconds_bucket", { le: "15" }), 1);
+  assert.equal(value(f, "ws_connection_duration_seconds_bucket", { le: "5" }), 0);
+  assert.equal(value(f, "ws_messages_sent_total"), 3);
+  assert.equal(value(f, "ws_connection_errors_total"), 1);
+  assert.equal(value(f, "ws_connection_errors_by_kind_total", { kind: "message-too-big" }), 1);
+  assert.equal(value(f, "ws_handshake_rejections_total", { code: "server-at-capacity" }), 1);
+  assert.equal(value(f, "mutations_processed_total", { entity: "Token" }), 4);
+  assert.equal(value(f, "frames_published_total", { mode: "list", entity: "Token" }), 1);
+  assert.equal(value(f, "state_table_at_capacity", { entity: "Token" }), 1);
+  assert.equal(value(f, "state_table_at_capacity", { entity: "Holder" }), 0);
+  assert.equal(value(f, "handler_errors_total", { entity: "Token", code: "handler-threw" }), 1);
+  assert.equal(
+    value(f, "handler_call_duration_seconds_count", { entity: "Token", handler: "transfer" }),
+    1,
+  );
+  assert.equal(value(f, "source_healthy", { source: "demo" }), 1);
+  assert.equal(value(f, "source_healthy", { source: "upstream" }), 0);
+  assert.equal(value(f, "pharos_ready"), 1);
+  assert.equal(value(f, "pipeline_pending_events"), 2);
+  assert.equal(value(f, "pipeline_capacity_events"), 1000);
+  assert.equal(value(f, "log_lines_dropped_total"), 5);
+  assert.ok(value(f, "process_resident_memory_bytes") > 1_000_000);
+  assert.ok(value(f, "process_heap_used_bytes") > 0);
+  assert.ok(value(f, "process_cpu_seconds_total") > 0);
+  const start = value(f, "process_start_time_seconds");
+  assert.ok(start > 1.6e9 && start <= Date.now() / 1000, `start time ${start}`);
+
+  t.telemetry.vm.stateTableAtCapacity("Token", false);
+  t.telemetry.observe.health(() => ({ ready: false, sources: [] }));
+  const after = await t.scrape();
+  assert.equal(value(after, "state_table_at_capacity", { entity: "Token" }), 0);
+  assert.equal(value(after, "pharos_ready"), 0, "the latest health registration wins");
+});
+
+Deno.test("histogram buckets suit seconds", async () => {
+  await using t = setUp(true);
+  recordOneOfEach(t.telemetry);
+  const f = await t.scrape();
+  const bounds = (name: string) =>
+    f.get(name)!.samples.filter((s) => s.name === `${name}_bucket`).map((s) => s.labels["le"]);
+  assert.deepEqual(bounds("projector_latency_seconds"), [
+    "0.0005",
+    "0.001",
+    "0.0025",
+    "0.005",
+    "0.01",
+    "0.025",
+    "0.05",
+    "0.1",
+    "0.25",
+    "0.5",
+    "1",
+    "2",
+    "+Inf",
+  ]);
+  const connection = bounds("ws_connection_duration_seconds");
+  assert.equal(connection[0], "1");
+  assert.equal(connection.at(-2), "86400");
+  const handler = bounds("handler_call_duration_seconds");
+  assert.equal(handler[0], "0.00005");
+  assert.ok(handler.includes("0.25"), "the default 250 ms handler budget is a bound");
+});
+
+Deno.test("handler_call_duration_seconds exists only with functionCallMetrics", async (t) => {
+  for (const enabled of [undefined, false] as const) {
+    await t.step(`functionCallMetrics ${enabled}`, async () => {
+      await using s = setUp(enabled);
+      s.telemetry.vm.handlerDuration("Token", "transfer", 0.001);
+      const text = await s.endpoint.render();
+      assert.doesNotMatch(text, /handler_call_duration/);
+    });
+  }
+  await t.step("functionCallMetrics true", async () => {
+    await using s = setUp(true);
+    s.telemetry.vm.handlerDuration("Token", "transfer", 0.001);
+    assert.match(
+      await s.endpoint.render(),
+      /^handler_call_duration_seconds_count\{entity="Token",handler="transfer"\} 1$/m,
+    );
+  });
+});
+
+Deno.test("label-free counters are exported at 0 before anything happens", async () => {
+  await using t = setUp();
+  const f = await t.scrape();
+  for (const name of ["ws_connections_total", "ws_disconnections_total", "path_cache_hits_total"]) {
+    assert.equal(value(f, name), 0, name);
+  }
+  assert.equal(value(f, "ws_connections_active"), 0);
+  assert.equal(f.has("subscriptions_created_total"), false, "labelled series appear when used");
+});
+
+Deno.test("a reading that throws costs only its own gauge", async () => {
+  await using t = setUp();
+  t.telemetry.observe.health(() => {
+    throw new Error("board gone");
+  });
+  t.telemetry.observe.pipeline(() => ({ pending: 1, capacity: 10 }));
+  const f = await t.scrape();
+  assert.equal(value(f, "pipeline_pending_events"), 1);
+  assert.equal(f.get("pharos_ready")?.samples.length ?? 0, 0);
+});
+
+/** What the OTLP exporter would send: name, unit, type and monotonicity of each metric. */
+async function otlpView(endpoint: MetricsEndpoint) {
+  const { resourceMetrics } = await endpoint.reader.collect();
+  return resourceMetrics.scopeMetrics.flatMap((scope) =>
+    scope.metrics.map((metric) => {
+      const type: PrometheusNameInput["type"] = metric.dataPointType === DataPointType.HISTOGRAM
+        ? "histogram"
+        : metric.dataPointType === DataPointType.SUM
+        ? "sum"
+        : "gauge";
+      return {
+        name: metric.descriptor.name,
+        unit: metric.descriptor.unit,
+        type,
+        monotonic: metric.dataPointType === DataPointType.SUM && metric.isMonotonic,
+      };
+    })
+  );
+}
+
+Deno.test("the Collector's OTLP→Prometheus translation gives the same catalog names", async () => {
+  await using t = setUp(true);
+  recordOneOfEach(t.telemetry);
+  const otlp = await otlpView(t.endpoint);
+  const translated = otlp.map((metric) => toPrometheusName(metric)).sort();
+  assert.deepEqual(translated, Object.keys(EXPECTED).sort());
+  // And without suffixes (add_metric_suffixes: false) nothing changes either: names already
+  // carry them, and units are real units only where the name says so.
+  for (const metric of otlp) {
+    assert.equal(metric.name, toPrometheusName(metric), metric.name);
+    if (metric.name.endsWith("_seconds") || metric.name.endsWith("_seconds_total")) {
+      assert.equal(metric.unit, "s", `${metric.name} unit`);
+    } else if (metric.name.endsWith("_bytes")) {
+      assert.equal(metric.unit, "By", `${metric.name} unit`);
+    } else {
+      assert.equal(metric.unit, "", `${metric.name} has no unit (a "1" would add _ratio)`);
+    }
+  }
+});
+
+Deno.test("every definition is in the expected table and the content type is 0.0.4", () => {
+  const names = Object.values(METRIC_DEFINITIONS).map((d) =>
+    d.name === "telemetry_export_failures_total" ? undefined : d.name
+  ).filter((n) => n !== undefined).sort();
+  assert.deepEqual(names, Object.keys(EXPECTED).sort());
+  assert.equal(PROMETHEUS_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+});
+
+Deno.test("render rejects when the reader is not attached to a MeterProvider", async () => {
+  const endpoint = createMetricsEndpoint();
+  await assert.rejects(endpoint.render());
+});
+
+Deno.test("promtool accepts the exposition (names, HELP, _total on counters)", async (t) => {
+  await using s = setUp(true);
+  recordOneOfEach(s.telemetry);
+  const result = await promtoolCheckMetrics(await s.endpoint.render());
+  if (result === undefined) {
+    await t.step("promtool not installed: skipped", () => {});
+    return;
+  }
+  assert.ok(result.ok, result.output);
+});

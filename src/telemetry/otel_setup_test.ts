@@ -1,0 +1,422 @@
+import assert from "node:assert/strict";
+import { context, metrics, propagation, trace } from "@opentelemetry/api";
+import { MeterProvider } from "@opentelemetry/sdk-metrics";
+import {
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  TracerProvider,
+} from "@opentelemetry/sdk-trace";
+import { getLogger } from "../log/mod.ts";
+import { startOtlpReceiver } from "../../tests/fakes/otlp_receiver.ts";
+import { toPrometheusName } from "../../tests/fakes/prometheus_names.ts";
+import type { Telemetry } from "./facade.ts";
+import { initWithOtel, type OtelGuard, type OtelInitOptions } from "./otel_setup.ts";
+import { METRIC_DEFINITIONS } from "./otel_metrics.ts";
+import { createOtelTelemetry } from "./otel_telemetry.ts";
+import { createMetricsEndpoint } from "./prometheus.ts";
+import { parsePrometheusText } from "./_prometheus_test_util.ts";
+import { TelemetryConfig } from "./telemetry_config.ts";
+
+/** A port on 127.0.0.1 with nothing listening. */
+function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+/** Log output captured as text. */
+function captureOutput() {
+  const chunks: string[] = [];
+  const decoder = new TextDecoder();
+  const writable = new WritableStream<Uint8Array>({
+    write(chunk) {
+      chunks.push(decoder.decode(chunk, { stream: true }));
+    },
+  });
+  return {
+    writable,
+    text: () => chunks.join(""),
+    lines: () =>
+      chunks.join("").split("\n").filter((l) => l !== "").map((l) =>
+        JSON.parse(l) as Record<string, unknown>
+      ),
+  };
+}
+
+/** True when the global API hands out real (recording) spans. */
+function globalTracingIsLive(): boolean {
+  const span = trace.getTracer("probe").startSpan("probe");
+  const live = span.isRecording(); // an SDK span stops recording once ended
+  span.end();
+  return live;
+}
+
+/** Fast export settings for tests. */
+const FAST = {
+  OTEL_EXPORTER_OTLP_TIMEOUT: "300",
+  OTEL_BSP_SCHEDULE_DELAY: "20",
+  OTEL_METRIC_EXPORT_INTERVAL: "100",
+};
+
+const config = new TelemetryConfig("pharos-test").withJsonLogs(true);
+
+async function until(predicate: () => boolean | Promise<boolean>, what: string, ms = 5000) {
+  const deadline = Date.now() + ms;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function failures(guard: OtelGuard, signal: string): Promise<number> {
+  const family = parsePrometheusText(await guard.renderMetrics()).get(
+    "telemetry_export_failures_total",
+  );
+  return family?.samples.find((s) => s.labels["signal"] === signal)?.value ?? -1;
+}
+
+/** A little of everything, inside a span. */
+async function exercise(telemetry: Telemetry): Promise<string | undefined> {
+  telemetry.ws.connectionOpened();
+  telemetry.projector.framePublished("state", "Token");
+  return await telemetry.tracing.inSpan("ws.connection", { "client.id": "c1" }, async (span) => {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    telemetry.tracing.inSpan("ws.subscribe.state", { view: "Token/state" }, () => {});
+    getLogger(["pharos", "ws"]).info("Client {client_id} subscribed", { client_id: "c1" });
+    return span.traceparent;
+  }, { root: true, kind: "server" });
+}
+
+Deno.test("collector down: recording, /metrics and disposal never throw; failures counted and warned", async () => {
+  const output = captureOutput();
+  const guard = await initWithOtel(config, {
+    env: { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${closedPort()}` },
+    writable: output.writable,
+  });
+  assert.equal(guard.mode, "sdk");
+  for (let i = 0; i < 5; i++) await exercise(guard.telemetry);
+  await until(async () => (await failures(guard, "traces")) >= 1, "a traces failure");
+  await until(async () => (await failures(guard, "metrics")) >= 2, "two metrics failures");
+  await guard[Symbol.asyncDispose]();
+  await guard[Symbol.asyncDispose](); // idempotent
+
+  const warnings = output.lines().filter((l) =>
+    l["level"] === "WARN" && l["target"] === "pharos.telemetry"
+  );
+  assert.deepEqual(warnings.map((w) => w["signal"]).sort(), ["metrics", "traces"], "once each");
+  assert.match(String(warnings[0]!["error"]), /ECONNREFUSED/);
+  assert.equal(globalTracingIsLive(), false, "globals unregistered");
+});
+
+Deno.test("real collector: spans and metrics arrive under catalog names, and export resumes", async () => {
+  await using receiver = await startOtlpReceiver({ failWith: 500 });
+  const output = captureOutput();
+  await using guard = await initWithOtel(config, {
+    env: {
+      ...FAST,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=test",
+    },
+    serviceVersion: "0.1.0",
+    writable: output.writable,
+  });
+  const traceparent = await exercise(guard.telemetry);
+  await until(async () => (await failures(guard, "metrics")) >= 1, "a metrics failure");
+
+  receiver.setFailure(undefined);
+  await receiver.waitFor(
+    (r) => (r.lastMetric("telemetry_export_failures_total")?.points.length ?? 0) > 0,
+    5000,
+    "metrics after the collector came back",
+  );
+  guard.telemetry.tracing.inSpan("runtime", { service: "pharos" }, () => {}, { root: true });
+  await receiver.waitFor((r) => r.spans().some((s) => s.name === "runtime"), 5000, "spans");
+
+  const failed = receiver.lastMetric("telemetry_export_failures_total")!;
+  const metricsFailures = failed.points.find((p) => p.attributes["signal"] === "metrics");
+  assert.ok((metricsFailures?.value ?? 0) >= 1, "the failures themselves reach the collector");
+
+  // Every name over the wire translates to its catalog name (the instrument name itself);
+  // the only others are the SDK's own span-queue metrics.
+  const catalog = new Set(Object.values(METRIC_DEFINITIONS).map((d) => d.name));
+  for (const metric of receiver.metrics()) {
+    const name = toPrometheusName(metric);
+    if (name.startsWith("otel_sdk_processor_span_")) continue;
+    assert.ok(catalog.has(name), `${metric.name} (${metric.unit}) → ${name}`);
+    assert.equal(name, metric.name);
+  }
+  for (
+    const name of ["ws_connections_total", "frames_published_total", "process_cpu_seconds_total"]
+  ) {
+    assert.ok(receiver.lastMetric(name), `${name} was exported`);
+  }
+  const connections = receiver.lastMetric("ws_connections_total")!;
+  assert.equal(connections.type, "sum");
+  assert.equal(connections.monotonic, true);
+  assert.equal(connections.temporality, "cumulative");
+  assert.equal(connections.resource["service.name"], "pharos-test");
+  assert.equal(connections.resource["service.version"], "0.1.0");
+  assert.equal(connections.resource["deployment.environment"], "test");
+  assert.equal(connections.scope.name, "pharos");
+
+  // The spans: failed batches were dropped while the collector failed, so look at the last.
+  const runtime = receiver.spans().find((s) => s.name === "runtime")!;
+  assert.equal(runtime.parentSpanId, "");
+  assert.equal(runtime.resource["service.name"], "pharos-test");
+  assert.equal(runtime.scope.name, "pharos");
+  assert.ok(traceparent?.startsWith("00-"));
+
+  await guard[Symbol.asyncDispose](); // flushes the log writer too
+  const lines = output.lines();
+  assert.ok(
+    lines.some((l) => l["level"] === "INFO" && /metrics export resumed/.test(String(l["message"]))),
+    "resumption is logged",
+  );
+  const subscribed = lines.find((l) => l["message"] === "Client c1 subscribed");
+  assert.ok(subscribed, "the log line inside the span");
+  assert.equal(subscribed["trace_id"], traceparent!.split("-")[1], "logs carry the trace id");
+  assert.deepEqual(subscribed["span"], { name: "ws.connection" });
+});
+
+Deno.test("disposal flushes queued spans and exports the last metrics", async () => {
+  await using receiver = await startOtlpReceiver();
+  const guard = await initWithOtel(config, {
+    env: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      // Nothing would leave on its own during the test.
+      OTEL_BSP_SCHEDULE_DELAY: "600000",
+      OTEL_METRIC_EXPORT_INTERVAL: "600000",
+    },
+    writable: captureOutput().writable,
+  });
+  await exercise(guard.telemetry);
+  guard.telemetry.ws.framesSent(7);
+  assert.equal(receiver.requests, 0);
+  await guard[Symbol.asyncDispose]();
+  assert.deepEqual(
+    receiver.spans().map((s) => s.name).sort(),
+    ["ws.connection", "ws.subscribe.state"],
+  );
+  const connection = receiver.spans().find((s) => s.name === "ws.connection")!;
+  const child = receiver.spans().find((s) => s.name === "ws.subscribe.state")!;
+  assert.equal(child.parentSpanId, connection.spanId);
+  assert.equal(connection.kind, "server");
+  assert.equal(receiver.lastMetric("ws_messages_sent_total")?.points[0]?.value, 7);
+});
+
+Deno.test("no endpoint: nothing is exported, spans still correlate logs, /metrics works", async () => {
+  const output = captureOutput();
+  const guard = await initWithOtel(config, { writable: output.writable });
+  assert.equal(guard.settings.traces, undefined);
+  assert.equal(guard.settings.metrics, undefined);
+  assert.ok(globalTracingIsLive(), "the SDK is installed globally");
+  assert.equal(propagation.fields().includes("traceparent"), true);
+  const traceparent = await exercise(guard.telemetry);
+  const text = await guard.metricsText();
+  assert.match(text, /^ws_connections_total 1$/m);
+  assert.doesNotMatch(text, /telemetry_export_failures_total/, "no exporters, no failure counter");
+  assert.match(text, /^target_info\{.*service_name="pharos-test"/m);
+  await guard[Symbol.asyncDispose]();
+  assert.equal(globalTracingIsLive(), false);
+  assert.deepEqual(propagation.fields(), []);
+  const line = output.lines().find((l) => l["message"] === "Client c1 subscribed");
+  assert.equal(line?.["trace_id"], traceparent!.split("-")[1]);
+});
+
+Deno.test("OTEL_SDK_DISABLED: no spans, no globals, /metrics still works", async () => {
+  await using receiver = await startOtlpReceiver();
+  await using guard = await initWithOtel(config, {
+    env: { OTEL_SDK_DISABLED: "true", OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+    writable: captureOutput().writable,
+  });
+  assert.equal(guard.mode, "disabled");
+  assert.equal(globalTracingIsLive(), false);
+  const traceparent = await exercise(guard.telemetry);
+  assert.equal(traceparent, undefined);
+  assert.match(await guard.renderMetrics(), /^ws_connections_total 1$/m);
+  assert.equal(receiver.requests, 0);
+});
+
+Deno.test("OTEL_DENO=true: no SDK installed, runtime providers used, /metrics from a local reader", async () => {
+  await using receiver = await startOtlpReceiver();
+  const before = { tracer: trace.getTracerProvider(), meter: metrics.getMeterProvider() };
+  const guard = await initWithOtel(config, {
+    env: { ...FAST, OTEL_DENO: "true", OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+    writable: captureOutput().writable,
+  });
+  assert.equal(guard.mode, "deno");
+  assert.equal(globalTracingIsLive(), false, "no tracer provider registered");
+  assert.equal(trace.getTracerProvider(), before.tracer);
+  assert.equal(metrics.getMeterProvider(), before.meter);
+  assert.deepEqual(propagation.fields(), [], "no propagator registered");
+  await exercise(guard.telemetry);
+  assert.match(await guard.renderMetrics(), /^ws_connections_total 1$/m);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await guard[Symbol.asyncDispose]();
+  assert.equal(receiver.requests, 0, "Pharos itself exports nothing in Deno-native mode");
+});
+
+Deno.test("bring your own providers: nothing global is installed", async () => {
+  const before = {
+    tracer: trace.getTracerProvider(),
+    meter: metrics.getMeterProvider(),
+    fields: propagation.fields(),
+  };
+  const spans = new InMemorySpanExporter();
+  const tracerProvider = new TracerProvider({
+    spanProcessors: [new SimpleSpanProcessor({ exporter: spans })],
+  });
+  const endpoint = createMetricsEndpoint();
+  const meterProvider = new MeterProvider({ readers: [endpoint.reader] });
+  const telemetry = createOtelTelemetry({ meterProvider, tracerProvider });
+
+  await exercise(telemetry);
+  assert.equal(trace.getTracerProvider(), before.tracer);
+  assert.equal(metrics.getMeterProvider(), before.meter);
+  assert.deepEqual(propagation.fields(), before.fields);
+  assert.equal(globalTracingIsLive(), false);
+  // No context manager was registered: context.with is the no-op default.
+  const key = Symbol("k");
+  const ctx = context.active().setValue(key, 1);
+  assert.equal(context.with(ctx, () => context.active().getValue(key)), undefined);
+
+  assert.deepEqual(spans.getFinishedSpans().map((s) => s.name).sort(), [
+    "ws.connection",
+    "ws.subscribe.state",
+  ]);
+  assert.match(await endpoint.render(), /^ws_connections_total 1$/m);
+  await tracerProvider.shutdown();
+  await meterProvider.shutdown();
+});
+
+Deno.test("a full span queue drops spans and counts them", async () => {
+  await using receiver = await startOtlpReceiver();
+  await using guard = await initWithOtel(config, {
+    env: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_MAX_QUEUE_SIZE: "2",
+      OTEL_BSP_SCHEDULE_DELAY: "600000",
+      OTEL_METRIC_EXPORT_INTERVAL: "600000",
+    },
+    writable: captureOutput().writable,
+  });
+  // Spans 1-2 fill a batch and leave at once; 3-4 wait behind that export; 5-7 are dropped.
+  for (let i = 0; i < 7; i++) guard.telemetry.tracing.inSpan("bus.cleanup", {}, () => {});
+  const family = parsePrometheusText(await guard.renderMetrics()).get(
+    "otel_sdk_processor_span_processed_total",
+  );
+  const dropped = family?.samples.find((s) => s.labels["error_type"] === "queue_full");
+  assert.equal(dropped?.value, 3);
+});
+
+Deno.test("initWithOtel options: functionCallMetrics and the shutdown budget", async () => {
+  // A collector that accepts connections but never answers: disposal must not wait for it.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) held.push(conn);
+  })();
+  const output = captureOutput();
+  const options: OtelInitOptions = {
+    env: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${listener.addr.port}`,
+      OTEL_EXPORTER_OTLP_TIMEOUT: "500",
+      OTEL_BSP_SCHEDULE_DELAY: "600000",
+      OTEL_METRIC_EXPORT_INTERVAL: "600000",
+    },
+    functionCallMetrics: true,
+    shutdownTimeoutMs: 100,
+    writable: output.writable,
+  };
+  const guard = await initWithOtel(config, options);
+  guard.telemetry.vm.handlerDuration("Token", "transfer", 0.001);
+  assert.match(await guard.renderMetrics(), /handler_call_duration_seconds_count\{entity="Token"/);
+  await exercise(guard.telemetry);
+  const started = performance.now();
+  await guard[Symbol.asyncDispose]();
+  const took = performance.now() - started;
+  assert.ok(took < 450, `disposal took ${took} ms, longer than the budget allows`);
+  assert.match(output.text(), /did not finish in time/);
+  assert.equal(globalTracingIsLive(), false);
+  // The abandoned exports end at their own timeout; let them before closing everything.
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+  listener.close();
+  for (const conn of held) conn.close();
+  await accepting.catch(() => {});
+});
+
+Deno.test("OTEL_DENO=true in a real process: the runtime exports everything once", async () => {
+  await using receiver = await startOtlpReceiver();
+  const mod = new URL("./mod.ts", import.meta.url).href;
+  const script = await Deno.makeTempFile({
+    dir: "/tmp",
+    prefix: "pharos-otel-deno-",
+    suffix: ".ts",
+  });
+  try {
+    await Deno.writeTextFile(
+      script,
+      `import { initWithOtel, TelemetryConfig } from ${JSON.stringify(mod)};
+const guard = await initWithOtel(new TelemetryConfig("pharos-child"), { env: Deno.env.toObject() });
+const t = guard.telemetry;
+for (let i = 0; i < 3; i++) t.ws.connectionOpened();
+t.vm.stateTableAtCapacity("Token", true);
+await t.tracing.inSpan("ws.connection", { "client.id": "c1" }, async () => {
+  await new Promise((r) => setTimeout(r, 5));
+  t.tracing.inSpan("ws.subscribe.state", {}, () => {});
+}, { root: true, kind: "server" });
+// The runtime reads observable instruments on its periodic collections only.
+await new Promise((r) => setTimeout(r, 400));
+console.log(JSON.stringify({ mode: guard.mode, metrics: await guard.renderMetrics() }));
+await guard[Symbol.asyncDispose]();
+`,
+    );
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--config",
+        new URL("../../deno.json", import.meta.url).pathname,
+        "--allow-env",
+        "--allow-read",
+        "--allow-net",
+        script,
+      ],
+      env: {
+        OTEL_DENO: "true",
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_METRIC_EXPORT_INTERVAL: "100",
+        NO_COLOR: "1",
+      },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.ok(output.success, stderr);
+    const stdout = new TextDecoder().decode(output.stdout).trim().split("\n");
+    const child = JSON.parse(stdout.at(-1)!) as { mode: string; metrics: string };
+    assert.equal(child.mode, "deno");
+    assert.match(child.metrics, /^ws_connections_total 3$/m, "/metrics from the local reader");
+
+    await receiver.waitFor((r) => r.spans().length >= 2, 5000, "the child's spans");
+    const spans = receiver.spans().filter((s) => s.scope.name === "pharos");
+    assert.deepEqual(spans.map((s) => s.name).sort(), ["ws.connection", "ws.subscribe.state"]);
+    const connection = spans.find((s) => s.name === "ws.connection")!;
+    const subscribe = spans.find((s) => s.name === "ws.subscribe.state")!;
+    assert.equal(subscribe.parentSpanId, connection.spanId, "the runtime's context manager nests");
+    assert.equal(connection.kind, "server");
+
+    // Each export carries one ws_connections_total series with the true value: recorded once
+    // to the runtime's meter; the local /metrics provider never exports.
+    const exported = receiver.metrics().filter((m) =>
+      m.scope.name === "pharos" && m.name === "ws_connections_total"
+    );
+    assert.ok(exported.length > 0);
+    for (const metric of exported) assert.deepEqual(metric.points.map((p) => p.value), [3]);
+    const gauge = receiver.lastMetric("state_table_at_capacity");
+    assert.equal(gauge?.points[0]?.value, 1);
+    assert.equal(gauge?.points[0]?.attributes["entity"], "Token");
+  } finally {
+    await Deno.remove(script);
+  }
+});

@@ -1,0 +1,174 @@
+import {
+  type Context,
+  context,
+  defaultTextMapGetter,
+  isSpanContextValid,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Tracer,
+} from "@opentelemetry/api";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import type {
+  ActiveSpan,
+  OpenSpan,
+  SpanAttributes,
+  SpanHandle,
+  SpanOptions,
+  Tracing,
+} from "./facade.ts";
+
+/** The tracer (instrumentation scope) name every Pharos span is recorded under. */
+export const TRACER_NAME = "pharos";
+
+const KINDS: Readonly<Record<NonNullable<SpanOptions["kind"]>, SpanKind>> = Object.freeze({
+  internal: SpanKind.INTERNAL,
+  server: SpanKind.SERVER,
+  client: SpanKind.CLIENT,
+  producer: SpanKind.PRODUCER,
+  consumer: SpanKind.CONSUMER,
+});
+
+/** Formats a span's W3C `traceparent`, or undefined for an invalid (no-op) span. */
+export function toTraceparent(span: Span): string | undefined {
+  const sc = span.spanContext();
+  if (!isSpanContextValid(sc)) return undefined;
+  return `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, "0")}`;
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") && value !== null &&
+    typeof (value as { then?: unknown }).then === "function";
+}
+
+/** Marks `span` ERROR and records `error` as an exception event. */
+function recordError(span: Span, error: unknown): void {
+  if (error instanceof Error) {
+    span.recordException(error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: `${error.name}: ${error.message}` });
+  } else {
+    const message = String(error);
+    span.recordException(message);
+    span.setStatus({ code: SpanStatusCode.ERROR, message });
+  }
+}
+
+/**
+ * Tracing over an OpenTelemetry tracer. Parent/child nesting across `await` needs a context
+ * manager (`AsyncLocalStorageContextManager`, or the Deno runtime's) registered globally: without
+ * one, `context.with` is a no-op and every span is a root. `initWithOtel` registers one; a host
+ * that brings its own providers registers its own.
+ */
+export function createOtelTracing(tracer: Tracer): Tracing {
+  // One propagator instance is stateless; using it directly (not the global propagator) keeps
+  // `parent` working when the host registered none.
+  const propagator = new W3CTraceContextPropagator();
+  // Names of the spans started here, for `activeSpan()` on providers whose spans hide theirs.
+  const names = new WeakMap<Span, string>();
+
+  /** The context a new span starts in (its parent), per {@link SpanOptions}. */
+  function parentContext(options: SpanOptions | undefined): Context {
+    const base = options?.root === true ? ROOT_CONTEXT : context.active();
+    if (options?.parent !== undefined) {
+      // A valid `parent` wins over `root`: the producer's trace is the one to continue. An
+      // invalid one is ignored (the span is then a root or a child, as asked).
+      const extracted = propagator.extract(
+        base,
+        { traceparent: options.parent },
+        defaultTextMapGetter,
+      );
+      const sc = trace.getSpanContext(extracted);
+      if (sc !== undefined && isSpanContextValid(sc)) return extracted;
+    }
+    return base;
+  }
+
+  function start(name: string, attributes: SpanAttributes, options: SpanOptions | undefined) {
+    const parent = parentContext(options);
+    const span = tracer.startSpan(name, {
+      attributes: { ...attributes },
+      kind: KINDS[options?.kind ?? "internal"],
+      ...(options?.root === true && options.parent === undefined ? { root: true } : {}),
+    }, parent);
+    names.set(span, name);
+    return { span, ctx: trace.setSpan(parent, span) };
+  }
+
+  function toHandle(span: Span): SpanHandle {
+    return {
+      setAttribute: (key, value) => void span.setAttribute(key, value),
+      recordError: (error) => recordError(span, error),
+      get traceparent() {
+        return toTraceparent(span);
+      },
+    };
+  }
+
+  return {
+    inSpan<T>(
+      name: string,
+      attributes: SpanAttributes,
+      fn: (span: SpanHandle) => T,
+      options?: SpanOptions,
+    ): T {
+      const { span, ctx } = start(name, attributes, options);
+      const handle = toHandle(span);
+      let result: T;
+      try {
+        result = context.with(ctx, fn, undefined, handle);
+      } catch (error) {
+        recordError(span, error);
+        span.end();
+        throw error;
+      }
+      if (isPromiseLike(result)) {
+        // Handlers go on the caller's own promise, registered before the caller can add
+        // theirs, so the span ends before the caller continues; the promise itself is
+        // returned unchanged. The derived promise never rejects (the error goes nowhere
+        // new: the caller still holds and handles the original).
+        result.then(
+          () => span.end(),
+          (error: unknown) => {
+            recordError(span, error);
+            span.end();
+          },
+        );
+        return result;
+      }
+      span.end();
+      return result;
+    },
+
+    startSpan(name: string, attributes: SpanAttributes, options?: SpanOptions): OpenSpan {
+      const { span } = start(name, attributes, options);
+      let ended = false;
+      return {
+        ...toHandle(span),
+        get traceparent() {
+          return toTraceparent(span);
+        },
+        run: <T>(fn: () => T): T => context.with(trace.setSpan(context.active(), span), fn),
+        end() {
+          if (ended) return;
+          ended = true;
+          span.end();
+        },
+      };
+    },
+
+    activeSpan(): ActiveSpan | undefined {
+      const span = trace.getActiveSpan();
+      if (span === undefined) return undefined;
+      const sc = span.spanContext();
+      if (!isSpanContextValid(sc)) return undefined;
+      const sdkName = (span as { name?: unknown }).name;
+      return {
+        name: names.get(span) ?? (typeof sdkName === "string" ? sdkName : ""),
+        traceId: sc.traceId,
+        spanId: sc.spanId,
+      };
+    },
+  };
+}
