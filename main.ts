@@ -8,7 +8,7 @@ import { type App, createApp } from "./src/app.ts";
 import { type Config, ConfigError, parseConfig } from "./src/config/mod.ts";
 import { getLogger } from "./src/log/mod.ts";
 import { loadStack, type Stack } from "./src/stack/mod.ts";
-import { init, noopTelemetry, TelemetryConfig } from "./src/telemetry/mod.ts";
+import { initWithOtel, TelemetryConfig } from "./src/telemetry/mod.ts";
 import { randomIds, systemClock } from "./src/util/mod.ts";
 
 /** Exit code for invalid configuration (nothing was started). */
@@ -24,19 +24,41 @@ try {
   Deno.exit(EXIT_CONFIG);
 }
 
-const logging = await init(
+// Logging and OpenTelemetry together: exports go to OTEL_EXPORTER_OTLP_ENDPOINT when set,
+// the runtime's own OpenTelemetry is used when OTEL_DENO=true, /metrics works either way.
+const otel = await initWithOtel(
   new TelemetryConfig("pharos")
     .withJsonLogs(config.logFormat === "json")
     .withLogFilter(config.logFilter),
+  {
+    env: Deno.env.toObject(),
+    serviceVersion: VERSION,
+    functionCallMetrics: config.functionCallMetrics,
+  },
 );
+const { telemetry } = otel;
+const { tracing } = telemetry;
 const log = getLogger(["pharos"]);
 const runtimeLog = log.getChild("runtime");
-runtimeLog.info("Starting Pharos runtime", { version: VERSION, deno: Deno.version.deno });
+const startup = tracing.startSpan("runtime", {
+  "service.name": "pharos",
+  "service.version": VERSION,
+  phase: "startup",
+}, { root: true });
+startup.run(() =>
+  runtimeLog.info("Starting Pharos runtime", {
+    version: VERSION,
+    deno: Deno.version.deno,
+    telemetry: otel.mode,
+  })
+);
 
-/** Reports a start-up error on stderr, flushes the log, and exits 2: nothing was started. */
+/** Reports a start-up error on stderr, flushes telemetry and logs, and exits 2. */
 async function refuseToStart(message: string): Promise<never> {
   console.error(`pharos: ${message}`);
-  await logging[Symbol.asyncDispose]();
+  startup.recordError(new Error(message));
+  startup.end();
+  await otel[Symbol.asyncDispose]();
   Deno.exit(EXIT_CONFIG);
 }
 
@@ -55,7 +77,8 @@ function buildApp(): App {
     clock: systemClock,
     ids: randomIds,
     log,
-    telemetry: noopTelemetry,
+    telemetry,
+    metrics: otel.renderMetrics,
     ...(stack === undefined ? {} : { stack }),
   });
 }
@@ -68,29 +91,35 @@ try {
 }
 
 const serverLog = log.getChild(["ws", "server"]);
-const server = Deno.serve({
-  port: config.port,
-  hostname: config.hostname,
-  onListen({ hostname, port }) {
-    const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-    serverLog.info("WebSocket server listening on {address}", { address: `${host}:${port}` });
-  },
-}, app.handler);
+const server = tracing.inSpan("ws.server", { phase: "startup" }, (span) =>
+  Deno.serve({
+    port: config.port,
+    hostname: config.hostname,
+    onListen({ hostname, port }) {
+      const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+      span.setAttribute("server.address", `${host}:${port}`);
+      serverLog.info("WebSocket server listening on {address}", { address: `${host}:${port}` });
+    },
+  }, app.handler), { root: true });
 await app.start();
+startup.end();
 
 let stopping = false;
 async function stop(signal: Deno.Signal): Promise<void> {
   if (stopping) return;
   stopping = true;
-  runtimeLog.info("Received {signal}, shutting down", { signal });
+  const shutdown = tracing.startSpan("runtime", { phase: "shutdown", signal }, { root: true });
+  shutdown.run(() => runtimeLog.info("Received {signal}, shutting down", { signal }));
   const deadline = setTimeout(() => {
     runtimeLog.error("Shutdown exceeded {ms} ms; exiting", { ms: config.shutdownTimeoutMs });
     Deno.exit(1);
   }, config.shutdownTimeoutMs);
-  await app.shutdown();
-  await server.shutdown();
+  // Connections drain first, then the last spans and metric points are flushed.
+  await shutdown.run(() => app.shutdown());
+  await tracing.inSpan("ws.server", { phase: "shutdown" }, () => server.shutdown(), { root: true });
+  shutdown.end();
   clearTimeout(deadline);
-  await logging[Symbol.asyncDispose](); // flush buffered lines before exiting
+  await otel[Symbol.asyncDispose](); // flushes spans, metrics and buffered log lines
   Deno.exit(0);
 }
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

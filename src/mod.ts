@@ -19,9 +19,16 @@ export {
 } from "./stack/mod.ts";
 export type { Source, SourceContext, SourceStatus } from "./sources/mod.ts";
 export {
+  createMetricsEndpoint,
+  createOtelTelemetry,
   init,
   type InitOptions,
+  initWithOtel,
   noopTelemetry,
+  type OtelGuard,
+  type OtelInitOptions,
+  type OtelTelemetryOptions,
+  PROMETHEUS_CONTENT_TYPE,
   type Telemetry,
   TelemetryConfig,
 } from "./telemetry/mod.ts";

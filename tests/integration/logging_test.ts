@@ -79,7 +79,11 @@ Deno.test("JSON logs: every line parses, with the fields, and the key events in 
 Deno.test("text logs: every line has the seed's layout", async () => {
   const lines = await session({ PHAROS_LOG: "debug" });
   for (const line of lines) assert.match(line, TEXT_LINE);
-  find(lines, / INFO pharos\.ws\.server: WebSocket server listening on 127\.0\.0\.1:\d+$/);
+  // Made inside the ws.server start-up span, so the line ends with its ids.
+  find(
+    lines,
+    / INFO pharos\.ws\.server: WebSocket server listening on 127\.0\.0\.1:\d+ trace_id=[0-9a-f]{32} span_id=[0-9a-f]{16}$/,
+  );
   find(lines, / DEBUG pharos\.projector: Projector batch processed /);
 });
 
