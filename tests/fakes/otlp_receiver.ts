@@ -119,6 +119,8 @@ export interface ReceivedRequest {
 export interface OtlpReceiverOptions {
   /** Answer every export with this HTTP status instead of 200 (nothing is stored). */
   failWith?: number;
+  /** Listen on this port (a collector coming back where one was down); default any free port. */
+  port?: number;
 }
 
 /** A running receiver. Dispose it (`await using`) to stop the server. */
@@ -502,7 +504,7 @@ export function startOtlpReceiver(options: OtlpReceiverOptions = {}): Promise<Ot
 
   return new Promise((resolve) => {
     const server = Deno.serve({
-      port: 0,
+      port: options.port ?? 0,
       hostname: "127.0.0.1",
       onListen: ({ port }) => {
         const receiver: OtlpReceiver = {
