@@ -130,7 +130,11 @@ export function createApp(options: AppOptions): App {
           error: failure.error instanceof Error ? failure.error.message : String(failure.error),
         });
       }
-      if (result.failures.length > 0) span.setAttribute("handler.failures", result.failures.length);
+      if (result.failures.length > 0) {
+        span.setAttribute("handler.failures", result.failures.length);
+        // A failed handler run fails this event's processing: mark it, with the exception.
+        for (const failure of result.failures) span.recordError(failure.error);
+      }
       if (result.mutations.length > 0) projector.push(result.mutations, span.traceparent);
     }, {
       root: true,

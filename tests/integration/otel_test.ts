@@ -216,6 +216,16 @@ Deno.test("OTLP export: every catalog span, chain, attribute and metric reaches 
     }
   });
 
+  await t.step("a failing handler marks its event's span ERROR with the exception", () => {
+    const failed = one("vm.process_event", (s) => s.attributes.slot === 12);
+    assert.equal(failed.status.code, "error");
+    const exception = failed.events.find((e) => e.name === "exception");
+    assert.ok(exception, "the exception is recorded as a span event");
+    assert.match(String(exception.attributes["exception.message"]), /refused on purpose/);
+    const ok = one("vm.process_event", (s) => s.attributes.slot === 10);
+    assert.notEqual(ok.status.code, "error");
+  });
+
   await t.step("every catalog metric arrived over OTLP with its type and label set", () => {
     const metrics = receiver.metrics();
     for (const [name, type, labels] of CATALOG) {
