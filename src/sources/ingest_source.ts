@@ -193,6 +193,16 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
     return `${count} events is more than the pipeline holds (${capacity}); send smaller batches`;
   }
 
+  /** One (rate-limited) warning for a batch with bad events, quoting only the first error. */
+  function warnRejected(peer: string, batch: Batch): void {
+    warn("rejected", "Ingest from {peer}: {rejected} of {total} events refused, first: {error}", {
+      peer,
+      rejected: batch.rejected,
+      total: batch.rejected + batch.events.length,
+      error: batch.errors[0]?.error,
+    });
+  }
+
   async function handlePost(request: Request, peer: string): Promise<Response> {
     let batch: Batch;
     try {
@@ -240,12 +250,7 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
       });
     }
     if (batch.rejected > 0) {
-      warn("rejected", "Ingest from {peer}: {rejected} of {total} events refused, first: {error}", {
-        peer,
-        rejected: batch.rejected,
-        total: batch.rejected + batch.events.length,
-        error: batch.errors[0]?.error,
-      });
+      warnRejected(peer, batch);
     }
     log.debug("Ingest from {peer}: {accepted} events accepted", {
       peer,
@@ -312,12 +317,7 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
       return;
     }
     if (batch.rejected > 0) {
-      warn("rejected", "Ingest from {peer}: {rejected} of {total} events refused, first: {error}", {
-        peer,
-        rejected: batch.rejected,
-        total: batch.rejected + batch.events.length,
-        error: batch.errors[0]?.error,
-      });
+      warnRejected(peer, batch);
       send(transport, {
         type: "ingest-error",
         accepted: batch.events.length,
