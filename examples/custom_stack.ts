@@ -5,7 +5,8 @@
  *
  * It consumes the demo source's `Transfer` events, but keys them by wallet instead of
  * mint: `Wallet/list`, `Wallet/state`, `Wallet/append` and the derived
- * `Wallet/top` (wallets by amount received, highest first).
+ * `Wallet/top` (wallets by amount received, highest first). `examples/custom_stack_demo.ts`
+ * (`deno task example:custom_stack`) feeds it through the ingest endpoint instead.
  * @module
  */
 import { defineStack } from "../src/mod.ts";

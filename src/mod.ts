@@ -33,3 +33,4 @@ export {
   TelemetryConfig,
 } from "./telemetry/mod.ts";
 export { type Clock, type Ids, randomIds, systemClock } from "./util/mod.ts";
+export { getLogger, type Logger } from "./log/mod.ts";
