@@ -1,0 +1,151 @@
+// deno-lint-ignore-file no-console -- the process entry points report start-up failures on stderr
+/**
+ * What `main.ts` (own listener) and `serve.ts` (`deno serve`) share: reading the
+ * environment and flags, setting up logging and OpenTelemetry, building the app, and
+ * draining on SIGINT/SIGTERM. Only these process-level files read `Deno.env` or exit.
+ * @module
+ */
+import { type App, createApp } from "./src/app.ts";
+import { type Config, ConfigError, parseConfig } from "./src/config/mod.ts";
+import { getLogger, type Logger } from "./src/log/mod.ts";
+import { loadStack, type Stack } from "./src/stack/mod.ts";
+import {
+  initWithOtel,
+  type OpenSpan,
+  type OtelGuard,
+  TelemetryConfig,
+} from "./src/telemetry/mod.ts";
+import { randomIds, systemClock } from "./src/util/mod.ts";
+
+/** Exit code for invalid configuration (nothing was started). */
+export const EXIT_CONFIG = 2;
+/** The Pharos version reported in logs and telemetry. */
+export const VERSION = "0.1.0";
+
+/** A configured, built, not yet started server process. */
+export interface Booted {
+  readonly config: Config;
+  readonly otel: OtelGuard;
+  readonly app: App;
+  readonly log: Logger;
+  /** The start-up `runtime` span; end it once the server is serving. */
+  readonly startup: OpenSpan;
+}
+
+/**
+ * Parses the configuration (exit 2 listing every problem), sets up logging and
+ * OpenTelemetry, loads the stack module and builds the app (exit 2 on a bad one).
+ */
+export async function boot(entry: string): Promise<Booted> {
+  let config: Config;
+  try {
+    config = parseConfig({ env: Deno.env.toObject(), args: Deno.args });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`pharos: ${error.message}`);
+    Deno.exit(EXIT_CONFIG);
+  }
+  // Logging and OpenTelemetry together: exports go to OTEL_EXPORTER_OTLP_ENDPOINT when set,
+  // the runtime's own OpenTelemetry is used when OTEL_DENO=true, /metrics works either way.
+  const otel = await initWithOtel(
+    new TelemetryConfig("pharos")
+      .withJsonLogs(config.logFormat === "json")
+      .withLogFilter(config.logFilter),
+    {
+      env: Deno.env.toObject(),
+      serviceVersion: VERSION,
+      functionCallMetrics: config.functionCallMetrics,
+    },
+  );
+  const { telemetry } = otel;
+  const log = getLogger(["pharos"]);
+  const runtimeLog = log.getChild("runtime");
+  const startup = telemetry.tracing.startSpan("runtime", {
+    "service.name": "pharos",
+    "service.version": VERSION,
+    phase: "startup",
+  }, { root: true });
+  startup.run(() =>
+    runtimeLog.info("Starting Pharos runtime", {
+      version: VERSION,
+      deno: Deno.version.deno,
+      telemetry: otel.mode,
+      entry,
+    })
+  );
+
+  /** Reports a start-up error on stderr, flushes telemetry and logs, and exits 2. */
+  async function refuseToStart(message: string): Promise<never> {
+    console.error(`pharos: ${message}`);
+    startup.recordError(new Error(message));
+    startup.end();
+    await otel[Symbol.asyncDispose]();
+    Deno.exit(EXIT_CONFIG);
+  }
+
+  let stack: Stack | undefined;
+  if (config.stackModule !== "") {
+    try {
+      stack = await loadStack(config.stackModule, Deno.cwd());
+    } catch (error) {
+      await refuseToStart((error as Error).message);
+    }
+  }
+  try {
+    const app = createApp({
+      config,
+      clock: systemClock,
+      ids: randomIds,
+      log,
+      telemetry,
+      metrics: otel.renderMetrics,
+      ...(stack === undefined ? {} : { stack }),
+    });
+    return { config, otel, app, log, startup };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return await refuseToStart(error.message);
+  }
+}
+
+/**
+ * On SIGINT or SIGTERM: connections drain first (`app.shutdown`, then `closeListener`),
+ * then the last spans, metric points and log lines are flushed, and the process exits 0,
+ * or 1 when that takes longer than `PHAROS_SHUTDOWN_TIMEOUT_MS`.
+ */
+export function drainOnSignals(
+  { config, otel, app, log }: Booted,
+  closeListener: () => Promise<void> = () => Promise.resolve(),
+): void {
+  const { tracing } = otel.telemetry;
+  const runtimeLog = log.getChild("runtime");
+  let stopping = false;
+  async function stop(signal: Deno.Signal): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    const shutdown = tracing.startSpan("runtime", { phase: "shutdown", signal }, { root: true });
+    shutdown.run(() => runtimeLog.info("Received {signal}, shutting down", { signal }));
+    const deadline = setTimeout(() => {
+      runtimeLog.error("Shutdown exceeded {ms} ms; exiting", { ms: config.shutdownTimeoutMs });
+      Deno.exit(1);
+    }, config.shutdownTimeoutMs);
+    await shutdown.run(() => app.shutdown());
+    await tracing.inSpan("ws.server", { phase: "shutdown" }, closeListener, { root: true });
+    shutdown.end();
+    clearTimeout(deadline);
+    await otel[Symbol.asyncDispose](); // flushes spans, metrics and buffered log lines
+    Deno.exit(0);
+  }
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(signal, () => void stop(signal));
+    } catch {
+      // Not supported here (SIGTERM on Windows, a sandboxed host): the host stops us.
+    }
+  }
+}
+
+/** Formats a listen address as `host:port` (`[v6]:port`). */
+export function toAddress(hostname: string, port: number): string {
+  return `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+}
