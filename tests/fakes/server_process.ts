@@ -15,17 +15,34 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** Starts `deno run main.ts` with `env` and `args`; stdout/stderr are collected. */
 export function spawnServer(env: Record<string, string>, args: string[] = []): ServerProcess {
+  return spawnDeno(["run", "--allow-net", "--allow-env", "--allow-read", MAIN, ...args], env);
+}
+
+/** How long a server may take to log that it listens before `port` rejects. */
+const PORT_TIMEOUT_MS = 30_000;
+
+/**
+ * Runs Deno with `args` (a server entry point) and collects its output; `port` resolves
+ * from the "listening on HOST:PORT" log line, and rejects (instead of hanging the test)
+ * when none appears in time.
+ */
+export function spawnDeno(
+  args: readonly string[],
+  env: Record<string, string>,
+  options: { readonly cwd?: string | URL } = {},
+): ServerProcess {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", MAIN, ...args],
+    args: [...args],
     env: { NO_COLOR: "1", ...env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   }).spawn();
   let out = "";
   let err = "";
   let onPort: (port: number) => void = () => {};
-  const port = new Promise<number>((resolve) => (onPort = resolve));
+  const listening = new Promise<number>((resolve) => (onPort = resolve));
   const collect = async (stream: ReadableStream<Uint8Array>, append: (text: string) => void) => {
     for await (const chunk of stream.pipeThrough(new TextDecoderStream())) append(chunk);
   };
@@ -38,6 +55,17 @@ export function spawnServer(env: Record<string, string>, args: string[] = []): S
     collect(child.stderr, (text) => (err += text)),
   ]);
   const exited = reading.then(() => child.status);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no "listening on" line:\n${out}\n${err}`)),
+      PORT_TIMEOUT_MS,
+    );
+  });
+  const port = Promise.race([listening, timeout]).finally(() => clearTimeout(timer));
+  port.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection
+  // A process that exits without listening (a config error) needs no timer either.
+  exited.finally(() => clearTimeout(timer));
   return {
     child,
     port,
@@ -45,6 +73,7 @@ export function spawnServer(env: Record<string, string>, args: string[] = []): S
     stderr: () => err,
     exited,
     async [Symbol.asyncDispose]() {
+      clearTimeout(timer);
       try {
         child.kill("SIGKILL");
       } catch {

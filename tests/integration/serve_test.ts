@@ -4,8 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { startOtlpReceiver } from "../fakes/otlp_receiver.ts";
+import { spawnDeno } from "../fakes/server_process.ts";
 import { TestClient } from "../fakes/ws_client.ts";
-import { ROOT, runDeno, taskArgs } from "./_tasks.ts";
+import { ROOT, taskArgs } from "./_tasks.ts";
 import { until } from "./_helpers.ts";
 
 /** The serve task's arguments, on a free loopback port instead of 8877. */
@@ -18,57 +19,10 @@ function serveArgs(): string[] {
   return args;
 }
 
-/** Starts the serve task with `env`; resolves with the port it logged. */
+/** Starts the serve task with `env`; `port` resolves with the port it logged. */
 function startServe(env: Record<string, string>) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: serveArgs(),
-    cwd: ROOT,
-    env: { NO_COLOR: "1", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let out = "";
-  let err = "";
-  let onPort: (port: number) => void = () => {};
-  const port = new Promise<number>((resolve) => (onPort = resolve));
-  const read = async (stream: ReadableStream<Uint8Array>, append: (text: string) => void) => {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) append(text);
-  };
-  const exited = Promise.all([
-    read(child.stdout, (text) => {
-      out += text;
-      const match = out.match(/listening on 127\.0\.0\.1:(\d+)/);
-      if (match) onPort(Number(match[1]));
-    }),
-    read(child.stderr, (text) => (err += text)),
-  ]).then(() => child.status);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no port logged:\n${out}\n${err}`)), 30_000);
-  });
-  return {
-    child,
-    port: Promise.race([port, timeout]).finally(() => clearTimeout(timer)),
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    async [Symbol.asyncDispose]() {
-      clearTimeout(timer);
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already exited
-      }
-      await exited;
-    },
-  };
+  return spawnDeno(serveArgs(), env, { cwd: ROOT });
 }
-
-Deno.test("serve.ts type-checks (deno task check does not list it)", async () => {
-  const result = await runDeno(["check", "serve.ts"]);
-  assert.equal(result.code, 0, result.stderr);
-});
 
 Deno.test("deno task serve: /health, /ready, a WebSocket subscriber, graceful SIGTERM", async () => {
   await using server = startServe({ PHAROS_DEMO_RATE: "50" });
