@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { errorBody } from "../../tests/fakes/error_response.ts";
 import { FakeClock } from "../../tests/fakes/fake_clock.ts";
 import { MemoryTransport } from "../../tests/fakes/memory_transport.ts";
 import { recordLogs } from "../../tests/fakes/recording_log.ts";
@@ -86,19 +87,6 @@ async function setup(options: Partial<IngestSourceOptions> = {}) {
     return { response, socket };
   };
   return { source, offered, statuses, pipeline, sockets, post, connect };
-}
-
-/** The JSON body of an error answer, checking the PROTOCOL.md §6 headers. */
-async function errorBody(response: Response, status: number, code: string) {
-  assert.equal(response.status, status);
-  assert.equal(response.headers.get("content-type"), "application/json; charset=utf-8");
-  assert.equal(response.headers.get("x-error-code"), code);
-  assert.equal(response.headers.get("cache-control"), "no-store");
-  const body = await response.json();
-  assert.equal(body.error, code);
-  assert.equal(body.code, code);
-  assert.equal(typeof body.message, "string");
-  return body as Record<string, unknown>;
 }
 
 /** Text frames a fake socket was sent, parsed. */

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { errorBody } from "../../tests/fakes/error_response.ts";
 import { FakeClock } from "../../tests/fakes/fake_clock.ts";
 import { MemoryTransport } from "../../tests/fakes/memory_transport.ts";
 import { createRecordingTelemetry } from "../../tests/fakes/recording_telemetry.ts";
@@ -64,18 +65,6 @@ function closedWith(transport: MemoryTransport): { code: number; reason: string 
   return transport.closedWith;
 }
 
-/** The parsed JSON body of a handshake rejection, checking the PROTOCOL.md §6 headers. */
-async function rejection(response: Response, status: number, code: string) {
-  assert.equal(response.status, status);
-  assert.equal(response.headers.get("content-type"), "application/json; charset=utf-8");
-  assert.equal(response.headers.get("x-error-code"), code);
-  assert.equal(response.headers.get("cache-control"), "no-store");
-  const body = await response.json();
-  assert.equal(body.error, code);
-  assert.equal(body.code, code);
-  return body as Record<string, unknown>;
-}
-
 Deno.test("ws server", async (t) => {
   await t.step(
     "an upgrade becomes a session that receives messages and ends on close",
@@ -105,7 +94,7 @@ Deno.test("ws server", async (t) => {
     assert.equal(server.clientCount, 2);
     const refused = await server.handleUpgrade(request(), "127.0.0.1:40002");
     assert.equal(refused.headers.get("retry-after"), "5");
-    const body = await rejection(refused, 503, "server-at-capacity");
+    const body = await errorBody(refused, 503, "server-at-capacity");
     assert.deepEqual(Object.keys(body), [
       "error",
       "message",
@@ -144,7 +133,7 @@ Deno.test("ws server", async (t) => {
       },
     });
     const refused = await server.handleUpgrade(request(), "10.0.0.1:5000");
-    const body = await rejection(refused, 401, "token-missing");
+    const body = await errorBody(refused, 401, "token-missing");
     assert.deepEqual(body, {
       error: "token-missing",
       message: "A token is required",
@@ -173,7 +162,7 @@ Deno.test("ws server", async (t) => {
         },
       });
       const refused = await server.handleUpgrade(request(), "10.0.0.3:5000");
-      const body = await rejection(refused, 500, "internal-error");
+      const body = await errorBody(refused, 500, "internal-error");
       assert.equal(body.retryable, true);
       assert.equal(refused.headers.get("retry-after"), "5");
       assert.equal(sockets.length, 0);
@@ -209,7 +198,7 @@ Deno.test("ws server", async (t) => {
     assert.equal(a.transport.closedWith?.code, 1001);
     assert.equal(b.transport.closedWith?.code, 1001);
     const refused = await server.handleUpgrade(request(), "127.0.0.1:40004");
-    await rejection(refused, 503, "server-at-capacity");
+    await errorBody(refused, 503, "server-at-capacity");
     const late = sockets[2]!;
     late.events.onOpen(late.transport);
     assert.equal(

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { errorBody } from "../fakes/error_response.ts";
 import { defineStack, type PharosEvent } from "../../src/stack/mod.ts";
 import { TestClient } from "../fakes/ws_client.ts";
 import { until } from "./_helpers.ts";
@@ -28,18 +29,6 @@ function post(url: string, body: BodyInit, headers: HeadersInit = {}): Promise<R
       ...Object.fromEntries(new Headers(headers)),
     },
   });
-}
-
-/** The JSON body of an error answer, checking the PROTOCOL.md §6 headers. */
-async function errorBody(response: Response, status: number, code: string) {
-  assert.equal(response.status, status);
-  assert.equal(response.headers.get("content-type"), "application/json; charset=utf-8");
-  assert.equal(response.headers.get("x-error-code"), code);
-  assert.equal(response.headers.get("cache-control"), "no-store");
-  const body = await response.json();
-  assert.equal(body.error, code);
-  assert.equal(body.code, code);
-  return body as Record<string, unknown>;
 }
 
 Deno.test("ingest over HTTP", async (t) => {
