@@ -1,0 +1,146 @@
+/**
+ * Turns the scenario results into the headline figures (with their targets) and a
+ * Markdown report.
+ * @module
+ */
+import type { FanoutResult, IdleResult, StartupResult } from "./scenarios.ts";
+
+/** Everything one run measured. */
+export interface BenchResults {
+  readonly fanout: Record<string, FanoutResult>;
+  readonly idle: Record<string, IdleResult>;
+  readonly startup: Record<string, StartupResult>;
+}
+
+/** One headline figure compared with its target. */
+export interface Figure {
+  readonly figure: string;
+  readonly value: string;
+  readonly target: string;
+  readonly met: boolean;
+}
+
+const ratio = (a: number, b: number) => (b > 0 ? a / b : NaN);
+const fixed2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : String(n));
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+
+/** The issue's targets, evaluated on `r`. */
+export function headlineFigures(r: BenchResults): Figure[] {
+  const pharos = r.fanout.pharos!;
+  const baseline = r.fanout.baseline!;
+  const off = r.fanout["telemetry-off"]!;
+  const on = r.fanout["telemetry-on"]!;
+  const fixedThroughput = ratio(pharos.fixed.delivered_per_s, baseline.fixed.delivered_per_s);
+  const fixedP99 = ratio(pharos.fixed.latency_ms.p99, baseline.fixed.latency_ms.p99);
+  const flood = ratio(pharos.flood.delivered_per_s, baseline.flood.delivered_per_s);
+  const overhead = ratio(on.flood.delivered_per_s, off.flood.delivered_per_s);
+  const perConnection = r.idle.pharos!.bytes_per_connection;
+  const startup = r.startup.pharos!.median_ms;
+  return [
+    {
+      figure: "fan-out at the fixed rate: loss",
+      value: `${pharos.fixed.lost} of ${pharos.fixed.expected_deliveries}`,
+      target: "0",
+      met: pharos.fixed.lost === 0 && pharos.fixed.expected_deliveries > 0,
+    },
+    {
+      figure: "fan-out at the fixed rate: throughput ÷ baseline",
+      value: `${
+        fixed2(fixedThroughput)
+      } (${pharos.fixed.delivered_per_s} / ${baseline.fixed.delivered_per_s} per s)`,
+      target: "≥ 0.90",
+      met: fixedThroughput >= 0.9,
+    },
+    {
+      figure: "fan-out at the fixed rate: p99 ÷ baseline p99",
+      value: `${
+        fixed2(fixedP99)
+      } (${pharos.fixed.latency_ms.p99} / ${baseline.fixed.latency_ms.p99} ms)`,
+      target: "≤ 1.25",
+      met: fixedP99 <= 1.25,
+    },
+    {
+      figure: "flood throughput ÷ baseline",
+      value: `${
+        fixed2(flood)
+      } (${pharos.flood.delivered_per_s} / ${baseline.flood.delivered_per_s} per s)`,
+      target: "≥ 0.80",
+      met: flood >= 0.8,
+    },
+    {
+      figure: "telemetry on ÷ off (flood throughput)",
+      value: `${
+        fixed2(overhead)
+      } (${on.flood.delivered_per_s} / ${off.flood.delivered_per_s} per s)`,
+      target: "≥ 0.95",
+      met: overhead >= 0.95,
+    },
+    {
+      figure: "/ready p99 during the flood",
+      value: `${pharos.probe.ready_ms.p99} ms (/health ${pharos.probe.health_ms.p99} ms)`,
+      target: "≤ 10 ms",
+      met: pharos.probe.ready_ms.p99 <= 10 && pharos.probe.failures === 0,
+    },
+    {
+      figure: "memory per idle connection",
+      value: `${kb(perConnection)} (baseline ${kb(r.idle.baseline!.bytes_per_connection)})`,
+      target: "≤ 12 KB",
+      met: perConnection <= 12 * 1024,
+    },
+    {
+      figure: "start-up to ready (median)",
+      value: `${startup} ms (baseline ${r.startup.baseline!.median_ms} ms)`,
+      target: "≤ 300 ms",
+      met: startup <= 300,
+    },
+  ];
+}
+
+/** The Markdown report: headline figures, then every run's detail. */
+export function markdownReport(r: BenchResults, figures: readonly Figure[]): string {
+  const lines = [
+    "| figure | measured | target | met |",
+    "|---|---|---|---|",
+    ...figures.map((f) =>
+      `| ${f.figure} | ${f.value} | ${f.target} | ${f.met ? "yes" : "**no**"} |`
+    ),
+    "",
+    "| run | phase | events | delivered/s | lost | p50 ms | p99 ms | max ms | server CPU | load-gen CPU | clients closed |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const run of Object.values(r.fanout)) {
+    for (const phase of [run.fixed, run.flood]) {
+      const cpu = run.server_cpu_pct[phase.phase as "fixed" | "flood"];
+      lines.push(
+        `| ${run.target} | ${phase.phase} | ${phase.events_sent} | ${phase.delivered_per_s} | ${phase.lost} | ${phase.latency_ms.p50} | ${phase.latency_ms.p99} | ${phase.latency_ms.max} | ${cpu}% | ${phase.loadgen_cpu_pct}% | ${phase.clients_closed} |`,
+      );
+    }
+  }
+  lines.push(
+    "",
+    "| run | /ready p50 | /ready p99 | /health p50 | /health p99 | probe failures |",
+    "|---|---|---|---|---|---|",
+    ...Object.values(r.fanout).map((run) =>
+      `| ${run.target} (flood) | ${run.probe.ready_ms.p50} ms | ${run.probe.ready_ms.p99} ms | ${run.probe.health_ms.p50} ms | ${run.probe.health_ms.p99} ms | ${run.probe.failures} |`
+    ),
+    "",
+    "| run | idle connections | RSS before | RSS held | per connection | start-up runs (ms) | median |",
+    "|---|---|---|---|---|---|---|",
+  );
+  for (const target of Object.keys(r.idle)) {
+    const idle = r.idle[target]!;
+    const startup = r.startup[target];
+    lines.push(
+      `| ${target} | ${idle.connections} (${idle.failed} failed) | ${mb(idle.rss_before_bytes)} | ${
+        mb(idle.rss_held_bytes)
+      } | ${kb(idle.bytes_per_connection)} | ${startup?.runs_ms.join(", ") ?? "-"} | ${
+        startup?.median_ms ?? "-"
+      } ms |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}

@@ -1,0 +1,269 @@
+/**
+ * The benchmark scenarios: fan-out (fixed rate, then flood, with the health probe during
+ * the flood), idle connections, and start-up. Each runs against Pharos and the baseline
+ * in the same invocation so the report can divide one by the other.
+ * @module
+ */
+import type { PhaseResult } from "./load_gen.ts";
+import type { FanoutPlan, IdlePlan } from "./plan.ts";
+import { type ProbeResult, startProbe } from "./probe.ts";
+import {
+  cpuSeconds,
+  freePort,
+  rssBytes,
+  serverArgs,
+  type ServerSpec,
+  startLoad,
+  startServer,
+} from "./processes.ts";
+
+/** Sizes and durations of one benchmark run. */
+export interface BenchSettings {
+  readonly clients: number;
+  readonly fixedDeliveriesPerSecond: number;
+  readonly fixedSeconds: number;
+  readonly floodSeconds: number;
+  readonly floodWindow: number;
+  readonly floodBatch: number;
+  readonly floodMaxPosts: number;
+  readonly keys: number;
+  readonly idleConnections: number;
+  readonly startupRuns: number;
+  readonly probeIntervalMs: number;
+}
+
+/** The full run (a few minutes). */
+export const FULL: BenchSettings = {
+  clients: 1000,
+  fixedDeliveriesPerSecond: 20_000,
+  fixedSeconds: 10,
+  floodSeconds: 10,
+  floodWindow: 200,
+  floodBatch: 20,
+  floodMaxPosts: 4,
+  keys: 100,
+  idleConnections: 10_000,
+  startupRuns: 5,
+  probeIntervalMs: 10,
+};
+
+/** The smoke run for CI (seconds): every code path, no meaningful figures. */
+export const SMOKE: BenchSettings = {
+  clients: 20,
+  fixedDeliveriesPerSecond: 400,
+  fixedSeconds: 1,
+  floodSeconds: 1,
+  floodWindow: 40,
+  floodBatch: 5,
+  floodMaxPosts: 2,
+  keys: 10,
+  idleConnections: 100,
+  startupRuns: 1,
+  probeIntervalMs: 10,
+};
+
+/** The ingest token the benchmark configures Pharos with. */
+export const BENCH_TOKEN = "bench-ingest-token";
+
+/** Pharos fed by ingest only, sized for the idle-connection run. */
+export const PHAROS_INGEST_ENV: Record<string, string> = {
+  PHAROS_SOURCES: "ingest",
+  PHAROS_INGEST_TOKEN: BENCH_TOKEN,
+  PHAROS_MAX_CLIENTS: "12000",
+};
+
+/** What a fan-out run measured. */
+export interface FanoutResult {
+  readonly target: string;
+  readonly connected: number;
+  readonly fixed: PhaseResult;
+  readonly flood: PhaseResult;
+  /** Server CPU use during each phase, % of one core. */
+  readonly server_cpu_pct: { readonly fixed: number; readonly flood: number };
+  /** `/ready` and `/health` latency during the flood. */
+  readonly probe: ProbeResult;
+  readonly server_output_lines: number;
+}
+
+/** Runs fixed-rate then flood fan-out against `spec`. */
+export async function runFanout(
+  target: string,
+  spec: ServerSpec,
+  settings: BenchSettings,
+): Promise<FanoutResult> {
+  await using server = await startServer(spec);
+  const base = `127.0.0.1:${server.port}`;
+  const plan: FanoutPlan = {
+    mode: "fanout",
+    wsUrl: `ws://${base}/`,
+    ingestUrl: `http://${base}/ingest`,
+    token: BENCH_TOKEN,
+    view: "Token/list",
+    clients: settings.clients,
+    connectConcurrency: 50,
+    keys: settings.keys,
+    drainIdleMs: 2000,
+    phases: [
+      {
+        name: "fixed",
+        rate: settings.fixedDeliveriesPerSecond / settings.clients,
+        seconds: settings.fixedSeconds,
+      },
+      {
+        name: "flood",
+        seconds: settings.floodSeconds,
+        window: settings.floodWindow,
+        batch: settings.floodBatch,
+        maxPosts: settings.floodMaxPosts,
+      },
+    ],
+  };
+  const phases: Record<string, PhaseResult> = {};
+  const cpu: Record<string, number> = {};
+  const cpuStart: Record<string, Promise<[number, number]>> = {};
+  let connected = 0;
+  let probe: ReturnType<typeof startProbe> | undefined;
+  let probeResult: Promise<ProbeResult> | undefined;
+  const pending: Promise<unknown>[] = [];
+  const sample = async (): Promise<[number, number]> => [
+    await cpuSeconds(server.pid),
+    performance.now(),
+  ];
+  await using load = startLoad(plan, (line) => {
+    if (line.event === "connected") connected = line.clients as number;
+    if (line.event === "phase-start") {
+      const phase = line.phase as string;
+      cpuStart[phase] = sample();
+      if (phase === "flood") probe = startProbe(`http://${base}`, settings.probeIntervalMs);
+    }
+    if (line.event === "phase-sent" && line.phase === "flood") probeResult = probe?.stop();
+    if (line.event === "phase-end") {
+      const result = line.result as PhaseResult;
+      phases[result.phase] = result;
+      pending.push((async () => {
+        const [cpuBefore, before] = await cpuStart[result.phase]!;
+        const [cpuAfter, after] = await sample();
+        cpu[result.phase] = Math.round(((cpuAfter - cpuBefore) / ((after - before) / 1000)) * 100);
+      })());
+    }
+  });
+  await load.done;
+  await Promise.all(pending);
+  if (phases.fixed === undefined || phases.flood === undefined || probeResult === undefined) {
+    throw new Error(`${target}: the load generator did not finish both phases`);
+  }
+  return {
+    target,
+    connected,
+    fixed: phases.fixed,
+    flood: phases.flood,
+    server_cpu_pct: { fixed: cpu.fixed ?? NaN, flood: cpu.flood ?? NaN },
+    probe: await probeResult,
+    server_output_lines: server.linesWritten(),
+  };
+}
+
+/** What holding idle connections cost the server. */
+export interface IdleResult {
+  readonly target: string;
+  readonly connections: number;
+  readonly failed: number;
+  readonly rss_before_bytes: number;
+  readonly rss_held_bytes: number;
+  readonly bytes_per_connection: number;
+}
+
+/** Opens `settings.idleConnections` subscribed, silent clients and reads the server's RSS. */
+export async function runIdle(
+  target: string,
+  spec: ServerSpec,
+  settings: BenchSettings,
+): Promise<IdleResult> {
+  await using server = await startServer(spec);
+  await sleep(1000);
+  const before = await rssBytes(server.pid);
+  const plan: IdlePlan = {
+    mode: "idle",
+    wsUrl: `ws://127.0.0.1:${server.port}/`,
+    view: "Token/list",
+    connections: settings.idleConnections,
+    connectConcurrency: 100,
+  };
+  let onHeld: (line: Record<string, unknown>) => void = () => {};
+  const held = new Promise<Record<string, unknown>>((resolve) => (onHeld = resolve));
+  await using load = startLoad(plan, (line) => {
+    if (line.event === "held") onHeld(line);
+  });
+  const line = await Promise.race([
+    held,
+    load.done.then(() => {
+      throw new Error(`${target}: load generator ended before holding its connections`);
+    }),
+  ]);
+  await sleep(2000); // let the allocator and GC settle
+  const rss = await rssBytes(server.pid);
+  await load.release();
+  await load.done;
+  const connections = line.connections as number;
+  return {
+    target,
+    connections,
+    failed: line.failed as number,
+    rss_before_bytes: before,
+    rss_held_bytes: rss,
+    bytes_per_connection: connections > 0 ? Math.round((rss - before) / connections) : NaN,
+  };
+}
+
+/** Start-up to the first 200 from `/ready`, per run. */
+export interface StartupResult {
+  readonly target: string;
+  readonly runs_ms: readonly number[];
+  readonly median_ms: number;
+}
+
+/** Starts `spec` `settings.startupRuns` times, timing process start to `/ready` 200. */
+export async function runStartup(
+  target: string,
+  spec: ServerSpec,
+  settings: BenchSettings,
+): Promise<StartupResult> {
+  const runs: number[] = [];
+  for (let i = 0; i < settings.startupRuns; i++) {
+    const port = freePort();
+    const args = serverArgs(spec);
+    if (spec.kind === "baseline") args.push(String(port));
+    const started = performance.now();
+    const child = new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: new URL("../", import.meta.url),
+      env: { NO_COLOR: "1", PORT: String(port), PHAROS_HOST: "127.0.0.1", ...spec.env },
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const deadline = started + 30_000;
+    let readyAt: number | undefined;
+    while (performance.now() < deadline) {
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/ready`);
+        await response.body?.cancel();
+        if (response.status === 200) {
+          readyAt = performance.now();
+          break;
+        }
+      } catch { /* not listening yet */ }
+      await sleep(2);
+    }
+    child.kill("SIGTERM");
+    await child.status;
+    if (readyAt === undefined) throw new Error(`${target}: /ready never answered 200`);
+    runs.push(Math.round(readyAt - started));
+  }
+  const sorted = [...runs].sort((a, b) => a - b);
+  return { target, runs_ms: runs, median_ms: sorted[Math.floor(sorted.length / 2)]! };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
