@@ -4,7 +4,10 @@
  * flood, idle connections and start-up, all on loopback with the load generated in a
  * separate process. Prints a Markdown table and writes the raw results as JSON.
  *
- * Usage: deno task bench [--smoke] [--out FILE]
+ * Usage: deno task bench [--smoke] [--out FILE] [--set SETTING=VALUE]... [--only fanout,idle,startup]
+ *        [--targets baseline,pharos,telemetry-off,telemetry-on]
+ * (`--set` overrides one of the settings in scenarios.ts, e.g. `--set floodWindow=20`; a
+ * partial run prints its detail tables but no headline figures.)
  * @module
  */
 import { headlineFigures, markdownReport } from "./report.ts";
@@ -25,8 +28,24 @@ function option(name: string): string | undefined {
   return at >= 0 ? Deno.args[at + 1] : undefined;
 }
 
+function options(name: string): string[] {
+  return Deno.args.flatMap((arg, i) => (arg === name ? [Deno.args[i + 1] ?? ""] : []));
+}
+
 const smoke = Deno.args.includes("--smoke");
-const settings: BenchSettings = smoke ? SMOKE : FULL;
+const settings: BenchSettings = { ...(smoke ? SMOKE : FULL) };
+for (const assignment of options("--set")) {
+  const [key, value] = assignment.split("=");
+  if (key === undefined || !(key in settings) || !Number.isFinite(Number(value))) {
+    throw new Error(
+      `--set ${assignment}: expected one of ${Object.keys(settings).join(", ")}=NUMBER`,
+    );
+  }
+  (settings as unknown as Record<string, number>)[key] = Number(value);
+}
+const only = option("--only")?.split(",");
+const partial = only !== undefined || option("--targets") !== undefined;
+const runs = (part: string) => only === undefined || only.includes(part);
 const out = option("--out") ?? (smoke ? undefined : "bench/last_run.json");
 const started = performance.now();
 const progress = (text: string) =>
@@ -52,13 +71,15 @@ const targets = {
   },
 };
 
+const chosen = option("--targets")?.split(",");
 const fanout: Record<string, Awaited<ReturnType<typeof runFanout>>> = {};
 for (const [name, spec] of Object.entries(targets)) {
+  if (!runs("fanout") || (chosen !== undefined && !chosen.includes(name))) continue;
   progress(`fan-out: ${name}`);
   fanout[name] = await runFanout(name, spec, settings);
 }
 const idle: Record<string, Awaited<ReturnType<typeof runIdle>>> = {};
-for (const name of ["baseline", "pharos"] as const) {
+for (const name of runs("idle") ? ["baseline", "pharos"] as const : []) {
   progress(`idle connections: ${name}`);
   idle[name] = await runIdle(name, targets[name], settings);
 }
@@ -74,7 +95,7 @@ for (
 }
 
 const results = { fanout, idle, startup };
-const figures = headlineFigures(results);
+const figures = partial ? [] : headlineFigures(results);
 const report = markdownReport(results, figures);
 console.log(report);
 progress(`done; OTLP sink received ${JSON.stringify(sink.counts())}`);

@@ -98,16 +98,18 @@ export function headlineFigures(r: BenchResults): Figure[] {
 
 /** The Markdown report: headline figures, then every run's detail. */
 export function markdownReport(r: BenchResults, figures: readonly Figure[]): string {
-  const lines = [
+  const lines = figures.length === 0 ? [] : [
     "| figure | measured | target | met |",
     "|---|---|---|---|",
     ...figures.map((f) =>
       `| ${f.figure} | ${f.value} | ${f.target} | ${f.met ? "yes" : "**no**"} |`
     ),
     "",
+  ];
+  lines.push(
     "| run | phase | events | delivered/s | lost | p50 ms | p99 ms | max ms | server CPU | load-gen CPU | clients closed |",
     "|---|---|---|---|---|---|---|---|---|---|---|",
-  ];
+  );
   for (const run of Object.values(r.fanout)) {
     for (const phase of [run.fixed, run.flood]) {
       const cpu = run.server_cpu_pct[phase.phase as "fixed" | "flood"];

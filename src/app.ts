@@ -7,9 +7,9 @@ import { createProjector, type Projector } from "./projector/mod.ts";
 import { createIntake, type Intake, type Source, type SourceStatus } from "./sources/mod.ts";
 import { demoStack, type PharosEvent, type Stack } from "./stack/mod.ts";
 import type { Telemetry } from "./telemetry/mod.ts";
-import type { Clock, Ids } from "./util/mod.ts";
+import { type Clock, type Ids, yieldToIo } from "./util/mod.ts";
 import { createPathCache, createVm, type Vm } from "./vm/mod.ts";
-import { type Authorize, createWsServer, type WsServer } from "./ws/mod.ts";
+import { type Authorize, createSendScheduler, createWsServer, type WsServer } from "./ws/mod.ts";
 import { createConfiguredSources, toSourceSpecs } from "./app_sources.ts";
 
 /** Everything `createApp` needs; dependencies are explicit, tunables come from `config`. */
@@ -142,10 +142,23 @@ export function createApp(options: AppOptions): App {
       ...(event.traceparent === undefined ? {} : { parent: event.traceparent }),
     });
   }
+  // One scheduler paces every client's sends in slices; the pipeline waits for it before
+  // the next event, so a flood is held back at the intake (ingest answers 503 when it is
+  // full) instead of piling frames up in memory or holding the thread.
+  const scheduler = createSendScheduler({
+    clock,
+    onError: (error) => log("ws").error("Sending to a client failed: {error}", { error }),
+  });
   const intake = createIntake({
     clock,
     capacity: config.pipelineCapacity,
-    process: ({ event, source }) => processEvent(event, source),
+    yieldToEventLoop: yieldToIo,
+    // The end of a burst: publish now rather than after the batch delay.
+    onIdle: () => projector.flush(),
+    process: async ({ event, source }) => {
+      if (scheduler.busy) await scheduler.idle();
+      await processEvent(event, source);
+    },
     onError: ({ source }, error) =>
       vmLog.error("Failed to process an event from {source}: {error}", { source, error }),
   });
@@ -167,6 +180,7 @@ export function createApp(options: AppOptions): App {
       queueMaxBytes: config.queueMaxBytes,
     },
     ...(options.authorize === undefined ? {} : { authorize: options.authorize }),
+    scheduler,
   });
 
   let started = false;

@@ -42,6 +42,9 @@ export function createMemoryBus(options: MemoryBusOptions): Bus {
     hasSubscribers(topic) {
       return topics.has(topic);
     },
+    listenerCount(topic) {
+      return topics.get(topic)?.size ?? 0;
+    },
     get topicCount() {
       return topics.size;
     },

@@ -21,6 +21,8 @@ export interface Bus {
   subscribe(topic: string, listener: BusListener): Disposable;
   /** True when anyone listens on `topic`, so publishers can skip building frames. */
   hasSubscribers(topic: string): boolean;
+  /** Listeners on `topic`: how many frames one publish fans out to (publishers batch by it). */
+  listenerCount(topic: string): number;
   /** Number of topics with at least one listener. */
   readonly topicCount: number;
 }

@@ -58,6 +58,12 @@ export interface ProjectorOptions {
   readonly batchMaxSize?: number;
   /** Longest wait for a batch to fill, ms; default 2. */
   readonly batchDelayMs?: number;
+  /**
+   * Frames a batch may fan out to (mutations × listeners of their views) before it is
+   * flushed early; default 8192. Publishing is synchronous, so this bounds how long one
+   * flush holds the thread when thousands of clients listen (about 1 ms at the default).
+   */
+  readonly batchMaxFrames?: number;
   /** Least time between two info-level batch lines, ms; default 1000. */
   readonly batchLogIntervalMs?: number;
 }
@@ -77,6 +83,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   const cacheSize = options.cacheSize ?? 500;
   const batchMaxSize = options.batchMaxSize ?? 256;
   const batchDelayMs = options.batchDelayMs ?? 2;
+  const batchMaxFrames = options.batchMaxFrames ?? 8192;
   const entities = new Map<string, EntityViews>();
   const views = new Map<string, ViewInfo>();
   let framesInBatch = 0;
@@ -147,6 +154,7 @@ export function createProjector(options: ProjectorOptions): Projector {
 
   const tracing = options.tracing ?? noopTracing;
   let queue: Queued[] = [];
+  let queuedFrames = 0;
   const batchLogIntervalMs = options.batchLogIntervalMs ?? 1000;
   let lastBatchLine = -Infinity;
   let unlogged = 0;
@@ -198,12 +206,22 @@ export function createProjector(options: ProjectorOptions): Projector {
     }
   }
 
+  /** Frames `mutation` will be delivered as: one per listener of each base view. */
+  function fanoutOf(mutation: Mutation): number {
+    let frames = 0;
+    for (const view of entities.get(mutation.entity)?.baseViews ?? []) {
+      frames += bus.listenerCount(view.id);
+    }
+    return frames;
+  }
+
   function flush(): void {
     timer?.[Symbol.dispose]();
     timer = undefined;
     if (queue.length === 0) return;
     const batch = queue;
     queue = [];
+    queuedFrames = 0;
     const started = clock.monotonic();
     framesInBatch = 0;
     let errors = 0;
@@ -293,8 +311,11 @@ export function createProjector(options: ProjectorOptions): Projector {
 
   return {
     push(mutations, trace) {
-      for (const mutation of mutations) queue.push({ mutation, trace });
-      if (queue.length >= batchMaxSize) flush();
+      for (const mutation of mutations) {
+        queue.push({ mutation, trace });
+        queuedFrames += fanoutOf(mutation);
+      }
+      if (queue.length >= batchMaxSize || queuedFrames >= batchMaxFrames) flush();
       else if (queue.length > 0 && timer === undefined) timer = clock.setTimer(batchDelayMs, flush);
     },
     flush,

@@ -5,3 +5,4 @@ export { type Clock, systemClock } from "./clock.ts";
 export { type Ids, randomIds } from "./ids.ts";
 export { LruMap } from "./lru.ts";
 export { createTaskTracker, type TaskErrorHandler, type TaskTracker } from "./tasks.ts";
+export { yieldToIo } from "./yield.ts";

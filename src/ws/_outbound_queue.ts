@@ -1,5 +1,6 @@
 import type { Clock } from "../util/mod.ts";
 import type { Transport } from "./transport.ts";
+import type { Pumpable, SendScheduler } from "./send_scheduler.ts";
 
 /** Bounds of one client's outbound queue. */
 export interface QueueLimits {
@@ -22,6 +23,11 @@ export interface OutboundQueueOptions {
   readonly onOverflow: (queuedFrames: number, queuedBytes: number) => void;
   /** The socket refused a frame: the owner closes the client. */
   readonly onSendError: (error: unknown) => void;
+  /**
+   * Paces the sends across all clients; without one, frames go to the socket in the
+   * same call that queues them.
+   */
+  readonly scheduler?: SendScheduler;
 }
 
 /** A queued frame; `data` is undefined while a snapshot batch is still compressing. */
@@ -39,13 +45,14 @@ const encoder = new TextEncoder();
  * its send buffer is below the high-water mark and wait here otherwise; the queue itself
  * never grows past its bounds by more than one request's replies.
  */
-export class OutboundQueue {
+export class OutboundQueue implements Pumpable {
   readonly #o: OutboundQueueOptions;
   #items: Outgoing[] = [];
   #head = 0;
   #bytes = 0;
   #drainTimer: Disposable | undefined;
   #closed = false;
+  #startedEmpty = true;
 
   constructor(options: OutboundQueueOptions) {
     this.#o = options;
@@ -104,7 +111,7 @@ export class OutboundQueue {
       this.#bytes += data.length - item.bytes;
       item.bytes = data.length;
       item.data = data;
-      this.#pump();
+      this.pump();
     };
   }
 
@@ -118,9 +125,18 @@ export class OutboundQueue {
     this.#bytes = 0;
   }
 
-  #full(incomingBytes: number): boolean {
-    // An empty queue means the socket is keeping up: the frame goes straight out.
+  /**
+   * True when frames are held back by the client: its socket is over the high-water mark,
+   * or a snapshot batch ahead of them is still compressing. Frames merely waiting for the
+   * scheduler's next slice do not count: the client is keeping up.
+   */
+  #held(): boolean {
     if (this.frames === 0) return false;
+    return this.#drainTimer !== undefined || this.#items[this.#head]!.data === undefined;
+  }
+
+  #full(incomingBytes: number): boolean {
+    if (!this.#held()) return false;
     const { queueMaxFrames, queueMaxBytes } = this.#o.limits;
     const full = this.frames >= queueMaxFrames ||
       (incomingBytes > 0
@@ -133,18 +149,42 @@ export class OutboundQueue {
   #append(item: Outgoing): void {
     this.#items.push(item);
     this.#bytes += item.bytes;
-    this.#pump();
+    this.#kick();
   }
 
-  #pump(): void {
-    if (this.#closed || this.#drainTimer !== undefined) return;
+  #kick(): void {
+    if (this.#o.scheduler === undefined) this.pump();
+    else this.#o.scheduler.schedule(this);
+  }
+
+  /** True when the socket had nothing unwritten when the last pump began. */
+  get startedEmpty(): boolean {
+    return this.#startedEmpty;
+  }
+
+  /** Bytes handed to the socket and not yet written. */
+  get unsentBytes(): number {
+    return this.#closed ? 0 : this.#o.transport.bufferedAmount;
+  }
+
+  /**
+   * Hands queued frames to the socket while its send buffer is below the high-water mark;
+   * returns how many.
+   */
+  pump(): number {
+    if (this.#closed || this.#drainTimer !== undefined) return 0;
     const transport = this.#o.transport;
     let sent = 0;
+    // The send buffer is read once per pump (each read is a runtime call), then estimated
+    // by adding what was sent, and read again only when the estimate passes the mark.
+    let buffered = transport.bufferedAmount;
+    this.#startedEmpty = buffered === 0;
+    const highWater = this.#o.limits.socketHighWaterBytes;
     while (this.#head < this.#items.length) {
-      if (transport.bufferedAmount > this.#o.limits.socketHighWaterBytes) {
+      if (buffered > highWater && (buffered = transport.bufferedAmount) > highWater) {
         this.#drainTimer = this.#o.clock.setTimer(DRAIN_POLL_MS, () => {
           this.#drainTimer = undefined;
-          this.#pump();
+          this.#kick();
         });
         break;
       }
@@ -154,11 +194,12 @@ export class OutboundQueue {
         transport.send(item.data);
       } catch (error) {
         this.#o.onSendError(error);
-        return;
+        return sent;
       }
       this.#items[this.#head] = undefined as unknown as Outgoing; // let the bytes go
       this.#head++;
       this.#bytes -= item.bytes;
+      buffered += item.bytes;
       sent++;
     }
     if (sent > 0) this.#o.onSent(sent);
@@ -169,5 +210,6 @@ export class OutboundQueue {
       this.#items = this.#items.slice(this.#head);
       this.#head = 0;
     }
+    return sent;
   }
 }

@@ -27,5 +27,11 @@ export {
   type WsServer,
   type WsServerOptions,
 } from "./server.ts";
+export {
+  createSendScheduler,
+  type Pumpable,
+  type SendScheduler,
+  type SendSchedulerOptions,
+} from "./send_scheduler.ts";
 export { Session, type SessionLimits, type SessionOptions } from "./session.ts";
 export type { Transport } from "./transport.ts";

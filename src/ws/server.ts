@@ -5,6 +5,7 @@ import type { Clock, Ids } from "../util/mod.ts";
 import { CloseCode } from "./close_codes.ts";
 import { type SocketEvents, upgradeToSocket } from "./deno_socket.ts";
 import { type HandshakeRejection, toRejectionResponse } from "./rejection.ts";
+import type { SendScheduler } from "./send_scheduler.ts";
 import { Session, type SessionLimits } from "./session.ts";
 import type { Transport } from "./transport.ts";
 
@@ -35,6 +36,8 @@ export interface WsServerOptions {
   /** Default: allow everyone. */
   readonly authorize?: Authorize;
   readonly upgrade?: Upgrader;
+  /** Paces fan-out sends across clients (see {@link SendScheduler}); default: send at once. */
+  readonly scheduler?: SendScheduler;
 }
 
 /** The WebSocket side of the server. */
@@ -203,6 +206,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
             telemetry,
             tracing,
             limits,
+            ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
           });
           sessions.add(session);
           telemetry.connectionOpened();

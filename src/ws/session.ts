@@ -16,6 +16,7 @@ import {
 } from "./codec.ts";
 import type { Transport } from "./transport.ts";
 import { OutboundQueue, type QueueLimits } from "./_outbound_queue.ts";
+import type { SendScheduler } from "./send_scheduler.ts";
 
 /** Per-session limits. */
 export interface SessionLimits extends QueueLimits {
@@ -36,6 +37,8 @@ export interface SessionOptions {
   /** `ws.subscribe.*` spans; default none. */
   readonly tracing?: Tracing;
   readonly limits: SessionLimits;
+  /** Paces sends across clients; without one, frames are sent as they are queued. */
+  readonly scheduler?: SendScheduler;
 }
 
 interface ActiveSubscription extends Disposable {
@@ -78,6 +81,7 @@ export class Session {
       transport: options.transport,
       clock: options.clock,
       limits: options.limits,
+      ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
       onSent: (frames) => options.telemetry.framesSent(frames),
       onOverflow: (frames, bytes) => this.#dropSlowConsumer(frames, bytes),
       onSendError: (error) => {

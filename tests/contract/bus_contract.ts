@@ -87,6 +87,7 @@ export function runBusContract(name: string, createBus: CreateBus): void {
       assert.equal(bus.topicCount, 2);
       one[Symbol.dispose]();
       assert.equal(bus.hasSubscribers("T"), true, "one listener is left on T");
+      assert.equal(bus.listenerCount("T"), 1);
       two[Symbol.dispose]();
       assert.equal(bus.hasSubscribers("T"), false);
       assert.equal(bus.topicCount, 1);
