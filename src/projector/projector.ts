@@ -83,7 +83,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   const cacheSize = options.cacheSize ?? 500;
   const batchMaxSize = options.batchMaxSize ?? 256;
   const batchDelayMs = options.batchDelayMs ?? 2;
-  const batchMaxFrames = options.batchMaxFrames ?? 8192;
+  const batchMaxFrames = options.batchMaxFrames ?? 4096;
   const entities = new Map<string, EntityViews>();
   const views = new Map<string, ViewInfo>();
   let framesInBatch = 0;

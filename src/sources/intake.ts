@@ -61,7 +61,7 @@ export class IntakeClosedError extends Error {
 export function createIntake(options: IntakeOptions): Intake {
   const { clock } = options;
   const capacity = options.capacity ?? 10_000;
-  const sliceMs = options.sliceMs ?? 4;
+  const sliceMs = options.sliceMs ?? 2;
   let queue: Entry[] = [];
   let head = 0;
   let draining: Promise<void> | undefined;

@@ -33,10 +33,18 @@ export interface SendScheduler {
 /** Options for {@link createSendScheduler}. */
 export interface SendSchedulerOptions {
   readonly clock: Clock;
-  /** Longest stretch of pumping before the slice is written; default 4 ms. */
+  /** Longest stretch of pumping before a slice under sustained load is written; default 2 ms. */
   readonly sliceMs?: number;
-  /** Most frames handed to sockets per slice; default 2048. */
+  /** Most frames handed to sockets per slice under sustained load; default 512. */
   readonly sliceFrames?: number;
+  /**
+   * The first slice after a quiet spell may be this much larger, so one event fanned out
+   * to a thousand clients goes out in one piece (slicing it would only delay its last
+   * clients); default 4.
+   */
+  readonly burstFactor?: number;
+  /** A run starting this long after the previous one ended follows a quiet spell; default 10 ms. */
+  readonly quietMs?: number;
   /**
    * Longest wait for a slice to be written before handing over the next anyway, so a
    * client that stopped reading cannot stall the others (its own queue then fills and
@@ -52,8 +60,11 @@ export interface SendSchedulerOptions {
 /** Creates the scheduler shared by every client of one server. */
 export function createSendScheduler(options: SendSchedulerOptions): SendScheduler {
   const { clock } = options;
-  const sliceMs = options.sliceMs ?? 4;
-  const sliceFrames = options.sliceFrames ?? 2048;
+  const sliceMs = options.sliceMs ?? 2;
+  const sliceFrames = options.sliceFrames ?? 512;
+  const burstFactor = options.burstFactor ?? 4;
+  const quietMs = options.quietMs ?? 10;
+  let lastRunEnded = -Infinity;
   const maxWriteWaitMs = options.maxWriteWaitMs ?? 20;
   const yieldTurn = options.yieldToEventLoop ?? yieldToIo;
   const ready = new Set<Pumpable>();
@@ -77,6 +88,9 @@ export function createSendScheduler(options: SendSchedulerOptions): SendSchedule
     let sentinel: Pumpable | undefined;
     let frames = 0;
     let sliceStart = clock.monotonic();
+    // After a quiet spell the first slice is a burst's worth; under sustained load every
+    // slice is small, so requests waiting behind the writes are served within a few ms.
+    let scale = sliceStart - lastRunEnded >= quietMs ? burstFactor : 1;
     // A Set visits entries added while it is iterated, so queues scheduled during a
     // wait are pumped by the same run.
     for (const queue of ready) {
@@ -88,14 +102,16 @@ export function createSendScheduler(options: SendSchedulerOptions): SendSchedule
       } catch (error) {
         options.onError?.(error);
       }
-      if (frames >= sliceFrames || clock.monotonic() - sliceStart >= sliceMs) {
+      if (frames >= sliceFrames * scale || clock.monotonic() - sliceStart >= sliceMs * scale) {
         await awaitWritten(sentinel);
         sentinel = undefined;
         frames = 0;
+        scale = 1;
         sliceStart = clock.monotonic();
       }
     }
     if (frames > 0) await awaitWritten(sentinel);
+    lastRunEnded = clock.monotonic();
     if (ready.size > 0) return run(); // scheduled during the last wait
     running = false;
     const waiters = idleWaiters;

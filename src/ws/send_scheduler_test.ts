@@ -51,7 +51,12 @@ Deno.test("a scheduled queue is pumped in the same turn, after the current code"
 
 Deno.test("a full slice is written before the next is handed over", async () => {
   const turns = manualTurns();
-  const scheduler = createSendScheduler({ clock: new FakeClock(), sliceFrames: 1500, ...turns });
+  const scheduler = createSendScheduler({
+    clock: new FakeClock(),
+    sliceFrames: 1500,
+    burstFactor: 1,
+    ...turns,
+  });
   const queues = [new FakeQueue(1000), new FakeQueue(1000), new FakeQueue(1000)];
   for (const queue of queues) scheduler.schedule(queue);
   await Promise.resolve();
@@ -74,7 +79,13 @@ Deno.test("a full slice is written before the next is handed over", async () => 
 Deno.test("a slice that is never written holds the others back for maxWriteWaitMs only", async () => {
   const clock = new FakeClock();
   const turns = manualTurns();
-  const scheduler = createSendScheduler({ clock, sliceFrames: 10, maxWriteWaitMs: 20, ...turns });
+  const scheduler = createSendScheduler({
+    clock,
+    sliceFrames: 10,
+    maxWriteWaitMs: 20,
+    burstFactor: 1,
+    ...turns,
+  });
   const stalled = new FakeQueue(10);
   const next = new FakeQueue(1);
   scheduler.schedule(stalled);
@@ -91,7 +102,7 @@ Deno.test("a slice that is never written holds the others back for maxWriteWaitM
 Deno.test("a slice also ends after sliceMs of pumping", async () => {
   const clock = new FakeClock();
   const turns = manualTurns();
-  const scheduler = createSendScheduler({ clock, sliceMs: 4, ...turns });
+  const scheduler = createSendScheduler({ clock, sliceMs: 4, burstFactor: 1, ...turns });
   const slow = new FakeQueue(1, () => clock.busy(5));
   const next = new FakeQueue(1);
   scheduler.schedule(slow);
@@ -162,4 +173,33 @@ Deno.test("frames waiting for the scheduler do not make a keeping-up client a sl
   assert.equal(transport.sent.length, 19, "over the high-water mark: held in the queue");
   queue.pushLive(frame);
   assert.equal(overflows, 1, "held frames count: the fifth beyond the limit overflows");
+});
+
+Deno.test("after a quiet spell the first slice is a burst; under sustained load slices are small", async () => {
+  const clock = new FakeClock();
+  const turns = manualTurns();
+  const scheduler = createSendScheduler({
+    clock,
+    sliceFrames: 100,
+    burstFactor: 4,
+    quietMs: 10,
+    ...turns,
+  });
+  const burst = Array.from({ length: 5 }, () => new FakeQueue(100));
+  const write = () => burst.forEach((q) => (q.unsentBytes = 0));
+  for (const queue of burst) scheduler.schedule(queue);
+  await Promise.resolve();
+  assert.deepEqual(burst.map((q) => q.pumps), [1, 1, 1, 1, 0], "400 frames in the first slice");
+  write();
+  await turns.turn();
+  assert.equal(burst[4]!.pumps, 1);
+  write();
+  await turns.turn();
+  assert.equal(scheduler.busy, false);
+
+  // The next run starts 1 ms later: sustained load, 100-frame slices from the start.
+  clock.busy(1);
+  for (const queue of burst) scheduler.schedule(queue);
+  await Promise.resolve();
+  assert.deepEqual(burst.map((q) => q.pumps), [2, 1, 1, 1, 1]);
 });

@@ -1,0 +1,63 @@
+/**
+ * The benchmark's smoke mode, so `deno task bench` cannot rot: every scenario runs for a
+ * second or so against real processes. It asserts that each part ran and reported, never
+ * how fast (speed belongs to BENCHMARKS.md, from full runs).
+ */
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../../", import.meta.url);
+
+Deno.test("deno task bench --smoke runs every scenario and reports it", async () => {
+  const out = await Deno.makeTempFile({ dir: "/tmp", suffix: ".json" });
+  try {
+    const bench = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))).tasks
+      .bench as string;
+    // The task's own command line, so its permissions are what is tested.
+    const args = bench.split(" ").slice(1);
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [...args, "--smoke", "--out", out],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(output.stdout);
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.success, true, `bench failed:\n${stdout}\n${stderr}`);
+
+    assert.match(stdout, /^\| figure \| measured \| target \| met \|$/m);
+    for (
+      const figure of [
+        "loss",
+        "flood throughput",
+        "telemetry on",
+        "/ready p99",
+        "idle connection",
+        "start-up",
+      ]
+    ) {
+      assert.match(stdout, new RegExp(`^\\| [^|]*${figure.replace("/", "\\/")}`, "m"), figure);
+    }
+    const report = JSON.parse(await Deno.readTextFile(out));
+    assert.equal(report.command, "deno task bench --smoke");
+    assert.equal(report.figures.length, 8);
+    const { settings, results } = report;
+    for (const target of ["baseline", "pharos", "telemetry-off", "telemetry-on"]) {
+      const run = results.fanout[target];
+      assert.equal(run.connected, settings.clients, `${target}: every client connected`);
+      for (const phase of [run.fixed, run.flood]) {
+        assert.ok(phase.events_sent > 0, `${target} ${phase.phase}: events were sent`);
+        assert.equal(phase.delivered + phase.lost, phase.expected_deliveries);
+        assert.ok(phase.latency_ms.count > 0);
+      }
+      assert.ok(run.probe.ready_ms.count > 0, `${target}: /ready was probed during the flood`);
+    }
+    assert.ok(report.otlp_sink.requests["/v1/traces"] > 0, "telemetry-on exported spans");
+    for (const target of ["baseline", "pharos"]) {
+      assert.equal(results.idle[target].connections, settings.idleConnections);
+      assert.equal(results.startup[target].runs_ms.length, settings.startupRuns);
+    }
+  } finally {
+    await Deno.remove(out).catch(() => {});
+  }
+});
