@@ -99,6 +99,11 @@ export interface Tracing {
   startSpan(name: string, attributes: SpanAttributes, options?: SpanOptions): OpenSpan;
   /** The active span, or undefined. */
   activeSpan(): ActiveSpan | undefined;
+  /**
+   * Runs `fn` with no active span, so callbacks it registers (a socket's handlers) do not
+   * keep the current span and its context alive as long as they live.
+   */
+  detached<T>(fn: () => T): T;
 }
 
 /** Readings taken when metrics are collected (observable gauges). */
@@ -146,6 +151,7 @@ export const noopTracing: Tracing = Object.freeze({
     fn(noopSpan),
   startSpan: () => noopSpan,
   activeSpan: () => undefined,
+  detached: <T>(fn: () => T): T => fn(),
 });
 
 /** Telemetry that records nothing. */

@@ -142,6 +142,20 @@ Deno.test("root: true starts a new trace even inside another span", async () => 
   assert.equal(t.span("projector").parentSpanContext?.spanId, runtime.spanContext().spanId);
 });
 
+Deno.test("detached runs without the active span, also for callbacks it registers", async () => {
+  await using t = setUp();
+  let later: () => unknown = () => "not run";
+  await t.tracing.inSpan("GET /", {}, () => {
+    assert.equal(t.tracing.activeSpan()?.name, "GET /");
+    t.tracing.detached(() => {
+      assert.equal(t.tracing.activeSpan(), undefined);
+      const done = Promise.resolve();
+      later = () => done.then(() => t.tracing.activeSpan());
+    });
+  });
+  assert.equal(await later(), undefined, "a continuation registered inside sees no span");
+});
+
 Deno.test("parent continues a W3C traceparent; an invalid one falls back", async () => {
   await using t = setUp();
   const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
