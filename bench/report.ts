@@ -4,10 +4,14 @@
  * @module
  */
 import type { FanoutResult, IdleResult, StartupResult } from "./scenarios.ts";
+import type { FanoutSummary } from "./summary.ts";
 
 /** Everything one run measured. */
 export interface BenchResults {
-  readonly fanout: Record<string, FanoutResult>;
+  /** Medians per target. */
+  readonly fanout: Record<string, FanoutSummary>;
+  /** Every fan-out run, in the order they ran. */
+  readonly fanout_runs: readonly FanoutResult[];
   readonly idle: Record<string, IdleResult>;
   readonly startup: Record<string, StartupResult>;
 }
@@ -30,32 +34,30 @@ export function headlineFigures(r: BenchResults): Figure[] {
   const baseline = r.fanout.baseline!;
   const off = r.fanout["telemetry-off"]!;
   const on = r.fanout["telemetry-on"]!;
-  const fixedThroughput = ratio(pharos.fixed.delivered_per_s, baseline.fixed.delivered_per_s);
-  const fixedP99 = ratio(pharos.fixed.latency_ms.p99, baseline.fixed.latency_ms.p99);
-  const flood = ratio(pharos.flood.delivered_per_s, baseline.flood.delivered_per_s);
-  const overhead = ratio(on.flood.delivered_per_s, off.flood.delivered_per_s);
+  const fixedThroughput = ratio(pharos.fixed_delivered_per_s, baseline.fixed_delivered_per_s);
+  const fixedP99 = ratio(pharos.fixed_p99_ms, baseline.fixed_p99_ms);
+  const flood = ratio(pharos.flood_delivered_per_s, baseline.flood_delivered_per_s);
+  const overhead = ratio(on.flood_delivered_per_s, off.flood_delivered_per_s);
   const perConnection = r.idle.pharos!.bytes_per_connection;
   const startup = r.startup.pharos!.median_ms;
   return [
     {
       figure: "fan-out at the fixed rate: loss",
-      value: `${pharos.fixed.lost} of ${pharos.fixed.expected_deliveries}`,
+      value: `${pharos.fixed_lost} of ${pharos.fixed_expected}`,
       target: "0",
-      met: pharos.fixed.lost === 0 && pharos.fixed.expected_deliveries > 0,
+      met: pharos.fixed_lost === 0 && pharos.fixed_expected > 0,
     },
     {
       figure: "fan-out at the fixed rate: throughput ÷ baseline",
       value: `${
         fixed2(fixedThroughput)
-      } (${pharos.fixed.delivered_per_s} / ${baseline.fixed.delivered_per_s} per s)`,
+      } (${pharos.fixed_delivered_per_s} / ${baseline.fixed_delivered_per_s} per s)`,
       target: "≥ 0.90",
       met: fixedThroughput >= 0.9,
     },
     {
       figure: "fan-out at the fixed rate: p99 ÷ baseline p99",
-      value: `${
-        fixed2(fixedP99)
-      } (${pharos.fixed.latency_ms.p99} / ${baseline.fixed.latency_ms.p99} ms)`,
+      value: `${fixed2(fixedP99)} (${pharos.fixed_p99_ms} / ${baseline.fixed_p99_ms} ms)`,
       target: "≤ 1.25",
       met: fixedP99 <= 1.25,
     },
@@ -63,7 +65,7 @@ export function headlineFigures(r: BenchResults): Figure[] {
       figure: "flood throughput ÷ baseline",
       value: `${
         fixed2(flood)
-      } (${pharos.flood.delivered_per_s} / ${baseline.flood.delivered_per_s} per s)`,
+      } (${pharos.flood_delivered_per_s} / ${baseline.flood_delivered_per_s} per s)`,
       target: "≥ 0.80",
       met: flood >= 0.8,
     },
@@ -71,15 +73,15 @@ export function headlineFigures(r: BenchResults): Figure[] {
       figure: "telemetry on ÷ off (flood throughput)",
       value: `${
         fixed2(overhead)
-      } (${on.flood.delivered_per_s} / ${off.flood.delivered_per_s} per s)`,
+      } (${on.flood_delivered_per_s} / ${off.flood_delivered_per_s} per s)`,
       target: "≥ 0.95",
       met: overhead >= 0.95,
     },
     {
       figure: "/ready p99 during the flood",
-      value: `${pharos.probe.ready_ms.p99} ms (/health ${pharos.probe.health_ms.p99} ms)`,
+      value: `${pharos.ready_p99_ms} ms (/health ${pharos.health_p99_ms} ms)`,
       target: "≤ 10 ms",
-      met: pharos.probe.ready_ms.p99 <= 10 && pharos.probe.failures === 0,
+      met: pharos.ready_p99_ms <= 10 && pharos.probe_failures === 0,
     },
     {
       figure: "memory per idle connection",
@@ -107,24 +109,33 @@ export function markdownReport(r: BenchResults, figures: readonly Figure[]): str
     "",
   ];
   lines.push(
-    "| run | phase | events | delivered/s | lost | p50 ms | p99 ms | max ms | server CPU | load-gen CPU | clients closed |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
+    "Medians over each target's runs:",
+    "",
+    "| target | runs | fixed delivered/s | fixed p50 ms | fixed p99 ms | flood delivered/s | lost | /ready p50 | /ready p99 | /health p99 |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+    ...Object.values(r.fanout).map((s) =>
+      `| ${s.target} | ${s.runs} | ${s.fixed_delivered_per_s} | ${s.fixed_p50_ms} | ${s.fixed_p99_ms} | ${s.flood_delivered_per_s} | ${
+        s.fixed_lost + s.flood_lost
+      } | ${s.ready_p50_ms} ms | ${s.ready_p99_ms} ms | ${s.health_p99_ms} ms |`
+    ),
+    "",
+    "Every run:",
+    "",
+    "| run | phase | events | delivered/s | lost | p50 ms | p99 ms | max ms | server CPU | load-gen CPU | clients closed | /ready p99 |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
   );
-  for (const run of Object.values(r.fanout)) {
+  r.fanout_runs.forEach((run, i) => {
     for (const phase of [run.fixed, run.flood]) {
       const cpu = run.server_cpu_pct[phase.phase as "fixed" | "flood"];
+      const ready = phase.phase === "flood" ? `${run.probe.ready_ms.p99} ms` : "";
       lines.push(
-        `| ${run.target} | ${phase.phase} | ${phase.events_sent} | ${phase.delivered_per_s} | ${phase.lost} | ${phase.latency_ms.p50} | ${phase.latency_ms.p99} | ${phase.latency_ms.max} | ${cpu}% | ${phase.loadgen_cpu_pct}% | ${phase.clients_closed} |`,
+        `| ${
+          i + 1
+        }. ${run.target} | ${phase.phase} | ${phase.events_sent} | ${phase.delivered_per_s} | ${phase.lost} | ${phase.latency_ms.p50} | ${phase.latency_ms.p99} | ${phase.latency_ms.max} | ${cpu}% | ${phase.loadgen_cpu_pct}% | ${phase.clients_closed} | ${ready} |`,
       );
     }
-  }
+  });
   lines.push(
-    "",
-    "| run | /ready p50 | /ready p99 | /health p50 | /health p99 | probe failures |",
-    "|---|---|---|---|---|---|",
-    ...Object.values(r.fanout).map((run) =>
-      `| ${run.target} (flood) | ${run.probe.ready_ms.p50} ms | ${run.probe.ready_ms.p99} ms | ${run.probe.health_ms.p50} ms | ${run.probe.health_ms.p99} ms | ${run.probe.failures} |`
-    ),
     "",
     "| run | idle connections | RSS before | RSS held | per connection | start-up runs (ms) | median |",
     "|---|---|---|---|---|---|---|",

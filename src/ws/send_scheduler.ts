@@ -33,14 +33,14 @@ export interface SendScheduler {
 /** Options for {@link createSendScheduler}. */
 export interface SendSchedulerOptions {
   readonly clock: Clock;
-  /** Longest stretch of pumping before a slice under sustained load is written; default 2 ms. */
+  /** Longest stretch of pumping before a slice under sustained load is written; default 1 ms. */
   readonly sliceMs?: number;
-  /** Most frames handed to sockets per slice under sustained load; default 512. */
+  /** Most frames handed to sockets per slice under sustained load; default 256. */
   readonly sliceFrames?: number;
   /**
    * The first slice after a quiet spell may be this much larger, so one event fanned out
    * to a thousand clients goes out in one piece (slicing it would only delay its last
-   * clients); default 4.
+   * clients); default 8.
    */
   readonly burstFactor?: number;
   /** A run starting this long after the previous one ended follows a quiet spell; default 10 ms. */
@@ -60,9 +60,9 @@ export interface SendSchedulerOptions {
 /** Creates the scheduler shared by every client of one server. */
 export function createSendScheduler(options: SendSchedulerOptions): SendScheduler {
   const { clock } = options;
-  const sliceMs = options.sliceMs ?? 2;
-  const sliceFrames = options.sliceFrames ?? 512;
-  const burstFactor = options.burstFactor ?? 4;
+  const sliceMs = options.sliceMs ?? 1;
+  const sliceFrames = options.sliceFrames ?? 256;
+  const burstFactor = options.burstFactor ?? 8;
   const quietMs = options.quietMs ?? 10;
   let lastRunEnded = -Infinity;
   const maxWriteWaitMs = options.maxWriteWaitMs ?? 20;

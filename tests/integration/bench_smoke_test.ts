@@ -42,8 +42,10 @@ Deno.test("deno task bench --smoke runs every scenario and reports it", async ()
     assert.equal(report.command, "deno task bench --smoke");
     assert.equal(report.figures.length, 8);
     const { settings, results } = report;
+    assert.equal(results.fanout_runs.length, 4 * settings.repeats);
     for (const target of ["baseline", "pharos", "telemetry-off", "telemetry-on"]) {
-      const run = results.fanout[target];
+      assert.equal(results.fanout[target].runs, settings.repeats);
+      const run = results.fanout_runs.find((r: { target: string }) => r.target === target);
       assert.equal(run.connected, settings.clients, `${target}: every client connected`);
       for (const phase of [run.fixed, run.flood]) {
         assert.ok(phase.events_sent > 0, `${target} ${phase.phase}: events were sent`);
