@@ -40,7 +40,7 @@ export interface SendSchedulerOptions {
   /**
    * The first slice after a quiet spell may be this much larger, so one event fanned out
    * to a thousand clients goes out in one piece (slicing it would only delay its last
-   * clients); default 8.
+   * clients); default 16.
    */
   readonly burstFactor?: number;
   /** A run starting this long after the previous one ended follows a quiet spell; default 10 ms. */
@@ -62,7 +62,7 @@ export function createSendScheduler(options: SendSchedulerOptions): SendSchedule
   const { clock } = options;
   const sliceMs = options.sliceMs ?? 1;
   const sliceFrames = options.sliceFrames ?? 256;
-  const burstFactor = options.burstFactor ?? 8;
+  const burstFactor = options.burstFactor ?? 16;
   const quietMs = options.quietMs ?? 10;
   let lastRunEnded = -Infinity;
   const maxWriteWaitMs = options.maxWriteWaitMs ?? 20;
