@@ -1,3 +1,4 @@
+import { createTokenCheck } from "../util/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { isTraceparent, type PharosEvent } from "../stack/mod.ts";
 import type { Clock } from "../util/mod.ts";
@@ -10,7 +11,7 @@ import {
   readBoundedText,
   toText,
 } from "./_ingest_body.ts";
-import { createTokenCheck } from "./_token.ts";
+
 import type {
   SocketTransport,
   SocketUpgrader,
