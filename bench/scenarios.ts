@@ -74,6 +74,9 @@ export const PHAROS_INGEST_ENV: Record<string, string> = {
   PHAROS_SOURCES: "ingest",
   PHAROS_INGEST_TOKEN: BENCH_TOKEN,
   PHAROS_MAX_CLIENTS: "12000",
+  // All load comes from one loopback address: per-IP limits would measure themselves.
+  PHAROS_MAX_CONNECTIONS_PER_IP: "0",
+  PHAROS_HANDSHAKES_PER_MINUTE: "0",
 };
 
 /** What a fan-out run measured. */

@@ -10,6 +10,7 @@
 /** Which components each component may import (besides itself). */
 const ALLOWED: Record<string, readonly string[]> = {
   util: [],
+  auth: ["util"],
   config: ["util"],
   health: ["util"],
   log: ["util", "config"],

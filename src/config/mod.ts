@@ -2,6 +2,8 @@
  * @module Parses environment and flags into one frozen, typed config, or fails with every problem listed.
  */
 export {
+  AUTH_MODES,
+  type AuthMode,
   type Config,
   DEFAULT_CONFIG,
   describeDefault,
@@ -14,7 +16,7 @@ export {
   SOURCE_KINDS,
   type SourceKind,
 } from "./options.ts";
-export { ConfigError, type ConfigSources, parseConfig } from "./parse.ts";
+export { ConfigError, type ConfigSources, parseConfig, parsePublishableKeys } from "./parse.ts";
 export {
   FILTER_LEVELS,
   type FilterDirective,

@@ -19,7 +19,10 @@ export type OptionKind =
   | "names"
   | "wsUrl"
   | "replayPace"
-  | "jsonObject";
+  | "jsonObject"
+  | "authMode"
+  | "secretList"
+  | "origins";
 
 /** One configuration option. */
 export interface OptionSpec {
@@ -47,6 +50,11 @@ export const SOURCE_KINDS = ["demo", "ingest", "upstream", "replay"] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 /** Replay pace: as recorded (event timestamps) or as fast as the pipeline takes them. */
 export type ReplayPace = "recorded" | "fast";
+
+/** WebSocket authentication modes (PROTOCOL.md §6). */
+export const AUTH_MODES = ["none", "static", "jwt"] as const;
+/** An authentication mode. */
+export type AuthMode = (typeof AUTH_MODES)[number];
 
 /** Log output formats. */
 export const LOG_FORMATS = ["text", "json"] as const;
@@ -86,6 +94,24 @@ export interface Config {
   readonly requiredSources: readonly string[];
   readonly pipelineCapacity: number;
   readonly functionCallMetrics: boolean;
+  readonly authMode: AuthMode;
+  readonly authTokens: readonly string[];
+  readonly authIssuer: string;
+  readonly authAudience: string;
+  readonly authPublicKeys: string;
+  readonly authPrivateKey: string;
+  readonly authPublishableKeys: string;
+  readonly authTokenTtlSeconds: number;
+  readonly allowedOrigins: readonly string[];
+  readonly adminPort: number;
+  readonly adminToken: string;
+  readonly maxConnectionsPerSubject: number;
+  readonly maxConnectionsPerIp: number;
+  readonly maxConnectionsPerOrigin: number;
+  readonly handshakesPerMinutePerIp: number;
+  readonly maxSnapshotRows: number;
+  readonly maxMessagesPerMinute: number;
+  readonly maxBytesPerMinute: number;
 }
 
 /** Defaults: what `deno task start` runs with when nothing is set. */
@@ -122,6 +148,24 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   requiredSources: Object.freeze([] as string[]),
   pipelineCapacity: 10_000,
   functionCallMetrics: false,
+  authMode: "none",
+  authTokens: Object.freeze([] as string[]),
+  authIssuer: "",
+  authAudience: "",
+  authPublicKeys: "",
+  authPrivateKey: "",
+  authPublishableKeys: "",
+  authTokenTtlSeconds: 300,
+  allowedOrigins: Object.freeze([] as string[]),
+  adminPort: -1,
+  adminToken: "",
+  maxConnectionsPerSubject: 100,
+  maxConnectionsPerIp: 1_000,
+  maxConnectionsPerOrigin: 10_000,
+  handshakesPerMinutePerIp: 600,
+  maxSnapshotRows: 10_000,
+  maxMessagesPerMinute: 1_200,
+  maxBytesPerMinute: 512 * 1024 * 1024,
 });
 
 /** Every option, in README order. */
@@ -384,6 +428,165 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: "function-call-metrics",
     kind: "bool",
     description: "Record handler_call_duration_seconds per entity and handler (1/0, true/false)",
+  },
+  {
+    key: "authMode",
+    env: "PHAROS_AUTH",
+    flag: "auth",
+    kind: "authMode",
+    description:
+      "WebSocket authentication at the upgrade: none, static (token list) or jwt (EdDSA)",
+  },
+  {
+    key: "authTokens",
+    env: "PHAROS_AUTH_TOKENS",
+    flag: "auth-tokens",
+    kind: "secretList",
+    defaultText: "(none)",
+    description: "Comma-separated tokens accepted with PHAROS_AUTH=static",
+  },
+  {
+    key: "authIssuer",
+    env: "PHAROS_AUTH_ISSUER",
+    flag: "auth-issuer",
+    kind: "string",
+    defaultText: "(not checked)",
+    description: "Required JWT `iss`; also the issuer of tokens from the token endpoint",
+  },
+  {
+    key: "authAudience",
+    env: "PHAROS_AUTH_AUDIENCE",
+    flag: "auth-audience",
+    kind: "string",
+    defaultText: "(not checked)",
+    description: "Required JWT `aud`; also the audience of tokens from the token endpoint",
+  },
+  {
+    key: "authPublicKeys",
+    env: "PHAROS_AUTH_PUBLIC_KEYS",
+    flag: "auth-public-keys",
+    kind: "string",
+    defaultText: "(none)",
+    description: "JWKS file path or http(s) URL with the Ed25519 keys JWTs are verified with",
+  },
+  {
+    key: "authPrivateKey",
+    env: "PHAROS_AUTH_PRIVATE_KEY",
+    flag: "auth-private-key",
+    kind: "secret",
+    defaultText: "(none)",
+    description:
+      "Ed25519 private JWK (one-line JSON) the token endpoint signs with; enables POST /ws/sessions",
+  },
+  {
+    key: "authPublishableKeys",
+    env: "PHAROS_AUTH_PUBLISHABLE_KEYS",
+    flag: "auth-publishable-keys",
+    kind: "string",
+    defaultText: "(none)",
+    description: "Token endpoint clients: comma-separated `KEY=ORIGIN` (ORIGIN `*` for any Origin)",
+  },
+  {
+    key: "authTokenTtlSeconds",
+    env: "PHAROS_AUTH_TOKEN_TTL_S",
+    flag: "auth-token-ttl-s",
+    kind: "int",
+    min: 10,
+    max: 86_400,
+    description: "Lifetime of tokens minted by the token endpoint, seconds",
+  },
+  {
+    key: "allowedOrigins",
+    env: "PHAROS_ALLOWED_ORIGINS",
+    flag: "allowed-origins",
+    kind: "origins",
+    defaultText: "(any)",
+    description:
+      "Comma-separated browser origins allowed to upgrade (403 origin-mismatch otherwise) and to call the token endpoint",
+  },
+  {
+    key: "adminPort",
+    env: "PHAROS_ADMIN_PORT",
+    flag: "admin-port",
+    kind: "port",
+    defaultText: "(off)",
+    description:
+      "Serve /metrics and /status on this port only (loopback unless PHAROS_HOST says otherwise)",
+  },
+  {
+    key: "adminToken",
+    env: "PHAROS_ADMIN_TOKEN",
+    flag: "admin-token",
+    kind: "secret",
+    defaultText: "(none)",
+    description: "Bearer token required for /metrics and /status",
+  },
+  {
+    key: "maxConnectionsPerSubject",
+    env: "PHAROS_MAX_CONNECTIONS_PER_SUBJECT",
+    flag: "max-connections-per-subject",
+    kind: "int",
+    min: 0,
+    max: 10_000_000,
+    description:
+      "Connections per token subject (a token's `limits.max_connections` overrides); 429 beyond, 0 = no limit",
+  },
+  {
+    key: "maxConnectionsPerIp",
+    env: "PHAROS_MAX_CONNECTIONS_PER_IP",
+    flag: "max-connections-per-ip",
+    kind: "int",
+    min: 0,
+    max: 10_000_000,
+    description: "Connections per client IP; 429 connection-limit-exceeded beyond, 0 = no limit",
+  },
+  {
+    key: "maxConnectionsPerOrigin",
+    env: "PHAROS_MAX_CONNECTIONS_PER_ORIGIN",
+    flag: "max-connections-per-origin",
+    kind: "int",
+    min: 0,
+    max: 10_000_000,
+    description: "Connections per browser Origin; 429 beyond, 0 = no limit",
+  },
+  {
+    key: "handshakesPerMinutePerIp",
+    env: "PHAROS_HANDSHAKES_PER_MINUTE",
+    flag: "handshakes-per-minute",
+    kind: "int",
+    min: 0,
+    max: 10_000_000,
+    description:
+      "WebSocket upgrades per client IP per minute; 429 rate-limit-exceeded with Retry-After beyond, 0 = no limit",
+  },
+  {
+    key: "maxSnapshotRows",
+    env: "PHAROS_MAX_SNAPSHOT_ROWS",
+    flag: "max-snapshot-rows",
+    kind: "int",
+    min: 1,
+    max: 10_000_000,
+    description: "Entities one subscription's snapshot sends at most (token `limits` may lower it)",
+  },
+  {
+    key: "maxMessagesPerMinute",
+    env: "PHAROS_MAX_MESSAGES_PER_MINUTE",
+    flag: "max-messages-per-minute",
+    kind: "int",
+    min: 0,
+    max: 10_000_000,
+    description:
+      "Client messages per connection per minute; beyond, fatal rate-limit-exceeded and close 1008; 0 = no limit",
+  },
+  {
+    key: "maxBytesPerMinute",
+    env: "PHAROS_MAX_BYTES_PER_MINUTE",
+    flag: "max-bytes-per-minute",
+    kind: "int",
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    description:
+      "Bytes sent to one connection per minute; beyond, fatal rate-limit-exceeded and close 1008; 0 = no limit",
   },
   {
     key: "shutdownTimeoutMs",

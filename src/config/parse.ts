@@ -1,6 +1,8 @@
 import { parseArgs } from "node:util";
 import { parseLogFilter } from "./log_filter.ts";
 import {
+  AUTH_MODES,
+  type AuthMode,
   type Config,
   DEFAULT_CONFIG,
   LOG_FORMATS,
@@ -41,7 +43,9 @@ const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 function parseValue(spec: OptionSpec, raw: string, origin: string): unknown {
   const value = raw.trim();
   // Secrets are never echoed back, not even in an error message.
-  const where = spec.kind === "secret" ? origin : `${origin}=${JSON.stringify(raw)}`;
+  const where = spec.kind === "secret" || spec.kind === "secretList"
+    ? origin
+    : `${origin}=${JSON.stringify(raw)}`;
   switch (spec.kind) {
     case "port": {
       if (!INTEGER.test(value)) throw new TypeError(`${where}: expected a port number 0-65535`);
@@ -121,6 +125,30 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): unknown {
         throw new TypeError(`${where}: expected recorded or fast`);
       }
       return value as ReplayPace;
+    case "authMode":
+      if (!(AUTH_MODES as readonly string[]).includes(value)) {
+        throw new TypeError(`${where}: expected ${AUTH_MODES.join(", ")}`);
+      }
+      return value as AuthMode;
+    case "secretList": {
+      const items = list(value);
+      if (items.length === 0 || items.some((item) => /\s/.test(item))) {
+        throw new TypeError(`${where}: expected comma-separated tokens without whitespace`);
+      }
+      return Object.freeze(items);
+    }
+    case "origins": {
+      const origins = list(value);
+      const bad = origins.filter((origin) => !isOrigin(origin));
+      if (origins.length === 0 || bad.length > 0) {
+        throw new TypeError(
+          `${where}: expected comma-separated origins like https://app.example.com (not: ${
+            bad.join(", ")
+          })`,
+        );
+      }
+      return Object.freeze(origins);
+    }
     case "jsonObject": {
       let parsed: unknown;
       try {
@@ -136,11 +164,85 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): unknown {
   }
 }
 
+/** True for a serialised origin: scheme, host and optional port, nothing else. */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
+/** The `KEY=ORIGIN` pairs of PHAROS_AUTH_PUBLISHABLE_KEYS, or the problem with them. */
+export function parsePublishableKeys(value: string): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const pair of list(value)) {
+    const at = pair.indexOf("=");
+    const key = at < 0 ? "" : pair.slice(0, at);
+    const origin = at < 0 ? "" : pair.slice(at + 1);
+    if (key === "" || /\s/.test(key) || (origin !== "*" && !isOrigin(origin))) {
+      throw new TypeError(
+        "PHAROS_AUTH_PUBLISHABLE_KEYS: expected comma-separated KEY=ORIGIN pairs (ORIGIN an origin like https://app.example.com, or *)",
+      );
+    }
+    keys.set(key, origin);
+  }
+  return keys;
+}
+
+/** Problems between the authentication options. */
+function authProblems(config: Config): string[] {
+  const problems: string[] = [];
+  if (config.authMode === "static" && config.authTokens.length === 0) {
+    problems.push("PHAROS_AUTH=static: set PHAROS_AUTH_TOKENS (no token could connect)");
+  }
+  if (config.authMode !== "static" && config.authTokens.length > 0) {
+    problems.push("PHAROS_AUTH_TOKENS is set but PHAROS_AUTH is not static");
+  }
+  if (config.authMode === "jwt" && config.authPublicKeys === "") {
+    problems.push("PHAROS_AUTH=jwt: set PHAROS_AUTH_PUBLIC_KEYS (a JWKS file or URL)");
+  }
+  const endpoint = config.authPrivateKey !== "" || config.authPublishableKeys !== "";
+  if (endpoint) {
+    if (config.authPrivateKey === "" || config.authPublishableKeys === "") {
+      problems.push(
+        "the token endpoint needs both PHAROS_AUTH_PRIVATE_KEY and PHAROS_AUTH_PUBLISHABLE_KEYS",
+      );
+    }
+    if (config.authIssuer === "") {
+      problems.push("the token endpoint needs PHAROS_AUTH_ISSUER (the tokens' iss)");
+    }
+    if (config.authPublishableKeys !== "") {
+      try {
+        parsePublishableKeys(config.authPublishableKeys);
+      } catch (error) {
+        problems.push((error as Error).message);
+      }
+    }
+    if (config.authPrivateKey !== "") {
+      let jwk: unknown;
+      try {
+        jwk = JSON.parse(config.authPrivateKey);
+      } catch { /* reported below */ }
+      const okp = jwk as { kty?: unknown; crv?: unknown; d?: unknown } | undefined;
+      if (okp?.kty !== "OKP" || okp.crv !== "Ed25519" || typeof okp.d !== "string") {
+        // Never echo the value: it is a private key.
+        problems.push("PHAROS_AUTH_PRIVATE_KEY: expected an Ed25519 private JWK as one-line JSON");
+      }
+    }
+  }
+  if (config.adminPort >= 0 && config.adminPort === config.port && config.port !== 0) {
+    problems.push("PHAROS_ADMIN_PORT must differ from PORT");
+  }
+  return problems;
+}
+
 /** Problems that only show when options are read together. */
 function crossCheck(config: Config): string[] {
+  const problems = authProblems(config);
   // With PHAROS_SOURCES unset the stack module may choose the sources; the app checks those.
-  if (config.sources.length === 0) return [];
-  const problems: string[] = [];
+  if (config.sources.length === 0) return problems;
   const has = (kind: SourceKind) => config.sources.includes(kind);
   if (has("ingest") && config.ingestToken === "") {
     problems.push("PHAROS_SOURCES includes ingest: set PHAROS_INGEST_TOKEN (ingest is never open)");

@@ -15,6 +15,8 @@ export interface WsTelemetry {
   /** An upgrade refused before it became a connection (`code` as in PROTOCOL.md §6). */
   handshakeRejected(code: string): void;
   slowConsumerDropped(): void;
+  /** A per-client limit was hit (`limit` is a bounded label, e.g. `messages-per-minute`). */
+  limitExceeded(limit: string): void;
   subscriptionCreated(view: string): void;
   subscriptionRemoved(view: string): void;
   unknownView(): void;
@@ -164,6 +166,7 @@ export const noopTelemetry: Telemetry = Object.freeze({
     connectionError: noop,
     handshakeRejected: noop,
     slowConsumerDropped: noop,
+    limitExceeded: noop,
     subscriptionCreated: noop,
     subscriptionRemoved: noop,
     unknownView: noop,

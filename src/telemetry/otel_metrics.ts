@@ -142,6 +142,12 @@ export const METRIC_DEFINITIONS = Object.freeze(
       "WebSocket upgrades refused, by close code name",
       ["code"],
     ),
+    wsLimitExceeded: def(
+      "ws_limit_exceeded_total",
+      "counter",
+      "Per-client limits hit: connections per IP/subject/origin, handshake rate, subscriptions, messages and bytes per minute, snapshot rows",
+      ["limit"],
+    ),
     wsUnknownViewSubscriptions: def(
       "ws_unknown_view_subscriptions_total",
       "counter",
@@ -416,6 +422,7 @@ export function createMetricFacades(
   const byEntity = one("entity");
   const byKind = one("kind");
   const byCode = one("code");
+  const byLimit = one("limit");
   const bySource = one("source");
   const byModeEntity = attributeCache<[string, string]>(["mode", "entity"]);
   const byEntityCode = attributeCache<[string, string]>(["entity", "code"]);
@@ -433,6 +440,7 @@ export function createMetricFacades(
   const slowConsumers = counter(m.wsSlowConsumerDisconnects);
   const rejections = counter(m.wsHandshakeRejections);
   const unknownViews = counter(m.wsUnknownViewSubscriptions);
+  const limitsExceeded = counter(m.wsLimitExceeded);
   const created = counter(m.subscriptionsCreated);
   const removed = counter(m.subscriptionsRemoved);
 
@@ -513,6 +521,7 @@ export function createMetricFacades(
       },
       handshakeRejected: (code) => rejections(1, byCode(code)),
       slowConsumerDropped: () => slowConsumers(1),
+      limitExceeded: (limit) => limitsExceeded(1, byLimit(limit)),
       subscriptionCreated: (view) => created(1, byView(view)),
       subscriptionRemoved: (view) => removed(1, byView(view)),
       unknownView: () => unknownViews(1),

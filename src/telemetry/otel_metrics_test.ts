@@ -40,6 +40,7 @@ const EXPECTED: Readonly<Record<string, readonly [string, readonly string[]]>> =
   ws_connection_errors_by_kind_total: ["counter", ["kind"]],
   ws_slow_consumer_disconnects_total: ["counter", []],
   ws_handshake_rejections_total: ["counter", ["code"]],
+  ws_limit_exceeded_total: ["counter", ["limit"]],
   ws_unknown_view_subscriptions_total: ["counter", []],
   view_cache_evictions_total: ["counter", ["entity"]],
   projector_view_errors_total: ["counter", ["view"]],
@@ -84,6 +85,7 @@ function recordOneOfEach(telemetry: Telemetry): void {
   ws.messageReceived();
   ws.connectionError("message-too-big");
   ws.handshakeRejected("server-at-capacity");
+  ws.limitExceeded("messages-per-minute");
   ws.slowConsumerDropped();
   ws.subscriptionCreated("Token/state");
   ws.subscriptionRemoved("Token/state");
@@ -155,6 +157,7 @@ Deno.test("/metrics values follow the facade calls", async () => {
   assert.equal(value(f, "ws_connection_errors_total"), 1);
   assert.equal(value(f, "ws_connection_errors_by_kind_total", { kind: "message-too-big" }), 1);
   assert.equal(value(f, "ws_handshake_rejections_total", { code: "server-at-capacity" }), 1);
+  assert.equal(value(f, "ws_limit_exceeded_total", { limit: "messages-per-minute" }), 1);
   assert.equal(value(f, "mutations_processed_total", { entity: "Token" }), 4);
   assert.equal(value(f, "frames_published_total", { mode: "list", entity: "Token" }), 1);
   assert.equal(value(f, "state_table_at_capacity", { entity: "Token" }), 1);

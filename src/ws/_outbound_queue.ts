@@ -18,7 +18,7 @@ export interface OutboundQueueOptions {
   readonly clock: Clock;
   readonly limits: QueueLimits;
   /** Frames handed to the socket, in bursts. */
-  readonly onSent: (frames: number) => void;
+  readonly onSent: (frames: number, bytes: number) => void;
   /** The queue would overflow: the owner closes the client as a slow consumer. */
   readonly onOverflow: (queuedFrames: number, queuedBytes: number) => void;
   /** The socket refused a frame: the owner closes the client. */
@@ -175,6 +175,7 @@ export class OutboundQueue implements Pumpable {
     if (this.#closed || this.#drainTimer !== undefined) return 0;
     const transport = this.#o.transport;
     let sent = 0;
+    let sentBytes = 0;
     // The send buffer is read once per pump (each read is a runtime call), then estimated
     // by adding what was sent, and read again only when the estimate passes the mark.
     let buffered = transport.bufferedAmount;
@@ -200,9 +201,10 @@ export class OutboundQueue implements Pumpable {
       this.#head++;
       this.#bytes -= item.bytes;
       buffered += item.bytes;
+      sentBytes += item.bytes;
       sent++;
     }
-    if (sent > 0) this.#o.onSent(sent);
+    if (sent > 0) this.#o.onSent(sent, sentBytes);
     if (this.#head === this.#items.length) {
       this.#items = [];
       this.#head = 0;

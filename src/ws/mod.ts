@@ -1,6 +1,16 @@
 /**
  * @module The wire protocol: frame codec, sessions with bounded queues, subscriptions, limits, the upgrade.
  */
+export {
+  Admission,
+  type AdmissionLimit,
+  type AdmissionLimits,
+  type Admitted,
+  type ClientLimits,
+  ipOf,
+  NO_ADMISSION_LIMITS,
+  type Refreshed,
+} from "./admission.ts";
 export { CloseCode, toCloseReason } from "./close_codes.ts";
 export {
   type ClientMessage,

@@ -6,14 +6,32 @@ import { CloseCode } from "./close_codes.ts";
 import { type SocketEvents, upgradeToSocket } from "./deno_socket.ts";
 import { type HandshakeRejection, toRejectionResponse } from "./rejection.ts";
 import type { SendScheduler } from "./send_scheduler.ts";
+import {
+  Admission,
+  type AdmissionLimits,
+  type Admitted,
+  ipOf,
+  NO_ADMISSION_LIMITS,
+  type Refusal,
+  type Slot,
+} from "./admission.ts";
 import { Session, type SessionLimits } from "./session.ts";
 import type { Transport } from "./transport.ts";
 
 /** Decides whether an upgrade may proceed; the seam for authentication. */
+/**
+ * Decides an upgrade before it happens: a rejection refuses it (PROTOCOL.md §6), an
+ * {@link Admitted} lets it in with its credentials' subject, expiry and limits, and
+ * undefined lets it in anonymously.
+ */
 export type Authorize = (
   request: Request,
   peer: string,
-) => HandshakeRejection | undefined | Promise<HandshakeRejection | undefined>;
+) =>
+  | HandshakeRejection
+  | Admitted
+  | undefined
+  | Promise<HandshakeRejection | Admitted | undefined>;
 
 /** Turns a request into socket events; defaults to the real Deno upgrade. */
 export type Upgrader = (request: Request, events: SocketEvents) => Response;
@@ -38,6 +56,8 @@ export interface WsServerOptions {
   readonly upgrade?: Upgrader;
   /** Paces fan-out sends across clients (see {@link SendScheduler}); default: send at once. */
   readonly scheduler?: SendScheduler;
+  /** Connections per IP, subject and origin, and upgrades per IP per minute; default none. */
+  readonly admission?: AdmissionLimits;
 }
 
 /** The WebSocket side of the server. */
@@ -67,6 +87,9 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = Object.freeze({
   // Kept small because it is also what a peer that stopped reading can pin: Deno offers
   // no way to cut a socket whose writes are blocked, so the close frame waits behind it.
   socketHighWaterBytes: 256 * 1024,
+  maxSnapshotRows: 10_000,
+  maxMessagesPerMinute: 0,
+  maxBytesPerMinute: 0,
 });
 
 /** Creates the WebSocket server: upgrades, client limit, sessions and the idle sweep. */
@@ -83,9 +106,21 @@ export function createWsServer(options: WsServerOptions): WsServer {
   let accepting = true;
   let sweepTimer: Disposable | undefined;
 
+  const admission = new Admission(options.admission ?? NO_ADMISSION_LIMITS, clock);
+
   function reject(rejection: HandshakeRejection): Response {
     telemetry.handshakeRejected(rejection.code);
     return toRejectionResponse(rejection);
+  }
+
+  function refuse(refusal: Refusal, peer: string): Response {
+    telemetry.limitExceeded(refusal.limit);
+    log.warn("Refused WebSocket connection from {peer}: {limit} ({code})", {
+      peer,
+      limit: refusal.limit,
+      code: refusal.rejection.code,
+    });
+    return reject(refusal.rejection);
   }
 
   function scheduleSweep(): void {
@@ -135,18 +170,28 @@ export function createWsServer(options: WsServerOptions): WsServer {
     #session: Session | undefined;
     #span: OpenSpan | undefined;
     #released = false;
+    /** The per-IP/subject/origin slot, held until the socket ends. */
+    slot: Slot | undefined;
+    admitted: Admitted | undefined;
     constructor(peer: string) {
       this.#peer = peer;
     }
+    /** Gives back the reservation taken at the upgrade (the session now counts instead). */
     release(): void {
       if (!this.#released) {
         this.#released = true;
         reserved--;
       }
     }
+    /** Gives back everything: reservation and slot. */
+    releaseAll(): void {
+      this.release();
+      this.slot?.release();
+    }
     onOpen(transport: Transport): void {
       this.release();
       if (!accepting) {
+        this.slot?.release();
         transport.close(CloseCode.GoingAway, "server shutting down");
         return;
       }
@@ -167,8 +212,9 @@ export function createWsServer(options: WsServerOptions): WsServer {
         log,
         telemetry,
         tracing,
-        limits,
+        limits: sessionLimitsFor(this.admitted),
         ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
+        ...(this.admitted === undefined ? {} : { auth: this.admitted }),
       });
       this.#session = session;
       sessions.add(session);
@@ -190,7 +236,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
       else this.#span.run(() => session.receive(data));
     }
     onClose(code: number, reason: string): void {
-      this.release();
+      this.releaseAll();
       const session = this.#session;
       if (session === undefined) return;
       session.ended();
@@ -208,6 +254,21 @@ export function createWsServer(options: WsServerOptions): WsServer {
     }
   }
 
+  /** Session limits: the server's, with what the client's token sets instead. */
+  function sessionLimitsFor(admitted: Admitted | undefined): SessionLimits {
+    const own = admitted?.limits;
+    if (own === undefined) return limits;
+    return {
+      ...limits,
+      ...(own.maxSubscriptions === undefined ? {} : { maxSubscriptions: own.maxSubscriptions }),
+      ...(own.maxSnapshotRows === undefined ? {} : { maxSnapshotRows: own.maxSnapshotRows }),
+      ...(own.maxMessagesPerMinute === undefined
+        ? {}
+        : { maxMessagesPerMinute: own.maxMessagesPerMinute }),
+      ...(own.maxBytesPerMinute === undefined ? {} : { maxBytesPerMinute: own.maxBytesPerMinute }),
+    };
+  }
+
   return {
     async handleUpgrade(request, peer) {
       if (!accepting) {
@@ -219,6 +280,9 @@ export function createWsServer(options: WsServerOptions): WsServer {
           retryAfterSeconds: 5,
         });
       }
+      const ip = ipOf(peer);
+      const rateRefusal = admission.checkHandshakeRate(ip);
+      if (rateRefusal !== undefined) return refuse(rateRefusal, peer);
       if (sessions.size + reserved >= maxClients) {
         log.warn("Refused WebSocket connection from {peer}: {count}/{max} clients", {
           peer,
@@ -238,11 +302,12 @@ export function createWsServer(options: WsServerOptions): WsServer {
       const connection = new Connection(peer);
       const release = () => connection.release();
       try {
-        const rejection = await options.authorize?.(request, peer);
-        if (rejection !== undefined) {
+        const decision = await options.authorize?.(request, peer);
+        if (decision !== undefined && !("kind" in decision)) {
           release();
-          return reject(rejection);
+          return reject(decision);
         }
+        connection.admitted = decision;
       } catch (error) {
         release();
         log.error("Authorization of {peer} failed: {error}", { peer, error });
@@ -254,12 +319,23 @@ export function createWsServer(options: WsServerOptions): WsServer {
           retryAfterSeconds: 5,
         });
       }
+      const slot = admission.acquire(
+        ip,
+        connection.admitted?.subject,
+        request.headers.get("origin") ?? undefined,
+        connection.admitted?.limits?.maxConnections,
+      );
+      if ("rejection" in slot) {
+        release();
+        return refuse(slot, peer);
+      }
+      connection.slot = slot;
       try {
         // Outside the HTTP request's span: the socket's callbacks would otherwise keep that
         // ended span and its context alive for the whole connection (~1.3 KB each).
         return tracing.detached(() => upgrade(request, connection));
       } catch (error) {
-        release();
+        connection.releaseAll();
         throw error;
       }
     },

@@ -17,11 +17,18 @@ import {
 import type { Transport } from "./transport.ts";
 import { OutboundQueue, type QueueLimits } from "./_outbound_queue.ts";
 import type { SendScheduler } from "./send_scheduler.ts";
+import type { Admitted } from "./admission.ts";
 
 /** Per-session limits. */
 export interface SessionLimits extends QueueLimits {
   readonly maxSubscriptions: number;
   readonly maxMessageBytes: number;
+  /** Entities one subscription's snapshot sends at most. */
+  readonly maxSnapshotRows: number;
+  /** Client messages per minute before the session ends with `rate-limit-exceeded`; 0: none. */
+  readonly maxMessagesPerMinute: number;
+  /** Bytes sent per minute before the session ends with `rate-limit-exceeded`; 0: none. */
+  readonly maxBytesPerMinute: number;
 }
 
 /** Options for {@link Session}. */
@@ -39,6 +46,27 @@ export interface SessionOptions {
   readonly limits: SessionLimits;
   /** Paces sends across clients; without one, frames are sent as they are queued. */
   readonly scheduler?: SendScheduler;
+  /** The client's credentials: expiry (the session ends then) and in-band refresh. */
+  readonly auth?: Admitted;
+}
+
+const MINUTE_MS = 60_000;
+/** Longest timer the runtime takes (setTimeout overflows past 2^31-1 ms); longer waits re-arm. */
+const MAX_TIMER_MS = 2_000_000_000;
+
+/** Counts events in fixed one-minute windows. */
+class MinuteCounter {
+  #start = -Infinity;
+  #count = 0;
+  /** Adds `amount` at `now`; returns the window's total. */
+  add(now: number, amount: number): number {
+    if (now - this.#start >= MINUTE_MS) {
+      this.#start = now;
+      this.#count = 0;
+    }
+    this.#count += amount;
+    return this.#count;
+  }
 }
 
 interface ActiveSubscription extends Disposable {
@@ -70,6 +98,9 @@ export class Session {
   readonly #queue: OutboundQueue;
   #closed = false;
   #ended = false;
+  readonly #messagesThisMinute = new MinuteCounter();
+  readonly #bytesThisMinute = new MinuteCounter();
+  #expiryTimer: Disposable | undefined;
 
   constructor(options: SessionOptions) {
     this.#o = options;
@@ -82,13 +113,51 @@ export class Session {
       clock: options.clock,
       limits: options.limits,
       ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
-      onSent: (frames) => options.telemetry.framesSent(frames),
+      onSent: (frames, bytes) => {
+        options.telemetry.framesSent(frames);
+        this.#countSentBytes(bytes);
+      },
       onOverflow: (frames, bytes) => this.#dropSlowConsumer(frames, bytes),
       onSendError: (error) => {
         options.telemetry.connectionError("send-failed");
         options.log.warn("WebSocket connection error: {error}", { client_id: this.id, error });
         this.close(CloseCode.InternalError, "send-failed");
       },
+    });
+    this.#armExpiry(options.auth?.expiresAt);
+  }
+
+  #armExpiry(expiresAt: number | undefined): void {
+    this.#expiryTimer?.[Symbol.dispose]();
+    this.#expiryTimer = undefined;
+    if (expiresAt === undefined || this.#closed) return;
+    const remaining = expiresAt * 1000 - this.#o.clock.now();
+    this.#expiryTimer = this.#o.clock.setTimer(
+      Math.max(0, Math.min(remaining, MAX_TIMER_MS)),
+      () => {
+        this.#expiryTimer = undefined;
+        if (remaining > MAX_TIMER_MS) return this.#armExpiry(expiresAt);
+        this.#o.log.info("Client {client_id}'s token expired", { client_id: this.id });
+        this.sendError({
+          code: "token-expired",
+          message: "The session's token expired; reconnect with a fresh token",
+          retryable: true,
+          fatal: true,
+        });
+      },
+    );
+  }
+
+  #countSentBytes(bytes: number): void {
+    const limit = this.#o.limits.maxBytesPerMinute;
+    if (limit <= 0 || this.#closed) return;
+    if (this.#bytesThisMinute.add(this.#o.clock.monotonic(), bytes) <= limit) return;
+    this.#o.telemetry.limitExceeded("bytes-per-minute");
+    this.sendError({
+      code: "rate-limit-exceeded",
+      message: `More than ${limit} bytes per minute to this connection`,
+      retryable: true,
+      fatal: true,
     });
   }
 
@@ -117,6 +186,17 @@ export class Session {
     if (this.#closed) return;
     this.#lastSeen = this.#o.clock.monotonic();
     this.#o.telemetry.messageReceived();
+    const rate = this.#o.limits.maxMessagesPerMinute;
+    if (rate > 0 && this.#messagesThisMinute.add(this.#lastSeen, 1) > rate) {
+      this.#o.telemetry.limitExceeded("messages-per-minute");
+      this.sendError({
+        code: "rate-limit-exceeded",
+        message: `More than ${rate} messages per minute`,
+        retryable: true,
+        fatal: true,
+      });
+      return;
+    }
     const size = typeof data === "string"
       ? utf8Length(data, this.#o.limits.maxMessageBytes)
       : data.byteLength;
@@ -169,10 +249,39 @@ export class Session {
       case "ping":
         return;
       case "refresh_auth":
-        // Auth is off in this build: nothing to refresh, so answer as the client expects.
-        this.#sendText(JSON.stringify({ success: false, error: "token-invalid" }));
-        return;
+        return this.#refreshAuth(message.token);
     }
+  }
+
+  #refreshAuth(token: string): void {
+    const refresh = this.#o.auth?.refresh;
+    if (refresh === undefined) {
+      // No credentials that can be refreshed (auth off, or static tokens): say so.
+      this.#sendText(JSON.stringify({ success: false, error: "token-invalid" }));
+      return;
+    }
+    refresh(token).then((refreshed) => {
+      if (this.#closed) return;
+      this.#armExpiry(refreshed.expiresAt);
+      this.#o.log.info("Client {client_id} refreshed its token", { client_id: this.id });
+      this.#sendText(
+        JSON.stringify(
+          refreshed.expiresAt === undefined
+            ? { success: true }
+            : { success: true, expiresAt: refreshed.expiresAt },
+        ),
+      );
+    }, (error: unknown) => {
+      if (this.#closed) return;
+      const code = typeof (error as { code?: unknown })?.code === "string"
+        ? (error as { code: string }).code
+        : "token-invalid";
+      this.#o.log.info("Client {client_id} sent a refresh_auth token that was refused: {code}", {
+        client_id: this.id,
+        code,
+      });
+      this.#sendText(JSON.stringify({ success: false, error: code }));
+    });
   }
 
   #subscribe(message: SubscribeMessage): void {
@@ -243,7 +352,7 @@ export class Session {
         ...(message.after === undefined ? {} : { after: message.after }),
         ...(message.snapshotLimit === undefined ? {} : { snapshotLimit: message.snapshotLimit }),
       });
-      this.#enqueueSnapshot(info, entities);
+      this.#enqueueSnapshot(info, this.#capSnapshot(entities));
     }
     const key = message.key;
     const listener = this.#o.bus.subscribe(info.id, (frame) => {
@@ -260,7 +369,7 @@ export class Session {
     const key = message.key;
     if (message.withSnapshot !== false) {
       const entities = window.snapshot().filter((e) => key === undefined || e.key === key);
-      this.#enqueueSnapshot(info, entities);
+      this.#enqueueSnapshot(info, this.#capSnapshot(entities));
     }
     const listener = this.#o.bus.subscribe(window.topic, (frame) => {
       if (key === undefined || frame.key === key) this.#queue.pushLive(frame.bytes);
@@ -272,6 +381,19 @@ export class Session {
         window[Symbol.dispose]();
       },
     };
+  }
+
+  /** At most `maxSnapshotRows` entities (in the order the view gave them). */
+  #capSnapshot<T>(entities: T[]): T[] {
+    const max = this.#o.limits.maxSnapshotRows;
+    if (entities.length <= max) return entities;
+    this.#o.telemetry.limitExceeded("snapshot-rows");
+    this.#o.log.debug("Snapshot for client {client_id} cut to {max} of {count} entities", {
+      client_id: this.id,
+      max,
+      count: entities.length,
+    });
+    return entities.slice(0, max);
   }
 
   #enqueueSnapshot(info: ViewInfo, entities: Parameters<typeof encodeSnapshotBatches>[1]): void {
@@ -344,6 +466,8 @@ export class Session {
   }
 
   #release(): void {
+    this.#expiryTimer?.[Symbol.dispose]();
+    this.#expiryTimer = undefined;
     this.#queue.close();
     for (const subscription of this.#subscriptions.values()) {
       subscription[Symbol.dispose]();

@@ -1,0 +1,69 @@
+import { AuthError } from "./errors.ts";
+
+/** Per-token limits from the JWT `limits` claim; an absent field means the server default. */
+export interface AuthLimits {
+  readonly maxConnections?: number;
+  readonly maxSubscriptions?: number;
+  readonly maxSnapshotRows?: number;
+  readonly maxMessagesPerMinute?: number;
+  readonly maxBytesPerMinute?: number;
+}
+
+/** Who a verified token speaks for. */
+export interface Identity {
+  /** The JWT `sub`, `static:<index>` for static tokens, or undefined when the JWT has none. */
+  readonly subject: string | undefined;
+  /** Unix seconds after which the token is no longer valid; undefined for static tokens. */
+  readonly expiresAt: number | undefined;
+  readonly limits: AuthLimits;
+  /** The `origin` claim, when the token is bound to one. */
+  readonly origin?: string;
+}
+
+/** Wire (snake_case) claim keys and the {@link AuthLimits} field each one fills. */
+const LIMIT_KEYS = [
+  ["max_connections", "maxConnections"],
+  ["max_subscriptions", "maxSubscriptions"],
+  ["max_snapshot_rows", "maxSnapshotRows"],
+  ["max_messages_per_minute", "maxMessagesPerMinute"],
+  ["max_bytes_per_minute", "maxBytesPerMinute"],
+] as const;
+
+/** The snake_case claim key for each {@link AuthLimits} field, for minting. */
+export function toLimitsClaim(limits: AuthLimits): Record<string, number> {
+  const claim: Record<string, number> = {};
+  for (const [wire, field] of LIMIT_KEYS) {
+    const value = limits[field];
+    if (value !== undefined) claim[wire] = value;
+  }
+  return claim;
+}
+
+/**
+ * Parses the JWT `limits` claim. `undefined` means no limits. Unknown keys are ignored so
+ * issuers can add limits before every server knows them; a known key with anything but a
+ * non-negative safe integer is refused, since silently dropping it would lift the limit.
+ */
+export function parseLimitsClaim(value: unknown): AuthLimits {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new AuthError(
+      "token-invalid-format",
+      'Cannot parse token: claim "limits" is not an object',
+    );
+  }
+  const record = value as Record<string, unknown>;
+  const limits: Record<string, number> = {};
+  for (const [wire, field] of LIMIT_KEYS) {
+    if (!Object.hasOwn(record, wire)) continue;
+    const n = record[wire];
+    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
+      throw new AuthError(
+        "token-invalid-format",
+        `Cannot parse token: limit "${wire}" must be a non-negative integer`,
+      );
+    }
+    limits[field] = n;
+  }
+  return limits;
+}

@@ -1,0 +1,196 @@
+import { type Clock, LruMap } from "../util/mod.ts";
+import type { HandshakeRejection } from "./rejection.ts";
+
+/** Per-client limits a token may set (PROTOCOL.md §6 `limits` claim); unset ones use the server's. */
+export interface ClientLimits {
+  readonly maxConnections?: number;
+  readonly maxSubscriptions?: number;
+  readonly maxSnapshotRows?: number;
+  readonly maxMessagesPerMinute?: number;
+  readonly maxBytesPerMinute?: number;
+}
+
+/** Outcome of a successful `refresh_auth`: the new expiry, unix seconds. */
+export interface Refreshed {
+  readonly expiresAt: number | undefined;
+}
+
+/** A client the authorize hook let in, with what its credentials say. */
+export interface Admitted {
+  readonly kind: "admitted";
+  /** Who the credentials belong to (the per-subject connection limit counts by it). */
+  readonly subject?: string;
+  /** When the credentials expire, unix seconds: the session then ends with `token-expired`. */
+  readonly expiresAt?: number;
+  readonly limits?: ClientLimits;
+  /**
+   * Checks a `refresh_auth` token (same subject); rejects with an Error whose `code` says
+   * why. Absent: in-band refresh is not supported for these credentials.
+   */
+  readonly refresh?: (token: string) => Promise<Refreshed>;
+}
+
+/** Connection and handshake limits per peer, subject and origin; 0 means no limit. */
+export interface AdmissionLimits {
+  readonly maxConnectionsPerIp: number;
+  readonly maxConnectionsPerSubject: number;
+  readonly maxConnectionsPerOrigin: number;
+  readonly handshakesPerMinutePerIp: number;
+}
+
+/** No limits. */
+export const NO_ADMISSION_LIMITS: AdmissionLimits = Object.freeze({
+  maxConnectionsPerIp: 0,
+  maxConnectionsPerSubject: 0,
+  maxConnectionsPerOrigin: 0,
+  handshakesPerMinutePerIp: 0,
+});
+
+/** A held connection slot; release it when the connection ends (idempotent). */
+export interface Slot {
+  release(): void;
+}
+
+/** Which limit refused a client: a bounded metric label. */
+export type AdmissionLimit =
+  | "handshake-rate"
+  | "connections-per-ip"
+  | "connections-per-subject"
+  | "connections-per-origin";
+
+/** A refusal, with the limit that caused it. */
+export interface Refusal {
+  readonly limit: AdmissionLimit;
+  readonly rejection: HandshakeRejection;
+}
+
+/** Handshake windows remembered at most (one per recent client IP); older ones are forgotten. */
+const RATE_WINDOWS = 100_000;
+const MINUTE_MS = 60_000;
+
+/**
+ * Counts connections per IP, subject and origin, and upgrades per IP per minute. Memory is
+ * bounded: connection counts exist only for open connections (at most the client limit),
+ * and handshake windows are an LRU of recent IPs.
+ */
+export class Admission {
+  readonly #limits: AdmissionLimits;
+  readonly #clock: Clock;
+  readonly #perIp = new Map<string, number>();
+  readonly #perSubject = new Map<string, number>();
+  readonly #perOrigin = new Map<string, number>();
+  readonly #windows = new LruMap<string, { start: number; count: number }>(RATE_WINDOWS);
+
+  constructor(limits: AdmissionLimits, clock: Clock) {
+    this.#limits = limits;
+    this.#clock = clock;
+  }
+
+  /** Counts one upgrade attempt from `ip`; a refusal once it is over the per-minute rate. */
+  checkHandshakeRate(ip: string): Refusal | undefined {
+    const limit = this.#limits.handshakesPerMinutePerIp;
+    if (limit <= 0) return undefined;
+    const now = this.#clock.monotonic();
+    let window = this.#windows.get(ip);
+    if (window === undefined || now - window.start >= MINUTE_MS) {
+      window = { start: now, count: 0 };
+    }
+    window.count++;
+    this.#windows.set(ip, window);
+    if (window.count <= limit) return undefined;
+    const retryAfterSeconds = Math.max(1, Math.ceil((window.start + MINUTE_MS - now) / 1000));
+    return {
+      limit: "handshake-rate",
+      rejection: {
+        status: 429,
+        code: "rate-limit-exceeded",
+        message: `More than ${limit} WebSocket upgrades per minute from this address`,
+        retryable: true,
+        retryAfterSeconds,
+      },
+    };
+  }
+
+  /**
+   * Takes a connection slot for `ip`, `subject` and `origin`, or refuses with 429
+   * `connection-limit-exceeded`. `subjectLimit` (a token's `max_connections`) replaces the
+   * per-subject default.
+   */
+  acquire(
+    ip: string,
+    subject: string | undefined,
+    origin: string | undefined,
+    subjectLimit?: number,
+  ): Slot | Refusal {
+    const limits = this.#limits;
+    const checks: [Map<string, number>, string | undefined, number, AdmissionLimit, string][] = [
+      [this.#perIp, ip, limits.maxConnectionsPerIp, "connections-per-ip", "this address"],
+      [
+        this.#perSubject,
+        subject,
+        subjectLimit ?? limits.maxConnectionsPerSubject,
+        "connections-per-subject",
+        "these credentials",
+      ],
+      [
+        this.#perOrigin,
+        origin,
+        limits.maxConnectionsPerOrigin,
+        "connections-per-origin",
+        "this origin",
+      ],
+    ];
+    for (const [counts, key, limit, name, whose] of checks) {
+      if (key === undefined || limit <= 0) continue;
+      if ((counts.get(key) ?? 0) >= limit) {
+        return {
+          limit: name,
+          rejection: {
+            status: 429,
+            code: "connection-limit-exceeded",
+            message: `At most ${limit} connections for ${whose}`,
+            retryable: true,
+            retryAfterSeconds: 5,
+            suggestedAction: "close other connections first",
+          },
+        };
+      }
+    }
+    const held: [Map<string, number>, string][] = [];
+    for (const [counts, key] of checks) {
+      if (key === undefined) continue;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+      held.push([counts, key]);
+    }
+    let released = false;
+    return {
+      release() {
+        if (released) return;
+        released = true;
+        for (const [counts, key] of held) {
+          const left = (counts.get(key) ?? 1) - 1;
+          if (left <= 0) counts.delete(key);
+          else counts.set(key, left);
+        }
+      },
+    };
+  }
+
+  /** Distinct keys counted, for tests and /status. */
+  get tracked(): { ips: number; subjects: number; origins: number; windows: number } {
+    return {
+      ips: this.#perIp.size,
+      subjects: this.#perSubject.size,
+      origins: this.#perOrigin.size,
+      windows: this.#windows.size,
+    };
+  }
+}
+
+/** The IP part of a `host:port` peer (IPv6 in brackets or bare). */
+export function ipOf(peer: string): string {
+  if (peer.startsWith("[")) return peer.slice(1, peer.indexOf("]"));
+  const colon = peer.lastIndexOf(":");
+  if (colon < 0 || peer.indexOf(":") !== colon) return peer; // no port, or bare IPv6
+  return peer.slice(0, colon);
+}
