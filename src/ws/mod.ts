@@ -10,6 +10,8 @@ export {
   ipOf,
   NO_ADMISSION_LIMITS,
   type Refreshed,
+  type Refusal,
+  type Slot,
 } from "./admission.ts";
 export { CloseCode, toCloseReason } from "./close_codes.ts";
 export {

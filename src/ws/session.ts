@@ -100,6 +100,7 @@ export class Session {
   #ended = false;
   readonly #messagesThisMinute = new MinuteCounter();
   readonly #bytesThisMinute = new MinuteCounter();
+  #overByteLimit = false;
   #expiryTimer: Disposable | undefined;
 
   constructor(options: SessionOptions) {
@@ -150,8 +151,10 @@ export class Session {
 
   #countSentBytes(bytes: number): void {
     const limit = this.#o.limits.maxBytesPerMinute;
-    if (limit <= 0 || this.#closed) return;
+    if (limit <= 0 || this.#closed || this.#overByteLimit) return;
     if (this.#bytesThisMinute.add(this.#o.clock.monotonic(), bytes) <= limit) return;
+    // Set first: sending the error frame below counts its own bytes and comes back here.
+    this.#overByteLimit = true;
     this.#o.telemetry.limitExceeded("bytes-per-minute");
     this.sendError({
       code: "rate-limit-exceeded",
