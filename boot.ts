@@ -6,6 +6,7 @@
  * @module
  */
 import { type App, createApp } from "./src/app.ts";
+import { prepareAuth } from "./src/app_auth.ts";
 import { type Config, ConfigError, parseConfig } from "./src/config/mod.ts";
 import { getLogger, type Logger } from "./src/log/mod.ts";
 import { loadStack, type Stack } from "./src/stack/mod.ts";
@@ -92,6 +93,9 @@ export async function boot(entry: string): Promise<Booted> {
     }
   }
   try {
+    // Keys come from a file or URL: a bad one stops start-up (exit 2) rather than locking
+    // every client out later.
+    const auth = await prepareAuth(config, systemClock);
     const app = createApp({
       config,
       clock: systemClock,
@@ -99,6 +103,7 @@ export async function boot(entry: string): Promise<Booted> {
       log,
       telemetry,
       metrics: otel.renderMetrics,
+      auth,
       ...(stack === undefined ? {} : { stack }),
     });
     return { config, otel, app, log, startup };
@@ -106,6 +111,25 @@ export async function boot(entry: string): Promise<Booted> {
     if (!(error instanceof ConfigError)) throw error;
     return await refuseToStart(error.message);
   }
+}
+
+/**
+ * Serves `/metrics`, `/status`, `/health` and `/ready` on `PHAROS_ADMIN_PORT` when it is
+ * set (the main listener then omits the first two). Returns the listener to close.
+ */
+export function serveAdmin({ config, app, log }: Booted): Deno.HttpServer | undefined {
+  const adminHandler = app.adminHandler;
+  if (adminHandler === undefined) return undefined;
+  const adminLog = log.getChild("http");
+  return Deno.serve({
+    port: config.adminPort,
+    hostname: config.hostname,
+    onListen({ hostname, port }) {
+      adminLog.info("Admin endpoints (/metrics, /status) listening on {address}", {
+        address: toAddress(hostname, port),
+      });
+    },
+  }, adminHandler);
 }
 
 /**

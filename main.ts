@@ -4,7 +4,7 @@
  * SIGINT/SIGTERM. (`serve.ts` is the same server for `deno serve`.)
  * @module
  */
-import { boot, drainOnSignals, toAddress } from "./boot.ts";
+import { boot, drainOnSignals, serveAdmin, toAddress } from "./boot.ts";
 
 const booted = await boot("main");
 const { config, app, log, startup } = booted;
@@ -22,6 +22,9 @@ const server = tracing.inSpan("ws.server", { phase: "startup" }, (span) =>
       });
     },
   }, app.handler), { root: true });
+const admin = serveAdmin(booted);
 await app.start();
 startup.end();
-drainOnSignals(booted, () => server.shutdown());
+drainOnSignals(booted, async () => {
+  await Promise.all([server.shutdown(), admin?.shutdown()]);
+});

@@ -12,16 +12,20 @@
  * sources and hold its own state and subscribers.
  * @module
  */
-import { boot, drainOnSignals, toAddress } from "./boot.ts";
+import { boot, drainOnSignals, serveAdmin, toAddress } from "./boot.ts";
 
 const booted = await boot("deno serve");
 const { app, log, startup } = booted;
 const { tracing } = booted.otel.telemetry;
+// PHAROS_ADMIN_PORT works here too: the admin listener is ours, not the host's.
+const admin = serveAdmin(booted);
 // Sources start before the first request can arrive; /ready says when they are healthy.
 await app.start();
 startup.end();
-// The listener belongs to `deno serve` and closes when the process exits.
-drainOnSignals(booted);
+// The main listener belongs to `deno serve` and closes when the process exits.
+drainOnSignals(booted, async () => {
+  await admin?.shutdown();
+});
 
 /** The peer as the HTTP handler expects it; non-TCP listeners have none. */
 function peerOf(addr: Deno.Addr): { hostname: string; port: number } {

@@ -1,13 +1,24 @@
 import { type Bus, createMemoryBus } from "./bus/mod.ts";
-import type { Config } from "./config/mod.ts";
+import { type Config, ConfigError } from "./config/mod.ts";
 import { createHealthBoard, type HealthBoard, type HealthMonitor } from "./health/mod.ts";
-import { createHttpHandler, type Endpoint, type HttpHandler } from "./http/mod.ts";
+import {
+  createHttpHandler,
+  type Endpoint,
+  type HttpHandler,
+  type HttpHandlerOptions,
+} from "./http/mod.ts";
 import type { Logger } from "./log/mod.ts";
 import { createProjector, type Projector } from "./projector/mod.ts";
 import { createIntake, type Intake, type Source, type SourceStatus } from "./sources/mod.ts";
 import { demoStack, type PharosEvent, type Stack } from "./stack/mod.ts";
 import type { Telemetry } from "./telemetry/mod.ts";
 import { type Clock, type Ids, yieldToIo } from "./util/mod.ts";
+import {
+  type AuthSetup,
+  createAuthorize,
+  createTokenEndpoint,
+  TOKEN_ENDPOINT_PATH,
+} from "./app_auth.ts";
 import { createPathCache, createVm, type Vm } from "./vm/mod.ts";
 import { type Authorize, createSendScheduler, createWsServer, type WsServer } from "./ws/mod.ts";
 import { createConfiguredSources, toSourceSpecs } from "./app_sources.ts";
@@ -24,8 +35,13 @@ export interface AppOptions {
   readonly stack?: Stack;
   /** Sources to run instead of those the config and stack ask for. */
   readonly sources?: readonly Source[];
-  /** Upgrade authorization hook; default allows everyone. */
+  /**
+   * Upgrade authorization hook; replaces the one built from the configuration
+   * (`PHAROS_AUTH`, `PHAROS_ALLOWED_ORIGINS`).
+   */
   readonly authorize?: Authorize;
+  /** Verifiers and minter from {@link prepareAuth}; required when the config enables auth. */
+  readonly auth?: AuthSetup;
   /** Renders `GET /metrics`; without it the route is absent. */
   readonly metrics?: () => Promise<string>;
 }
@@ -33,6 +49,8 @@ export interface AppOptions {
 /** A wired Pharos server, not yet listening: hand `handler` to `Deno.serve`. */
 export interface App {
   readonly handler: HttpHandler;
+  /** `/metrics`, `/status`, `/health`, `/ready` for the admin port, when one is configured. */
+  readonly adminHandler: HttpHandler | undefined;
   /** Starts the sources; resolves once they run. */
   start(): Promise<void>;
   /** Drains: `/ready` turns 503, sources stop, queued events finish, clients get 1001. */
@@ -163,6 +181,16 @@ export function createApp(options: AppOptions): App {
       vmLog.error("Failed to process an event from {source}: {error}", { source, error }),
   });
 
+  const needsAuth = config.authMode !== "none" || config.authPrivateKey !== "";
+  if (needsAuth && options.auth === undefined && options.authorize === undefined) {
+    throw new ConfigError(["authentication is configured: build the app with prepareAuth()"]);
+  }
+  const authSetup: AuthSetup = options.auth ?? { verifier: undefined, minter: undefined };
+  const authorize = options.authorize ??
+    (config.authMode !== "none" || config.allowedOrigins.length > 0
+      ? createAuthorize(config, authSetup, log("auth"))
+      : undefined);
+
   const ws = createWsServer({
     directory: projector.directory,
     bus,
@@ -188,7 +216,7 @@ export function createApp(options: AppOptions): App {
       maxConnectionsPerOrigin: config.maxConnectionsPerOrigin,
       handshakesPerMinutePerIp: config.handshakesPerMinutePerIp,
     },
-    ...(options.authorize === undefined ? {} : { authorize: options.authorize }),
+    ...(authorize === undefined ? {} : { authorize }),
     scheduler,
   });
 
@@ -226,6 +254,9 @@ export function createApp(options: AppOptions): App {
     const ingest = configured.ingest;
     endpoints["/ingest"] = (request, peer) => ingest.handle(request, peer);
   }
+  if (authSetup.minter !== undefined) {
+    endpoints[TOKEN_ENDPOINT_PATH] = createTokenEndpoint(config, authSetup.minter, log("auth"));
+  }
 
   telemetry.observe.health(() => ({
     ready: isReady(),
@@ -233,9 +264,11 @@ export function createApp(options: AppOptions): App {
   }));
   telemetry.observe.pipeline(() => ({ pending: intake.pending, capacity: intake.capacity }));
 
-  const handler = createHttpHandler({
+  const adminPort = config.adminPort >= 0;
+  const httpOptions: HttpHandlerOptions = {
     log: log("http"),
     tracing,
+    ...(config.adminToken === "" ? {} : { adminToken: config.adminToken }),
     ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     upgrade: (request, peer) => ws.handleUpgrade(request, peer),
     endpoints,
@@ -261,10 +294,18 @@ export function createApp(options: AppOptions): App {
         };
       },
     },
+  };
+  const handler = createHttpHandler({
+    ...httpOptions,
+    exposure: adminPort ? "public" : "all",
   });
+  const adminHandler = adminPort
+    ? createHttpHandler({ ...httpOptions, exposure: "admin" })
+    : undefined;
 
   return {
     handler,
+    adminHandler,
     health,
     sources,
     intake,

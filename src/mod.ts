@@ -5,6 +5,14 @@
  * configuration (records arrive under the `pharos` category).
  */
 export { type App, type AppOptions, createApp } from "./app.ts";
+export {
+  type AuthSetup,
+  createAuthorize,
+  createTokenEndpoint,
+  prepareAuth,
+  presentedToken,
+  TOKEN_ENDPOINT_PATH,
+} from "./app_auth.ts";
 export { type Config, ConfigError, DEFAULT_CONFIG, parseConfig } from "./config/mod.ts";
 export {
   defineStack,

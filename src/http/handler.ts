@@ -1,5 +1,6 @@
 import type { Logger } from "../log/mod.ts";
 import { noopTracing, type Tracing } from "../telemetry/mod.ts";
+import { createTokenCheck } from "../util/mod.ts";
 
 /** What the HTTP routes need to know about the server. */
 export interface HttpState {
@@ -24,7 +25,18 @@ export interface HttpHandlerOptions {
   readonly metrics?: () => Promise<string>;
   /** Server spans named `METHOD route`; default none. */
   readonly tracing?: Tracing;
+  /**
+   * Which routes this listener serves: `all` (default), `public` (everything but the admin
+   * routes `/metrics` and `/status`, for when they have their own port) or `admin` (only
+   * those two plus `/health` and `/ready`; no upgrades, no endpoints).
+   */
+  readonly exposure?: "all" | "public" | "admin";
+  /** Bearer token the admin routes require; default none. */
+  readonly adminToken?: string;
 }
+
+/** Routes that reveal internals: served on the admin port when there is one. */
+const ADMIN_ROUTES = new Set(["/metrics", "/status"]);
 
 /** A handler that owns a whole path. */
 export type Endpoint = (request: Request, peer: string) => Promise<Response>;
@@ -75,7 +87,26 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         headers: { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" },
       }));
   }
-  const endpoints = new Map(Object.entries(options.endpoints ?? {}));
+  const exposure = options.exposure ?? "all";
+  if (exposure === "public") { for (const path of ADMIN_ROUTES) routes.delete(path); }
+  const endpoints = new Map(
+    exposure === "admin" ? [] : Object.entries(options.endpoints ?? {}),
+  );
+  const adminToken = options.adminToken;
+  const adminTokenMatches = adminToken === undefined || adminToken === ""
+    ? undefined
+    : createTokenCheck(adminToken);
+
+  /** An answer refusing the admin route, or undefined when the request may have it. */
+  async function refuseAdmin(request: Request, path: string): Promise<Response | undefined> {
+    if (adminTokenMatches === undefined || !ADMIN_ROUTES.has(path)) return undefined;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
+    if (match !== null && await adminTokenMatches(match[1]!)) return undefined;
+    return json(401, {
+      error: "admin-token-required",
+      message: `${path} requires the admin token as Authorization: Bearer`,
+    }, { "www-authenticate": 'Bearer realm="pharos-admin"' });
+  }
 
   async function handle(request: Request, url: URL, peer: string): Promise<Response> {
     const endpoint = endpoints.get(url.pathname);
@@ -92,7 +123,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       }
     }
     const route = routes.get(url.pathname);
-    if (route === undefined && isUpgrade(request)) {
+    if (route === undefined && isUpgrade(request) && exposure !== "admin") {
       try {
         return await options.upgrade(request, peer);
       } catch (error) {
@@ -114,6 +145,8 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         allow: "GET, HEAD",
       });
     }
+    const refusal = await refuseAdmin(request, url.pathname);
+    if (refusal !== undefined) return refusal;
     const response = await route(request);
     return request.method === "HEAD" ? new Response(null, response) : response;
   }

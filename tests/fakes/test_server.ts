@@ -1,4 +1,5 @@
 import { type App, createApp } from "../../src/app.ts";
+import { prepareAuth } from "../../src/app_auth.ts";
 import { type Config, parseConfig } from "../../src/config/mod.ts";
 import { getLogger } from "../../src/log/mod.ts";
 import type { Source } from "../../src/sources/mod.ts";
@@ -57,6 +58,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const source = new ManualSource();
   const app = createApp({
     config,
+    auth: await prepareAuth(config, systemClock),
     clock: systemClock,
     ids: randomIds,
     log: getLogger(["pharos"]),
@@ -94,8 +96,10 @@ export async function startEnvServer(
   stack?: Stack,
 ): Promise<EnvServer> {
   const telemetry = createRecordingTelemetry();
+  const config = testConfig(env);
   const app = createApp({
-    config: testConfig(env),
+    config,
+    auth: await prepareAuth(config, systemClock),
     clock: systemClock,
     ids: randomIds,
     log: getLogger(["pharos"]),
