@@ -20,6 +20,18 @@ import type {
   SourceStatus,
 } from "./types.ts";
 
+/**
+ * Content types a POST may declare (none at all is accepted too). Form posts and the like
+ * are refused with 415 rather than parsed as NDJSON: a browser form can send those
+ * cross-site without a preflight.
+ */
+const INGEST_MEDIA_TYPES = new Set([
+  "application/x-ndjson",
+  "application/jsonl",
+  "application/json",
+  "text/plain",
+]);
+
 /** Options for {@link createIngestSource}. */
 export interface IngestSourceOptions {
   /** Instance name; default `ingest`. */
@@ -205,6 +217,20 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
   }
 
   async function handlePost(request: Request, peer: string): Promise<Response> {
+    const mediaType = request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
+    if (mediaType !== undefined && mediaType !== "" && !INGEST_MEDIA_TYPES.has(mediaType)) {
+      await request.body?.cancel();
+      warn("media-type", "Ingest body from {peer} refused: content type {type}", {
+        peer,
+        type: truncate(mediaType),
+      });
+      return toErrorResponse({
+        status: 415,
+        code: "unsupported-media-type",
+        message: `Send NDJSON or a JSON array (${[...INGEST_MEDIA_TYPES].join(", ")})`,
+        retryable: false,
+      });
+    }
     let batch: Batch;
     try {
       batch = parseBody(await readBoundedText(request, maxBytes));

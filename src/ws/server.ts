@@ -92,6 +92,33 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = Object.freeze({
   maxBytesPerMinute: 0,
 });
 
+/** A `Sec-WebSocket-Key`: base64 of 16 bytes (RFC 6455 §4.1). */
+const WEBSOCKET_KEY = /^[A-Za-z0-9+/]{22}==$/;
+
+/**
+ * RFC 6455 §4.2.1 checks the runtime does not make: a request without a well-formed key
+ * gets 400, one for another protocol version 426 (with the version we speak).
+ */
+function checkHandshakeHeaders(request: Request): HandshakeRejection | undefined {
+  if (request.headers.get("sec-websocket-version")?.trim() !== "13") {
+    return {
+      status: 426,
+      code: "bad-upgrade",
+      message: "Only WebSocket version 13 is supported",
+      retryable: false,
+    };
+  }
+  if (!WEBSOCKET_KEY.test(request.headers.get("sec-websocket-key")?.trim() ?? "")) {
+    return {
+      status: 400,
+      code: "bad-upgrade",
+      message: "Sec-WebSocket-Key must be 16 bytes in base64",
+      retryable: false,
+    };
+  }
+  return undefined;
+}
+
 /** Creates the WebSocket server: upgrades, client limit, sessions and the idle sweep. */
 export function createWsServer(options: WsServerOptions): WsServer {
   const { clock, log, telemetry } = options;
@@ -279,6 +306,12 @@ export function createWsServer(options: WsServerOptions): WsServer {
           retryable: true,
           retryAfterSeconds: 5,
         });
+      }
+      const malformed = checkHandshakeHeaders(request);
+      if (malformed !== undefined) {
+        const response = reject(malformed);
+        if (malformed.status === 426) response.headers.set("sec-websocket-version", "13");
+        return response;
       }
       const ip = ipOf(peer);
       const rateRefusal = admission.checkHandshakeRate(ip);

@@ -47,7 +47,12 @@ function setup(options: Partial<WsServerOptions> = {}) {
   });
   const request = (url = "http://localhost/ws", headers: HeadersInit = {}) =>
     new Request(url, {
-      headers: { upgrade: "websocket", ...Object.fromEntries(new Headers(headers)) },
+      headers: {
+        upgrade: "websocket",
+        "sec-websocket-version": "13",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        ...Object.fromEntries(new Headers(headers)),
+      },
     });
   /** Upgrades and opens a connection; returns its fake socket. */
   const connect = async (): Promise<FakeSocket> => {

@@ -181,22 +181,29 @@ const JUNK: readonly (readonly [string, Uint8Array])[] = [
 ];
 
 /**
- * Junk that Deno's `upgradeWebSocket` upgrades today although RFC 6455 §4.2.1 says to refuse
- * it (400, or 426 with `Sec-WebSocket-Version: 13` for a wrong version). Tolerated unless
+ * Junk that is still upgraded: Deno's `upgradeWebSocket` cannot tell an HTTP/1.0 request
+ * (the Request carries no version), although RFC 6455 §4.1 asks for 1.1. Tolerated unless
  * `HOSTILE_STRICT=1`: such a socket must still count toward the limit and be released
- * (checked by "slots-released"). Any path is upgraded by design (PROTOCOL.md §1).
+ * (checked by "slots-released"). Pharos itself refuses a bad key (400) and a version other
+ * than 13 (426). Any path is upgraded by design (PROTOCOL.md §1).
  */
-const LENIENT_UPGRADES = new Set([
-  "empty Sec-WebSocket-Key",
-  "Sec-WebSocket-Version 8",
-  "Sec-WebSocket-Version abc",
-  "HTTP/1.0 upgrade",
-]);
+const LENIENT_UPGRADES = new Set(["HTTP/1.0 upgrade"]);
 const STRICT = Deno.env.get("HOSTILE_STRICT") === "1";
 
 /** True for an acceptable junk answer: any 4xx, 503 per §6, or a closed connection. */
+/** Answers Pharos must give exactly (RFC 6455 §4.2.1). */
+const EXACT: Readonly<Record<string, number>> = {
+  "empty Sec-WebSocket-Key": 400,
+  "Sec-WebSocket-Version 8": 426,
+  "Sec-WebSocket-Version abc": 426,
+};
+
 function junkHeld(name: string, answer: string): boolean {
   const status = Number(answer.match(/^HTTP\/1\.[01] (\d{3})/)?.[1] ?? NaN);
+  if (name in EXACT) {
+    return status === EXACT[name] &&
+      (status !== 426 || /^sec-websocket-version: 13\r?$/im.test(answer));
+  }
   if (Number.isNaN(status)) return true; // closed / no answer: refused at the HTTP layer
   if (status === 101) return name === "16 KiB path" || (!STRICT && LENIENT_UPGRADES.has(name));
   return (status >= 400 && status < 500) || status === 503;
