@@ -425,7 +425,11 @@ export class Session {
   /** Sends an in-session error frame (text); fatal ones then close with 1008. */
   sendError(frame: ErrorFrame): void {
     this.#sendText(encodeErrorFrame(frame));
-    if (frame.fatal) this.close(CloseCode.PolicyViolation, `${frame.code}: ${frame.message}`);
+    if (!frame.fatal) return;
+    // Hand the frame (and what is queued before it) to the socket now: closing drops the
+    // queue, and the send scheduler would only have sent it on its next slice.
+    this.#queue.pump();
+    this.close(CloseCode.PolicyViolation, `${frame.code}: ${frame.message}`);
   }
 
   #sendText(text: string): void {

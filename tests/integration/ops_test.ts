@@ -551,8 +551,10 @@ Deno.test("dashboards and alert rules use only metrics and labels a real Pharos 
     // Small tables and caches so that evictions happen at once.
     PHAROS_STATE_TABLE_SIZE: "5",
     PHAROS_VIEW_CACHE_SIZE: "5",
-    // Two clients at most, so a third is refused (ws_handshake_rejections_total).
+    // Two clients at most, and two upgrades a minute, so a third is refused
+    // (ws_handshake_rejections_total, and ws_limit_exceeded_total for the rate).
     PHAROS_MAX_CLIENTS: "2",
+    PHAROS_HANDSHAKES_PER_MINUTE: "2",
     // Exporting registers telemetry_export_failures_total.
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
   });
