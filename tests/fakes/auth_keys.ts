@@ -3,7 +3,7 @@
  * JWKS file under /tmp, hand-built (also hostile) JWTs, upgrade attempts with chosen
  * headers, a WebSocket client that can send headers, and Prometheus sample lookups.
  */
-import { decodeFrame, type SentFrame } from "./memory_transport.ts";
+import { TestClient } from "./ws_client.ts";
 
 const encoder = new TextEncoder();
 
@@ -148,94 +148,9 @@ export async function upgradeAttempt(
   return response;
 }
 
-/** A WebSocket client that may send headers (Authorization, Origin) and records frames. */
-export class HeaderClient implements AsyncDisposable {
-  readonly socket: WebSocket;
-  readonly frames: SentFrame[] = [];
-  readonly opened: Promise<void>;
-  readonly closed: Promise<CloseEvent>;
-  #pending: Promise<unknown> = Promise.resolve();
-
-  constructor(url: string, headers: Record<string, string> = {}) {
-    this.socket = new WebSocket(url, { headers });
-    this.socket.binaryType = "arraybuffer";
-    this.opened = new Promise((resolve, reject) => {
-      this.socket.addEventListener("open", () => resolve(), { once: true });
-      this.socket.addEventListener("error", () => reject(new Error(`cannot connect to ${url}`)), {
-        once: true,
-      });
-    });
-    this.opened.catch(() => {});
-    this.closed = new Promise((resolve) =>
-      this.socket.addEventListener("close", resolve, { once: true })
-    );
-    this.socket.addEventListener("message", (event) => {
-      const data = typeof event.data === "string"
-        ? event.data
-        : new Uint8Array(event.data as ArrayBuffer);
-      this.#pending = this.#pending.then(async () => {
-        this.frames.push(await decodeFrame(data));
-      });
-    });
-  }
-
-  /** Opens a client and waits until it is connected. */
-  static async connect(url: string, headers: Record<string, string> = {}): Promise<HeaderClient> {
-    const client = new HeaderClient(url, headers);
-    await client.opened;
-    return client;
-  }
-
-  send(message: unknown): void {
-    this.socket.send(typeof message === "string" ? message : JSON.stringify(message));
-  }
-
-  /** Waits until `predicate` holds over the frames received, or fails after `timeoutMs`. */
-  async waitFor(
-    predicate: (frames: SentFrame[]) => boolean,
-    what: string,
-    timeoutMs = 5000,
-  ): Promise<SentFrame[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate(this.frames)) {
-      if (Date.now() > deadline) {
-        throw new Error(
-          `timed out waiting for ${what}; got ${
-            JSON.stringify(this.frames.map((f) => f.json)).slice(0, 1500)
-          }`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    return this.frames;
-  }
-
-  /** The close event, or a failure when the server has not closed within `timeoutMs`. */
-  async closedWithin(timeoutMs = 5000): Promise<CloseEvent> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`not closed within ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      const event = await Promise.race([this.closed, timeout]);
-      await this.#pending; // frames that arrived before the close are decoded
-      return event;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (this.socket.readyState === WebSocket.CONNECTING) await this.opened.catch(() => {});
-    if (this.socket.readyState !== WebSocket.CLOSED) this.socket.close();
-    await this.closed;
-    await this.#pending;
-  }
-}
-
 /** Whether a WebSocket to `url` with `headers` opens (true) or is refused (false). */
 export async function opens(url: string, headers: Record<string, string> = {}): Promise<boolean> {
-  const client = new HeaderClient(url, headers);
+  const client = new TestClient(url, headers);
   try {
     await client.opened;
     return true;

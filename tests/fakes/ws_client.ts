@@ -9,8 +9,9 @@ export class TestClient implements AsyncDisposable {
   #waiters: (() => void)[] = [];
   #pending: Promise<unknown> = Promise.resolve();
 
-  constructor(url: string) {
-    this.socket = new WebSocket(url);
+  /** `headers` go with the upgrade request (Authorization, Origin). */
+  constructor(url: string, headers: Record<string, string> = {}) {
+    this.socket = new WebSocket(url, { headers });
     this.socket.binaryType = "arraybuffer";
     this.opened = new Promise((resolve, reject) => {
       this.socket.addEventListener("open", () => resolve(), { once: true });
@@ -35,8 +36,8 @@ export class TestClient implements AsyncDisposable {
   }
 
   /** Opens a client and waits for the connection. */
-  static async connect(url: string): Promise<TestClient> {
-    const client = new TestClient(url);
+  static async connect(url: string, headers: Record<string, string> = {}): Promise<TestClient> {
+    const client = new TestClient(url, headers);
     await client.opened;
     return client;
   }

@@ -10,13 +10,13 @@ import { type AuthConfig, HyperStack } from "hyperstack-typescript";
 import {
   claims,
   generateKeyPair,
-  HeaderClient,
   nowSeconds,
   signJwt,
   upgradeAttempt,
   writeJwks,
 } from "../fakes/auth_keys.ts";
 import { errorBody } from "../fakes/error_response.ts";
+import { TestClient } from "../fakes/ws_client.ts";
 import { type EnvServer, startEnvServer } from "../fakes/test_server.ts";
 import { until } from "./_helpers.ts";
 
@@ -231,11 +231,11 @@ Deno.test("token endpoint POST /ws/sessions directly", async (t) => {
     assert.equal(payload.iss, ISSUER);
     assert.equal(payload.exp, body.expires_at);
     // It opens a socket from that origin, and is refused from another one.
-    await using client = await HeaderClient.connect(`${server.wsUrl}/?hs_token=${body.token}`, {
+    await using client = await TestClient.connect(`${server.wsUrl}/?hs_token=${body.token}`, {
       origin: "https://app.example",
     });
     client.send({ type: "subscribe", view: "Token/list" });
-    await client.waitFor((f) => f.some((x) => x.json.op === "subscribed"), "subscribed");
+    await client.waitFor((f) => f.some((x) => x.json.op === "subscribed"), 5000, "subscribed");
     await errorBody(
       await upgradeAttempt(server.httpUrl, {
         path: `/?hs_token=${body.token}`,

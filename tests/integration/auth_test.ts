@@ -10,7 +10,6 @@ import {
   claims,
   fromBase64Url,
   generateKeyPair,
-  HeaderClient,
   hs256Jwt,
   nowSeconds,
   sampleSum,
@@ -20,10 +19,11 @@ import {
   writeJwks,
 } from "../fakes/auth_keys.ts";
 import { errorBody } from "../fakes/error_response.ts";
+import { TestClient } from "../fakes/ws_client.ts";
 import { spawnServer } from "../fakes/server_process.ts";
 import { type EnvServer, startEnvServer } from "../fakes/test_server.ts";
 import type { SentFrame } from "../fakes/memory_transport.ts";
-import { until } from "./_helpers.ts";
+import { closedWithin, until } from "./_helpers.ts";
 
 const ISSUER = "https://issuer.test";
 const AUDIENCE = "pharos-test";
@@ -37,9 +37,9 @@ const errorFrames = (frames: SentFrame[], code: string) =>
   frames.filter((f) => f.json.type === "error" && f.json.code === code);
 
 /** Subscribes to Token/list and waits for the ack: frames flow both ways. */
-async function framesFlow(client: HeaderClient): Promise<void> {
+async function framesFlow(client: TestClient): Promise<void> {
   client.send({ type: "subscribe", view: LIST });
-  await client.waitFor(isSubscribed(LIST), "the subscribed frame");
+  await client.waitFor(isSubscribed(LIST), 5000, "the subscribed frame");
 }
 
 /** Waits until the server has let go of every socket (so the next test starts clean). */
@@ -54,14 +54,14 @@ Deno.test("static tokens: Authorization header or hs_token; wrong or none is ref
   });
 
   await t.step("right token as Authorization: Bearer → 101 and frames flow", async () => {
-    await using client = await HeaderClient.connect(server.wsUrl, {
+    await using client = await TestClient.connect(server.wsUrl, {
       authorization: "Bearer tok-alpha",
     });
     await framesFlow(client);
   });
 
   await t.step("right token as hs_token → 101 and frames flow", async () => {
-    await using client = await HeaderClient.connect(`${server.wsUrl}/?hs_token=tok-beta`);
+    await using client = await TestClient.connect(`${server.wsUrl}/?hs_token=tok-beta`);
     await framesFlow(client);
   });
 
@@ -93,17 +93,17 @@ Deno.test("static tokens: Authorization header or hs_token; wrong or none is ref
   });
 
   await t.step("a refused WebSocket never opens", async () => {
-    const client = new HeaderClient(`${server.wsUrl}/?hs_token=nope`);
+    const client = new TestClient(`${server.wsUrl}/?hs_token=nope`);
     await assert.rejects(client.opened);
     await client[Symbol.asyncDispose]();
   });
 
   await t.step("refresh_auth is not supported for static tokens: success false", async () => {
-    await using client = await HeaderClient.connect(server.wsUrl, {
+    await using client = await TestClient.connect(server.wsUrl, {
       authorization: "Bearer tok-alpha",
     });
     client.send({ type: "refresh_auth", token: "tok-beta" });
-    const [reply] = (await client.waitFor((f) => f.some(isAuthReply), "the reply"))
+    const [reply] = (await client.waitFor((f) => f.some(isAuthReply), 5000, "the reply"))
       .filter(isAuthReply);
     assert.deepEqual(reply!.json, { success: false, error: "token-invalid" });
   });
@@ -135,9 +135,9 @@ Deno.test("jwt: valid tokens connect; each hostile token is refused with its cod
   const good = await sign(claims(ISSUER, AUDIENCE));
 
   await t.step("valid token via hs_token and via Authorization → frames flow", async () => {
-    await using a = await HeaderClient.connect(`${server.wsUrl}/?hs_token=${good}`);
+    await using a = await TestClient.connect(`${server.wsUrl}/?hs_token=${good}`);
     await framesFlow(a);
-    await using b = await HeaderClient.connect(server.wsUrl, { authorization: `Bearer ${good}` });
+    await using b = await TestClient.connect(server.wsUrl, { authorization: `Bearer ${good}` });
     await framesFlow(b);
     // A token without kid may match any listed key; one with an origin claim connects
     // from that Origin and from non-browser clients (no Origin header).
@@ -145,12 +145,12 @@ Deno.test("jwt: valid tokens connect; each hostile token is refused with its cod
       key.privateKey,
       claims(ISSUER, AUDIENCE, { origin: "https://app.example" }),
     );
-    await using c = await HeaderClient.connect(server.wsUrl, {
+    await using c = await TestClient.connect(server.wsUrl, {
       authorization: `Bearer ${bound}`,
       origin: "https://app.example",
     });
     await framesFlow(c);
-    await using d = await HeaderClient.connect(`${server.wsUrl}/?hs_token=${bound}`);
+    await using d = await TestClient.connect(`${server.wsUrl}/?hs_token=${bound}`);
     await framesFlow(d);
   });
 
@@ -310,11 +310,12 @@ Deno.test("jwt limits claim: max_subscriptions and max_connections", async (t) =
         key.privateKey,
         claims(ISSUER, AUDIENCE, { sub: "carol", limits: { max_subscriptions: 1 } }),
       );
-      await using client = await HeaderClient.connect(`${server.wsUrl}/?hs_token=${token}`);
+      await using client = await TestClient.connect(`${server.wsUrl}/?hs_token=${token}`);
       await framesFlow(client);
       client.send({ type: "subscribe", view: LATEST });
       const frames = await client.waitFor(
         (f) => errorFrames(f, "subscription-limit-exceeded").length > 0,
+        5000,
         "subscription-limit-exceeded",
       );
       const error = errorFrames(frames, "subscription-limit-exceeded")[0]!.json;
@@ -324,7 +325,7 @@ Deno.test("jwt limits claim: max_subscriptions and max_connections", async (t) =
       assert.ok(!frames.some((f) => f.json.op === "subscribed" && f.json.view === LATEST));
       // Still open and answering.
       client.send({ type: "refresh_auth", token: "x" });
-      await client.waitFor((f) => f.some(isAuthReply), "a reply after the error frame");
+      await client.waitFor((f) => f.some(isAuthReply), 5000, "a reply after the error frame");
       assert.equal(client.socket.readyState, WebSocket.OPEN);
     },
   );
@@ -334,7 +335,7 @@ Deno.test("jwt limits claim: max_subscriptions and max_connections", async (t) =
       key.privateKey,
       claims(ISSUER, AUDIENCE, { sub: "dave", limits: { max_connections: 1 } }),
     );
-    const first = await HeaderClient.connect(`${server.wsUrl}/?hs_token=${token}`);
+    const first = await TestClient.connect(`${server.wsUrl}/?hs_token=${token}`);
     await framesFlow(first);
     const response = await upgradeAttempt(server.httpUrl, { path: `/?hs_token=${token}` });
     const body = await errorBody(response, 429, "connection-limit-exceeded");
@@ -342,12 +343,12 @@ Deno.test("jwt limits claim: max_subscriptions and max_connections", async (t) =
     assert.equal(response.headers.get("retry-after"), String(body.retry_after));
     // Another subject is not affected.
     const other = await signJwt(key.privateKey, claims(ISSUER, AUDIENCE, { sub: "erin" }));
-    await using third = await HeaderClient.connect(`${server.wsUrl}/?hs_token=${other}`);
+    await using third = await TestClient.connect(`${server.wsUrl}/?hs_token=${other}`);
     await framesFlow(third);
     // Once the first leaves, the subject may connect again.
     await first[Symbol.asyncDispose]();
     await until(() => server.app.ws.clientCount === 1, "the first socket to be released");
-    await using again = await HeaderClient.connect(`${server.wsUrl}/?hs_token=${token}`);
+    await using again = await TestClient.connect(`${server.wsUrl}/?hs_token=${token}`);
     await framesFlow(again);
   });
   await drained(server);
@@ -365,16 +366,16 @@ Deno.test("refresh_auth over a real socket, and token expiry mid-session", async
   });
   const token = (overrides: Record<string, unknown> = {}, signer = key) =>
     signJwt(signer.privateKey, claims(ISSUER, AUDIENCE, overrides));
-  const replies = (client: HeaderClient) => client.frames.filter(isAuthReply).map((f) => f.json);
-  async function refresh(client: HeaderClient, fresh: string) {
+  const replies = (client: TestClient) => client.frames.filter(isAuthReply).map((f) => f.json);
+  async function refresh(client: TestClient, fresh: string) {
     const before = replies(client).length;
     client.send({ type: "refresh_auth", token: fresh });
-    await client.waitFor(() => replies(client).length > before, "the refresh_auth reply");
+    await client.waitFor(() => replies(client).length > before, 5000, "the refresh_auth reply");
     return replies(client)[before]!;
   }
 
   await t.step("a fresh valid token → success with its exp; bad ones → success false", async () => {
-    await using client = await HeaderClient.connect(`${server.wsUrl}/?hs_token=${await token()}`);
+    await using client = await TestClient.connect(`${server.wsUrl}/?hs_token=${await token()}`);
     await framesFlow(client);
     const exp = nowSeconds() + 900;
     assert.deepEqual(await refresh(client, await token({ exp })), {
@@ -398,16 +399,16 @@ Deno.test("refresh_auth over a real socket, and token expiry mid-session", async
     assert.equal(client.socket.readyState, WebSocket.OPEN, "a refused refresh is not fatal");
   });
 
-  let expiredClient: HeaderClient | undefined;
+  let expiredClient: TestClient | undefined;
   await t.step(
     "a token expiring in ~2 s → the session closes with 1008 token-expired",
     async () => {
       const started = Date.now();
       const short = await token({ exp: nowSeconds() + 2 });
-      const client = await HeaderClient.connect(`${server.wsUrl}/?hs_token=${short}`);
+      const client = await TestClient.connect(`${server.wsUrl}/?hs_token=${short}`);
       expiredClient = client;
       await framesFlow(client);
-      const closed = await client.closedWithin(6000);
+      const closed = await closedWithin(client, 6000);
       const elapsed = Date.now() - started;
       assert.equal(closed.code, 1008);
       assert.match(closed.reason, /^token-expired/);
@@ -434,7 +435,7 @@ Deno.test("refresh_auth over a real socket, and token expiry mid-session", async
 
   await t.step("a refresh before expiry keeps the session open past the old exp", async () => {
     const short = await token({ exp: nowSeconds() + 2 });
-    await using client = await HeaderClient.connect(`${server.wsUrl}/?hs_token=${short}`);
+    await using client = await TestClient.connect(`${server.wsUrl}/?hs_token=${short}`);
     await framesFlow(client);
     const exp = nowSeconds() + 600;
     assert.deepEqual(await refresh(client, await token({ exp })), {
@@ -465,9 +466,9 @@ Deno.test("per-IP connections and messages per minute, with their metrics (main.
   const port = await proc.port;
   const wsUrl = `ws://127.0.0.1:${port}`;
   const httpUrl = `http://127.0.0.1:${port}`;
-  const a = await HeaderClient.connect(wsUrl);
+  const a = await TestClient.connect(wsUrl);
   await using _a = a;
-  await using b = await HeaderClient.connect(wsUrl);
+  await using b = await TestClient.connect(wsUrl);
   await framesFlow(b);
 
   await t.step("the third connection from 127.0.0.1 → 429 connection-limit-exceeded", async () => {
@@ -479,7 +480,7 @@ Deno.test("per-IP connections and messages per minute, with their metrics (main.
 
   await t.step("the 6th message in a minute → the session closes with 1008", async () => {
     for (let i = 0; i < 6; i++) a.send({ type: "ping" });
-    const closed = await a.closedWithin(5000);
+    const closed = await closedWithin(a, 5000);
     assert.equal(closed.code, 1008);
     assert.match(closed.reason, /^rate-limit-exceeded/);
     assert.equal(b.socket.readyState, WebSocket.OPEN, "other connections are unaffected");
@@ -497,7 +498,7 @@ Deno.test("per-IP connections and messages per minute, with their metrics (main.
   });
 
   await t.step("a slot is free again once a connection ended", async () => {
-    await using c = await HeaderClient.connect(wsUrl);
+    await using c = await TestClient.connect(wsUrl);
     await framesFlow(c);
   });
 
@@ -519,7 +520,7 @@ Deno.test("handshakes per minute: the 4th upgrade → 429 rate-limit-exceeded wi
   });
   const port = await proc.port;
   for (let i = 0; i < 3; i++) {
-    await using client = await HeaderClient.connect(`ws://127.0.0.1:${port}`);
+    await using client = await TestClient.connect(`ws://127.0.0.1:${port}`);
     await framesFlow(client);
   }
   const response = await upgradeAttempt(`http://127.0.0.1:${port}`);

@@ -4,8 +4,9 @@
  * them, and `PHAROS_ALLOWED_ORIGINS` limits which browser origins may upgrade.
  */
 import assert from "node:assert/strict";
-import { freePort, HeaderClient, opens, upgradeAttempt } from "../fakes/auth_keys.ts";
+import { freePort, opens, upgradeAttempt } from "../fakes/auth_keys.ts";
 import { errorBody } from "../fakes/error_response.ts";
+import { TestClient } from "../fakes/ws_client.ts";
 import { spawnServer } from "../fakes/server_process.ts";
 import { startEnvServer } from "../fakes/test_server.ts";
 import { until } from "./_helpers.ts";
@@ -66,9 +67,9 @@ Deno.test("admin port: /metrics and /status only there; /health on both (main.ts
   });
 
   await t.step("WebSockets upgrade on the main port only", async () => {
-    await using client = await HeaderClient.connect(`ws://127.0.0.1:${port}`);
+    await using client = await TestClient.connect(`ws://127.0.0.1:${port}`);
     client.send({ type: "subscribe", view: "Token/list" });
-    await client.waitFor((f) => f.some((x) => x.json.op === "subscribed"), "subscribed");
+    await client.waitFor((f) => f.some((x) => x.json.op === "subscribed"), 5000, "subscribed");
     const refused = await upgradeAttempt(admin);
     await refused.body?.cancel();
     assert.equal(refused.status, 404);
@@ -114,9 +115,9 @@ Deno.test("PHAROS_ALLOWED_ORIGINS: listed origins and non-browser clients upgrad
     PHAROS_ALLOWED_ORIGINS: "https://app.example,https://admin.example",
   });
   const flows = async (headers: Record<string, string>) => {
-    await using client = await HeaderClient.connect(server.wsUrl, headers);
+    await using client = await TestClient.connect(server.wsUrl, headers);
     client.send({ type: "subscribe", view: "Token/list" });
-    await client.waitFor((f) => f.some((x) => x.json.op === "subscribed"), "subscribed");
+    await client.waitFor((f) => f.some((x) => x.json.op === "subscribed"), 5000, "subscribed");
   };
 
   await t.step("a listed Origin → connects, frames flow", async () => {
