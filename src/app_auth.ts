@@ -22,7 +22,7 @@ import {
 import { type Config, ConfigError, parsePublishableKeys } from "./config/mod.ts";
 import type { Endpoint } from "./http/mod.ts";
 import type { Logger } from "./log/mod.ts";
-import type { Clock } from "./util/mod.ts";
+import { bearerToken, type Clock } from "./util/mod.ts";
 import {
   type Admitted,
   type Authorize,
@@ -93,10 +93,7 @@ export async function prepareAuth(config: Config, clock: Clock): Promise<AuthSet
 /** The token a client presented: `Authorization: Bearer` first, else `hs_token`. */
 export function presentedToken(request: Request): string | undefined {
   const header = request.headers.get("authorization");
-  if (header !== null) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return match === null ? "" : match[1];
-  }
+  if (header !== null) return bearerToken(header) ?? "";
   return new URL(request.url).searchParams.get("hs_token") ?? undefined;
 }
 
@@ -113,21 +110,23 @@ function rejectionOf(error: AuthError): HandshakeRejection {
   };
 }
 
-function isVerifier(value: unknown): value is JwtVerifier {
-  return typeof value === "object" && value !== null && "verify" in value;
-}
-
 /** The upgrade check: Origin allow-list, then the credentials of `config.authMode`. */
 export function createAuthorize(config: Config, setup: AuthSetup, log: Logger): Authorize {
   const allowed = new Set(config.allowedOrigins);
+  const verifier = setup.verifier;
+  // Fail closed: an auth mode without its verifier must not quietly let everyone in.
+  if (config.authMode !== "none" && verifier === undefined) {
+    throw new ConfigError([
+      `PHAROS_AUTH=${config.authMode}: no verifier (build it with prepareAuth)`,
+    ]);
+  }
   return async (request, peer) => {
     const origin = request.headers.get("origin") ?? undefined;
     if (origin !== undefined && allowed.size > 0 && !allowed.has(origin)) {
       log.warn("Refused upgrade from {peer}: origin {origin} is not allowed", { peer, origin });
       return rejectionOf(new AuthError("origin-mismatch", "This origin may not connect"));
     }
-    const verifier = setup.verifier;
-    if (config.authMode === "none" || !isVerifier(verifier)) return undefined;
+    if (verifier === undefined) return undefined; // PHAROS_AUTH=none
     const token = presentedToken(request);
     if (token === undefined || token === "") {
       return rejectionOf(

@@ -1,6 +1,6 @@
 import type { Logger } from "../log/mod.ts";
 import { noopTracing, type Tracing } from "../telemetry/mod.ts";
-import { createTokenCheck } from "../util/mod.ts";
+import { bearerToken, createTokenCheck } from "../util/mod.ts";
 
 /** What the HTTP routes need to know about the server. */
 export interface HttpState {
@@ -100,8 +100,8 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
   /** An answer refusing the admin route, or undefined when the request may have it. */
   async function refuseAdmin(request: Request, path: string): Promise<Response | undefined> {
     if (adminTokenMatches === undefined || !ADMIN_ROUTES.has(path)) return undefined;
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
-    if (match !== null && await adminTokenMatches(match[1]!)) return undefined;
+    const token = bearerToken(request.headers.get("authorization") ?? "");
+    if (token !== undefined && token !== "" && await adminTokenMatches(token)) return undefined;
     return json(401, {
       error: "admin-token-required",
       message: `${path} requires the admin token as Authorization: Bearer`,

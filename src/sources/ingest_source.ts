@@ -1,7 +1,6 @@
-import { createTokenCheck } from "../util/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { isTraceparent, type PharosEvent } from "../stack/mod.ts";
-import type { Clock } from "../util/mod.ts";
+import { bearerToken, type Clock, createTokenCheck } from "../util/mod.ts";
 import { toErrorResponse, toJsonResponse, truncate } from "./_http_error.ts";
 import {
   type Batch,
@@ -84,11 +83,6 @@ type Presented =
   | { readonly kind: "missing" }
   | { readonly kind: "malformed" };
 
-function bearerOf(header: string): string | undefined {
-  const match = /^Bearer[ \t]+(\S*)[ \t]*$/i.exec(header);
-  return match === null ? undefined : match[1];
-}
-
 function withTraceparent(events: PharosEvent[], traceparent: string | undefined): PharosEvent[] {
   if (traceparent === undefined) return events;
   return events.map((event) => event.traceparent === undefined ? { ...event, traceparent } : event);
@@ -140,7 +134,7 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
   function presented(request: Request, isUpgrade: boolean): Presented {
     const header = request.headers.get("authorization");
     if (header !== null && header.trim() !== "") {
-      const token = bearerOf(header);
+      const token = bearerToken(header);
       if (token === undefined) return { kind: "malformed" };
       return token === "" ? { kind: "missing" } : { kind: "token", token };
     }

@@ -6,4 +6,4 @@ export { type Ids, randomIds } from "./ids.ts";
 export { LruMap } from "./lru.ts";
 export { createTaskTracker, type TaskErrorHandler, type TaskTracker } from "./tasks.ts";
 export { yieldToIo } from "./yield.ts";
-export { createTokenCheck } from "./token_check.ts";
+export { bearerToken, createTokenCheck } from "./token_check.ts";

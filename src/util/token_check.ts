@@ -19,3 +19,12 @@ export function createTokenCheck(token: string): (candidate: string) => Promise<
     return difference === 0;
   };
 }
+
+/**
+ * The token of an `Authorization: Bearer <token>` value: undefined when the value is not
+ * a Bearer credential, "" when the token is empty.
+ */
+export function bearerToken(header: string): string | undefined {
+  const match = /^Bearer[ \t]+(\S*)[ \t]*$/i.exec(header);
+  return match === null ? undefined : match[1];
+}
