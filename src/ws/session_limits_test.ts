@@ -1,25 +1,18 @@
+import { connectSession } from "../../tests/fakes/test_session.ts";
 import assert from "node:assert/strict";
 import { MemoryTransport } from "../../tests/fakes/memory_transport.ts";
 import { createTestProjector } from "../../tests/fakes/test_projector.ts";
-import { getLogger } from "../log/mod.ts";
 import { defineStack, toSeq } from "../stack/mod.ts";
-import { type Admitted, DEFAULT_SESSION_LIMITS, Session, type SessionLimits } from "./mod.ts";
+import type { Admitted, SessionLimits } from "./mod.ts";
 
 const stack = defineStack({ name: "test", entities: { Token: { handlers: {} } } });
 
 function setup(limits: Partial<SessionLimits> = {}, auth?: Admitted) {
-  const { clock, telemetry, bus, projector } = createTestProjector(stack);
-  const transport = new MemoryTransport();
-  const session = new Session({
+  const fixture = createTestProjector(stack);
+  const { clock, telemetry, projector } = fixture;
+  const { transport, session } = connectSession(fixture, {
     id: "c1",
-    peer: "127.0.0.1:50000",
-    transport,
-    directory: projector.directory,
-    bus,
-    clock,
-    log: getLogger(["pharos", "test"]),
-    telemetry: telemetry.ws,
-    limits: { ...DEFAULT_SESSION_LIMITS, ...limits },
+    limits,
     ...(auth === undefined ? {} : { auth }),
   });
   let slot = 0;

@@ -1,28 +1,18 @@
+import { connectSession } from "../../tests/fakes/test_session.ts";
 import { createTestProjector } from "../../tests/fakes/test_projector.ts";
 import assert from "node:assert/strict";
 import { MemoryTransport } from "../../tests/fakes/memory_transport.ts";
-import { getLogger } from "../log/mod.ts";
 import { defineStack, toSeq } from "../stack/mod.ts";
-import { DEFAULT_SESSION_LIMITS, Session, type SessionLimits } from "./mod.ts";
+import type { SessionLimits } from "./mod.ts";
 
 const stack = defineStack({ name: "test", entities: { Token: { handlers: {} } } });
 
 /** A projector and bus shared by every session `connect` creates. */
 function setup() {
-  const { clock, telemetry, bus, projector } = createTestProjector(stack);
+  const fixture = createTestProjector(stack);
+  const { clock, telemetry, bus, projector } = fixture;
   const connect = (limits: Partial<SessionLimits> = {}) => {
-    const transport = new MemoryTransport();
-    const session = new Session({
-      id: crypto.randomUUID(),
-      peer: "127.0.0.1:50000",
-      transport,
-      directory: projector.directory,
-      bus,
-      clock,
-      log: getLogger(["pharos", "test"]),
-      telemetry: telemetry.ws,
-      limits: { ...DEFAULT_SESSION_LIMITS, ...limits },
-    });
+    const { transport, session } = connectSession(fixture, { limits });
     const subscribe = (message: Record<string, unknown> = {}) =>
       session.receive(JSON.stringify({ type: "subscribe", view: "Token/list", ...message }));
     return { transport, session, subscribe };

@@ -1,9 +1,8 @@
+import { connectSession } from "../../tests/fakes/test_session.ts";
 import { createTestProjector } from "../../tests/fakes/test_projector.ts";
 import assert from "node:assert/strict";
-import { MemoryTransport } from "../../tests/fakes/memory_transport.ts";
-import { getLogger } from "../log/mod.ts";
 import { defineStack, toSeq } from "../stack/mod.ts";
-import { DEFAULT_SESSION_LIMITS, Session, type SessionLimits } from "./mod.ts";
+import type { SessionLimits } from "./mod.ts";
 
 const stack = defineStack({
   name: "test",
@@ -13,19 +12,9 @@ const stack = defineStack({
 });
 
 function setup(limits: Partial<SessionLimits> = {}) {
-  const { clock, telemetry, bus, projector } = createTestProjector(stack);
-  const transport = new MemoryTransport();
-  const session = new Session({
-    id: "client-1",
-    peer: "127.0.0.1:50000",
-    transport,
-    directory: projector.directory,
-    bus,
-    clock,
-    log: getLogger(["pharos", "test"]),
-    telemetry: telemetry.ws,
-    limits: { ...DEFAULT_SESSION_LIMITS, ...limits },
-  });
+  const fixture = createTestProjector(stack);
+  const { clock, telemetry, bus, projector } = fixture;
+  const { transport, session } = connectSession(fixture, { id: "client-1", limits });
   /** Applies a change to `key` (with `_seq` at `slot`) and publishes its frames now. */
   const publish = (key: string, slot: number, extra: Record<string, unknown> = {}) => {
     const seq = toSeq(slot, 0);
