@@ -59,6 +59,17 @@ export class HostileReport {
    * `hostile: 57 cases, 57 held, 0 failed (mode short)` followed by one line per case,
    * `  held   name: tried -> saw` (failed ones marked `FAILED`).
    */
+  /** Records the case `rss-bounded`: RSS grew by less than `boundBytes`. */
+  recordRssGrowth(beforeBytes: number, afterBytes: number, boundBytes: number): void {
+    const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+    this.record(
+      "rss-bounded",
+      `RSS growth under ${boundBytes / 2 ** 20} MiB`,
+      `${mib(beforeBytes)} MiB -> ${mib(afterBytes)} MiB`,
+      afterBytes - beforeBytes < boundBytes,
+    );
+  }
+
   summary(): string {
     const held = this.#cases.filter((c) => c.ok).length;
     const failed = this.#cases.length - held;

@@ -1,4 +1,4 @@
-import { type App, createApp } from "../../src/app.ts";
+import { type App, type AppOptions, createApp } from "../../src/app.ts";
 import { prepareAuth } from "../../src/app_auth.ts";
 import { type Config, parseConfig } from "../../src/config/mod.ts";
 import { getLogger } from "../../src/log/mod.ts";
@@ -51,18 +51,29 @@ function testConfig(env: Record<string, string> = {}): Config {
   return parseConfig({ env: { PORT: "0", PHAROS_HOST: "127.0.0.1", ...env } });
 }
 
-/** Starts a real server; dispose it (`await using`) to shut it down cleanly. */
-export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const config = testConfig(options.env);
-  const telemetry = createRecordingTelemetry();
-  const source = new ManualSource();
-  const app = createApp({
+/** The app as `boot.ts` builds it (keys loaded by prepareAuth), with test telemetry. */
+async function buildApp(
+  config: Config,
+  telemetry: RecordingTelemetry,
+  extra: Pick<AppOptions, "sources" | "stack">,
+): Promise<App> {
+  return createApp({
     config,
     auth: await prepareAuth(config, systemClock),
     clock: systemClock,
     ids: randomIds,
     log: getLogger(["pharos"]),
     telemetry,
+    ...extra,
+  });
+}
+
+/** Starts a real server; dispose it (`await using`) to shut it down cleanly. */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const config = testConfig(options.env);
+  const telemetry = createRecordingTelemetry();
+  const source = new ManualSource();
+  const app = await buildApp(config, telemetry, {
     sources: [source, ...(options.extraSources ?? [])],
     ...(options.stack === undefined ? {} : { stack: options.stack }),
   });
@@ -96,15 +107,6 @@ export async function startEnvServer(
   stack?: Stack,
 ): Promise<EnvServer> {
   const telemetry = createRecordingTelemetry();
-  const config = testConfig(env);
-  const app = createApp({
-    config,
-    auth: await prepareAuth(config, systemClock),
-    clock: systemClock,
-    ids: randomIds,
-    log: getLogger(["pharos"]),
-    telemetry,
-    ...(stack === undefined ? {} : { stack }),
-  });
+  const app = await buildApp(testConfig(env), telemetry, stack === undefined ? {} : { stack });
   return { app, telemetry, ...(await serve(app)) };
 }

@@ -377,12 +377,7 @@ Deno.test("hostile handshake: a flood is refused per §6, healthy clients go on,
     );
     await delay(300);
     const rssAfter = await residentBytes(server.child.pid);
-    report.record(
-      "rss-bounded",
-      `RSS growth under ${RSS_GROWTH_BOUND / 2 ** 20} MiB`,
-      `${(rssBefore / 2 ** 20).toFixed(1)} MiB -> ${(rssAfter / 2 ** 20).toFixed(1)} MiB`,
-      rssAfter - rssBefore < RSS_GROWTH_BOUND,
-    );
+    report.recordRssGrowth(rssBefore, rssAfter, RSS_GROWTH_BOUND);
   } finally {
     for (const client of healthy) await client[Symbol.asyncDispose]();
     console.log(report.summary());

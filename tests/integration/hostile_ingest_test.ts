@@ -662,12 +662,7 @@ Deno.test("hostile ingest: malformed producers get clean answers, good lines sti
     );
     await delay(500);
     const rssAfter = await residentBytes(server.child.pid);
-    report.record(
-      "rss-bounded",
-      `RSS growth under ${RSS_GROWTH_BOUND / 2 ** 20} MiB`,
-      `${(rssBefore / 2 ** 20).toFixed(1)} MiB -> ${(rssAfter / 2 ** 20).toFixed(1)} MiB`,
-      rssAfter - rssBefore < RSS_GROWTH_BOUND,
-    );
+    report.recordRssGrowth(rssBefore, rssAfter, RSS_GROWTH_BOUND);
     report.record(
       "no-crash-output",
       "stderr of the server",

@@ -752,13 +752,7 @@ Deno.test("hostile protocol: a barrage of bad clients leaves Pharos and its obse
     );
     await delay(500);
     const rssAfter = await residentBytes(server.child.pid);
-    const growth = rssAfter - rssBefore;
-    report.record(
-      "rss-bounded",
-      `RSS growth under ${RSS_GROWTH_BOUND / 2 ** 20} MiB`,
-      `${(rssBefore / 2 ** 20).toFixed(1)} MiB -> ${(rssAfter / 2 ** 20).toFixed(1)} MiB`,
-      growth < RSS_GROWTH_BOUND,
-    );
+    report.recordRssGrowth(rssBefore, rssAfter, RSS_GROWTH_BOUND);
 
     // One client streams a fragmented message far over the limit and never finishes it.
     await neverFinishedOverMax(port, server.child.pid, report);
