@@ -333,16 +333,15 @@ export function createWsServer(options: WsServerOptions): WsServer {
       }
       reserved++;
       const connection = new Connection(peer);
-      const release = () => connection.release();
       try {
         const decision = await options.authorize?.(request, peer);
         if (decision !== undefined && !("kind" in decision)) {
-          release();
+          connection.release();
           return reject(decision);
         }
         connection.admitted = decision;
       } catch (error) {
-        release();
+        connection.release();
         log.error("Authorization of {peer} failed: {error}", { peer, error });
         return reject({
           status: 500,
@@ -359,7 +358,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
         connection.admitted?.limits?.maxConnections,
       );
       if ("rejection" in slot) {
-        release();
+        connection.release();
         return refuse(slot, peer);
       }
       connection.slot = slot;
