@@ -88,6 +88,13 @@ export interface ActiveSpan {
 /** Tracing, as components use it. */
 export interface Tracing {
   /**
+   * Whether spans leave the process: a trace exporter is configured, the Deno runtime
+   * exports them, or a host brought its own provider. When false, the hot paths (one span
+   * per event, one per connection) make no spans at all, since nobody could look them up;
+   * short lifecycle spans are still recorded so start-up log lines keep their ids.
+   */
+  readonly exporting: boolean;
+  /**
    * Runs `fn` inside a new span and ends it when `fn` returns (or its promise settles);
    * a throw or rejection marks the span ERROR with the exception recorded.
    */
@@ -149,6 +156,7 @@ const noopSpan: OpenSpan = Object.freeze({
 
 /** Tracing that records nothing. */
 export const noopTracing: Tracing = Object.freeze({
+  exporting: false,
   inSpan: <T>(_name: string, _attributes: SpanAttributes, fn: (span: SpanHandle) => T): T =>
     fn(noopSpan),
   startSpan: () => noopSpan,

@@ -190,6 +190,8 @@ export async function initWithOtel(
     meters: installed.meters,
     tracer: installed.tracer,
     exportSignals: installed.exportSignals,
+    // The runtime exports what it records; the SDK only when a traces endpoint is set.
+    tracesExported: mode === "deno" || (mode === "sdk" && settings.traces !== undefined),
     ...(options.functionCallMetrics === undefined
       ? {}
       : { functionCallMetrics: options.functionCallMetrics }),

@@ -31,6 +31,8 @@ export interface OtelParts {
   readonly processReadings?: ProcessReadings;
   /** Register `telemetry_export_failures_total` for these signals (starting at 0). */
   readonly exportSignals?: readonly string[];
+  /** Whether recorded spans are exported (see `Tracing.exporting`). Default true. */
+  readonly tracesExported?: boolean;
 }
 
 /** A telemetry plus the hooks only the set-up code uses. */
@@ -55,7 +57,9 @@ export function assembleTelemetry(parts: OtelParts): AssembledTelemetry {
     sources: Object.freeze(metrics.sources),
     log: Object.freeze(metrics.log),
     observe: Object.freeze(metrics.observe),
-    tracing: Object.freeze(createOtelTracing(parts.tracer)),
+    tracing: Object.freeze(
+      createOtelTracing(parts.tracer, { exporting: parts.tracesExported ?? true }),
+    ),
   });
   return { telemetry, metrics };
 }

@@ -61,7 +61,7 @@ function recordError(span: Span, error: unknown): void {
  * one, `context.with` is a no-op and every span is a root. `initWithOtel` registers one; a host
  * that brings its own providers registers its own.
  */
-export function createOtelTracing(tracer: Tracer): Tracing {
+export function createOtelTracing(tracer: Tracer, options: { exporting?: boolean } = {}): Tracing {
   // One propagator instance is stateless; using it directly (not the global propagator) keeps
   // `parent` working when the host registered none.
   const propagator = new W3CTraceContextPropagator();
@@ -107,6 +107,7 @@ export function createOtelTracing(tracer: Tracer): Tracing {
   }
 
   return {
+    exporting: options.exporting ?? true,
     inSpan<T>(
       name: string,
       attributes: SpanAttributes,
