@@ -6,8 +6,8 @@
  * @module
  */
 import { type App, createApp } from "./src/app.ts";
-import { prepareAuth } from "./src/app_auth.ts";
-import { type Config, ConfigError, parseConfig } from "./src/config/mod.ts";
+import { prepareAuth } from "./src/auth/mod.ts";
+import { type Config, ConfigError, parseConfig, toAuthConfig } from "./src/config/mod.ts";
 import { getLogger, type Logger } from "./src/log/mod.ts";
 import { loadStack, type Stack } from "./src/stack/mod.ts";
 import {
@@ -95,7 +95,7 @@ export async function boot(entry: string): Promise<Booted> {
   try {
     // Keys come from a file or URL: a bad one stops start-up (exit 2) rather than locking
     // every client out later.
-    const auth = await prepareAuth(config, systemClock);
+    const auth = await prepareAuth(toAuthConfig(config), systemClock);
     const app = createApp({
       config,
       clock: systemClock,

@@ -10,7 +10,7 @@
 /** Which components each component may import (besides itself). */
 const ALLOWED: Record<string, readonly string[]> = {
   util: [],
-  auth: ["util"],
+  auth: ["util", "config", "log", "ws", "http"],
   config: ["util"],
   health: ["util"],
   log: ["util", "config"],
@@ -22,6 +22,17 @@ const ALLOWED: Record<string, readonly string[]> = {
   projector: ["util", "vm", "bus", "stack", "log", "telemetry"],
   ws: ["util", "bus", "stack", "log", "telemetry"],
   http: ["util", "ws", "health", "telemetry", "log"],
+  pipeline: [
+    "util",
+    "config",
+    "health",
+    "log",
+    "telemetry",
+    "stack",
+    "sources",
+    "vm",
+    "projector",
+  ],
 };
 
 const root = new URL("../", import.meta.url);

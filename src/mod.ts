@@ -12,8 +12,15 @@ export {
   prepareAuth,
   presentedToken,
   TOKEN_ENDPOINT_PATH,
-} from "./app_auth.ts";
-export { type Config, ConfigError, DEFAULT_CONFIG, parseConfig } from "./config/mod.ts";
+} from "./auth/mod.ts";
+export {
+  type AuthConfig,
+  type Config,
+  ConfigError,
+  DEFAULT_CONFIG,
+  parseConfig,
+  toAuthConfig,
+} from "./config/mod.ts";
 export {
   defineStack,
   type DerivedViewDefinition,

@@ -1,8 +1,11 @@
 /**
  * @module Authentication: verifies Ed25519 JWTs and static tokens into an `Identity`, loads
- * JWKS key sets, and mints tokens. Failures are `AuthError`s carrying the PROTOCOL §6 code
- * and HTTP status.
+ * JWKS key sets, mints tokens, authorises WebSocket upgrades (Origin allow-list, then
+ * credentials) and serves the token endpoint. Failures are `AuthError`s carrying the
+ * PROTOCOL §6 code and HTTP status. Set-up, the upgrade check and the token endpoint read
+ * config's `AuthConfig` slice.
  */
+export { createAuthorize } from "./authorize.ts";
 export { AUTH_ERROR_CODES, AuthError, type AuthErrorCode, authErrorStatus } from "./errors.ts";
 export { type AuthLimits, type Identity, parseLimitsClaim } from "./identity.ts";
 export {
@@ -27,4 +30,7 @@ export {
   type TokenMinter,
   type TokenMinterOptions,
 } from "./mint.ts";
+export { presentedToken } from "./presented_token.ts";
+export { type AuthSetup, prepareAuth } from "./setup.ts";
 export { createStaticVerifier, type StaticVerifier } from "./static_tokens.ts";
+export { createTokenEndpoint, TOKEN_ENDPOINT_PATH } from "./token_endpoint.ts";

@@ -16,6 +16,7 @@ export {
   SOURCE_KINDS,
   type SourceKind,
 } from "./options.ts";
+export { type AuthConfig, toAuthConfig } from "./auth_config.ts";
 export { ConfigError, type ConfigSources, parseConfig, parsePublishableKeys } from "./parse.ts";
 export {
   FILTER_LEVELS,

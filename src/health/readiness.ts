@@ -17,7 +17,8 @@ export interface HealthMonitor {
    * Unhealthy: `Disconnected`, `Error`, connected and stale, or reconnecting for longer.
    */
   isHealthy(): boolean;
-  recordEvent(): void;
+  /** `count` events arrived now (default 1). */
+  recordEvent(count?: number): void;
   recordConnection(): void;
   recordDisconnection(): void;
   recordReconnecting(): void;
@@ -74,9 +75,9 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
       }
       return status.kind === "Connected" && !isStale();
     },
-    recordEvent() {
+    recordEvent(count = 1) {
       lastEvent = clock.monotonic();
-      events++;
+      events += count;
       staleReported = false;
     },
     recordConnection() {

@@ -8,7 +8,13 @@ import type {
 } from "../bus/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { compareSeq, type Stack } from "../stack/mod.ts";
-import { noopTracing, type ProjectorTelemetry, type Tracing } from "../telemetry/mod.ts";
+import {
+  noopTracing,
+  type OpenSpan,
+  type ProjectorTelemetry,
+  type SpanAttributes,
+  type Tracing,
+} from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import { LruMap } from "../util/mod.ts";
 import { clonePatchValue, mergePatch, type Mutation, type PathCache } from "../vm/mod.ts";
@@ -17,27 +23,43 @@ import { encodePatchFrame } from "./frames.ts";
 
 type Entity = Record<string, unknown>;
 
+/** One of an entity's list/state/append views. */
+interface BaseView {
+  readonly id: string;
+  readonly mode: ViewMode;
+  readonly spanAttributes: SpanAttributes;
+  /** Frames published in the current batch. */
+  frames: number;
+}
+
 interface EntityViews {
   readonly name: string;
   /** Shared by E/list, E/state and E/append: they receive identical updates. */
   readonly cache: LruMap<string, Entity>;
   readonly appendSet: ReadonlySet<string>;
-  readonly baseViews: readonly { readonly id: string; readonly mode: ViewMode }[];
+  readonly baseViews: readonly BaseView[];
   readonly derived: readonly DerivedView[];
+  readonly spanAttributes: SpanAttributes;
+  /** Mutations applied in the current batch. */
+  applied: number;
 }
 
 /** Batches mutations into view caches and publishes frames to the bus. */
 export interface Projector extends Disposable {
   /**
-   * Queues mutations; they are applied when the batch fills or its delay passes.
-   * `trace` (a W3C traceparent, usually the `vm.process_event` span's) parents their
-   * `projector.mutation` spans, so each event's trace continues across the batch.
+   * Queues mutations; they are applied when the batch fills, its fan-out grows past
+   * `batchMaxFrames`, its delay passes, or {@link Projector.flush} is called (the pipeline
+   * does at the end of every intake batch). `parents[i]`, when given, is the span of the
+   * event behind `mutations[i]` (`vm.process_event`): it parents that mutation's
+   * `projector.mutation` span, so each event's trace continues across the batch.
    */
-  push(mutations: readonly Mutation[], trace?: string): void;
+  push(mutations: readonly Mutation[], parents?: readonly (OpenSpan | undefined)[]): void;
   /** Applies every queued mutation now. */
   flush(): void;
   /** Mutations waiting for their batch. */
   readonly pending: number;
+  /** Frames one mutation of `entity` fans out to now (listeners of its base views). */
+  fanoutOf(entity: string): number;
   /** Snapshot reads for subscribing sessions. */
   readonly directory: ViewDirectory;
 }
@@ -68,11 +90,6 @@ export interface ProjectorOptions {
   readonly batchLogIntervalMs?: number;
 }
 
-interface Queued {
-  readonly mutation: Mutation;
-  readonly trace: string | undefined;
-}
-
 function seqOf(entity: Entity): string | undefined {
   return typeof entity._seq === "string" ? entity._seq : undefined;
 }
@@ -87,6 +104,9 @@ export function createProjector(options: ProjectorOptions): Projector {
   const entities = new Map<string, EntityViews>();
   const views = new Map<string, ViewInfo>();
   let framesInBatch = 0;
+  // Frames counted per batch and reported once per batch and label set: a metric add per
+  // frame hashed its attributes each time, a visible share of the event path.
+  const derivedFrames = new Map<string, number>();
 
   for (const [name, definition] of Object.entries(options.stack.entities)) {
     const derived: DerivedView[] = [];
@@ -94,11 +114,12 @@ export function createProjector(options: ProjectorOptions): Projector {
       telemetry.viewCacheEviction(name);
       for (const view of derived) view.update(key, true);
     });
-    const baseViews = [
-      { id: `${name}/list`, mode: "list" as const },
-      { id: `${name}/state`, mode: "state" as const },
-      { id: `${name}/append`, mode: "append" as const },
-    ];
+    const baseViews = (["list", "state", "append"] as const).map((mode): BaseView => ({
+      id: `${name}/${mode}`,
+      mode,
+      spanAttributes: Object.freeze({ view: `${name}/${mode}`, mode }),
+      frames: 0,
+    }));
     views.set(baseViews[0]!.id, {
       id: baseViews[0]!.id,
       entity: name,
@@ -134,7 +155,7 @@ export function createProjector(options: ProjectorOptions): Projector {
           paths: options.paths,
           lookup: (key) => cache.get(key),
           onFrame: () => {
-            telemetry.framePublished("list", name);
+            derivedFrames.set(name, (derivedFrames.get(name) ?? 0) + 1);
             framesInBatch++;
           },
         }),
@@ -146,6 +167,8 @@ export function createProjector(options: ProjectorOptions): Projector {
       appendSet: new Set(definition.append ?? []),
       baseViews,
       derived,
+      spanAttributes: Object.freeze({ entity: name }),
+      applied: 0,
     });
   }
   const derivedById = new Map(
@@ -153,27 +176,16 @@ export function createProjector(options: ProjectorOptions): Projector {
   );
 
   const tracing = options.tracing ?? noopTracing;
-  let queue: Queued[] = [];
+  let queue: Mutation[] = [];
+  /** Parallel to `queue` once any pushed mutation had a parent span. */
+  let parents: (OpenSpan | undefined)[] | undefined;
   let queuedFrames = 0;
   const batchLogIntervalMs = options.batchLogIntervalMs ?? 1000;
   let lastBatchLine = -Infinity;
   let unlogged = 0;
   let timer: Disposable | undefined;
 
-  function publish(view: string, mode: string, send: () => void): void {
-    tracing.inSpan("projector.publish", { view, mode }, send);
-  }
-
-  function apply({ mutation, trace }: Queued): void {
-    tracing.inSpan(
-      "projector.mutation",
-      { entity: mutation.entity },
-      () => applyMutation(mutation),
-      trace === undefined ? {} : { parent: trace },
-    );
-  }
-
-  function applyMutation(mutation: Mutation): void {
+  function applyMutation(mutation: Mutation, span: OpenSpan | undefined): void {
     const views = entities.get(mutation.entity);
     if (views === undefined) throw new TypeError(`Unknown entity "${mutation.entity}"`);
     const cached = views.cache.get(mutation.key);
@@ -185,34 +197,80 @@ export function createProjector(options: ProjectorOptions): Projector {
     for (const view of views.baseViews) {
       if (!bus.hasSubscribers(view.id)) continue;
       const data = dataJson ??= JSON.stringify(mutation.patch);
-      publish(view.id, view.mode, () =>
-        bus.publish(view.id, {
-          key: mutation.key,
-          bytes: encodePatchFrame(
-            view.mode,
-            view.id,
-            mutation.key,
-            data,
-            mutation.append,
-            mutation.seq,
-          ),
-        }));
-      telemetry.framePublished(view.mode, views.name);
+      const frame = {
+        key: mutation.key,
+        bytes: encodePatchFrame(
+          view.mode,
+          view.id,
+          mutation.key,
+          data,
+          mutation.append,
+          mutation.seq,
+        ),
+      };
+      if (span === undefined) bus.publish(view.id, frame);
+      else publishInSpan(span, view.spanAttributes, () => bus.publish(view.id, frame));
+      view.frames++;
       framesInBatch++;
     }
     for (const derived of views.derived) {
-      if (derived.windowCount === 0) derived.update(mutation.key);
-      else publish(derived.info.id, derived.info.mode, () => derived.update(mutation.key));
+      if (span === undefined || derived.windowCount === 0) derived.update(mutation.key);
+      else {
+        publishInSpan(
+          span,
+          { view: derived.info.id, mode: derived.info.mode },
+          () => derived.update(mutation.key),
+        );
+      }
+    }
+    views.applied++;
+  }
+
+  function publishInSpan(parent: OpenSpan, attributes: SpanAttributes, send: () => void): void {
+    const span = tracing.startSpan("projector.publish", attributes, { parentSpan: parent });
+    try {
+      send();
+    } finally {
+      span.end();
     }
   }
 
-  /** Frames `mutation` will be delivered as: one per listener of each base view. */
-  function fanoutOf(mutation: Mutation): number {
+  /** Applies one mutation, inside a `projector.mutation` span when its event has one. */
+  function apply(mutation: Mutation, parent: OpenSpan | undefined): void {
+    if (parent === undefined) return applyMutation(mutation, undefined);
+    const attributes = entities.get(mutation.entity)?.spanAttributes ?? { entity: mutation.entity };
+    const span = tracing.startSpan("projector.mutation", attributes, { parentSpan: parent });
+    try {
+      applyMutation(mutation, span);
+    } catch (error) {
+      span.recordError(error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  /** Frames one mutation of `entity` fans out to: one per listener of each base view. */
+  function fanoutOf(entity: string): number {
     let frames = 0;
-    for (const view of entities.get(mutation.entity)?.baseViews ?? []) {
+    for (const view of entities.get(entity)?.baseViews ?? []) {
       frames += bus.listenerCount(view.id);
     }
     return frames;
+  }
+
+  /** Reports the batch's per-label counts to telemetry, once per label set, and resets them. */
+  function reportCounts(): void {
+    for (const views of entities.values()) {
+      if (views.applied > 0) telemetry.mutationsProcessed(views.name, views.applied);
+      views.applied = 0;
+      for (const view of views.baseViews) {
+        if (view.frames > 0) telemetry.framePublished(view.mode, views.name, view.frames);
+        view.frames = 0;
+      }
+    }
+    for (const [entity, count] of derivedFrames) telemetry.framePublished("list", entity, count);
+    derivedFrames.clear();
   }
 
   function flush(): void {
@@ -220,48 +278,62 @@ export function createProjector(options: ProjectorOptions): Projector {
     timer = undefined;
     if (queue.length === 0) return;
     const batch = queue;
+    const batchParents = parents;
     queue = [];
+    parents = undefined;
     queuedFrames = 0;
     const started = clock.monotonic();
     framesInBatch = 0;
     let errors = 0;
-    const perEntity = new Map<string, number>();
-    for (const queued of batch) {
-      const mutation = queued.mutation;
+    for (let i = 0; i < batch.length; i++) {
+      const mutation = batch[i]!;
       try {
-        apply(queued);
-        perEntity.set(mutation.entity, (perEntity.get(mutation.entity) ?? 0) + 1);
+        apply(mutation, batchParents?.[i]);
       } catch (error) {
         errors++;
         telemetry.viewError(mutation.entity);
-        log.error("Failed to process mutation: {error}", {
-          error,
-          entity: mutation.entity,
-        });
+        tracing.detached(() =>
+          log.error("Failed to process mutation: {error}", { error, entity: mutation.entity })
+        );
       }
     }
-    for (const [entity, count] of perEntity) telemetry.mutationsProcessed(entity, count);
+    reportCounts();
     const durationMs = clock.monotonic() - started;
     telemetry.batchDone(durationMs / 1000);
+    logBatch(batch.length, errors, durationMs);
+  }
+
+  /**
+   * The canonical batch line: at info at most once per batchLogIntervalMs, carrying how
+   * many batches went unlogged since the last one, so it stays readable under load; every
+   * batch is at debug. A batch with errors is always logged. Logged outside any span: the
+   * line sums many events' work, so the trace of whichever event armed the timer (or
+   * offered the burst) would be a wrong link.
+   */
+  function logBatch(size: number, errors: number, durationMs: number): void {
+    const now = clock.monotonic();
+    const info = errors > 0 || now - lastBatchLine >= batchLogIntervalMs;
+    if (!info && !log.isEnabledFor("debug")) {
+      unlogged++;
+      return;
+    }
     const fields = {
       phase: "projector",
-      batch_size: batch.length,
+      batch_size: size,
       frames_published: framesInBatch,
       errors,
       duration_ms: Number(durationMs.toFixed(3)),
     };
-    // The canonical batch line: at info at most once per batchLogIntervalMs, carrying how
-    // many batches went unlogged since the last one, so it stays readable under load;
-    // every batch is at debug. A batch with errors is always logged.
-    const now = clock.monotonic();
-    if (errors > 0 || now - lastBatchLine >= batchLogIntervalMs) {
-      log.info("Projector batch processed", { ...fields, batches_since_last: unlogged + 1 });
-      lastBatchLine = now;
-      unlogged = 0;
-    } else {
-      unlogged++;
-      log.debug("Projector batch processed", fields);
-    }
+    tracing.detached(() => {
+      if (info) {
+        log.info("Projector batch processed", { ...fields, batches_since_last: unlogged + 1 });
+        lastBatchLine = now;
+        unlogged = 0;
+      } else {
+        unlogged++;
+        log.debug("Projector batch processed", fields);
+      }
+    });
   }
 
   function listSnapshot(views: EntityViews, query: SnapshotQuery): SnapshotEntity[] {
@@ -310,14 +382,20 @@ export function createProjector(options: ProjectorOptions): Projector {
   };
 
   return {
-    push(mutations, trace) {
-      for (const mutation of mutations) {
-        queue.push({ mutation, trace });
-        queuedFrames += fanoutOf(mutation);
+    push(mutations, mutationParents) {
+      for (let i = 0; i < mutations.length; i++) {
+        const mutation = mutations[i]!;
+        const parent = mutationParents?.[i];
+        if (parent !== undefined || parents !== undefined) {
+          (parents ??= new Array<OpenSpan | undefined>(queue.length))[queue.length] = parent;
+        }
+        queue.push(mutation);
+        queuedFrames += fanoutOf(mutation.entity);
       }
       if (queue.length >= batchMaxSize || queuedFrames >= batchMaxFrames) flush();
       else if (queue.length > 0 && timer === undefined) timer = clock.setTimer(batchDelayMs, flush);
     },
+    fanoutOf,
     flush,
     get pending() {
       return queue.length;

@@ -9,13 +9,6 @@ export {
   type IngestSource,
   type IngestSourceOptions,
 } from "./ingest_source.ts";
-export {
-  createIntake,
-  type Intake,
-  IntakeClosedError,
-  type IntakeItem,
-  type IntakeOptions,
-} from "./intake.ts";
 export { createReplaySource, type ReplaySourceOptions } from "./replay_source.ts";
 export type {
   EventSink,

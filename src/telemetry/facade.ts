@@ -25,7 +25,8 @@ export interface WsTelemetry {
 /** Projector events. */
 export interface ProjectorTelemetry {
   mutationsProcessed(entity: string, count: number): void;
-  framePublished(mode: string, entity: string): void;
+  /** `count` frames (default 1): the projector reports once per batch and label set. */
+  framePublished(mode: string, entity: string, count?: number): void;
   batchDone(seconds: number): void;
   viewCacheEviction(entity: string): void;
   viewError(view: string): void;
@@ -44,7 +45,8 @@ export interface VmTelemetry {
 
 /** Upstream source events. */
 export interface SourceTelemetry {
-  eventReceived(source: string): void;
+  /** `count` events (default 1): the pipeline reports once per offer. */
+  eventReceived(source: string, count?: number): void;
 }
 
 /** Attribute values a span may carry (ids allowed: spans are not metric labels). */
@@ -63,7 +65,8 @@ export interface SpanHandle {
 export interface OpenSpan extends SpanHandle {
   /** Runs `fn` with this span active, so spans started inside are its children. */
   run<T>(fn: () => T): T;
-  end(): void;
+  /** Ends the span, now or at `endTime` (the clock's monotonic milliseconds). */
+  end(endTime?: number): void;
 }
 
 /** Where a new span sits. */
@@ -75,6 +78,14 @@ export interface SpanOptions {
   readonly root?: boolean;
   /** W3C `traceparent` to continue (a producer's, or one handed over from earlier work). */
   readonly parent?: string;
+  /**
+   * The parent span itself, without making it active: the event path's children
+   * (`projector.mutation`, `projector.publish`) use this, so no context is entered per
+   * event. Wins over `parent` and `root`.
+   */
+  readonly parentSpan?: OpenSpan;
+  /** When the span began (the clock's monotonic milliseconds); default now. */
+  readonly startTime?: number;
   readonly kind?: "internal" | "server" | "client" | "producer" | "consumer";
 }
 

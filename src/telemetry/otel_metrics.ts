@@ -528,7 +528,7 @@ export function createMetricFacades(
     },
     projector: {
       mutationsProcessed: (entity, count) => mutations(count, byEntity(entity)),
-      framePublished: (mode, entity) => frames(1, byModeEntity(mode, entity)),
+      framePublished: (mode, entity, count = 1) => frames(count, byModeEntity(mode, entity)),
       batchDone: (seconds) => latency(seconds),
       viewCacheEviction: (entity) => viewEvictions(1, byEntity(entity)),
       viewError: (view) => viewErrors(1, byView(view)),
@@ -545,7 +545,7 @@ export function createMetricFacades(
       },
     },
     sources: {
-      eventReceived: (source) => sourceEvents(1, bySource(source)),
+      eventReceived: (source, count = 1) => sourceEvents(count, bySource(source)),
     },
     log: {
       linesDropped(count) {

@@ -1,4 +1,5 @@
 import {
+  type Attributes,
   type Context,
   context,
   defaultTextMapGetter,
@@ -68,19 +69,35 @@ export function createOtelTracing(tracer: Tracer, options: { exporting?: boolean
   // Names of the spans started here, for `activeSpan()` on providers whose spans hide theirs.
   const names = new WeakMap<Span, string>();
 
+  // The last traceparent continued, and its context: an ingest batch hands every event
+  // the request's traceparent, so consecutive events parse it once.
+  let lastTraceparent: string | undefined;
+  let lastExtracted: Context | undefined;
+
+  /** The producer context `traceparent` names, or undefined when it is not valid. */
+  function extract(traceparent: string): Context | undefined {
+    if (traceparent === lastTraceparent) return lastExtracted;
+    const extracted = propagator.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter);
+    const sc = trace.getSpanContext(extracted);
+    lastTraceparent = traceparent;
+    lastExtracted = sc !== undefined && isSpanContextValid(sc) ? extracted : undefined;
+    return lastExtracted;
+  }
+
   /** The context a new span starts in (its parent), per {@link SpanOptions}. */
   function parentContext(options: SpanOptions | undefined): Context {
+    if (options?.parentSpan instanceof OtelOpenSpan) return options.parentSpan.context;
     const base = options?.root === true ? ROOT_CONTEXT : context.active();
     if (options?.parent !== undefined) {
       // A valid `parent` wins over `root`: the producer's trace is the one to continue. An
       // invalid one is ignored (the span is then a root or a child, as asked).
-      const extracted = propagator.extract(
-        base,
-        { traceparent: options.parent },
-        defaultTextMapGetter,
-      );
-      const sc = trace.getSpanContext(extracted);
-      if (sc !== undefined && isSpanContextValid(sc)) return extracted;
+      const extracted = extract(options.parent);
+      if (extracted !== undefined) {
+        return base === ROOT_CONTEXT ? extracted : trace.setSpanContext(
+          base,
+          trace.getSpanContext(extracted)!,
+        );
+      }
     }
     return base;
   }
@@ -88,12 +105,17 @@ export function createOtelTracing(tracer: Tracer, options: { exporting?: boolean
   function start(name: string, attributes: SpanAttributes, options: SpanOptions | undefined) {
     const parent = parentContext(options);
     const span = tracer.startSpan(name, {
-      attributes: { ...attributes },
+      // The SDK copies attributes into the span, so cached, frozen sets can be passed as is.
+      attributes: attributes as Attributes,
       kind: KINDS[options?.kind ?? "internal"],
-      ...(options?.root === true && options.parent === undefined ? { root: true } : {}),
+      ...(options?.startTime === undefined ? {} : { startTime: options.startTime }),
+      ...(options?.root === true && options.parent === undefined &&
+          options.parentSpan === undefined
+        ? { root: true }
+        : {}),
     }, parent);
     names.set(span, name);
-    return { span, ctx: trace.setSpan(parent, span) };
+    return { span, parent };
   }
 
   function toHandle(span: Span): SpanHandle {
@@ -114,7 +136,8 @@ export function createOtelTracing(tracer: Tracer, options: { exporting?: boolean
       fn: (span: SpanHandle) => T,
       options?: SpanOptions,
     ): T {
-      const { span, ctx } = start(name, attributes, options);
+      const { span, parent } = start(name, attributes, options);
+      const ctx = trace.setSpan(parent, span);
       const handle = toHandle(span);
       let result: T;
       try {
@@ -172,8 +195,13 @@ export function createOtelTracing(tracer: Tracer, options: { exporting?: boolean
 class OtelOpenSpan implements OpenSpan {
   #span: Span;
   #ended = false;
+  #context: Context | undefined;
   constructor(span: Span) {
     this.#span = span;
+  }
+  /** A context with this span as parent, for children started without entering it. */
+  get context(): Context {
+    return this.#context ??= trace.setSpan(ROOT_CONTEXT, this.#span);
   }
   setAttribute(key: string, value: string | number | boolean): void {
     this.#span.setAttribute(key, value);
@@ -188,9 +216,10 @@ class OtelOpenSpan implements OpenSpan {
     // Built per call, not kept: an OTel context costs ~450 B (three closures and a Map).
     return context.with(trace.setSpan(context.active(), this.#span), fn);
   }
-  end(): void {
+  end(endTime?: number): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#span.end();
+    this.#span.end(endTime);
+    this.#context = undefined;
   }
 }

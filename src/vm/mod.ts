@@ -3,12 +3,15 @@
  */
 export { appendPathsIn, clonePatchValue, MAX_ARRAY_ELEMENTS, mergePatch } from "./merge.ts";
 export { createPathCache, type PathCache, type PathCacheOptions } from "./path_cache.ts";
+export { HandlerTimeoutError } from "./handler_run.ts";
 export {
+  type BatchFailure,
+  type BatchOptions,
   createVm,
   type HandlerFailure,
-  HandlerTimeoutError,
   type Mutation,
   type Vm,
+  type VmBatchResult,
   type VmOptions,
   type VmResult,
 } from "./vm.ts";

@@ -9,6 +9,7 @@ import {
   type Stack,
   toSeq,
 } from "../stack/mod.ts";
+import { type HandlerRun, runHandler, toErrorCode } from "./handler_run.ts";
 import { appendPathsIn, mergePatch } from "./merge.ts";
 import { toWireValue } from "./wire_value.ts";
 
@@ -38,9 +39,49 @@ export interface VmResult {
   readonly failures: readonly HandlerFailure[];
 }
 
+/** A failed handler run within a batch, with the index of its event. */
+export interface BatchFailure extends HandlerFailure {
+  readonly event: number;
+}
+
+/** What one batch produced, in event order. */
+export interface VmBatchResult {
+  /** Index of the first event not run (the events' length when all ran). */
+  readonly next: number;
+  readonly mutations: readonly Mutation[];
+  /** `mutationEvents[i]` is the index (in the batch) of the event behind `mutations[i]`. */
+  readonly mutationEvents: readonly number[];
+  readonly failures: readonly BatchFailure[];
+  /**
+   * With `timings`: `endedAt[j]` is the clock's monotonic time when the handlers of event
+   * `from + j` finished (so it ran from `endedAt[j - 1]`, or the batch's start, to
+   * `endedAt[j]`).
+   */
+  readonly endedAt: readonly number[] | undefined;
+}
+
+/** Options of one batch. */
+export interface BatchOptions {
+  /** Record when each event finished (for per-event spans); default false. */
+  readonly timings?: boolean;
+  /** Index of the first event to run; default 0. */
+  readonly from?: number;
+  /**
+   * Stop after the event during which this much time (ms) has passed since the batch
+   * began, leaving the rest for the caller to run after yielding; default no limit. At
+   * least one event always runs.
+   */
+  readonly budgetMs?: number;
+}
+
 /** Runs stack handlers over events and keeps per-entity state. */
 export interface Vm {
-  /** Runs every handler registered for `event.type`; never rejects for handler faults. */
+  /**
+   * Runs every handler registered for each event's type, in order; handlers that
+   * return synchronously run without a promise turn. Never rejects for handler faults.
+   */
+  processBatch(events: readonly PharosEvent[], options?: BatchOptions): Promise<VmBatchResult>;
+  /** One event: {@link Vm.processBatch} of a batch of one. */
   process(event: PharosEvent): Promise<VmResult>;
   /** Current state of one entity (for tests and diagnostics). */
   state(entity: string, key: string): Readonly<Record<string, unknown>> | undefined;
@@ -59,15 +100,7 @@ export interface VmOptions {
   readonly functionCallMetrics?: boolean;
 }
 
-/** A handler run cancelled for exceeding its time budget. */
-export class HandlerTimeoutError extends Error {
-  override readonly name = "HandlerTimeoutError";
-}
-
-const CODE = /^[A-Za-z0-9_.-]{1,48}$/;
-/** Distinct error codes kept per entity before the rest count as `other`: labels stay bounded. */
-const MAX_CODES_PER_ENTITY = 32;
-
+/** Entity runtime state, plus one prepared {@link HandlerRun} per event type. */
 interface EntityRuntime {
   readonly name: string;
   readonly definition: EntityDefinition;
@@ -75,93 +108,59 @@ interface EntityRuntime {
   readonly appendPaths: readonly string[];
   readonly appendSet: ReadonlySet<string>;
   readonly codes: Set<string>;
+  readonly runs: Map<string, HandlerRun>;
   atCapacity: boolean;
-}
-
-function isThenable<T>(value: unknown): value is PromiseLike<T> {
-  return typeof (value as PromiseLike<T> | null)?.then === "function";
 }
 
 function isPatch(value: unknown): value is Patch {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** Collects one batch's output. */
+class BatchOutput implements VmBatchResult {
+  next = 0;
+  readonly mutations: Mutation[] = [];
+  readonly mutationEvents: number[] = [];
+  readonly failures: BatchFailure[] = [];
+  readonly endedAt: number[] | undefined;
+  constructor(timings: boolean) {
+    this.endedAt = timings ? [] : undefined;
+  }
+}
+
 /** Creates the VM for one stack. */
 export function createVm(options: VmOptions): Vm {
   const { clock, telemetry } = options;
   const budgetMs = options.handlerTimeoutMs ?? 250;
-  const entities = new Map<string, EntityRuntime>();
+  const entities: EntityRuntime[] = [];
   for (const [name, definition] of Object.entries(options.stack.entities)) {
     const appendPaths = [...(definition.append ?? [])];
-    entities.set(name, {
+    const runs = new Map<string, HandlerRun>();
+    for (const type of Object.keys(definition.handlers)) {
+      runs.set(type, {
+        clock,
+        budgetMs,
+        label: `${name}.${type}`,
+        onDuration: options.functionCallMetrics
+          ? (seconds) => telemetry.handlerDuration(name, type, seconds)
+          : undefined,
+      });
+    }
+    entities.push({
       name,
       definition,
       table: new LruMap(options.stateTableSize ?? 2500, () => telemetry.stateTableEviction(name)),
       appendPaths,
       appendSet: new Set(appendPaths),
       codes: new Set(),
+      runs,
       atCapacity: false,
     });
   }
+  const byName = new Map(entities.map((runtime) => [runtime.name, runtime]));
   // Per-slot arrival counter for events without an explicit index.
   let lastSlot: number | undefined;
   let nextIndex = 0;
-
-  function codeOf(runtime: EntityRuntime, error: unknown): string {
-    const raw = (error as { code?: unknown })?.code;
-    const candidate = typeof raw === "string" && CODE.test(raw)
-      ? raw
-      : error instanceof Error && CODE.test(error.name)
-      ? error.name
-      : "unknown";
-    if (runtime.codes.has(candidate)) return candidate;
-    if (runtime.codes.size >= MAX_CODES_PER_ENTITY) return "other";
-    runtime.codes.add(candidate);
-    return candidate;
-  }
-
-  async function runHandler(
-    handler: Handler,
-    handlerName: string,
-    runtime: EntityRuntime,
-    key: string,
-    event: PharosEvent,
-  ): Promise<Patch | undefined> {
-    const controller = new AbortController();
-    const started = clock.monotonic();
-    let timer: Disposable | undefined;
-    try {
-      let result = handler(runtime.table.get(key), event, { key, signal: controller.signal });
-      if (isThenable<Patch | undefined>(result)) {
-        const timeout = new Promise<never>((_, reject) => {
-          timer = clock.setTimer(budgetMs, () => {
-            const error = new HandlerTimeoutError(
-              `Handler ${runtime.name}.${handlerName} exceeded its ${budgetMs} ms budget`,
-            );
-            controller.abort(error);
-            reject(error);
-          });
-        });
-        result = await Promise.race([result, timeout]);
-      }
-      const elapsedMs = clock.monotonic() - started;
-      // A synchronous handler cannot be pre-empted in-process; one that overran its
-      // budget still has its result discarded so slow handlers are visible, not silent.
-      if (elapsedMs > budgetMs) {
-        throw new HandlerTimeoutError(
-          `Handler ${runtime.name}.${handlerName} took ${
-            elapsedMs.toFixed(1)
-          } ms, over its ${budgetMs} ms budget`,
-        );
-      }
-      return result;
-    } finally {
-      timer?.[Symbol.dispose]();
-      if (options.functionCallMetrics) {
-        telemetry.handlerDuration(runtime.name, handlerName, (clock.monotonic() - started) / 1000);
-      }
-    }
-  }
 
   function seqFor(event: PharosEvent): string | undefined {
     if (typeof event.slot !== "number" || !Number.isSafeInteger(event.slot) || event.slot < 0) {
@@ -179,68 +178,149 @@ export function createVm(options: VmOptions): Vm {
     return toSeq(event.slot, index);
   }
 
-  return {
-    async process(event) {
-      const mutations: Mutation[] = [];
-      const failures: HandlerFailure[] = [];
+  function fail(
+    out: BatchOutput,
+    at: number,
+    runtime: EntityRuntime,
+    handler: string,
+    code: string,
+    error: unknown,
+  ): void {
+    out.failures.push({ entity: runtime.name, handler, code, error, event: at });
+    if (code === "timeout") telemetry.handlerCancelled(runtime.name);
+    else telemetry.handlerError(runtime.name, code);
+  }
+
+  /** The entity key `event` addresses, or undefined to skip (a failure is recorded). */
+  function keyOf(out: BatchOutput, at: number, runtime: EntityRuntime, event: PharosEvent) {
+    let key: string | undefined;
+    try {
+      key = runtime.definition.key ? runtime.definition.key(event) : event.key;
+    } catch (error) {
+      fail(out, at, runtime, event.type, "key_error", error);
+      return undefined;
+    }
+    if (key === undefined) return undefined;
+    if (typeof key !== "string" || key === "" || key.includes(":")) {
+      const error = new TypeError(`Entity key must be a non-empty string without ":"`);
+      fail(out, at, runtime, event.type, "invalid_key", error);
+      return undefined;
+    }
+    return key;
+  }
+
+  /** Validates `patch`, merges it into the state table and records the mutation. */
+  function commit(
+    out: BatchOutput,
+    at: number,
+    runtime: EntityRuntime,
+    key: string,
+    patch: Patch | undefined,
+    seq: string | undefined,
+    type: string,
+  ): void {
+    if (patch === undefined) return;
+    let wire: Record<string, unknown>;
+    try {
+      if (!isPatch(patch)) throw new TypeError("Handler must return an object patch or undefined");
+      wire = toWireValue(patch) as Record<string, unknown>;
+    } catch (error) {
+      fail(out, at, runtime, type, "invalid_patch", error);
+      return;
+    }
+    if (seq !== undefined) wire._seq = seq;
+    const table = runtime.table;
+    table.set(key, mergePatch(table.get(key) ?? {}, patch, runtime.appendSet));
+    if (table.full !== runtime.atCapacity) {
+      runtime.atCapacity = table.full;
+      telemetry.stateTableAtCapacity(runtime.name, runtime.atCapacity);
+    }
+    const append = runtime.appendPaths.length === 0
+      ? runtime.appendPaths
+      : appendPathsIn(wire, runtime.appendPaths);
+    out.mutations.push(
+      seq === undefined
+        ? { entity: runtime.name, key, patch: wire, append }
+        : { entity: runtime.name, key, patch: wire, append, seq },
+    );
+    out.mutationEvents.push(at);
+  }
+
+  /** Runs one entity's handler for the event at `at`; a promise only for async handlers. */
+  function runOne(
+    out: BatchOutput,
+    at: number,
+    runtime: EntityRuntime,
+    handler: Handler,
+    event: PharosEvent,
+    seq: string | undefined,
+  ): Promise<void> | undefined {
+    const key = keyOf(out, at, runtime, event);
+    if (key === undefined) return undefined;
+    const run = runtime.runs.get(event.type)!;
+    const onError = (error: unknown) =>
+      fail(out, at, runtime, event.type, toErrorCode(runtime.codes, error), error);
+    let result: Patch | undefined | Promise<Patch | undefined>;
+    try {
+      result = runHandler(handler, runtime.table.get(key), event, key, run);
+    } catch (error) {
+      onError(error);
+      return undefined;
+    }
+    if (!(result instanceof Promise)) {
+      commit(out, at, runtime, key, result, seq, event.type);
+      return undefined;
+    }
+    return result.then((patch) => commit(out, at, runtime, key, patch, seq, event.type), onError);
+  }
+
+  async function processBatch(
+    events: readonly PharosEvent[],
+    batchOptions?: BatchOptions,
+  ): Promise<VmBatchResult> {
+    const out = new BatchOutput(batchOptions?.timings === true);
+    const from = batchOptions?.from ?? 0;
+    const deadline = batchOptions?.budgetMs === undefined
+      ? Infinity
+      : clock.monotonic() + batchOptions.budgetMs;
+    let at = from;
+    for (; at < events.length; at++) {
+      const event = events[at]!;
       const seq = seqFor(event);
-      for (const runtime of entities.values()) {
+      for (const runtime of entities) {
         const handler = runtime.definition.handlers[event.type];
         if (handler === undefined) continue;
-        const fail = (code: string, error: unknown) => {
-          failures.push({ entity: runtime.name, handler: event.type, code, error });
-          if (code === "timeout") telemetry.handlerCancelled(runtime.name);
-          else telemetry.handlerError(runtime.name, code);
-        };
-        let key: string | undefined;
-        try {
-          key = runtime.definition.key ? runtime.definition.key(event) : event.key;
-        } catch (error) {
-          fail("key_error", error);
-          continue;
-        }
-        if (key === undefined) continue;
-        if (typeof key !== "string" || key === "" || key.includes(":")) {
-          fail("invalid_key", new TypeError(`Entity key must be a non-empty string without ":"`));
-          continue;
-        }
-        let patch: Patch | undefined;
-        try {
-          patch = await runHandler(handler, event.type, runtime, key, event);
-        } catch (error) {
-          fail(error instanceof HandlerTimeoutError ? "timeout" : codeOf(runtime, error), error);
-          continue;
-        }
-        if (patch === undefined) continue;
-        let wire: Record<string, unknown>;
-        try {
-          if (!isPatch(patch)) {
-            throw new TypeError("Handler must return an object patch or undefined");
-          }
-          wire = toWireValue(patch) as Record<string, unknown>;
-        } catch (error) {
-          fail("invalid_patch", error);
-          continue;
-        }
-        if (seq !== undefined) wire._seq = seq;
-        const state = runtime.table.get(key) ?? {};
-        runtime.table.set(key, mergePatch(state, patch, runtime.appendSet));
-        if (runtime.table.full !== runtime.atCapacity) {
-          runtime.atCapacity = runtime.table.full;
-          telemetry.stateTableAtCapacity(runtime.name, runtime.atCapacity);
-        }
-        mutations.push({
-          entity: runtime.name,
-          key,
-          patch: wire,
-          append: appendPathsIn(wire, runtime.appendPaths),
-          ...(seq === undefined ? {} : { seq }),
-        });
+        // Entities run in order, each seeing the state the previous events left.
+        const pending = runOne(out, at, runtime, handler, event, seq);
+        if (pending !== undefined) await pending;
       }
-      return { mutations, failures };
+      const now = out.endedAt === undefined && deadline === Infinity ? 0 : clock.monotonic();
+      out.endedAt?.push(now);
+      if (now >= deadline) {
+        at++;
+        break;
+      }
+    }
+    out.next = at;
+    return out;
+  }
+
+  return {
+    processBatch,
+    async process(event) {
+      const { mutations, failures } = await processBatch([event]);
+      return {
+        mutations,
+        failures: failures.map(({ entity, handler, code, error }) => ({
+          entity,
+          handler,
+          code,
+          error,
+        })),
+      };
     },
     state(entity, key) {
-      return entities.get(entity)?.table.get(key);
+      return byName.get(entity)?.table.get(key);
     },
   };
 }

@@ -8,6 +8,9 @@ export interface RecordingTelemetry extends Telemetry {
   count(name: string, ...labels: string[]): number;
 }
 
+/** Methods whose numeric argument is a count to add (1 when absent), not a reading. */
+const SUMMED = new Set(["framesSent", "mutationsProcessed", "framePublished", "eventReceived"]);
+
 /** Creates a recording telemetry. */
 export function createRecordingTelemetry(): RecordingTelemetry {
   const counts = new Map<string, number>();
@@ -16,7 +19,7 @@ export function createRecordingTelemetry(): RecordingTelemetry {
       get(_target, method: string) {
         return (...args: unknown[]) => {
           const labels = args.filter((a) => typeof a === "string") as string[];
-          const amount = method === "framesSent" || method === "mutationsProcessed"
+          const amount = SUMMED.has(method)
             ? Number(args.find((a) => typeof a === "number") ?? 1)
             : 1;
           const key = `${component}.${method}[${labels.join(",")}]`;

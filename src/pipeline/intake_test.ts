@@ -2,9 +2,13 @@ import assert from "node:assert/strict";
 import { FakeClock } from "../../tests/fakes/fake_clock.ts";
 import type { PharosEvent } from "../stack/mod.ts";
 import { systemClock } from "../util/mod.ts";
-import { createIntake, IntakeClosedError, type IntakeItem } from "./mod.ts";
+import { createIntake, type IntakeBatch, IntakeClosedError } from "./intake.ts";
 
 const event = (n: number): PharosEvent => ({ type: "T", slot: n, data: { n } });
+
+/** One batch's events as `source:n`. */
+const labels = (batch: IntakeBatch) =>
+  batch.events.map((event, i) => `${batch.sources[i]}:${event.data.n}`);
 
 /** A process function the test releases by hand, one event at a time. */
 function gate() {
@@ -12,14 +16,14 @@ function gate() {
   const waiting: (() => void)[] = [];
   return {
     processed,
-    process: (item: IntakeItem) =>
+    process: (batch: IntakeBatch) =>
       new Promise<void>((resolve) => {
         waiting.push(() => {
-          processed.push(item.event.data.n as number);
+          for (const event of batch.events) processed.push(event.data.n as number);
           resolve();
         });
       }),
-    /** Lets the oldest waiting event finish; resolves after the loop has moved on. */
+    /** Lets the oldest waiting batch finish; resolves after the loop has moved on. */
     async release(): Promise<void> {
       waiting.shift()?.();
       for (let i = 0; i < 5; i++) await Promise.resolve();
@@ -35,8 +39,9 @@ Deno.test("intake", async (t) => {
     const seen: string[] = [];
     const intake = createIntake({
       clock: systemClock,
-      process: ({ source, event }) => {
-        seen.push(`${source}:${event.data.n}`);
+      maxBatch: 1,
+      process: (batch) => {
+        seen.push(...labels(batch));
         return Promise.resolve();
       },
       onError: () => assert.fail("no error expected"),
@@ -52,6 +57,7 @@ Deno.test("intake", async (t) => {
     const intake = createIntake({
       clock: systemClock,
       capacity: 3,
+      maxBatch: 1,
       process: g.process,
       onError: () => {},
     });
@@ -72,6 +78,7 @@ Deno.test("intake", async (t) => {
     const intake = createIntake({
       clock: systemClock,
       capacity: 1,
+      maxBatch: 1,
       process: g.process,
       onError: () => {},
     });
@@ -96,12 +103,12 @@ Deno.test("intake", async (t) => {
     const done: number[] = [];
     const intake = createIntake({
       clock: systemClock,
-      process: ({ event }) => {
-        if (event.data.n === 1) return Promise.reject(new Error("boom"));
-        done.push(event.data.n as number);
+      process: ({ events: [event] }) => {
+        if (event!.data.n === 1) return Promise.reject(new Error("boom"));
+        done.push(event!.data.n as number);
         return Promise.resolve();
       },
-      onError: (_item, error) => errors.push(error),
+      onError: (_batch, error) => errors.push(error),
     });
     await intake.submit("s", event(1));
     await intake.submit("s", event(2));
@@ -116,9 +123,10 @@ Deno.test("intake", async (t) => {
     const intake = createIntake({
       clock,
       sliceMs: 5,
-      process: ({ event }) => {
-        clock.busy(3); // each event keeps the thread busy for 3 ms
-        done.push(event.data.n as number);
+      maxBatch: 1,
+      process: ({ events: [event] }) => {
+        clock.busy(3); // each batch keeps the thread busy for 3 ms
+        done.push(event!.data.n as number);
         return Promise.resolve();
       },
       onError: () => {},
@@ -139,8 +147,8 @@ Deno.test("intake", async (t) => {
     const done: number[] = [];
     const intake = createIntake({
       clock: systemClock,
-      process: ({ event }) => {
-        done.push(event.data.n as number);
+      process: (batch) => {
+        for (const event of batch.events) done.push(event.data.n as number);
         return Promise.resolve();
       },
       onError: () => {},
@@ -160,7 +168,7 @@ Deno.test("intake yields even to a producer that awaits each event on microtasks
     clock,
     sliceMs: 5,
     process: () => {
-      clock.busy(1);
+      clock.busy(1); // one event per batch: the producer awaits each one
       processed++;
       return Promise.resolve();
     },
@@ -180,4 +188,64 @@ Deno.test("intake yields even to a producer that awaits each event on microtasks
   await producer;
   await intake.close();
   assert.equal(clock.pendingTimers, 0);
+});
+
+Deno.test("intake batches", async (t) => {
+  await t.step("takes what is queued, up to maxBatch, without waiting for more", async () => {
+    const batches: string[][] = [];
+    const intake = createIntake({
+      clock: systemClock,
+      maxBatch: 3,
+      process: (batch) => {
+        batches.push(labels(batch));
+        return Promise.resolve();
+      },
+      onError: () => assert.fail("no error expected"),
+    });
+    intake.offer("a", [event(1), event(2)]); // starts a batch of what is there: 2 events
+    intake.offer("b", [event(3), event(4), event(5), event(6)]);
+    await intake.submit("c", event(7));
+    assert.deepEqual(batches, [["a:1", "a:2"], ["b:3", "b:4", "b:5"], ["b:6", "c:7"]]);
+    await intake.submit("c", event(8));
+    assert.deepEqual(batches.at(-1), ["c:8"], "a lone event is a batch of one, at once");
+    await intake.close();
+  });
+
+  await t.step("maxBatch is read before every batch", async () => {
+    const sizes: number[] = [];
+    let limit = 4;
+    const intake = createIntake({
+      clock: systemClock,
+      maxBatch: () => limit,
+      process: (batch) => {
+        sizes.push(batch.events.length);
+        limit = 1;
+        return Promise.resolve();
+      },
+      onError: () => {},
+    });
+    intake.offer("a", Array.from({ length: 6 }, (_, i) => event(i)));
+    await intake.close();
+    assert.deepEqual(sizes, [4, 1, 1]);
+  });
+
+  await t.step("a failed batch is reported whole and the next batch still runs", async () => {
+    const failed: number[] = [];
+    const done: number[] = [];
+    const intake = createIntake({
+      clock: systemClock,
+      maxBatch: 2,
+      process: (batch) => {
+        const ns = batch.events.map((e) => e.data.n as number);
+        if (ns.includes(1)) return Promise.reject(new Error("boom"));
+        done.push(...ns);
+        return Promise.resolve();
+      },
+      onError: (batch) => failed.push(...batch.events.map((e) => e.data.n as number)),
+    });
+    intake.offer("a", [event(0), event(1), event(2), event(3)]);
+    await intake.close();
+    assert.deepEqual(failed, [0, 1]);
+    assert.deepEqual(done, [2, 3]);
+  });
 });

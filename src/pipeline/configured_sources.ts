@@ -1,16 +1,16 @@
-import { type Config, ConfigError } from "./config/mod.ts";
-import type { Logger } from "./log/mod.ts";
+import { type Config, ConfigError } from "../config/mod.ts";
+import type { Logger } from "../log/mod.ts";
 import {
   createDemoSource,
   createIngestSource,
   createReplaySource,
   createUpstreamSource,
   type IngestSource,
+  type SocketUpgrader,
   type Source,
-} from "./sources/mod.ts";
-import type { SourceSpec, Stack } from "./stack/mod.ts";
-import type { Clock } from "./util/mod.ts";
-import { upgradeToSocket } from "./ws/mod.ts";
+} from "../sources/mod.ts";
+import type { SourceSpec, Stack } from "../stack/mod.ts";
+import type { Clock } from "../util/mod.ts";
 
 /** The sources an app runs, and the ingest endpoint among them if any. */
 export interface ConfiguredSources {
@@ -23,6 +23,8 @@ export interface SourceDeps {
   readonly config: Config;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Upgrades WebSocket ingest requests (the ws component's `upgradeToSocket`). */
+  readonly upgrade: SocketUpgrader;
 }
 
 /**
@@ -87,7 +89,7 @@ export function createConfiguredSources(
           maxBodyBytes: config.ingestMaxBytes,
           clock,
           log,
-          upgrade: upgradeToSocket,
+          upgrade: deps.upgrade,
         });
         sources.push(ingest);
         break;

@@ -1,27 +1,16 @@
 import assert from "node:assert/strict";
-import { createAuthorize, presentedToken } from "./app_auth.ts";
-import { ConfigError, parseConfig } from "./config/mod.ts";
-import { getLogger } from "./log/mod.ts";
+import { type AuthConfig, ConfigError, DEFAULT_CONFIG, toAuthConfig } from "../config/mod.ts";
+import { getLogger } from "../log/mod.ts";
+import { createAuthorize } from "./authorize.ts";
 
 const log = getLogger(["pharos", "test"]);
 
-Deno.test("the token comes from Authorization: Bearer first, else hs_token", () => {
-  const url = "http://localhost/?hs_token=from-query";
-  assert.equal(presentedToken(new Request(url)), "from-query");
-  assert.equal(
-    presentedToken(new Request(url, { headers: { authorization: "Bearer from-header" } })),
-    "from-header",
-  );
-  assert.equal(
-    presentedToken(new Request(url, { headers: { authorization: "Basic dXNlcjpwdw==" } })),
-    "",
-    "a non-Bearer Authorization is a malformed credential, not a fallback to the query",
-  );
-  assert.equal(presentedToken(new Request("http://localhost/")), undefined);
-});
+function authConfig(overrides: Partial<AuthConfig>): AuthConfig {
+  return { ...toAuthConfig(DEFAULT_CONFIG), ...overrides };
+}
 
 Deno.test("an auth mode without its verifier fails closed at creation", () => {
-  const config = parseConfig({ env: { PHAROS_AUTH: "static", PHAROS_AUTH_TOKENS: "t" } });
+  const config = authConfig({ authMode: "static", tokens: ["t"] });
   assert.throws(
     () => createAuthorize(config, { verifier: undefined, minter: undefined }, log),
     ConfigError,
@@ -29,7 +18,7 @@ Deno.test("an auth mode without its verifier fails closed at creation", () => {
 });
 
 Deno.test("with PHAROS_AUTH=none only the Origin allow-list applies", async () => {
-  const config = parseConfig({ env: { PHAROS_ALLOWED_ORIGINS: "https://app.example.com" } });
+  const config = authConfig({ allowedOrigins: ["https://app.example.com"] });
   const authorize = createAuthorize(config, { verifier: undefined, minter: undefined }, log);
   const request = (origin?: string) =>
     new Request("http://localhost/", origin === undefined ? {} : { headers: { origin } });

@@ -1,0 +1,85 @@
+import { type AuthConfig, ConfigError } from "../config/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { Admitted, Authorize, HandshakeRejection } from "../ws/mod.ts";
+import { AuthError } from "./errors.ts";
+import type { Identity } from "./identity.ts";
+import type { JwtVerifier } from "./jwt.ts";
+import { presentedToken } from "./presented_token.ts";
+import type { AuthSetup } from "./setup.ts";
+import type { StaticVerifier } from "./static_tokens.ts";
+
+function rejectionOf(error: AuthError): HandshakeRejection {
+  return {
+    status: error.status,
+    code: error.code,
+    message: error.message,
+    // Only an expired token is worth retrying (with a fresh one).
+    retryable: error.code === "token-expired",
+    ...(error.code === "token-missing"
+      ? { suggestedAction: "send a token as Authorization: Bearer or the hs_token parameter" }
+      : {}),
+  };
+}
+
+/**
+ * The upgrade check: the Origin allow-list, then the credentials of `config.authMode`;
+ * with `jwt`, the admitted session may refresh its token in-band. Throws a
+ * {@link ConfigError} when the mode needs a verifier `setup` lacks (it fails closed).
+ */
+export function createAuthorize(config: AuthConfig, setup: AuthSetup, log: Logger): Authorize {
+  const allowed = new Set(config.allowedOrigins);
+  const verifier = setup.verifier;
+  // Fail closed: an auth mode without its verifier must not quietly let everyone in.
+  if (config.authMode !== "none" && verifier === undefined) {
+    throw new ConfigError([
+      `PHAROS_AUTH=${config.authMode}: no verifier (build it with prepareAuth)`,
+    ]);
+  }
+  return async (request, peer) => {
+    const origin = request.headers.get("origin") ?? undefined;
+    if (origin !== undefined && allowed.size > 0 && !allowed.has(origin)) {
+      log.warn("Refused upgrade from {peer}: origin {origin} is not allowed", { peer, origin });
+      return rejectionOf(new AuthError("origin-mismatch", "This origin may not connect"));
+    }
+    if (verifier === undefined) return undefined; // PHAROS_AUTH=none
+    const token = presentedToken(request);
+    if (token === undefined || token === "") {
+      return rejectionOf(
+        new AuthError(
+          token === "" ? "token-invalid-format" : "token-missing",
+          token === "" ? "The Authorization header is not a Bearer token" : "A token is required",
+        ),
+      );
+    }
+    let identity: Identity;
+    try {
+      identity = config.authMode === "jwt"
+        ? await verifier.verify(token, origin)
+        : await (verifier as StaticVerifier).verify(token);
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      log.info("Refused upgrade from {peer}: {code}", { peer, code: error.code });
+      return rejectionOf(error);
+    }
+    const admitted: Admitted = {
+      kind: "admitted",
+      ...(identity.subject === undefined ? {} : { subject: identity.subject }),
+      ...(identity.expiresAt === undefined ? {} : { expiresAt: identity.expiresAt }),
+      limits: identity.limits,
+      ...(config.authMode === "jwt"
+        ? {
+          refresh: async (fresh: string) => {
+            const renewed = await (verifier as JwtVerifier).verify(fresh, origin);
+            if (renewed.subject !== identity.subject) {
+              throw Object.assign(new Error("The new token is for another subject"), {
+                code: "token-invalid",
+              });
+            }
+            return { expiresAt: renewed.expiresAt };
+          },
+        }
+        : {}),
+    };
+    return admitted;
+  };
+}

@@ -1,0 +1,46 @@
+import type { IntakeBatch } from "./intake.ts";
+import type { OpenSpan, SpanAttributes, Tracing } from "../telemetry/mod.ts";
+import type { VmBatchResult } from "../vm/mod.ts";
+
+/**
+ * Records one `vm.process_event` span per event of a batch that has run (only when spans
+ * are exported): each continues its producer's trace when the event carries a
+ * `traceparent`, spans the time its handlers took (from the VM's timings), and is marked
+ * ERROR with each failed run's exception. The VM ran events `from` to `result.next` of
+ * the batch; `spans[i - from]` is event `i`'s span, ended, to parent the event's
+ * `projector.mutation` spans.
+ */
+export function recordEventSpans(
+  tracing: Tracing,
+  batch: IntakeBatch,
+  result: VmBatchResult,
+  range: { readonly from: number; readonly startedAt: number },
+): OpenSpan[] {
+  const { events, sources } = batch;
+  const { from, startedAt } = range;
+  const spans: OpenSpan[] = new Array(result.next - from);
+  const endedAt = result.endedAt;
+  let failure = 0;
+  for (let i = from; i < result.next; i++) {
+    const event = events[i]!;
+    const attributes: SpanAttributes = event.slot === undefined
+      ? { "event.type": event.type, "event.source": sources[i]! }
+      : { "event.type": event.type, "event.source": sources[i]!, slot: event.slot };
+    const span = tracing.startSpan("vm.process_event", attributes, {
+      root: true,
+      kind: "consumer",
+      startTime: i === from ? startedAt : endedAt?.[i - from - 1] ?? startedAt,
+      ...(event.traceparent === undefined ? {} : { parent: event.traceparent }),
+    });
+    let failed = 0;
+    // A failed handler run fails this event's processing: mark it, with the exception.
+    for (; failure < result.failures.length && result.failures[failure]!.event === i; failure++) {
+      span.recordError(result.failures[failure]!.error);
+      failed++;
+    }
+    if (failed > 0) span.setAttribute("handler.failures", failed);
+    span.end(endedAt?.[i - from]);
+    spans[i - from] = span;
+  }
+  return spans;
+}

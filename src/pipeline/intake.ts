@@ -1,0 +1,213 @@
+import type { PharosEvent } from "../stack/mod.ts";
+import type { Clock } from "../util/mod.ts";
+
+/**
+ * Events taken from the queue together, in arrival order: `events[i]` came from
+ * `sources[i]`. Parallel arrays rather than one object per event, so a batch of 256
+ * costs two allocations.
+ */
+export interface IntakeBatch {
+  readonly events: readonly PharosEvent[];
+  readonly sources: readonly string[];
+}
+
+/** Options for {@link createIntake}. */
+export interface IntakeOptions {
+  readonly clock: Clock;
+  /** Runs the handlers for one batch (VM, then projector); should not reject. */
+  readonly process: (batch: IntakeBatch) => Promise<void>;
+  /** Told when `process` rejects anyway; the batch is dropped and the pipeline goes on. */
+  readonly onError: (batch: IntakeBatch, error: unknown) => void;
+  /** Events waiting at most; default 10 000. */
+  readonly capacity?: number;
+  /**
+   * Most events in one batch; read before each batch, so the caller can shrink batches
+   * when every event fans out to thousands of clients. Default 256.
+   */
+  readonly maxBatch?: number | (() => number);
+  /** Longest stretch of processing before yielding to timers and network I/O; default 2 ms. */
+  readonly sliceMs?: number;
+  /**
+   * How to yield; default a zero-delay timer from `clock` (FakeClock tests drive it). The
+   * pipeline passes `yieldToIo`, which gives the same event-loop turn without the timer's
+   * ~2 ms of idling.
+   */
+  readonly yieldToEventLoop?: () => Promise<void>;
+  /**
+   * Runs the drain loop; default as is. The pipeline passes `tracing.detached` so the loop
+   * (started by whichever request offered the first event) does not run inside that
+   * request's span for as long as the burst lasts.
+   */
+  readonly detach?: <T>(fn: () => T) => T;
+  /** Called when the queue has just been emptied: the end of a burst. */
+  readonly onIdle?: () => void;
+}
+
+/**
+ * The bounded queue between sources and the handlers. All sources feed it, one drain
+ * loop empties it in order, batch by batch (never waiting for a batch to fill: it takes
+ * what is queued), and yields to the event loop between batches once `sliceMs` of work
+ * has passed, so HTTP routes (`/health`, `/ready`) and WebSockets stay responsive while
+ * events flood in.
+ */
+export interface Intake {
+  /** Queues one event, waiting while the queue is full; resolves once it is processed. */
+  submit(source: string, event: PharosEvent): Promise<void>;
+  /**
+   * Queues all `events` if there is room for all of them now, else none; never waits.
+   * The ingest endpoints answer 503 when this returns false.
+   */
+  offer(source: string, events: readonly PharosEvent[]): boolean;
+  /** Events waiting (not counting the batch being processed). */
+  readonly pending: number;
+  readonly capacity: number;
+  /** Stops taking events (submit and offer refuse) and waits for the queue to drain. */
+  close(): Promise<void>;
+}
+
+/** One offer or submit: its events stay in the caller's array, taken from `next` on. */
+interface Chunk {
+  readonly source: string;
+  readonly events: readonly PharosEvent[];
+  next: number;
+  /** Resolves the submit once its event's batch is processed. */
+  readonly done: (() => void) | undefined;
+}
+
+/** Thrown by `submit` once the intake is closed. */
+export class IntakeClosedError extends Error {
+  override readonly name = "IntakeClosedError";
+}
+
+/** Creates the intake queue. */
+export function createIntake(options: IntakeOptions): Intake {
+  const { clock } = options;
+  const capacity = options.capacity ?? 10_000;
+  const sliceMs = options.sliceMs ?? 2;
+  const maxBatch = options.maxBatch ?? 256;
+  const batchLimit = typeof maxBatch === "number" ? () => maxBatch : maxBatch;
+  const detach = options.detach ?? ((fn) => fn());
+  let chunks: Chunk[] = [];
+  let head = 0;
+  let queued = 0;
+  let draining: Promise<void> | undefined;
+  let closed = false;
+  const spaceWaiters: (() => void)[] = [];
+
+  // A timer or an I/O operation, not a microtask or setImmediate: only those let Deno poll
+  // the network, so this is what keeps /ready answering during a flood.
+  const yieldToEventLoop = options.yieldToEventLoop ??
+    (() => new Promise<void>((resolve) => clock.setTimer(0, resolve)));
+
+  // Whether the event loop has had a timer turn (and so a chance to poll I/O) since the
+  // current slice began. A producer awaiting each event in a tight loop (a fast replay)
+  // runs on microtasks only: each of its events starts a new drain, so a per-drain clock
+  // would never see a long slice. The zero-delay marker timer catches that case, while
+  // sparse events arriving from the network find a turn already taken and never wait.
+  let turnTaken = true;
+  let sliceStart = 0;
+  let marker: Disposable | undefined;
+
+  function beginWork(): void {
+    if (!turnTaken) return;
+    turnTaken = false;
+    sliceStart = clock.monotonic();
+    marker = clock.setTimer(0, () => {
+      marker = undefined;
+      turnTaken = true;
+    });
+  }
+
+  async function yieldIfSliceSpent(): Promise<void> {
+    if (turnTaken || clock.monotonic() - sliceStart < sliceMs) return;
+    await yieldToEventLoop();
+    turnTaken = true;
+  }
+
+  /** Takes up to `limit` events off the queue, with the submits they complete. */
+  function take(limit: number): { batch: IntakeBatch; completed: (() => void)[] } {
+    const events: PharosEvent[] = [];
+    const sources: string[] = [];
+    const completed: (() => void)[] = [];
+    while (events.length < limit && head < chunks.length) {
+      const chunk = chunks[head]!;
+      const end = Math.min(chunk.events.length, chunk.next + limit - events.length);
+      for (let i = chunk.next; i < end; i++) {
+        events.push(chunk.events[i]!);
+        sources.push(chunk.source);
+      }
+      chunk.next = end;
+      if (end < chunk.events.length) break;
+      if (chunk.done !== undefined) completed.push(chunk.done);
+      chunks[head] = undefined as unknown as Chunk;
+      head++;
+    }
+    if (head > 1024 && head * 2 > chunks.length) {
+      chunks = chunks.slice(head);
+      head = 0;
+    }
+    queued -= events.length;
+    return { batch: { events, sources }, completed };
+  }
+
+  async function drain(): Promise<void> {
+    while (queued > 0) {
+      const { batch, completed } = take(Math.max(1, batchLimit()));
+      for (let i = 0; i < batch.events.length && spaceWaiters.length > 0; i++) {
+        spaceWaiters.shift()!();
+      }
+      beginWork();
+      try {
+        await options.process(batch);
+      } catch (error) {
+        options.onError(batch, error);
+      }
+      for (const done of completed) done();
+      await yieldIfSliceSpent();
+    }
+    chunks = [];
+    head = 0;
+    options.onIdle?.();
+  }
+
+  function kick(): void {
+    if (draining !== undefined) return;
+    draining = detach(drain).finally(() => {
+      draining = undefined;
+      if (queued > 0) kick();
+    });
+  }
+
+  function enqueue(chunk: Chunk): void {
+    chunks.push(chunk);
+    queued += chunk.events.length;
+    kick();
+  }
+
+  return {
+    async submit(source, event) {
+      while (!closed && queued >= capacity) {
+        await new Promise<void>((resolve) => spaceWaiters.push(resolve));
+      }
+      if (closed) throw new IntakeClosedError("The pipeline is shutting down");
+      await new Promise<void>((done) => enqueue({ source, events: [event], next: 0, done }));
+    },
+    offer(source, events) {
+      if (closed || queued + events.length > capacity) return false;
+      if (events.length > 0) enqueue({ source, events, next: 0, done: undefined });
+      return true;
+    },
+    get pending() {
+      return queued;
+    },
+    capacity,
+    async close() {
+      closed = true;
+      for (const wake of spaceWaiters.splice(0)) wake();
+      while (draining !== undefined) await draining;
+      marker?.[Symbol.dispose]();
+      marker = undefined;
+      turnTaken = true;
+    },
+  };
+}

@@ -1,0 +1,211 @@
+import { createHealthBoard, type HealthBoard } from "../health/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { Projector } from "../projector/mod.ts";
+import type { Source } from "../sources/mod.ts";
+import type { Stack } from "../stack/mod.ts";
+import type { OpenSpan, Telemetry } from "../telemetry/mod.ts";
+import { type Clock, yieldToIo } from "../util/mod.ts";
+import type { BatchFailure, Vm } from "../vm/mod.ts";
+import { recordEventSpans } from "./event_spans.ts";
+import { createIntake, type Intake, type IntakeBatch } from "./intake.ts";
+import { startSource } from "./source_runner.ts";
+import { type PipelineStatus, toPipelineStatus } from "./status.ts";
+
+/** Options for {@link createPipeline}. */
+export interface PipelineOptions {
+  readonly stack: Stack;
+  readonly sources: readonly Source[];
+  readonly vm: Vm;
+  readonly projector: Projector;
+  readonly clock: Clock;
+  /** Root logger (`pharos`): lines go to `pharos.sources`, `pharos.health`, `pharos.vm`. */
+  readonly log: Logger;
+  readonly telemetry: Telemetry;
+  /**
+   * Resolves once the frames of the previous batch have been handed to the runtime (the
+   * ws send scheduler's `idle`), or returns undefined when nothing is waiting. The next
+   * batch waits for it, so a flood is held back at the intake (ingest answers 503 when it
+   * is full) instead of piling frames up in memory. Default: never waits.
+   */
+  readonly fanoutIdle?: () => Promise<void> | undefined;
+  /** Each source is stale after 2 × this; default 30 000 ms. */
+  readonly heartbeatMs?: number;
+  /** Sources that must be healthy for readiness; default all. */
+  readonly requiredSources?: readonly string[];
+  /** Events the intake holds at most; default 10 000. */
+  readonly capacity?: number;
+  /** Most events per batch; default 256. */
+  readonly maxBatchEvents?: number;
+  /**
+   * Most frames one batch may fan out to (events × listeners of their entity's views):
+   * with thousands of subscribers a batch shrinks to a few events, so one batch never
+   * queues hundreds of thousands of frames at once. Default 4096.
+   */
+  readonly maxBatchFrames?: number;
+  /** Most handler time (ms) before a batch yields to I/O and goes on; default 1. */
+  readonly sliceMs?: number;
+}
+
+/** The event path: sources → intake → VM → projector, with their health and telemetry. */
+export interface Pipeline {
+  readonly sources: readonly Source[];
+  readonly intake: Intake;
+  readonly health: HealthBoard;
+  /** Started, not draining, and every required source healthy. */
+  isReady(): boolean;
+  /** The pipeline's part of `/status`. */
+  status(): PipelineStatus;
+  /** Starts the health checks and the sources; resolves once every source runs. */
+  start(): Promise<void>;
+  /** Drains: `isReady` turns false, sources stop, queued events finish, the projector flushes. */
+  stop(): Promise<void>;
+}
+
+/** Builds the pipeline over already built components; nothing runs until `start`. */
+export function createPipeline(options: PipelineOptions): Pipeline {
+  const { clock, vm, projector, stack, sources } = options;
+  const { tracing } = options.telemetry;
+  const vmLog = options.log.getChild("vm");
+  const sourceLog = options.log.getChild("sources");
+  const healthLog = options.log.getChild("health");
+  const maxBatchEvents = options.maxBatchEvents ?? 256;
+  const maxBatchFrames = options.maxBatchFrames ?? 4096;
+  const sliceMs = options.sliceMs ?? 1;
+  const entities = Object.keys(stack.entities);
+  const fanoutIdle = options.fanoutIdle ?? (() => undefined);
+
+  const health = createHealthBoard({
+    clock,
+    ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
+    ...(options.requiredSources === undefined ? {} : { required: options.requiredSources }),
+    onStale: (source, silentMs) =>
+      healthLog.warn("Stream appears to be stale - no recent events", {
+        source,
+        silent_ms: Math.round(silentMs),
+      }),
+  });
+  const monitors = new Map(sources.map((source) => [source, health.add(source.name, source.kind)]));
+  healthLog.info("Health monitoring enabled", {
+    heartbeat_ms: options.heartbeatMs ?? 30_000,
+    sources: sources.map((source) => source.name).join(","),
+  });
+
+  // The projector is built by the app; the pipeline runs it, so its start-up is logged here.
+  tracing.inSpan("projector", { phase: "startup" }, () => {
+    options.log.getChild("projector").info("Projector started");
+  }, { root: true });
+
+  /** Events per batch now: fewer when each one fans out to many clients. */
+  function batchLimit(): number {
+    let fanout = 1;
+    for (const entity of entities) fanout = Math.max(fanout, projector.fanoutOf(entity));
+    return Math.max(1, Math.min(maxBatchEvents, Math.floor(maxBatchFrames / fanout)));
+  }
+
+  function logFailure(failure: BatchFailure, span: OpenSpan | undefined): void {
+    const line = () =>
+      vmLog.warn("Handler {entity}.{handler} failed ({code}): {error}", {
+        entity: failure.entity,
+        handler: failure.handler,
+        code: failure.code,
+        error: failure.error instanceof Error ? failure.error.message : String(failure.error),
+      });
+    if (span === undefined) line();
+    else span.run(line);
+  }
+
+  /**
+   * Runs a batch in pieces of at most `sliceMs` of handler time, each merged and published
+   * before the next, yielding to I/O between pieces: a batch of slow handlers must not
+   * hold `/ready` for the whole batch.
+   */
+  async function processBatch(batch: IntakeBatch): Promise<void> {
+    let from = 0;
+    while (from < batch.events.length) {
+      if (from > 0) await yieldToIo();
+      const waiting = fanoutIdle();
+      if (waiting !== undefined) await waiting;
+      from = await processSlice(batch, from);
+    }
+  }
+
+  async function processSlice(batch: IntakeBatch, from: number): Promise<number> {
+    // Spans per event only when someone can look them up: otherwise none are made.
+    const exporting = tracing.exporting;
+    const startedAt = clock.monotonic();
+    const result = await vm.processBatch(batch.events, {
+      from,
+      budgetMs: sliceMs,
+      timings: exporting,
+    });
+    const spans = exporting
+      ? recordEventSpans(tracing, batch, result, { from, startedAt })
+      : undefined;
+    for (const failure of result.failures) logFailure(failure, spans?.[failure.event - from]);
+    if (result.mutations.length > 0) {
+      const parents = spans && result.mutationEvents.map((at) => spans[at - from]);
+      projector.push(result.mutations, parents);
+    }
+    projector.flush();
+    return result.next;
+  }
+
+  const intake = createIntake({
+    clock,
+    ...(options.capacity === undefined ? {} : { capacity: options.capacity }),
+    maxBatch: batchLimit,
+    yieldToEventLoop: yieldToIo,
+    detach: (fn) => tracing.detached(fn),
+    process: processBatch,
+    onError: (batch, error) =>
+      vmLog.error("Failed to process {count} events: {error}", {
+        count: batch.events.length,
+        error,
+      }),
+  });
+
+  let started = false;
+  let draining = false;
+  let healthChecks: Disposable | undefined;
+  const isReady = () => started && !draining && health.isHealthy();
+
+  options.telemetry.observe.health(() => ({
+    ready: isReady(),
+    sources: health.sources().map(({ name, healthy }) => ({ name, healthy })),
+  }));
+  options.telemetry.observe.pipeline(() => ({
+    pending: intake.pending,
+    capacity: intake.capacity,
+  }));
+
+  return {
+    sources,
+    intake,
+    health,
+    isReady,
+    status: () =>
+      toPipelineStatus({ health, intake, stack: stack.name, ready: isReady(), draining }),
+    async start() {
+      healthChecks = health.start();
+      for (const source of sources) {
+        await startSource(source, {
+          intake,
+          monitor: monitors.get(source)!,
+          log: sourceLog,
+          telemetry: options.telemetry.sources,
+          tracing,
+          stack: stack.name,
+        });
+      }
+      started = true;
+    },
+    async stop() {
+      if (draining) return;
+      draining = true;
+      await Promise.all(sources.map((source) => source.stop()));
+      await intake.close();
+      tracing.inSpan("projector", { phase: "shutdown" }, () => projector.flush(), { root: true });
+      healthChecks?.[Symbol.dispose]();
+    },
+  };
+}
