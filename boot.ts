@@ -7,7 +7,7 @@
  */
 import { type App, createApp } from "./src/app.ts";
 import { prepareAuth } from "./src/auth/mod.ts";
-import { type Config, ConfigError, parseConfig, toAuthConfig } from "./src/config/mod.ts";
+import { type Config, ConfigError, parseConfig } from "./src/config/mod.ts";
 import { getLogger, type Logger } from "./src/log/mod.ts";
 import { loadStack, type Stack } from "./src/stack/mod.ts";
 import {
@@ -50,12 +50,12 @@ export async function boot(entry: string): Promise<Booted> {
   // the runtime's own OpenTelemetry is used when OTEL_DENO=true, /metrics works either way.
   const otel = await initWithOtel(
     new TelemetryConfig("pharos")
-      .withJsonLogs(config.logFormat === "json")
-      .withLogFilter(config.logFilter),
+      .withJsonLogs(config.log.format === "json")
+      .withLogFilter(config.log.filter),
     {
       env: Deno.env.toObject(),
       serviceVersion: VERSION,
-      functionCallMetrics: config.functionCallMetrics,
+      functionCallMetrics: config.vm.functionCallMetrics,
     },
   );
   const { telemetry } = otel;
@@ -85,9 +85,9 @@ export async function boot(entry: string): Promise<Booted> {
   }
 
   let stack: Stack | undefined;
-  if (config.stackModule !== "") {
+  if (config.server.stackModule !== "") {
     try {
-      stack = await loadStack(config.stackModule, Deno.cwd());
+      stack = await loadStack(config.server.stackModule, Deno.cwd());
     } catch (error) {
       await refuseToStart((error as Error).message);
     }
@@ -95,7 +95,7 @@ export async function boot(entry: string): Promise<Booted> {
   try {
     // Keys come from a file or URL: a bad one stops start-up (exit 2) rather than locking
     // every client out later.
-    const auth = await prepareAuth(toAuthConfig(config), systemClock);
+    const auth = await prepareAuth(config.auth, systemClock);
     const app = createApp({
       config,
       clock: systemClock,
@@ -122,8 +122,8 @@ export function serveAdmin({ config, app, log }: Booted): Deno.HttpServer | unde
   if (adminHandler === undefined) return undefined;
   const adminLog = log.getChild("http");
   return Deno.serve({
-    port: config.adminPort,
-    hostname: config.hostname,
+    port: config.server.adminPort,
+    hostname: config.server.hostname,
     onListen({ hostname, port }) {
       adminLog.info("Admin endpoints (/metrics, /status) listening on {address}", {
         address: toAddress(hostname, port),
@@ -150,9 +150,11 @@ export function drainOnSignals(
     const shutdown = tracing.startSpan("runtime", { phase: "shutdown", signal }, { root: true });
     shutdown.run(() => runtimeLog.info("Received {signal}, shutting down", { signal }));
     const deadline = setTimeout(() => {
-      runtimeLog.error("Shutdown exceeded {ms} ms; exiting", { ms: config.shutdownTimeoutMs });
+      runtimeLog.error("Shutdown exceeded {ms} ms; exiting", {
+        ms: config.server.shutdownTimeoutMs,
+      });
       Deno.exit(1);
-    }, config.shutdownTimeoutMs);
+    }, config.server.shutdownTimeoutMs);
     await shutdown.run(() => app.shutdown());
     await tracing.inSpan("ws.server", { phase: "shutdown" }, closeListener, { root: true });
     shutdown.end();

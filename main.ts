@@ -13,8 +13,8 @@ const { tracing } = booted.otel.telemetry;
 const serverLog = log.getChild(["ws", "server"]);
 const server = tracing.inSpan("ws.server", { phase: "startup" }, (span) =>
   Deno.serve({
-    port: config.port,
-    hostname: config.hostname,
+    port: config.server.port,
+    hostname: config.server.hostname,
     onListen({ hostname, port }) {
       span.setAttribute("server.address", toAddress(hostname, port));
       serverLog.info("WebSocket server listening on {address}", {

@@ -1,11 +1,6 @@
-import {
-  type AuthSetup,
-  createAuthorize,
-  createTokenEndpoint,
-  TOKEN_ENDPOINT_PATH,
-} from "./auth/mod.ts";
+import { type AuthSetup, createAuthRoutes, TOKEN_ENDPOINT_PATH } from "./auth/mod.ts";
 import { type Bus, createMemoryBus } from "./bus/mod.ts";
-import { type Config, ConfigError, toAuthConfig } from "./config/mod.ts";
+import type { Config } from "./config/mod.ts";
 import type { HealthBoard } from "./health/mod.ts";
 import { createHttpHandler, type Endpoint, type HttpHandler } from "./http/mod.ts";
 import type { Logger } from "./log/mod.ts";
@@ -83,7 +78,7 @@ export function createApp(options: AppOptions): App {
   const stack = options.stack ?? demoStack;
 
   const configured = options.sources === undefined
-    ? createConfiguredSources(toSourceSpecs(config, stack), {
+    ? createConfiguredSources(toSourceSpecs(config.sources, stack), {
       config,
       clock,
       log: log("sources"),
@@ -91,14 +86,7 @@ export function createApp(options: AppOptions): App {
     })
     : { sources: options.sources };
 
-  const vm = createVm({
-    stack,
-    clock,
-    telemetry: telemetry.vm,
-    stateTableSize: config.stateTableSize,
-    handlerTimeoutMs: config.handlerTimeoutMs,
-    functionCallMetrics: config.functionCallMetrics,
-  });
+  const vm = createVm({ stack, clock, telemetry: telemetry.vm, ...config.vm });
   const bus = createMemoryBus({
     onListenerError: (topic, error) =>
       log("bus").error("Bus listener on {topic} failed: {error}", { topic, error }),
@@ -111,9 +99,7 @@ export function createApp(options: AppOptions): App {
     telemetry: telemetry.projector,
     tracing,
     paths: createPathCache({ telemetry: telemetry.vm }),
-    cacheSize: config.viewCacheSize,
-    batchMaxSize: config.batchMaxSize,
-    batchDelayMs: config.batchDelayMs,
+    ...config.projector,
   });
   // One scheduler paces every client's sends in slices; the pipeline waits for it between
   // batches (see PipelineOptions.fanoutIdle).
@@ -130,20 +116,14 @@ export function createApp(options: AppOptions): App {
     log: options.log,
     telemetry,
     fanoutIdle: () => scheduler.busy ? scheduler.idle() : undefined,
-    heartbeatMs: config.heartbeatMs,
-    requiredSources: config.requiredSources,
-    capacity: config.pipelineCapacity,
+    ...config.pipeline,
   });
 
-  const needsAuth = config.authMode !== "none" || config.authPrivateKey !== "";
-  if (needsAuth && options.auth === undefined && options.authorize === undefined) {
-    throw new ConfigError(["authentication is configured: build the app with prepareAuth()"]);
-  }
-  const authSetup: AuthSetup = options.auth ?? { verifier: undefined, minter: undefined };
-  const authorize = options.authorize ??
-    (config.authMode !== "none" || config.allowedOrigins.length > 0
-      ? createAuthorize(toAuthConfig(config), authSetup, log("auth"))
-      : undefined);
+  const { authorize, tokenEndpoint } = createAuthRoutes(config.auth, {
+    setup: options.auth,
+    authorize: options.authorize,
+    log: log("auth"),
+  });
 
   const ws = createWsServer({
     directory: projector.directory,
@@ -153,23 +133,7 @@ export function createApp(options: AppOptions): App {
     log: log("ws"),
     telemetry: telemetry.ws,
     tracing,
-    maxClients: config.maxClients,
-    idleTimeoutMs: config.idleTimeoutMs,
-    limits: {
-      maxSubscriptions: config.maxSubscriptionsPerClient,
-      maxMessageBytes: config.maxMessageBytes,
-      queueMaxFrames: config.queueMaxFrames,
-      queueMaxBytes: config.queueMaxBytes,
-      maxSnapshotRows: config.maxSnapshotRows,
-      maxMessagesPerMinute: config.maxMessagesPerMinute,
-      maxBytesPerMinute: config.maxBytesPerMinute,
-    },
-    admission: {
-      maxConnectionsPerIp: config.maxConnectionsPerIp,
-      maxConnectionsPerSubject: config.maxConnectionsPerSubject,
-      maxConnectionsPerOrigin: config.maxConnectionsPerOrigin,
-      handshakesPerMinutePerIp: config.handshakesPerMinutePerIp,
-    },
+    ...config.ws,
     ...(authorize === undefined ? {} : { authorize }),
     scheduler,
   });
@@ -179,20 +143,14 @@ export function createApp(options: AppOptions): App {
     const ingest = configured.ingest;
     endpoints["/ingest"] = (request, peer) => ingest.handle(request, peer);
   }
-  if (authSetup.minter !== undefined) {
-    endpoints[TOKEN_ENDPOINT_PATH] = createTokenEndpoint(
-      toAuthConfig(config),
-      authSetup.minter,
-      log("auth"),
-    );
-  }
+  if (tokenEndpoint !== undefined) endpoints[TOKEN_ENDPOINT_PATH] = tokenEndpoint;
 
   const http = (exposure: "public" | "all" | "admin") =>
     createHttpHandler({
       log: log("http"),
       tracing,
       exposure,
-      ...(config.adminToken === "" ? {} : { adminToken: config.adminToken }),
+      ...(config.server.adminToken === "" ? {} : { adminToken: config.server.adminToken }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       upgrade: (request, peer) => ws.handleUpgrade(request, peer),
       endpoints,
@@ -202,18 +160,18 @@ export function createApp(options: AppOptions): App {
           ...pipeline.status(),
           connections: ws.clientCount,
           connections_closing: ws.closingCount,
-          max_connections: config.maxClients,
+          max_connections: config.ws.maxClients,
         }),
       },
     });
-  const adminPort = config.adminPort >= 0;
+  const adminPort = config.server.adminPort >= 0;
 
   let shutdown: Promise<void> | undefined;
   async function drain(): Promise<void> {
     const runtimeLog = log("runtime");
     runtimeLog.info("Shutting down: draining {clients} clients", { clients: ws.clientCount });
     await pipeline.stop();
-    await ws.shutdown({ timeoutMs: Math.max(100, config.shutdownTimeoutMs / 2) });
+    await ws.shutdown({ timeoutMs: Math.max(100, config.server.shutdownTimeoutMs / 2) });
     runtimeLog.info("Shutdown complete");
   }
 

@@ -18,8 +18,14 @@ export {
   type Config,
   ConfigError,
   DEFAULT_CONFIG,
+  type LogConfig,
   parseConfig,
-  toAuthConfig,
+  type PipelineConfig,
+  type ProjectorConfig,
+  type ServerConfig,
+  type SourcesConfig,
+  type VmConfig,
+  type WsConfig,
 } from "./config/mod.ts";
 export {
   defineStack,

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { type AuthConfig, ConfigError, DEFAULT_CONFIG, toAuthConfig } from "../config/mod.ts";
+import { AUTH_DEFAULTS, type AuthConfig, ConfigError } from "../config/mod.ts";
 import { getLogger } from "../log/mod.ts";
 import { createAuthorize } from "./authorize.ts";
 
 const log = getLogger(["pharos", "test"]);
 
 function authConfig(overrides: Partial<AuthConfig>): AuthConfig {
-  return { ...toAuthConfig(DEFAULT_CONFIG), ...overrides };
+  return { ...AUTH_DEFAULTS, ...overrides };
 }
 
 Deno.test("an auth mode without its verifier fails closed at creation", () => {

@@ -3,7 +3,7 @@
  * JWKS key sets, mints tokens, authorises WebSocket upgrades (Origin allow-list, then
  * credentials) and serves the token endpoint. Failures are `AuthError`s carrying the
  * PROTOCOL §6 code and HTTP status. Set-up, the upgrade check and the token endpoint read
- * config's `AuthConfig` slice.
+ * config's `auth` slice (`AuthConfig`); `createAuthRoutes` builds what an app mounts.
  */
 export { createAuthorize } from "./authorize.ts";
 export { AUTH_ERROR_CODES, AuthError, type AuthErrorCode, authErrorStatus } from "./errors.ts";
@@ -34,3 +34,4 @@ export { presentedToken } from "./presented_token.ts";
 export { type AuthSetup, prepareAuth } from "./setup.ts";
 export { createStaticVerifier, type StaticVerifier } from "./static_tokens.ts";
 export { createTokenEndpoint, TOKEN_ENDPOINT_PATH } from "./token_endpoint.ts";
+export { type AuthRoutes, type AuthRoutesOptions, createAuthRoutes } from "./wiring.ts";

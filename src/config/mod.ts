@@ -1,22 +1,42 @@
 /**
- * @module Parses environment and flags into one frozen, typed config, or fails with every problem listed.
+ * @module Parses environment and flags into one frozen, typed config, or fails with every
+ * problem listed. The config has one slice per component (`server`, `log`, `sources`,
+ * `pipeline`, `vm`, `projector`, `ws`, `auth`); each slice's type and defaults live here
+ * once, and the components fall back to those defaults.
  */
 export {
-  AUTH_MODES,
-  type AuthMode,
   type Config,
+  type ConfigPath,
   DEFAULT_CONFIG,
   describeDefault,
-  LOG_FORMATS,
-  type LogFormat,
   type OptionKind,
   OPTIONS,
   type OptionSpec,
+  valueAt,
+} from "./options.ts";
+export { AUTH_DEFAULTS, AUTH_MODES, type AuthConfig, type AuthMode } from "./auth_config.ts";
+export { LOG_DEFAULTS, LOG_FORMATS, type LogConfig, type LogFormat } from "./log_config.ts";
+export { PIPELINE_DEFAULTS, type PipelineConfig } from "./pipeline_config.ts";
+export { PROJECTOR_DEFAULTS, type ProjectorConfig } from "./projector_config.ts";
+export { SERVER_DEFAULTS, type ServerConfig } from "./server_config.ts";
+export {
+  type DemoConfig,
+  type IngestConfig,
+  type ReplayConfig,
   type ReplayPace,
   SOURCE_KINDS,
   type SourceKind,
-} from "./options.ts";
-export { type AuthConfig, toAuthConfig } from "./auth_config.ts";
+  SOURCES_DEFAULTS,
+  type SourcesConfig,
+  type UpstreamConfig,
+} from "./sources_config.ts";
+export { VM_DEFAULTS, type VmConfig } from "./vm_config.ts";
+export {
+  WS_DEFAULTS,
+  type WsAdmissionConfig,
+  type WsConfig,
+  type WsLimitsConfig,
+} from "./ws_config.ts";
 export { ConfigError, type ConfigSources, parseConfig, parsePublishableKeys } from "./parse.ts";
 export {
   FILTER_LEVELS,

@@ -1,9 +1,64 @@
-import { type LogFilter, parseLogFilter } from "./log_filter.ts";
+import { AUTH_DEFAULTS, type AuthConfig } from "./auth_config.ts";
+import { LOG_DEFAULTS, type LogConfig } from "./log_config.ts";
+import type { LogFilter } from "./log_filter.ts";
+import { PIPELINE_DEFAULTS, type PipelineConfig } from "./pipeline_config.ts";
+import { PROJECTOR_DEFAULTS, type ProjectorConfig } from "./projector_config.ts";
+import { SERVER_DEFAULTS, type ServerConfig } from "./server_config.ts";
+import { SOURCES_DEFAULTS, type SourcesConfig } from "./sources_config.ts";
+import { VM_DEFAULTS, type VmConfig } from "./vm_config.ts";
+import { WS_DEFAULTS, type WsConfig } from "./ws_config.ts";
 
 /**
  * The one table of configuration options: README's configuration table and the flag
- * parser are both derived from it, so they cannot drift apart.
+ * parser are both derived from it, so they cannot drift apart. Each option sets one field
+ * of one component's slice; the slices' own files hold their types and defaults.
  */
+
+/**
+ * The validated, frozen server configuration: one slice per component, each named as
+ * that component's options, so the app hands a slice over by spreading it.
+ */
+export interface Config {
+  readonly server: ServerConfig;
+  readonly log: LogConfig;
+  readonly sources: SourcesConfig;
+  readonly pipeline: PipelineConfig;
+  readonly vm: VmConfig;
+  readonly projector: ProjectorConfig;
+  readonly ws: WsConfig;
+  readonly auth: AuthConfig;
+}
+
+/** Defaults: what `deno task start` runs with when nothing is set. */
+export const DEFAULT_CONFIG: Config = Object.freeze({
+  server: SERVER_DEFAULTS,
+  log: LOG_DEFAULTS,
+  sources: SOURCES_DEFAULTS,
+  pipeline: PIPELINE_DEFAULTS,
+  vm: VM_DEFAULTS,
+  projector: PROJECTOR_DEFAULTS,
+  ws: WS_DEFAULTS,
+  auth: AUTH_DEFAULTS,
+});
+
+/** Values one option sets whole (the paths stop at them). */
+type OptionValue = string | number | boolean | LogFilter | readonly unknown[];
+type PathsOf<T, Prefix extends string = ""> = {
+  [K in keyof T & string]: T[K] extends OptionValue ? `${Prefix}${K}`
+    : PathsOf<T[K], `${Prefix}${K}.`>;
+}[keyof T & string];
+/**
+ * Where an option's value goes in {@link Config}: `slice.field`, e.g. `ws.limits.maxSnapshotRows`.
+ */
+export type ConfigPath = PathsOf<Config>;
+
+/** The value at `path` in `config`. */
+export function valueAt(config: Config, path: ConfigPath): unknown {
+  return path.split(".").reduce<unknown>(
+    (object, key) => (object as Record<string, unknown>)[key],
+    config,
+  );
+}
 
 /** How a raw string becomes a value. */
 export type OptionKind =
@@ -26,8 +81,8 @@ export type OptionKind =
 
 /** One configuration option. */
 export interface OptionSpec {
-  /** Field name in {@link Config}. */
-  readonly key: keyof Config;
+  /** The slice field it sets in {@link Config}. */
+  readonly path: ConfigPath;
   /** Environment variable. */
   readonly env: string;
   /** Read when `env` is unset (e.g. `RUST_LOG` for `PHAROS_LOG`). */
@@ -44,148 +99,24 @@ export interface OptionSpec {
   readonly defaultText?: string;
 }
 
-/** Source kinds `PHAROS_SOURCES` may list. */
-export const SOURCE_KINDS = ["demo", "ingest", "upstream", "replay"] as const;
-/** A source kind. */
-export type SourceKind = (typeof SOURCE_KINDS)[number];
-/** Replay pace: as recorded (event timestamps) or as fast as the pipeline takes them. */
-export type ReplayPace = "recorded" | "fast";
-
-/** WebSocket authentication modes (PROTOCOL.md §6). */
-export const AUTH_MODES = ["none", "static", "jwt"] as const;
-/** An authentication mode. */
-export type AuthMode = (typeof AUTH_MODES)[number];
-
-/** Log output formats. */
-export const LOG_FORMATS = ["text", "json"] as const;
-/** A log output format. */
-export type LogFormat = (typeof LOG_FORMATS)[number];
-
-/** The validated, frozen server configuration. */
-export interface Config {
-  readonly port: number;
-  readonly hostname: string;
-  readonly logFilter: LogFilter;
-  readonly logFormat: LogFormat;
-  readonly stackModule: string;
-  readonly demoRatePerSecond: number;
-  readonly demoKeys: number;
-  readonly maxClients: number;
-  readonly maxSubscriptionsPerClient: number;
-  readonly maxMessageBytes: number;
-  readonly queueMaxFrames: number;
-  readonly queueMaxBytes: number;
-  readonly idleTimeoutMs: number;
-  readonly viewCacheSize: number;
-  readonly stateTableSize: number;
-  readonly handlerTimeoutMs: number;
-  readonly batchMaxSize: number;
-  readonly batchDelayMs: number;
-  readonly shutdownTimeoutMs: number;
-  readonly sources: readonly SourceKind[];
-  readonly ingestToken: string;
-  readonly ingestMaxBytes: number;
-  readonly upstreamUrl: string;
-  readonly upstreamToken: string;
-  readonly upstreamSubscribe: string;
-  readonly replayFile: string;
-  readonly replayPace: ReplayPace;
-  readonly heartbeatMs: number;
-  readonly requiredSources: readonly string[];
-  readonly pipelineCapacity: number;
-  readonly functionCallMetrics: boolean;
-  readonly authMode: AuthMode;
-  readonly authTokens: readonly string[];
-  readonly authIssuer: string;
-  readonly authAudience: string;
-  readonly authPublicKeys: string;
-  readonly authPrivateKey: string;
-  readonly authPublishableKeys: string;
-  readonly authTokenTtlSeconds: number;
-  readonly allowedOrigins: readonly string[];
-  readonly adminPort: number;
-  readonly adminToken: string;
-  readonly maxConnectionsPerSubject: number;
-  readonly maxConnectionsPerIp: number;
-  readonly maxConnectionsPerOrigin: number;
-  readonly handshakesPerMinutePerIp: number;
-  readonly maxSnapshotRows: number;
-  readonly maxMessagesPerMinute: number;
-  readonly maxBytesPerMinute: number;
-}
-
-/** Defaults: what `deno task start` runs with when nothing is set. */
-export const DEFAULT_CONFIG: Config = Object.freeze({
-  port: 8877,
-  hostname: "0.0.0.0",
-  logFilter: parseLogFilter("info"),
-  logFormat: "text",
-  stackModule: "",
-  demoRatePerSecond: 10,
-  demoKeys: 20,
-  maxClients: 10_000,
-  maxSubscriptionsPerClient: 1_000,
-  maxMessageBytes: 65_536,
-  queueMaxFrames: 512,
-  queueMaxBytes: 8 * 1024 * 1024,
-  idleTimeoutMs: 300_000,
-  viewCacheSize: 500,
-  stateTableSize: 2_500,
-  handlerTimeoutMs: 250,
-  batchMaxSize: 256,
-  batchDelayMs: 2,
-  shutdownTimeoutMs: 10_000,
-  // Empty means "not set": the stack module's sources run, else the demo source.
-  sources: Object.freeze([] as SourceKind[]),
-  ingestToken: "",
-  ingestMaxBytes: 1024 * 1024,
-  upstreamUrl: "",
-  upstreamToken: "",
-  upstreamSubscribe: "",
-  replayFile: "",
-  replayPace: "recorded",
-  heartbeatMs: 30_000,
-  requiredSources: Object.freeze([] as string[]),
-  pipelineCapacity: 10_000,
-  functionCallMetrics: false,
-  authMode: "none",
-  authTokens: Object.freeze([] as string[]),
-  authIssuer: "",
-  authAudience: "",
-  authPublicKeys: "",
-  authPrivateKey: "",
-  authPublishableKeys: "",
-  authTokenTtlSeconds: 300,
-  allowedOrigins: Object.freeze([] as string[]),
-  adminPort: -1,
-  adminToken: "",
-  maxConnectionsPerSubject: 100,
-  maxConnectionsPerIp: 1_000,
-  maxConnectionsPerOrigin: 10_000,
-  handshakesPerMinutePerIp: 600,
-  maxSnapshotRows: 10_000,
-  maxMessagesPerMinute: 1_200,
-  maxBytesPerMinute: 512 * 1024 * 1024,
-});
-
 /** Every option, in README order. */
 export const OPTIONS: readonly OptionSpec[] = [
   {
-    key: "port",
+    path: "server.port",
     env: "PORT",
     flag: "port",
     kind: "port",
     description: "TCP port for HTTP and WebSocket (0 picks a free port)",
   },
   {
-    key: "hostname",
+    path: "server.hostname",
     env: "PHAROS_HOST",
     flag: "host",
     kind: "host",
     description: "Interface to listen on",
   },
   {
-    key: "logFilter",
+    path: "log.filter",
     env: "PHAROS_LOG",
     fallbackEnv: "RUST_LOG",
     flag: "log",
@@ -195,7 +126,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       "Log filter, RUST_LOG grammar: a level (trace, debug, info, warn, error, off) and/or target=level, e.g. info,pharos.ws=debug; falls back to RUST_LOG",
   },
   {
-    key: "logFormat",
+    path: "log.format",
     env: "PHAROS_LOG_FORMAT",
     flag: "log-format",
     kind: "logFormat",
@@ -203,7 +134,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
 
   {
-    key: "stackModule",
+    path: "server.stackModule",
     env: "PHAROS_STACK",
     flag: "stack",
     kind: "string",
@@ -212,7 +143,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       "Path or URL of a stack module (default export from defineStack); empty = built-in demo Token stack",
   },
   {
-    key: "sources",
+    path: "sources.kinds",
     env: "PHAROS_SOURCES",
     flag: "sources",
     kind: "sourceKinds",
@@ -221,7 +152,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       "Comma-separated sources to run: demo, ingest, upstream, replay (each named after its kind)",
   },
   {
-    key: "requiredSources",
+    path: "pipeline.requiredSources",
     env: "PHAROS_REQUIRED_SOURCES",
     flag: "required-sources",
     kind: "names",
@@ -229,7 +160,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Comma-separated sources that must be healthy for /ready; empty = all",
   },
   {
-    key: "heartbeatMs",
+    path: "pipeline.heartbeatMs",
     env: "PHAROS_HEARTBEAT_MS",
     flag: "heartbeat-ms",
     kind: "int",
@@ -238,7 +169,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Expected event interval; a source is stale after 2 × this with no event",
   },
   {
-    key: "pipelineCapacity",
+    path: "pipeline.capacity",
     env: "PHAROS_PIPELINE_CAPACITY",
     flag: "pipeline-capacity",
     kind: "int",
@@ -248,7 +179,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       "Events waiting for the handlers; beyond it ingest answers 503 and other sources wait",
   },
   {
-    key: "ingestToken",
+    path: "sources.ingest.token",
     env: "PHAROS_INGEST_TOKEN",
     flag: "ingest-token",
     kind: "secret",
@@ -256,7 +187,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Bearer token for /ingest; required when ingest is enabled",
   },
   {
-    key: "ingestMaxBytes",
+    path: "sources.ingest.maxBodyBytes",
     env: "PHAROS_INGEST_MAX_BYTES",
     flag: "ingest-max-bytes",
     kind: "int",
@@ -265,7 +196,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Largest POST /ingest body (413 beyond it) and WebSocket ingest message",
   },
   {
-    key: "upstreamUrl",
+    path: "sources.upstream.url",
     env: "PHAROS_UPSTREAM_URL",
     flag: "upstream-url",
     kind: "wsUrl",
@@ -273,7 +204,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "ws:// or wss:// URL of the upstream event feed; required for the upstream source",
   },
   {
-    key: "upstreamToken",
+    path: "sources.upstream.token",
     env: "PHAROS_UPSTREAM_TOKEN",
     flag: "upstream-token",
     kind: "secret",
@@ -281,7 +212,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Sent to the upstream as Authorization: Bearer",
   },
   {
-    key: "upstreamSubscribe",
+    path: "sources.upstream.subscribe",
     env: "PHAROS_UPSTREAM_SUBSCRIBE",
     flag: "upstream-subscribe",
     kind: "jsonObject",
@@ -290,7 +221,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       'JSON message sent on every (re)connect; the string "{{cursor}}" becomes the last seen _seq (the field is dropped before the first event)',
   },
   {
-    key: "replayFile",
+    path: "sources.replay.file",
     env: "PHAROS_REPLAY_FILE",
     flag: "replay-file",
     kind: "string",
@@ -298,7 +229,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "NDJSON file of events to replay; required for the replay source",
   },
   {
-    key: "replayPace",
+    path: "sources.replay.pace",
     env: "PHAROS_REPLAY_PACE",
     flag: "replay-pace",
     kind: "replayPace",
@@ -306,7 +237,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       "recorded (wait as the events' timestamps say) or fast (as fast as the pipeline takes them)",
   },
   {
-    key: "demoRatePerSecond",
+    path: "sources.demo.ratePerSecond",
     env: "PHAROS_DEMO_RATE",
     flag: "demo-rate",
     kind: "int",
@@ -315,7 +246,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Events per second from the demo source (0 = paused)",
   },
   {
-    key: "demoKeys",
+    path: "sources.demo.keys",
     env: "PHAROS_DEMO_KEYS",
     flag: "demo-keys",
     kind: "int",
@@ -324,7 +255,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Distinct mints the demo source cycles through",
   },
   {
-    key: "maxClients",
+    path: "ws.maxClients",
     env: "PHAROS_MAX_CLIENTS",
     flag: "max-clients",
     kind: "int",
@@ -333,7 +264,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "WebSocket clients at once; beyond it the upgrade gets HTTP 503",
   },
   {
-    key: "maxSubscriptionsPerClient",
+    path: "ws.limits.maxSubscriptions",
     env: "PHAROS_MAX_SUBSCRIPTIONS",
     flag: "max-subscriptions",
     kind: "int",
@@ -342,7 +273,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Subscriptions one connection may hold (error frame beyond it)",
   },
   {
-    key: "maxMessageBytes",
+    path: "ws.limits.maxMessageBytes",
     env: "PHAROS_MAX_MESSAGE_BYTES",
     flag: "max-message-bytes",
     kind: "int",
@@ -351,7 +282,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Largest client message; bigger ones close the socket with 1009",
   },
   {
-    key: "queueMaxFrames",
+    path: "ws.limits.queueMaxFrames",
     env: "PHAROS_QUEUE_FRAMES",
     flag: "queue-frames",
     kind: "int",
@@ -360,7 +291,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Outbound frames queued per client before it is dropped as a slow consumer",
   },
   {
-    key: "queueMaxBytes",
+    path: "ws.limits.queueMaxBytes",
     env: "PHAROS_QUEUE_BYTES",
     flag: "queue-bytes",
     kind: "int",
@@ -369,7 +300,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Outbound bytes queued per client before it is dropped as a slow consumer",
   },
   {
-    key: "idleTimeoutMs",
+    path: "ws.idleTimeoutMs",
     env: "PHAROS_IDLE_TIMEOUT_MS",
     flag: "idle-timeout-ms",
     kind: "int",
@@ -378,7 +309,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Close clients that send nothing (not even a ping) for this long",
   },
   {
-    key: "viewCacheSize",
+    path: "projector.cacheSize",
     env: "PHAROS_VIEW_CACHE_SIZE",
     flag: "view-cache-size",
     kind: "int",
@@ -387,7 +318,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Entities kept per view for snapshots (LRU)",
   },
   {
-    key: "stateTableSize",
+    path: "vm.stateTableSize",
     env: "PHAROS_STATE_TABLE_SIZE",
     flag: "state-table-size",
     kind: "int",
@@ -396,7 +327,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Entities kept per entity type in the VM state table (LRU)",
   },
   {
-    key: "handlerTimeoutMs",
+    path: "vm.handlerTimeoutMs",
     env: "PHAROS_HANDLER_TIMEOUT_MS",
     flag: "handler-timeout-ms",
     kind: "int",
@@ -405,7 +336,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Time budget of one handler run; over it the run is cancelled and counted",
   },
   {
-    key: "batchMaxSize",
+    path: "projector.batchMaxSize",
     env: "PHAROS_BATCH_MAX",
     flag: "batch-max",
     kind: "int",
@@ -414,7 +345,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Mutations per projector batch",
   },
   {
-    key: "batchDelayMs",
+    path: "projector.batchDelayMs",
     env: "PHAROS_BATCH_DELAY_MS",
     flag: "batch-delay-ms",
     kind: "int",
@@ -423,14 +354,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Longest a mutation waits for its batch to fill",
   },
   {
-    key: "functionCallMetrics",
+    path: "vm.functionCallMetrics",
     env: "PHAROS_FUNCTION_CALL_METRICS",
     flag: "function-call-metrics",
     kind: "bool",
     description: "Record handler_call_duration_seconds per entity and handler (1/0, true/false)",
   },
   {
-    key: "authMode",
+    path: "auth.authMode",
     env: "PHAROS_AUTH",
     flag: "auth",
     kind: "authMode",
@@ -438,7 +369,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       "WebSocket authentication at the upgrade: none, static (token list) or jwt (EdDSA)",
   },
   {
-    key: "authTokens",
+    path: "auth.tokens",
     env: "PHAROS_AUTH_TOKENS",
     flag: "auth-tokens",
     kind: "secretList",
@@ -446,7 +377,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Comma-separated tokens accepted with PHAROS_AUTH=static",
   },
   {
-    key: "authIssuer",
+    path: "auth.issuer",
     env: "PHAROS_AUTH_ISSUER",
     flag: "auth-issuer",
     kind: "string",
@@ -454,7 +385,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Required JWT `iss`; also the issuer of tokens from the token endpoint",
   },
   {
-    key: "authAudience",
+    path: "auth.audience",
     env: "PHAROS_AUTH_AUDIENCE",
     flag: "auth-audience",
     kind: "string",
@@ -462,7 +393,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Required JWT `aud`; also the audience of tokens from the token endpoint",
   },
   {
-    key: "authPublicKeys",
+    path: "auth.publicKeys",
     env: "PHAROS_AUTH_PUBLIC_KEYS",
     flag: "auth-public-keys",
     kind: "string",
@@ -470,7 +401,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "JWKS file path or http(s) URL with the Ed25519 keys JWTs are verified with",
   },
   {
-    key: "authPrivateKey",
+    path: "auth.privateKey",
     env: "PHAROS_AUTH_PRIVATE_KEY",
     flag: "auth-private-key",
     kind: "secret",
@@ -479,7 +410,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       "Ed25519 private JWK (one-line JSON) the token endpoint signs with; enables POST /ws/sessions",
   },
   {
-    key: "authPublishableKeys",
+    path: "auth.publishableKeys",
     env: "PHAROS_AUTH_PUBLISHABLE_KEYS",
     flag: "auth-publishable-keys",
     kind: "string",
@@ -487,7 +418,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Token endpoint clients: comma-separated `KEY=ORIGIN` (ORIGIN `*` for any Origin)",
   },
   {
-    key: "authTokenTtlSeconds",
+    path: "auth.tokenTtlSeconds",
     env: "PHAROS_AUTH_TOKEN_TTL_S",
     flag: "auth-token-ttl-s",
     kind: "int",
@@ -496,7 +427,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Lifetime of tokens minted by the token endpoint, seconds",
   },
   {
-    key: "allowedOrigins",
+    path: "auth.allowedOrigins",
     env: "PHAROS_ALLOWED_ORIGINS",
     flag: "allowed-origins",
     kind: "origins",
@@ -505,7 +436,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       "Comma-separated browser origins allowed to upgrade (403 origin-mismatch otherwise) and to call the token endpoint",
   },
   {
-    key: "adminPort",
+    path: "server.adminPort",
     env: "PHAROS_ADMIN_PORT",
     flag: "admin-port",
     kind: "port",
@@ -514,7 +445,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       "Serve /metrics and /status on this port only (loopback unless PHAROS_HOST says otherwise)",
   },
   {
-    key: "adminToken",
+    path: "server.adminToken",
     env: "PHAROS_ADMIN_TOKEN",
     flag: "admin-token",
     kind: "secret",
@@ -522,7 +453,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Bearer token required for /metrics and /status",
   },
   {
-    key: "maxConnectionsPerSubject",
+    path: "ws.admission.maxConnectionsPerSubject",
     env: "PHAROS_MAX_CONNECTIONS_PER_SUBJECT",
     flag: "max-connections-per-subject",
     kind: "int",
@@ -532,7 +463,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       "Connections per token subject (a token's `limits.max_connections` overrides); 429 beyond, 0 = no limit",
   },
   {
-    key: "maxConnectionsPerIp",
+    path: "ws.admission.maxConnectionsPerIp",
     env: "PHAROS_MAX_CONNECTIONS_PER_IP",
     flag: "max-connections-per-ip",
     kind: "int",
@@ -541,7 +472,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Connections per client IP; 429 connection-limit-exceeded beyond, 0 = no limit",
   },
   {
-    key: "maxConnectionsPerOrigin",
+    path: "ws.admission.maxConnectionsPerOrigin",
     env: "PHAROS_MAX_CONNECTIONS_PER_ORIGIN",
     flag: "max-connections-per-origin",
     kind: "int",
@@ -550,7 +481,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Connections per browser Origin; 429 beyond, 0 = no limit",
   },
   {
-    key: "handshakesPerMinutePerIp",
+    path: "ws.admission.handshakesPerMinutePerIp",
     env: "PHAROS_HANDSHAKES_PER_MINUTE",
     flag: "handshakes-per-minute",
     kind: "int",
@@ -560,7 +491,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       "WebSocket upgrades per client IP per minute; 429 rate-limit-exceeded with Retry-After beyond, 0 = no limit",
   },
   {
-    key: "maxSnapshotRows",
+    path: "ws.limits.maxSnapshotRows",
     env: "PHAROS_MAX_SNAPSHOT_ROWS",
     flag: "max-snapshot-rows",
     kind: "int",
@@ -569,7 +500,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "Entities one subscription's snapshot sends at most (token `limits` may lower it)",
   },
   {
-    key: "maxMessagesPerMinute",
+    path: "ws.limits.maxMessagesPerMinute",
     env: "PHAROS_MAX_MESSAGES_PER_MINUTE",
     flag: "max-messages-per-minute",
     kind: "int",
@@ -579,7 +510,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       "Client messages per connection per minute; beyond, fatal rate-limit-exceeded and close 1008; 0 = no limit",
   },
   {
-    key: "maxBytesPerMinute",
+    path: "ws.limits.maxBytesPerMinute",
     env: "PHAROS_MAX_BYTES_PER_MINUTE",
     flag: "max-bytes-per-minute",
     kind: "int",
@@ -589,7 +520,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       "Bytes sent to one connection per minute; beyond, fatal rate-limit-exceeded and close 1008; 0 = no limit",
   },
   {
-    key: "shutdownTimeoutMs",
+    path: "server.shutdownTimeoutMs",
     env: "PHAROS_SHUTDOWN_TIMEOUT_MS",
     flag: "shutdown-timeout-ms",
     kind: "int",
@@ -602,6 +533,6 @@ export const OPTIONS: readonly OptionSpec[] = [
 /** README's rendering of an option's default. */
 export function describeDefault(spec: OptionSpec): string {
   if (spec.defaultText !== undefined) return spec.defaultText;
-  const value = DEFAULT_CONFIG[spec.key];
+  const value = valueAt(DEFAULT_CONFIG, spec.path);
   return `\`${Array.isArray(value) ? value.join(",") : String(value)}\``;
 }

@@ -1,18 +1,9 @@
 import { parseArgs } from "node:util";
+import { AUTH_MODES, type AuthMode } from "./auth_config.ts";
+import { LOG_FORMATS, type LogFormat } from "./log_config.ts";
 import { parseLogFilter } from "./log_filter.ts";
-import {
-  AUTH_MODES,
-  type AuthMode,
-  type Config,
-  DEFAULT_CONFIG,
-  LOG_FORMATS,
-  type LogFormat,
-  OPTIONS,
-  type ReplayPace,
-  SOURCE_KINDS,
-  type SourceKind,
-} from "./options.ts";
-import type { OptionSpec } from "./options.ts";
+import { type Config, DEFAULT_CONFIG, OPTIONS, type OptionSpec } from "./options.ts";
+import { type ReplayPace, SOURCE_KINDS, type SourceKind } from "./sources_config.ts";
 
 /** Every problem found in the configuration, reported together. */
 export class ConfigError extends Error {
@@ -192,38 +183,38 @@ export function parsePublishableKeys(value: string): Map<string, string> {
 }
 
 /** Problems between the authentication options. */
-function authProblems(config: Config): string[] {
+function authProblems({ auth, server }: Config): string[] {
   const problems: string[] = [];
-  if (config.authMode === "static" && config.authTokens.length === 0) {
+  if (auth.authMode === "static" && auth.tokens.length === 0) {
     problems.push("PHAROS_AUTH=static: set PHAROS_AUTH_TOKENS (no token could connect)");
   }
-  if (config.authMode !== "static" && config.authTokens.length > 0) {
+  if (auth.authMode !== "static" && auth.tokens.length > 0) {
     problems.push("PHAROS_AUTH_TOKENS is set but PHAROS_AUTH is not static");
   }
-  if (config.authMode === "jwt" && config.authPublicKeys === "") {
+  if (auth.authMode === "jwt" && auth.publicKeys === "") {
     problems.push("PHAROS_AUTH=jwt: set PHAROS_AUTH_PUBLIC_KEYS (a JWKS file or URL)");
   }
-  const endpoint = config.authPrivateKey !== "" || config.authPublishableKeys !== "";
+  const endpoint = auth.privateKey !== "" || auth.publishableKeys !== "";
   if (endpoint) {
-    if (config.authPrivateKey === "" || config.authPublishableKeys === "") {
+    if (auth.privateKey === "" || auth.publishableKeys === "") {
       problems.push(
         "the token endpoint needs both PHAROS_AUTH_PRIVATE_KEY and PHAROS_AUTH_PUBLISHABLE_KEYS",
       );
     }
-    if (config.authIssuer === "") {
+    if (auth.issuer === "") {
       problems.push("the token endpoint needs PHAROS_AUTH_ISSUER (the tokens' iss)");
     }
-    if (config.authPublishableKeys !== "") {
+    if (auth.publishableKeys !== "") {
       try {
-        parsePublishableKeys(config.authPublishableKeys);
+        parsePublishableKeys(auth.publishableKeys);
       } catch (error) {
         problems.push((error as Error).message);
       }
     }
-    if (config.authPrivateKey !== "") {
+    if (auth.privateKey !== "") {
       let jwk: unknown;
       try {
-        jwk = JSON.parse(config.authPrivateKey);
+        jwk = JSON.parse(auth.privateKey);
       } catch { /* reported below */ }
       const okp = jwk as { kty?: unknown; crv?: unknown; d?: unknown } | undefined;
       if (okp?.kty !== "OKP" || okp.crv !== "Ed25519" || typeof okp.d !== "string") {
@@ -232,7 +223,7 @@ function authProblems(config: Config): string[] {
       }
     }
   }
-  if (config.adminPort >= 0 && config.adminPort === config.port && config.port !== 0) {
+  if (server.adminPort >= 0 && server.adminPort === server.port && server.port !== 0) {
     problems.push("PHAROS_ADMIN_PORT must differ from PORT");
   }
   return problems;
@@ -241,32 +232,41 @@ function authProblems(config: Config): string[] {
 /** Problems that only show when options are read together. */
 function crossCheck(config: Config): string[] {
   const problems = authProblems(config);
+  const { kinds, ingest, upstream, replay } = config.sources;
   // With PHAROS_SOURCES unset the stack module may choose the sources; the app checks those.
-  if (config.sources.length === 0) return problems;
-  const has = (kind: SourceKind) => config.sources.includes(kind);
-  if (has("ingest") && config.ingestToken === "") {
+  if (kinds.length === 0) return problems;
+  const has = (kind: SourceKind) => kinds.includes(kind);
+  if (has("ingest") && ingest.token === "") {
     problems.push("PHAROS_SOURCES includes ingest: set PHAROS_INGEST_TOKEN (ingest is never open)");
   }
-  if (!has("ingest") && config.ingestToken !== "") {
+  if (!has("ingest") && ingest.token !== "") {
     problems.push("PHAROS_INGEST_TOKEN is set but PHAROS_SOURCES does not include ingest");
   }
-  if (has("upstream") && config.upstreamUrl === "") {
+  if (has("upstream") && upstream.url === "") {
     problems.push("PHAROS_SOURCES includes upstream: set PHAROS_UPSTREAM_URL");
   }
-  if (has("replay") && config.replayFile === "") {
+  if (has("replay") && replay.file === "") {
     problems.push("PHAROS_SOURCES includes replay: set PHAROS_REPLAY_FILE");
   }
-  const unknown = config.requiredSources.filter((name) =>
-    !(config.sources as readonly string[]).includes(name)
+  const unknown = config.pipeline.requiredSources.filter((name) =>
+    !(kinds as readonly string[]).includes(name)
   );
   if (unknown.length > 0) {
     problems.push(
       `PHAROS_REQUIRED_SOURCES names ${unknown.join(", ")}, not among PHAROS_SOURCES (${
-        config.sources.join(", ")
+        kinds.join(", ")
       })`,
     );
   }
   return problems;
+}
+
+/** A frozen copy of `object` with `value` at the dotted `path`; the rest stays shared. */
+function withValue(object: object, path: readonly string[], value: unknown): object {
+  const [key, ...rest] = path;
+  const fields = object as Record<string, object>;
+  const next = rest.length === 0 ? value : withValue(fields[key!]!, rest, value);
+  return Object.freeze({ ...fields, [key!]: next });
 }
 
 /**
@@ -291,7 +291,7 @@ export function parseConfig(sources: ConfigSources): Config {
     problems.push(`command line: ${error instanceof Error ? error.message : String(error)}`);
   }
 
-  const config: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  let config: Config = DEFAULT_CONFIG;
   for (const spec of OPTIONS) {
     const flag = flags[spec.flag];
     const primary = sources.env[spec.env];
@@ -307,12 +307,12 @@ export function parseConfig(sources: ConfigSources): Config {
       : [undefined, ""];
     if (raw === undefined) continue;
     try {
-      config[spec.key] = parseValue(spec, raw, origin);
+      config = withValue(config, spec.path.split("."), parseValue(spec, raw, origin)) as Config;
     } catch (error) {
       problems.push(error instanceof Error ? error.message : String(error));
     }
   }
-  if (problems.length === 0) problems.push(...crossCheck(config as unknown as Config));
+  if (problems.length === 0) problems.push(...crossCheck(config));
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze(config) as unknown as Config;
+  return config;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, DEFAULT_CONFIG, parseConfig } from "./mod.ts";
+import { ConfigError, DEFAULT_CONFIG, OPTIONS, parseConfig } from "./mod.ts";
 
 /** Runs `fn`, expecting a ConfigError, and returns it. */
 function configError(fn: () => unknown): ConfigError {
@@ -17,10 +17,10 @@ Deno.test("parseConfig", async (t) => {
   await t.step("no env and no flags gives the documented defaults, frozen", () => {
     const config = parseConfig({ env: {} });
     assert.deepEqual(config, DEFAULT_CONFIG);
-    assert.equal(config.port, 8877);
-    assert.equal(config.maxClients, 10_000);
-    assert.equal(config.queueMaxFrames, 512);
-    assert.equal(config.viewCacheSize, 500);
+    assert.equal(config.server.port, 8877);
+    assert.equal(config.ws.maxClients, 10_000);
+    assert.equal(config.ws.limits.queueMaxFrames, 512);
+    assert.equal(config.projector.cacheSize, 500);
     assert.ok(Object.isFrozen(config));
   });
 
@@ -28,10 +28,10 @@ Deno.test("parseConfig", async (t) => {
     const config = parseConfig({
       env: { PORT: "9000", PHAROS_MAX_CLIENTS: " 42 ", PHAROS_HOST: "127.0.0.1", PHAROS_LOG: "" },
     });
-    assert.equal(config.port, 9000);
-    assert.equal(config.maxClients, 42);
-    assert.equal(config.hostname, "127.0.0.1");
-    assert.equal(config.logFilter.spec, "info");
+    assert.equal(config.server.port, 9000);
+    assert.equal(config.ws.maxClients, 42);
+    assert.equal(config.server.hostname, "127.0.0.1");
+    assert.equal(config.log.filter.spec, "info");
   });
 
   await t.step("flags win over the environment", () => {
@@ -39,9 +39,9 @@ Deno.test("parseConfig", async (t) => {
       env: { PORT: "9000", PHAROS_DEMO_RATE: "5" },
       args: ["--port", "9100", "--demo-rate=7", "--log", "debug"],
     });
-    assert.equal(config.port, 9100);
-    assert.equal(config.demoRatePerSecond, 7);
-    assert.equal(config.logFilter.spec, "debug");
+    assert.equal(config.server.port, 9100);
+    assert.equal(config.sources.demo.ratePerSecond, 7);
+    assert.equal(config.log.filter.spec, "debug");
   });
 
   await t.step("PORT=abc is reported naming PORT and the bad value", () => {
@@ -87,9 +87,9 @@ Deno.test("parseConfig", async (t) => {
     const config = parseConfig({
       env: { PORT: "0", PHAROS_DEMO_RATE: "0", PHAROS_BATCH_MAX: "1" },
     });
-    assert.equal(config.port, 0);
-    assert.equal(config.demoRatePerSecond, 0);
-    assert.equal(config.batchMaxSize, 1);
+    assert.equal(config.server.port, 0);
+    assert.equal(config.sources.demo.ratePerSecond, 0);
+    assert.equal(config.projector.batchMaxSize, 1);
   });
 
   await t.step("an unknown flag is a problem, reported with the others", () => {
@@ -99,18 +99,18 @@ Deno.test("parseConfig", async (t) => {
   });
 
   await t.step("PHAROS_LOG takes the RUST_LOG grammar, falling back to RUST_LOG", () => {
-    assert.equal(parseConfig({ env: { PHAROS_LOG: "WARN" } }).logFilter.spec, "warning");
-    assert.equal(parseConfig({ env: {}, args: ["--log=off"] }).logFilter.spec, "off");
+    assert.equal(parseConfig({ env: { PHAROS_LOG: "WARN" } }).log.filter.spec, "warning");
+    assert.equal(parseConfig({ env: {}, args: ["--log=off"] }).log.filter.spec, "off");
     const both = parseConfig({ env: { PHAROS_LOG: "debug", RUST_LOG: "trace" } });
-    assert.equal(both.logFilter.spec, "debug", "PHAROS_LOG wins");
+    assert.equal(both.log.filter.spec, "debug", "PHAROS_LOG wins");
     const rust = parseConfig({ env: { RUST_LOG: "info,pharos::ws=trace" } });
-    assert.equal(rust.logFilter.spec, "info,pharos.ws=trace");
+    assert.equal(rust.log.filter.spec, "info,pharos.ws=trace");
     const error = configError(() => parseConfig({ env: { RUST_LOG: "pharos.ws=loud" } }));
     assert.match(
       error.problems[0]!,
       /^RUST_LOG="pharos.ws=loud": Invalid log filter: .*unknown level "loud"/,
     );
-    assert.equal(parseConfig({ env: { PHAROS_LOG_FORMAT: "json" } }).logFormat, "json");
+    assert.equal(parseConfig({ env: { PHAROS_LOG_FORMAT: "json" } }).log.format, "json");
     assert.match(
       configError(() => parseConfig({ env: { PHAROS_LOG_FORMAT: "xml" } })).problems[0]!,
       /PHAROS_LOG_FORMAT="xml": expected text or json/,
@@ -135,7 +135,7 @@ Deno.test("source options", async (t) => {
   };
 
   await t.step("PHAROS_SOURCES unset leaves the choice to the stack (empty list)", () => {
-    assert.deepEqual(parseConfig({ env: {} }).sources, []);
+    assert.deepEqual(parseConfig({ env: {} }).sources.kinds, []);
   });
 
   await t.step("every kind, with what each needs", () => {
@@ -151,11 +151,11 @@ Deno.test("source options", async (t) => {
         PHAROS_HEARTBEAT_MS: "5000",
       },
     });
-    assert.deepEqual(config.sources, ["demo", "ingest", "upstream", "replay"]);
-    assert.equal(config.upstreamUrl, "wss://feed.example/events");
-    assert.equal(config.replayPace, "fast");
-    assert.deepEqual(config.requiredSources, ["upstream"]);
-    assert.equal(config.heartbeatMs, 5000);
+    assert.deepEqual(config.sources.kinds, ["demo", "ingest", "upstream", "replay"]);
+    assert.equal(config.sources.upstream.url, "wss://feed.example/events");
+    assert.equal(config.sources.replay.pace, "fast");
+    assert.deepEqual(config.pipeline.requiredSources, ["upstream"]);
+    assert.equal(config.pipeline.heartbeatMs, 5000);
   });
 
   await t.step("bad kinds, URLs, paces and JSON are each reported", () => {
@@ -201,17 +201,46 @@ Deno.test("source options", async (t) => {
 });
 
 Deno.test("PHAROS_FUNCTION_CALL_METRICS is off by default and takes 1/0 style switches", () => {
-  assert.equal(parseConfig({ env: {} }).functionCallMetrics, false);
+  assert.equal(parseConfig({ env: {} }).vm.functionCallMetrics, false);
   assert.equal(
-    parseConfig({ env: { PHAROS_FUNCTION_CALL_METRICS: "1" } }).functionCallMetrics,
+    parseConfig({ env: { PHAROS_FUNCTION_CALL_METRICS: "1" } }).vm.functionCallMetrics,
     true,
   );
   assert.equal(
-    parseConfig({ env: { PHAROS_FUNCTION_CALL_METRICS: "off" } }).functionCallMetrics,
+    parseConfig({ env: { PHAROS_FUNCTION_CALL_METRICS: "off" } }).vm.functionCallMetrics,
     false,
   );
   assert.throws(
     () => parseConfig({ env: { PHAROS_FUNCTION_CALL_METRICS: "maybe" } }),
     /PHAROS_FUNCTION_CALL_METRICS="maybe": expected 1 or 0/,
   );
+});
+
+Deno.test("every slice field is set by exactly one option", () => {
+  const fields: string[] = [];
+  const walk = (value: unknown, path: string): void => {
+    const nested = typeof value === "object" && value !== null && !Array.isArray(value) &&
+      !("spec" in value); // a LogFilter is one value
+    if (!nested) fields.push(path);
+    else {for (const [key, inner] of Object.entries(value)) {
+        walk(inner, path ? `${path}.${key}` : key);
+      }}
+  };
+  walk(DEFAULT_CONFIG, "");
+  assert.deepEqual(OPTIONS.map((spec) => spec.path).sort(), fields.sort());
+});
+
+Deno.test("an option lands in its slice; the rest of the config keeps its defaults, frozen", () => {
+  const config = parseConfig({ env: { PHAROS_MAX_SNAPSHOT_ROWS: "5", PHAROS_DEMO_KEYS: "3" } });
+  assert.equal(config.ws.limits.maxSnapshotRows, 5);
+  assert.equal(config.sources.demo.keys, 3);
+  assert.deepEqual(
+    { ...config.ws.limits, maxSnapshotRows: DEFAULT_CONFIG.ws.limits.maxSnapshotRows },
+    DEFAULT_CONFIG.ws.limits,
+  );
+  assert.equal(config.vm, DEFAULT_CONFIG.vm, "untouched slices are shared");
+  for (const slice of [config, config.ws, config.ws.limits, config.sources.demo]) {
+    assert.ok(Object.isFrozen(slice));
+  }
+  assert.equal(DEFAULT_CONFIG.ws.limits.maxSnapshotRows, 10_000, "the defaults are untouched");
 });

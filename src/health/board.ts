@@ -37,7 +37,7 @@ export interface HealthBoard {
 /** Options for {@link createHealthBoard}. */
 export interface HealthBoardOptions {
   readonly clock: Clock;
-  /** Default 30 000 ms; each source is stale after 2 × this. */
+  /** Each source is stale after 2 × this, ms; default `PIPELINE_DEFAULTS.heartbeatMs`. */
   readonly heartbeatMs?: number;
   /** Sources that must be healthy for readiness; empty or omitted means all. */
   readonly required?: readonly string[];

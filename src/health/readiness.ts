@@ -1,3 +1,4 @@
+import { PIPELINE_DEFAULTS } from "../config/mod.ts";
 import type { Clock } from "../util/mod.ts";
 
 /** Upstream stream status, as the seed's `StreamStatus`. */
@@ -41,7 +42,10 @@ export interface HealthMonitor {
 /** Options for {@link createHealthMonitor}. */
 export interface HealthMonitorOptions {
   readonly clock: Clock;
-  /** Expected event heartbeat; the stream is stale after 2 × this. Default 30 000 ms. */
+  /**
+   * Expected event heartbeat, ms; the stream is stale after 2 × this. Default: the
+   * pipeline's (`heartbeatMs` in {@link PIPELINE_DEFAULTS}).
+   */
   readonly heartbeatMs?: number;
   /** Told once per stale episode, with the age of the last event (or connection). */
   readonly onStale?: (silentMs: number) => void;
@@ -50,7 +54,7 @@ export interface HealthMonitorOptions {
 /** Creates a health monitor; it starts `Disconnected`. */
 export function createHealthMonitor(options: HealthMonitorOptions): HealthMonitor {
   const { clock } = options;
-  const heartbeatMs = options.heartbeatMs ?? 30_000;
+  const heartbeatMs = options.heartbeatMs ?? PIPELINE_DEFAULTS.heartbeatMs;
   const staleAfterMs = 2 * heartbeatMs;
   let status: StreamStatus = { kind: "Disconnected" };
   let lastEvent: number | undefined;

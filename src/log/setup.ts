@@ -1,15 +1,16 @@
 import {
   configure,
   getLogger,
-  getStreamSink,
   type LogLevel,
+  type LogRecord,
   reset,
   type Sink,
 } from "@logtape/logtape";
 import type { LogFilter, LogFormat } from "../config/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import { formatJsonRecord } from "./json_formatter.ts";
-import type { CurrentSpan } from "./span_record.ts";
+import { LineWriter } from "./_line_writer.ts";
+import type { CurrentSpan, SpanRecord } from "./span_record.ts";
 import { formatTextRecord } from "./text_formatter.ts";
 
 /** Options for {@link configureLogging}. */
@@ -19,7 +20,7 @@ export interface LoggingOptions {
   readonly clock: Clock;
   /** Where lines go; default standard output (never closed by Pharos). */
   readonly writable?: WritableStream<Uint8Array>;
-  /** Records buffered for the writer before the oldest are dropped; default 10 000. */
+  /** Lines buffered for the writer before the oldest are dropped; default 10 000. */
   readonly bufferRecords?: number;
   /** The current span, so records made inside one carry its name and ids. */
   readonly currentSpan?: CurrentSpan;
@@ -37,48 +38,82 @@ export interface LoggingHandle extends AsyncDisposable {
 
 /** How often dropped lines are reported (as one WARN line with the count). */
 const DROP_REPORT_MS = 1000;
+/** Longest a line waits to be written, ms. */
+const FLUSH_MS = 50;
+
+/** The record with the span current when it was made (formatting may come later). */
+function withSpan(record: LogRecord, currentSpan: CurrentSpan | undefined): SpanRecord {
+  const span = currentSpan?.();
+  return span === undefined ? record : { ...record, span };
+}
+
+/** Passes filtered records, with their span, to a sink of the caller's (tests). */
+function filteredSink(
+  output: Sink,
+  filter: LogFilter,
+  currentSpan: CurrentSpan | undefined,
+): Sink & AsyncDisposable {
+  return Object.assign(
+    (record: LogRecord) => {
+      if (filter.allows(record.category, record.level)) output(withSpan(record, currentSpan));
+    },
+    {
+      // LogTape's reset() disposes configured sinks: pass that on.
+      [Symbol.asyncDispose]: async () => {
+        await (output as Partial<AsyncDisposable>)[Symbol.asyncDispose]?.();
+      },
+    },
+  );
+}
+
+/**
+ * Formats each allowed record when it is logged and hands the line to a {@link LineWriter}:
+ * only the ~150-byte line waits for the output, never the record (see `_line_writer.ts`).
+ */
+function formattingSink(
+  options: LoggingOptions,
+  currentSpan: CurrentSpan | undefined,
+  onDropped: (count: number) => void,
+): Sink & AsyncDisposable {
+  const format = options.format === "json" ? formatJsonRecord : formatTextRecord;
+  const writer = new LineWriter({
+    writable: options.writable ?? Deno.stdout.writable,
+    clock: options.clock,
+    maxLines: Math.max(1, options.bufferRecords ?? 10_000),
+    flushMs: FLUSH_MS,
+    onDropped,
+  });
+  const { filter } = options;
+  return Object.assign(
+    (record: LogRecord) => {
+      if (filter.allows(record.category, record.level)) {
+        writer.write(format(withSpan(record, currentSpan)));
+      }
+    },
+    // LogTape's reset() disposes configured sinks: that writes what is still waiting.
+    { [Symbol.asyncDispose]: () => writer[Symbol.asyncDispose]() },
+  );
+}
 
 /**
  * Configures LogTape for the server process: the format, the `RUST_LOG`-style filter,
- * and a non-blocking writer. Records are formatted and written in the background from
- * a bounded buffer, so a slow or blocked stdout never stalls the event loop; when the
- * buffer is full the oldest records are dropped and the count is reported once a
- * second. Only `main.ts` (or a test) calls this: as a library, Pharos leaves logging
+ * and a non-blocking writer. Records are formatted as they are logged and the lines
+ * written in the background, in batches, from a bounded buffer, so a slow or blocked
+ * stdout never stalls the event loop; when the buffer is full the oldest lines are
+ * dropped and the count is reported once a second. Only `main.ts` (or a test) calls this: as a library, Pharos leaves logging
  * configuration to the host application.
  */
 export async function configureLogging(options: LoggingOptions): Promise<LoggingHandle> {
   const { filter, clock, currentSpan } = options;
   let dropped = 0;
   let unreported = 0;
-  const bufferRecords = options.bufferRecords ?? 10_000;
-  const output = options.sink ?? getStreamSink(options.writable ?? Deno.stdout.writable, {
-    formatter: options.format === "json" ? formatJsonRecord : formatTextRecord,
-    closeStream: false,
-    nonBlocking: {
-      // LogTape keeps up to twice bufferSize records, then drops the oldest.
-      bufferSize: Math.max(1, Math.ceil(bufferRecords / 2)),
-      flushInterval: 50,
-      onDrop: (event) => {
-        dropped += event.count;
-        unreported += event.count;
-        options.onDropped?.(event.count);
-      },
-    },
-  });
-  const sink: Sink & AsyncDisposable = Object.assign(
-    (record: Parameters<Sink>[0]) => {
-      if (!filter.allows(record.category, record.level)) return;
-      // Capture the span now: the record is formatted later, outside it.
-      const span = currentSpan?.();
-      output(span === undefined ? record : { ...record, span } as typeof record);
-    },
-    {
-      // LogTape's reset() disposes configured sinks: pass that on so the writer flushes.
-      [Symbol.asyncDispose]: async () => {
-        await (output as Partial<AsyncDisposable>)[Symbol.asyncDispose]?.();
-      },
-    },
-  );
+  const sink = options.sink === undefined
+    ? formattingSink(options, currentSpan, (count) => {
+      dropped += count;
+      unreported += count;
+      options.onDropped?.(count);
+    })
+    : filteredSink(options.sink, filter, currentSpan);
   const lowestLevel: LogLevel | null = filter.lowestLevel === "off" ? null : filter.lowestLevel;
   await configure({
     reset: true,
@@ -110,7 +145,7 @@ export async function configureLogging(options: LoggingOptions): Promise<Logging
     },
     async [Symbol.asyncDispose]() {
       timer?.[Symbol.dispose]();
-      // reset() disposes the sinks, which flushes the non-blocking writer first.
+      // reset() disposes the sinks, which writes the lines still waiting first.
       await reset();
     },
   };

@@ -1,4 +1,4 @@
-import { type Config, ConfigError } from "../config/mod.ts";
+import { type Config, ConfigError, type SourcesConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import {
   createDemoSource,
@@ -20,7 +20,8 @@ export interface ConfiguredSources {
 
 /** What building sources needs besides the specs. */
 export interface SourceDeps {
-  readonly config: Config;
+  /** The `sources` slice, and the `pipeline` slice's `requiredSources`. */
+  readonly config: Pick<Config, "sources" | "pipeline">;
   readonly clock: Clock;
   readonly log: Logger;
   /** Upgrades WebSocket ingest requests (the ws component's `upgradeToSocket`). */
@@ -32,9 +33,10 @@ export interface SourceDeps {
  * it, configured by the other `PHAROS_*` options), else the stack module's `sources`,
  * else the demo source.
  */
-export function toSourceSpecs(config: Config, stack: Stack): readonly SourceSpec[] {
-  if (config.sources.length === 0) return stack.sources ?? [{ kind: "demo" }];
-  return config.sources.map((kind): SourceSpec => {
+export function toSourceSpecs(config: SourcesConfig, stack: Stack): readonly SourceSpec[] {
+  const { kinds, upstream, replay } = config;
+  if (kinds.length === 0) return stack.sources ?? [{ kind: "demo" }];
+  return kinds.map((kind): SourceSpec => {
     switch (kind) {
       case "demo":
         return { kind };
@@ -43,14 +45,12 @@ export function toSourceSpecs(config: Config, stack: Stack): readonly SourceSpec
       case "upstream":
         return {
           kind,
-          url: config.upstreamUrl,
-          ...(config.upstreamToken === "" ? {} : { token: config.upstreamToken }),
-          ...(config.upstreamSubscribe === ""
-            ? {}
-            : { subscribe: JSON.parse(config.upstreamSubscribe) }),
+          url: upstream.url,
+          ...(upstream.token === "" ? {} : { token: upstream.token }),
+          ...(upstream.subscribe === "" ? {} : { subscribe: JSON.parse(upstream.subscribe) }),
         };
       case "replay":
-        return { kind, file: config.replayFile, pace: config.replayPace };
+        return { kind, file: replay.file, pace: replay.pace };
     }
   });
 }
@@ -60,7 +60,8 @@ export function createConfiguredSources(
   specs: readonly SourceSpec[],
   deps: SourceDeps,
 ): ConfiguredSources {
-  const { config, clock } = deps;
+  const { clock } = deps;
+  const { demo, ingest: ingestConfig, replay } = deps.config.sources;
   const problems: string[] = [];
   const sources: Source[] = [];
   let ingest: IngestSource | undefined;
@@ -72,12 +73,12 @@ export function createConfiguredSources(
         sources.push(createDemoSource({
           clock,
           name,
-          ratePerSecond: spec.ratePerSecond ?? config.demoRatePerSecond,
-          keys: spec.keys ?? config.demoKeys,
+          ratePerSecond: spec.ratePerSecond ?? demo.ratePerSecond,
+          keys: spec.keys ?? demo.keys,
         }));
         break;
       case "ingest":
-        if (config.ingestToken === "") {
+        if (ingestConfig.token === "") {
           problems.push(
             `source "${name}" is ingest: set PHAROS_INGEST_TOKEN (ingest is never open)`,
           );
@@ -85,8 +86,7 @@ export function createConfiguredSources(
         }
         ingest = createIngestSource({
           name,
-          token: config.ingestToken,
-          maxBodyBytes: config.ingestMaxBytes,
+          ...ingestConfig,
           clock,
           log,
           upgrade: deps.upgrade,
@@ -108,7 +108,7 @@ export function createConfiguredSources(
         sources.push(createReplaySource({
           name,
           file: spec.file,
-          pace: spec.pace ?? config.replayPace,
+          pace: spec.pace ?? replay.pace,
           clock,
           log,
         }));
@@ -116,7 +116,7 @@ export function createConfiguredSources(
     }
   }
   const names = new Set(sources.map((source) => source.name));
-  const unknown = config.requiredSources.filter((name) => !names.has(name));
+  const unknown = deps.config.pipeline.requiredSources.filter((name) => !names.has(name));
   if (unknown.length > 0) {
     problems.push(
       `PHAROS_REQUIRED_SOURCES names ${unknown.join(", ")}, not among the sources (${

@@ -1,3 +1,4 @@
+import { PIPELINE_DEFAULTS } from "../config/mod.ts";
 import type { PharosEvent } from "../stack/mod.ts";
 import type { Clock } from "../util/mod.ts";
 
@@ -18,7 +19,7 @@ export interface IntakeOptions {
   readonly process: (batch: IntakeBatch) => Promise<void>;
   /** Told when `process` rejects anyway; the batch is dropped and the pipeline goes on. */
   readonly onError: (batch: IntakeBatch, error: unknown) => void;
-  /** Events waiting at most; default 10 000. */
+  /** Events waiting at most; default {@link PIPELINE_DEFAULTS}. */
   readonly capacity?: number;
   /**
    * Most events in one batch; read before each batch, so the caller can shrink batches
@@ -82,7 +83,7 @@ export class IntakeClosedError extends Error {
 /** Creates the intake queue. */
 export function createIntake(options: IntakeOptions): Intake {
   const { clock } = options;
-  const capacity = options.capacity ?? 10_000;
+  const capacity = options.capacity ?? PIPELINE_DEFAULTS.capacity;
   const sliceMs = options.sliceMs ?? 2;
   const maxBatch = options.maxBatch ?? 256;
   const batchLimit = typeof maxBatch === "number" ? () => maxBatch : maxBatch;

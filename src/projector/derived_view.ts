@@ -27,12 +27,27 @@ export class DerivedView {
   readonly #bus: Bus;
   readonly #paths: PathCache;
   readonly #lookup: EntityLookup;
+  readonly #keys: () => Iterable<string>;
   readonly #onFrame: () => void;
+  /**
+   * The sort order is kept only while a window is open: with none, a change just marks it
+   * stale and the next window rebuilds it from the cache. Keeping a sorted array current
+   * per event (a splice at the head for a "latest" view) was the projector's largest cost
+   * for views nobody watched.
+   */
+  #stale = false;
 
   constructor(
     info: ViewInfo,
     definition: DerivedViewDefinition,
-    deps: { bus: Bus; paths: PathCache; lookup: EntityLookup; onFrame: () => void },
+    deps: {
+      bus: Bus;
+      paths: PathCache;
+      lookup: EntityLookup;
+      /** Every cached key, for rebuilding the order when a window opens. */
+      keys: () => Iterable<string>;
+      onFrame: () => void;
+    },
   ) {
     this.info = info;
     this.#sortBy = definition.sortBy;
@@ -40,11 +55,16 @@ export class DerivedView {
     this.#bus = deps.bus;
     this.#paths = deps.paths;
     this.#lookup = deps.lookup;
+    this.#keys = deps.keys;
     this.#onFrame = deps.onFrame;
   }
 
   /** Re-sorts `key` after its entity changed, or drops it when `removed`; publishes window deltas. */
   update(key: string, removed = false): void {
+    if (this.#windows.size === 0) {
+      this.#stale = true;
+      return;
+    }
     const before = [...this.#windows.values()].map((group) =>
       this.#sorted.window(group.skip, group.take)
     );
@@ -80,6 +100,15 @@ export class DerivedView {
     this.#onFrame();
   }
 
+  #rebuild(): void {
+    this.#stale = false;
+    const entries = [];
+    for (const key of this.#keys()) {
+      entries.push({ key, value: this.#paths.get(this.#lookup(key), this.#sortBy) });
+    }
+    this.#sorted.reset(entries);
+  }
+
   #snapshot(group: WindowGroup): SnapshotEntity[] {
     const entities: SnapshotEntity[] = [];
     for (const key of this.#sorted.window(group.skip, group.take)) {
@@ -91,6 +120,7 @@ export class DerivedView {
 
   /** Opens (or shares) the window `skip`/`take`; dispose when the subscription ends. */
   openWindow(skip: number, take: number): WindowHandle {
+    if (this.#stale) this.#rebuild();
     const id = `${skip}:${take}`;
     let group = this.#windows.get(id);
     if (group === undefined) {

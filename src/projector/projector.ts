@@ -6,6 +6,7 @@ import type {
   ViewInfo,
   ViewMode,
 } from "../bus/mod.ts";
+import { PROJECTOR_DEFAULTS } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { compareSeq, type Stack } from "../stack/mod.ts";
 import {
@@ -56,6 +57,8 @@ export interface Projector extends Disposable {
   push(mutations: readonly Mutation[], parents?: readonly (OpenSpan | undefined)[]): void;
   /** Applies every queued mutation now. */
   flush(): void;
+  /** Frames published since the projector was created (a running count). */
+  readonly framesPublished: number;
   /** Mutations waiting for their batch. */
   readonly pending: number;
   /** Frames one mutation of `entity` fans out to now (listeners of its base views). */
@@ -74,15 +77,15 @@ export interface ProjectorOptions {
   /** `projector.mutation` and `projector.publish` spans; default none. */
   readonly tracing?: Tracing;
   readonly paths: PathCache;
-  /** Entities cached per view; default 500. */
+  /** Entities cached per view; default {@link PROJECTOR_DEFAULTS}. */
   readonly cacheSize?: number;
-  /** Mutations per batch; default 256. */
+  /** Mutations per batch; default {@link PROJECTOR_DEFAULTS}. */
   readonly batchMaxSize?: number;
-  /** Longest wait for a batch to fill, ms; default 2. */
+  /** Longest wait for a batch to fill, ms; default {@link PROJECTOR_DEFAULTS}. */
   readonly batchDelayMs?: number;
   /**
    * Frames a batch may fan out to (mutations × listeners of their views) before it is
-   * flushed early; default 8192. Publishing is synchronous, so this bounds how long one
+   * flushed early; default 4096. Publishing is synchronous, so this bounds how long one
    * flush holds the thread when thousands of clients listen (about 1 ms at the default).
    */
   readonly batchMaxFrames?: number;
@@ -97,13 +100,14 @@ function seqOf(entity: Entity): string | undefined {
 /** Creates the projector for one stack. */
 export function createProjector(options: ProjectorOptions): Projector {
   const { bus, clock, log, telemetry } = options;
-  const cacheSize = options.cacheSize ?? 500;
-  const batchMaxSize = options.batchMaxSize ?? 256;
-  const batchDelayMs = options.batchDelayMs ?? 2;
+  const cacheSize = options.cacheSize ?? PROJECTOR_DEFAULTS.cacheSize;
+  const batchMaxSize = options.batchMaxSize ?? PROJECTOR_DEFAULTS.batchMaxSize;
+  const batchDelayMs = options.batchDelayMs ?? PROJECTOR_DEFAULTS.batchDelayMs;
   const batchMaxFrames = options.batchMaxFrames ?? 4096;
   const entities = new Map<string, EntityViews>();
   const views = new Map<string, ViewInfo>();
   let framesInBatch = 0;
+  let framesPublished = 0;
   // Frames counted per batch and reported once per batch and label set: a metric add per
   // frame hashed its attributes each time, a visible share of the event path.
   const derivedFrames = new Map<string, number>();
@@ -154,6 +158,7 @@ export function createProjector(options: ProjectorOptions): Projector {
           bus,
           paths: options.paths,
           lookup: (key) => cache.get(key),
+          keys: () => cache.keys(),
           onFrame: () => {
             derivedFrames.set(name, (derivedFrames.get(name) ?? 0) + 1);
             framesInBatch++;
@@ -301,6 +306,7 @@ export function createProjector(options: ProjectorOptions): Projector {
     const durationMs = clock.monotonic() - started;
     telemetry.batchDone(durationMs / 1000);
     logBatch(batch.length, errors, durationMs);
+    framesPublished += framesInBatch;
   }
 
   /**
@@ -403,6 +409,9 @@ export function createProjector(options: ProjectorOptions): Projector {
     directory,
     [Symbol.dispose]() {
       flush();
+    },
+    get framesPublished() {
+      return framesPublished;
     },
   };
 }

@@ -77,6 +77,18 @@ export class SortedKeys {
     return true;
   }
 
+  /** Replaces every entry with `entries` (any order), sorted once. */
+  reset(entries: Iterable<SortEntry>): void {
+    const all = [...entries];
+    all.sort((a, b) => compareEntries(a, b, this.#order));
+    this.#entries.length = 0;
+    this.#values.clear();
+    for (const entry of all) {
+      this.#entries.push(entry);
+      this.#values.set(entry.key, entry.value);
+    }
+  }
+
   /** Keys at positions `skip` to `skip + take - 1`. */
   window(skip: number, take: number): string[] {
     return this.#entries.slice(skip, skip + take).map((entry) => entry.key);

@@ -1,3 +1,4 @@
+import { SOURCES_DEFAULTS } from "../config/mod.ts";
 import type { PharosEvent } from "../stack/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import type { Source, SourceContext } from "./types.ts";
@@ -7,9 +8,9 @@ export interface DemoSourceOptions {
   readonly clock: Clock;
   /** Default "demo". */
   readonly name?: string;
-  /** Events per second; 0 pauses the generator. Default 10. */
+  /** Events per second; 0 pauses the generator. Default {@link SOURCES_DEFAULTS}.demo. */
   readonly ratePerSecond?: number;
-  /** Distinct mints cycled through; default 20. */
+  /** Distinct mints cycled through; default {@link SOURCES_DEFAULTS}.demo. */
   readonly keys?: number;
   /** PRNG seed, for reproducible streams; default 1. */
   readonly seed?: number;
@@ -44,9 +45,12 @@ function address(random: () => number): string {
  */
 export function createDemoSource(options: DemoSourceOptions): Source {
   const { clock } = options;
-  const rate = options.ratePerSecond ?? 10;
+  const rate = options.ratePerSecond ?? SOURCES_DEFAULTS.demo.ratePerSecond;
   const random = createRandom(options.seed ?? 1);
-  const mints = Array.from({ length: options.keys ?? 20 }, () => address(random));
+  const mints = Array.from(
+    { length: options.keys ?? SOURCES_DEFAULTS.demo.keys },
+    () => address(random),
+  );
   const wallets = Array.from({ length: 64 }, () => address(random));
   const slotMs = options.slotMs ?? 400;
   let timer: Disposable | undefined;

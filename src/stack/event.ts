@@ -39,14 +39,13 @@ export function parseEvent(value: unknown): PharosEvent {
   ) {
     throw new TypeError('Cannot decode event: field "traceparent" is not a W3C traceparent');
   }
-  return {
-    type,
-    data,
-    ...(key === undefined ? {} : { key }),
-    ...(slot === undefined ? {} : { slot }),
-    ...(index === undefined ? {} : { index }),
-    ...(traceparent === undefined ? {} : { traceparent }),
-  };
+  // Optional fields set one by one: four conditional spreads per event were four objects.
+  const event: { -readonly [K in keyof PharosEvent]: PharosEvent[K] } = { type, data };
+  if (key !== undefined) event.key = key;
+  if (slot !== undefined) event.slot = slot;
+  if (index !== undefined) event.index = index;
+  if (traceparent !== undefined) event.traceparent = traceparent;
+  return event;
 }
 
 /** True for a W3C `traceparent` header value. */

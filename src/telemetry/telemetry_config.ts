@@ -1,4 +1,4 @@
-import { type LogFilter, parseLogFilter } from "../config/mod.ts";
+import { LOG_DEFAULTS, type LogFilter, parseLogFilter } from "../config/mod.ts";
 import { configureLogging, type CurrentSpan, type LoggingHandle } from "../log/mod.ts";
 import { type Clock, systemClock } from "../util/mod.ts";
 
@@ -9,9 +9,9 @@ import { type Clock, systemClock } from "../util/mod.ts";
 export class TelemetryConfig {
   /** `service.name` of every span and metric. */
   readonly serviceName: string;
-  /** JSON Lines instead of text. Default false. */
+  /** JSON Lines instead of text. Default from {@link LOG_DEFAULTS}.format. */
   readonly jsonLogs: boolean;
-  /** `RUST_LOG`-style filter. Default `info`. */
+  /** `RUST_LOG`-style filter. Default {@link LOG_DEFAULTS}.filter. */
   readonly logFilter: LogFilter;
   /** OTLP endpoint for traces and metrics (used by `initWithOtel`). */
   readonly otlpEndpoint: string | undefined;
@@ -22,8 +22,8 @@ export class TelemetryConfig {
   ) {
     if (serviceName.trim() === "") throw new TypeError("TelemetryConfig needs a service name");
     this.serviceName = serviceName;
-    this.jsonLogs = fields.jsonLogs ?? false;
-    this.logFilter = fields.logFilter ?? parseLogFilter("info");
+    this.jsonLogs = fields.jsonLogs ?? (LOG_DEFAULTS.format === "json");
+    this.logFilter = fields.logFilter ?? LOG_DEFAULTS.filter;
     this.otlpEndpoint = fields.otlpEndpoint;
   }
 

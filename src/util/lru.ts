@@ -62,6 +62,11 @@ export class LruMap<K, V> {
     return this.#entries.delete(key);
   }
 
+  /** Keys from least to most recently written. */
+  keys(): IterableIterator<K> {
+    return this.#entries.keys();
+  }
+
   /** Entries from least to most recently written. */
   entries(): IterableIterator<[K, V]> {
     return this.#entries.entries();

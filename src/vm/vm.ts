@@ -1,3 +1,4 @@
+import { VM_DEFAULTS } from "../config/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import { LruMap } from "../util/mod.ts";
 import type { VmTelemetry } from "../telemetry/mod.ts";
@@ -92,11 +93,11 @@ export interface VmOptions {
   readonly stack: Stack;
   readonly clock: Clock;
   readonly telemetry: VmTelemetry;
-  /** Entities kept per entity type; default 2500. */
+  /** Entities kept per entity type; default {@link VM_DEFAULTS}. */
   readonly stateTableSize?: number;
-  /** Time budget of one handler run; default 250 ms. */
+  /** Time budget of one handler run, ms; default {@link VM_DEFAULTS}. */
   readonly handlerTimeoutMs?: number;
-  /** Record per-handler call durations (`functionCallMetrics`); default false. */
+  /** Record per-handler call durations; default {@link VM_DEFAULTS}. */
   readonly functionCallMetrics?: boolean;
 }
 
@@ -131,7 +132,9 @@ class BatchOutput implements VmBatchResult {
 /** Creates the VM for one stack. */
 export function createVm(options: VmOptions): Vm {
   const { clock, telemetry } = options;
-  const budgetMs = options.handlerTimeoutMs ?? 250;
+  const budgetMs = options.handlerTimeoutMs ?? VM_DEFAULTS.handlerTimeoutMs;
+  const stateTableSize = options.stateTableSize ?? VM_DEFAULTS.stateTableSize;
+  const functionCallMetrics = options.functionCallMetrics ?? VM_DEFAULTS.functionCallMetrics;
   const entities: EntityRuntime[] = [];
   for (const [name, definition] of Object.entries(options.stack.entities)) {
     const appendPaths = [...(definition.append ?? [])];
@@ -141,7 +144,7 @@ export function createVm(options: VmOptions): Vm {
         clock,
         budgetMs,
         label: `${name}.${type}`,
-        onDuration: options.functionCallMetrics
+        onDuration: functionCallMetrics
           ? (seconds) => telemetry.handlerDuration(name, type, seconds)
           : undefined,
       });
@@ -149,7 +152,7 @@ export function createVm(options: VmOptions): Vm {
     entities.push({
       name,
       definition,
-      table: new LruMap(options.stateTableSize ?? 2500, () => telemetry.stateTableEviction(name)),
+      table: new LruMap(stateTableSize, () => telemetry.stateTableEviction(name)),
       appendPaths,
       appendSet: new Set(appendPaths),
       codes: new Set(),

@@ -29,8 +29,9 @@ export function toWireValue(value: unknown, depth = 0): unknown {
       }
       if (value instanceof Date) return value.toISOString();
       const out: Record<string, unknown> = {};
-      for (const [key, item] of Object.entries(value)) {
-        const wire = toWireValue(item, depth + 1);
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
+        const wire = toWireValue((value as Record<string, unknown>)[key], depth + 1);
         if (wire !== undefined) out[key] = wire;
       }
       return out;

@@ -1,4 +1,5 @@
 import type { Bus, ViewDirectory } from "../bus/mod.ts";
+import { WS_DEFAULTS } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { noopTracing, type OpenSpan, type Tracing, type WsTelemetry } from "../telemetry/mod.ts";
 import type { Clock, Ids } from "../util/mod.ts";
@@ -11,7 +12,6 @@ import {
   type AdmissionLimits,
   type Admitted,
   ipOf,
-  NO_ADMISSION_LIMITS,
   type Refusal,
   type Slot,
 } from "./admission.ts";
@@ -46,9 +46,9 @@ export interface WsServerOptions {
   readonly telemetry: WsTelemetry;
   /** Spans: one `ws.connection` trace per connection, `bus.cleanup` per idle sweep. */
   readonly tracing?: Tracing;
-  /** Default 10000. */
+  /** Default {@link WS_DEFAULTS}. */
   readonly maxClients?: number;
-  /** Close clients silent this long; default 300 000 ms. */
+  /** Close clients silent this long, ms; default {@link WS_DEFAULTS}. */
   readonly idleTimeoutMs?: number;
   readonly limits?: Partial<SessionLimits>;
   /** Default: allow everyone. */
@@ -56,7 +56,7 @@ export interface WsServerOptions {
   readonly upgrade?: Upgrader;
   /** Paces fan-out sends across clients (see {@link SendScheduler}); default: send at once. */
   readonly scheduler?: SendScheduler;
-  /** Connections per IP, subject and origin, and upgrades per IP per minute; default none. */
+  /** Connections per IP, subject, origin; upgrades per IP a minute. Default {@link WS_DEFAULTS}. */
   readonly admission?: AdmissionLimits;
 }
 
@@ -78,18 +78,12 @@ export interface WsServer {
   shutdown(options?: { code?: number; reason?: string; timeoutMs?: number }): Promise<void>;
 }
 
-/** Default session limits (PROTOCOL.md §5). */
+/** Default session limits (PROTOCOL.md §5): the config's `ws.limits`, and the socket bound. */
 export const DEFAULT_SESSION_LIMITS: SessionLimits = Object.freeze({
-  maxSubscriptions: 1000,
-  maxMessageBytes: 65_536,
-  queueMaxFrames: 512,
-  queueMaxBytes: 8 * 1024 * 1024,
+  ...WS_DEFAULTS.limits,
   // Kept small because it is also what a peer that stopped reading can pin: Deno offers
   // no way to cut a socket whose writes are blocked, so the close frame waits behind it.
   socketHighWaterBytes: 256 * 1024,
-  maxSnapshotRows: 10_000,
-  maxMessagesPerMinute: 0,
-  maxBytesPerMinute: 0,
 });
 
 /** A `Sec-WebSocket-Key`: base64 of 16 bytes (RFC 6455 §4.1). */
@@ -122,8 +116,8 @@ function checkHandshakeHeaders(request: Request): HandshakeRejection | undefined
 /** Creates the WebSocket server: upgrades, client limit, sessions and the idle sweep. */
 export function createWsServer(options: WsServerOptions): WsServer {
   const { clock, log, telemetry } = options;
-  const maxClients = options.maxClients ?? 10_000;
-  const idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
+  const maxClients = options.maxClients ?? WS_DEFAULTS.maxClients;
+  const idleTimeoutMs = options.idleTimeoutMs ?? WS_DEFAULTS.idleTimeoutMs;
   const limits: SessionLimits = { ...DEFAULT_SESSION_LIMITS, ...options.limits };
   const upgrade = options.upgrade ?? upgradeToSocket;
   const tracing = options.tracing ?? noopTracing;
@@ -133,7 +127,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
   let accepting = true;
   let sweepTimer: Disposable | undefined;
 
-  const admission = new Admission(options.admission ?? NO_ADMISSION_LIMITS, clock);
+  const admission = new Admission(options.admission ?? WS_DEFAULTS.admission, clock);
 
   function reject(rejection: HandshakeRejection): Response {
     telemetry.handshakeRejected(rejection.code);
@@ -225,10 +219,14 @@ export function createWsServer(options: WsServerOptions): WsServer {
       const peer = this.#peer;
       const id = options.ids.next();
       // One trace per connection, lasting the connection; its subscribe spans are children.
-      this.#span = tracing.startSpan("ws.connection", {
-        "client.id": id,
-        "network.peer.address": peer,
-      }, { root: true, kind: "server" });
+      // Only when spans leave the process: an open span costs about 1.2 KB per idle
+      // connection, and nobody could look up one that is never exported.
+      if (tracing.exporting) {
+        this.#span = tracing.startSpan("ws.connection", {
+          "client.id": id,
+          "network.peer.address": peer,
+        }, { root: true, kind: "server" });
+      }
       const session = new Session({
         id,
         peer,

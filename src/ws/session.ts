@@ -320,6 +320,7 @@ export class Session {
       return;
     }
     const tracing = this.#o.tracing ?? noopTracing;
+    if (!tracing.exporting) return this.#open(identity, info, message);
     tracing.inSpan(SUBSCRIBE_SPANS[info.kind], {
       view: info.id,
       mode: info.mode,

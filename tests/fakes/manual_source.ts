@@ -29,6 +29,12 @@ export class ManualSource implements Source {
     this.#context?.onStatus("error", message);
   }
 
+  /** Offers `events` at once, as ingest does: all or nothing, never waiting. */
+  offer(...events: PharosEvent[]): boolean {
+    if (this.#context === undefined) throw new Error("ManualSource not started");
+    return this.#context.offer(events);
+  }
+
   /** Delivers `events` in order, each awaited as the pipeline asks. */
   async emit(...events: PharosEvent[]): Promise<void> {
     if (this.#context === undefined) throw new Error("ManualSource not started");

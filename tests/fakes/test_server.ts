@@ -1,6 +1,6 @@
 import { type App, type AppOptions, createApp } from "../../src/app.ts";
 import { prepareAuth } from "../../src/auth/mod.ts";
-import { type Config, parseConfig, toAuthConfig } from "../../src/config/mod.ts";
+import { type Config, parseConfig } from "../../src/config/mod.ts";
 import { getLogger } from "../../src/log/mod.ts";
 import type { Source } from "../../src/sources/mod.ts";
 import type { Stack } from "../../src/stack/mod.ts";
@@ -59,7 +59,7 @@ async function buildApp(
 ): Promise<App> {
   return createApp({
     config,
-    auth: await prepareAuth(toAuthConfig(config), systemClock),
+    auth: await prepareAuth(config.auth, systemClock),
     clock: systemClock,
     ids: randomIds,
     log: getLogger(["pharos"]),

@@ -117,7 +117,13 @@ Deno.test("as a library, Pharos configures no logging: the host's LogTape gets `
   });
   try {
     const app = createApp({
-      config: { ...DEFAULT_CONFIG, demoRatePerSecond: 0 },
+      config: {
+        ...DEFAULT_CONFIG,
+        sources: {
+          ...DEFAULT_CONFIG.sources,
+          demo: { ...DEFAULT_CONFIG.sources.demo, ratePerSecond: 0 },
+        },
+      },
       clock: systemClock,
       ids: randomIds,
       log: getLogger(["pharos"]),

@@ -1,0 +1,25 @@
+/** The `pipeline` component's tunables, named as `createPipeline`'s options. */
+export interface PipelineConfig {
+  /**
+   * `PHAROS_PIPELINE_CAPACITY`: events the intake holds for the handlers at most.
+   * @default {10000}
+   */
+  readonly capacity: number;
+  /**
+   * `PHAROS_HEARTBEAT_MS`: expected event interval; a source is stale after 2 × this.
+   * @default {30000}
+   */
+  readonly heartbeatMs: number;
+  /**
+   * `PHAROS_REQUIRED_SOURCES`: sources that must be healthy for readiness; empty means all.
+   * @default {[]}
+   */
+  readonly requiredSources: readonly string[];
+}
+
+/** Defaults of the `pipeline` slice. */
+export const PIPELINE_DEFAULTS: PipelineConfig = Object.freeze({
+  capacity: 10_000,
+  heartbeatMs: 30_000,
+  requiredSources: Object.freeze([] as string[]),
+});

@@ -1,0 +1,93 @@
+import type {
+  OpenSpan,
+  SpanAttributes,
+  SpanHandle,
+  SpanOptions,
+  Tracing,
+} from "../../src/telemetry/mod.ts";
+
+/** One span as the recording tracing saw it. */
+export interface RecordedSpan {
+  readonly name: string;
+  readonly attributes: Record<string, string | number | boolean>;
+  /** The span passed as `parentSpan`, if any. */
+  readonly parent: RecordedSpan | undefined;
+  /** The `parent` traceparent asked for, if any. */
+  readonly traceparent: string | undefined;
+  readonly root: boolean;
+  readonly startTime: number | undefined;
+  endTime: number | undefined;
+  ended: boolean;
+  readonly errors: unknown[];
+}
+
+/** A Tracing that records every span it is asked for, with `exporting` as given. */
+export interface RecordingTracing extends Tracing {
+  readonly spans: RecordedSpan[];
+  /** Spans named `name`. */
+  named(name: string): RecordedSpan[];
+}
+
+class Recorded implements OpenSpan {
+  readonly record: RecordedSpan;
+  constructor(record: RecordedSpan) {
+    this.record = record;
+  }
+  setAttribute(key: string, value: string | number | boolean): void {
+    this.record.attributes[key] = value;
+  }
+  recordError(error: unknown): void {
+    this.record.errors.push(error);
+  }
+  get traceparent(): string | undefined {
+    return undefined;
+  }
+  run<T>(fn: () => T): T {
+    return fn();
+  }
+  end(endTime?: number): void {
+    this.record.ended = true;
+    this.record.endTime = endTime;
+  }
+}
+
+/** Creates a recording tracing; `exporting` decides whether the hot paths make spans. */
+export function createRecordingTracing(exporting = true): RecordingTracing {
+  const spans: RecordedSpan[] = [];
+  function startSpan(name: string, attributes: SpanAttributes, options?: SpanOptions): Recorded {
+    const record: RecordedSpan = {
+      name,
+      attributes: { ...attributes },
+      parent: options?.parentSpan instanceof Recorded ? options.parentSpan.record : undefined,
+      traceparent: options?.parent,
+      root: options?.root === true,
+      startTime: options?.startTime,
+      endTime: undefined,
+      ended: false,
+      errors: [],
+    };
+    spans.push(record);
+    return new Recorded(record);
+  }
+  return {
+    exporting,
+    spans,
+    named: (name) => spans.filter((span) => span.name === name),
+    inSpan<T>(
+      name: string,
+      attributes: SpanAttributes,
+      fn: (span: SpanHandle) => T,
+      options?: SpanOptions,
+    ): T {
+      const span = startSpan(name, attributes, options);
+      try {
+        return fn(span);
+      } finally {
+        span.end();
+      }
+    },
+    startSpan,
+    activeSpan: () => undefined,
+    detached: <T>(fn: () => T): T => fn(),
+  };
+}
