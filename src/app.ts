@@ -99,6 +99,7 @@ export function createApp(options: AppOptions): App {
     telemetry: telemetry.projector,
     tracing,
     paths: createPathCache({ telemetry: telemetry.vm }),
+    ownsMutations: true, // the VM's wire patches are fresh per event
     ...config.projector,
   });
   // One scheduler paces every client's sends in slices; the pipeline waits for it between

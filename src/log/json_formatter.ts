@@ -1,12 +1,9 @@
 import { LEVEL_NAMES, RESERVED_FIELDS, type SpanRecord, toFieldValue } from "./span_record.ts";
+import { renderMessage } from "./_template.ts";
 
-function renderMessage(parts: readonly unknown[]): string {
-  let text = "";
-  for (const part of parts) {
-    const value = toFieldValue(part);
-    text += typeof value === "string" ? value : safeStringify(value);
-  }
-  return text;
+function renderValue(part: unknown): string {
+  const value = toFieldValue(part);
+  return typeof value === "string" ? value : safeStringify(value);
 }
 
 function safeStringify(value: unknown): string {
@@ -29,14 +26,16 @@ export function formatJsonRecord(record: SpanRecord): string {
     timestamp: new Date(record.timestamp).toISOString(),
     level: LEVEL_NAMES[record.level] ?? record.level.toUpperCase(),
     target: record.category.join("."),
-    message: renderMessage(record.message),
+    message: renderMessage(record, renderValue),
   };
   if (record.span !== undefined) {
     line.span = { name: record.span.name };
     line.trace_id = record.span.traceId;
     line.span_id = record.span.spanId;
   }
-  for (const [key, value] of Object.entries(record.properties)) {
+  const properties = record.properties;
+  for (const key in properties) {
+    const value = properties[key];
     if (value === undefined) continue;
     line[RESERVED_FIELDS.has(key) ? `field.${key}` : key] = toFieldValue(value);
   }

@@ -1,4 +1,5 @@
 import { LEVEL_NAMES, type SpanRecord, toFieldValue } from "./span_record.ts";
+import { renderMessage, showsKey } from "./_template.ts";
 
 // Client-supplied strings must not be able to forge a second log line or
 // smuggle terminal escape sequences: escape every C0/C1 control character.
@@ -32,22 +33,18 @@ function render(value: unknown): string {
   }
 }
 
-const PLACEHOLDER = /\{([^{}]+)\}/g;
-
 /**
  * Formats a record as `2024-01-15T10:30:45.123Z INFO pharos.ws.server: message key=value`,
  * the layout of the seed. Properties not already shown in the message follow as
  * `key=value`, then `trace_id`/`span_id` when logged inside a span.
  */
 export function formatTextRecord(record: SpanRecord): string {
-  const message = record.message.map(render).join("");
-  const shown = new Set<string>();
-  if (typeof record.rawMessage === "string") {
-    for (const match of record.rawMessage.matchAll(PLACEHOLDER)) shown.add(match[1] as string);
-  }
+  const message = renderMessage(record, render);
+  const properties = record.properties;
   let fields = "";
-  for (const [key, value] of Object.entries(record.properties)) {
-    if (shown.has(key) || value === undefined) continue;
+  for (const key in properties) {
+    const value = properties[key];
+    if (value === undefined || showsKey(record.rawMessage, key)) continue;
     fields += ` ${key}=${render(value)}`;
   }
   if (record.span !== undefined) {

@@ -44,12 +44,6 @@ export interface PipelineOptions {
    */
   readonly maxBatchFrames?: number;
   /**
-   * Frames published before the pipeline waits for them to be handed to the sockets
-   * (`fanoutIdle`); default 1024. One event to a thousand clients waits after every
-   * batch; a single subscriber's frames go out while the next slices run.
-   */
-  readonly fanoutWaitFrames?: number;
-  /**
    * Most handler time (ms) before a batch yields to I/O and goes on; default 2. Each yield
    * costs an I/O turn (about 0.05 ms here, more under load), so slices much shorter than
    * this spend their time yielding.
@@ -82,7 +76,6 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const maxBatchEvents = options.maxBatchEvents ?? 256;
   const maxBatchFrames = options.maxBatchFrames ?? 4096;
   const sliceMs = options.sliceMs ?? 2;
-  const fanoutWaitFrames = options.fanoutWaitFrames ?? 1024;
   const entities = Object.keys(stack.entities);
   const fanoutIdle = options.fanoutIdle ?? (() => undefined);
 
@@ -141,17 +134,14 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   }
 
   /**
-   * Waits for the send scheduler once `fanoutWaitFrames` frames were published since the
-   * last wait. Waiting after every slice kept a single subscriber's socket write and the
-   * next slice from overlapping (the thread idled through each write); between waits the
-   * frames are bounded by this count, and the yields between slices let them be written.
+   * Waits for the sockets to take the previous slice's frames before the next slice: the
+   * pipeline's back-pressure. (Waiting only every thousand frames let a single fast
+   * subscriber's socket fall behind the pipeline's own output until it counted as a slow
+   * consumer: measured, the client was dropped within a second.)
    */
-  let framesAtLastWait = 0;
   async function waitForFanout(): Promise<void> {
-    if (projector.framesPublished - framesAtLastWait < fanoutWaitFrames) return;
     const waiting = fanoutIdle();
     if (waiting !== undefined) await waiting;
-    framesAtLastWait = projector.framesPublished;
   }
 
   async function processSlice(batch: IntakeBatch, from: number): Promise<number> {

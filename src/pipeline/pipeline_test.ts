@@ -159,12 +159,11 @@ Deno.test("pipeline: order, cursors and batches", async (t) => {
   );
 });
 
-Deno.test("pipeline: waits for the fan-out once enough frames are out", async () => {
+Deno.test("pipeline: each slice waits for the sockets to take the previous one's frames", async () => {
   let release: () => void = () => {};
   let waits = 0;
   const { pipeline, sources: [a], listen } = setup({
-    maxBatchEvents: 1,
-    fanoutWaitFrames: 2,
+    maxBatchEvents: 2,
     fanoutIdle: () => {
       waits++;
       return new Promise<void>((resolve) => (release = resolve));
@@ -174,11 +173,13 @@ Deno.test("pipeline: waits for the fan-out once enough frames are out", async ()
   await pipeline.start();
   a!.offer(...[1, 2, 3, 4, 5].map((n) => transfer(`m${n}`, n)));
   await until(() => waits === 1, "the first wait");
-  // Held after two frames until the sockets took them.
   for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 0));
-  assert.equal(frames.length, 2);
+  assert.equal(frames.length, 0, "held before the first batch until the sockets are free");
   release();
   await until(() => waits === 2, "the second wait");
+  assert.equal(frames.length, 2);
+  release();
+  await until(() => waits === 3, "the third wait");
   assert.equal(frames.length, 4);
   release();
   await until(() => frames.length === 5, "the last frame");

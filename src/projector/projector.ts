@@ -18,7 +18,14 @@ import {
 } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import { LruMap } from "../util/mod.ts";
-import { clonePatchValue, mergePatch, type Mutation, type PathCache } from "../vm/mod.ts";
+import {
+  adoptPatch,
+  clonePatchValue,
+  mergeOwnedPatch,
+  mergePatch,
+  type Mutation,
+  type PathCache,
+} from "../vm/mod.ts";
 import { DerivedView } from "./derived_view.ts";
 import { encodePatchFrame } from "./frames.ts";
 
@@ -57,8 +64,6 @@ export interface Projector extends Disposable {
   push(mutations: readonly Mutation[], parents?: readonly (OpenSpan | undefined)[]): void;
   /** Applies every queued mutation now. */
   flush(): void;
-  /** Frames published since the projector was created (a running count). */
-  readonly framesPublished: number;
   /** Mutations waiting for their batch. */
   readonly pending: number;
   /** Frames one mutation of `entity` fans out to now (listeners of its base views). */
@@ -89,6 +94,12 @@ export interface ProjectorOptions {
    * flush holds the thread when thousands of clients listen (about 1 ms at the default).
    */
   readonly batchMaxFrames?: number;
+  /**
+   * Whether pushed mutations are handed over: their patch values become the cache's
+   * instead of being copied (the pipeline's VM makes fresh wire patches per event, which
+   * nothing else holds). Default false: patches are copied, so callers may reuse them.
+   */
+  readonly ownsMutations?: boolean;
   /** Least time between two info-level batch lines, ms; default 1000. */
   readonly batchLogIntervalMs?: number;
 }
@@ -107,7 +118,6 @@ export function createProjector(options: ProjectorOptions): Projector {
   const entities = new Map<string, EntityViews>();
   const views = new Map<string, ViewInfo>();
   let framesInBatch = 0;
-  let framesPublished = 0;
   // Frames counted per batch and reported once per batch and label set: a metric add per
   // frame hashed its attributes each time, a visible share of the event path.
   const derivedFrames = new Map<string, number>();
@@ -186,6 +196,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   let parents: (OpenSpan | undefined)[] | undefined;
   let queuedFrames = 0;
   const batchLogIntervalMs = options.batchLogIntervalMs ?? 1000;
+  const ownsMutations = options.ownsMutations ?? false;
   let lastBatchLine = -Infinity;
   let unlogged = 0;
   let timer: Disposable | undefined;
@@ -193,12 +204,24 @@ export function createProjector(options: ProjectorOptions): Projector {
   function applyMutation(mutation: Mutation, span: OpenSpan | undefined): void {
     const views = entities.get(mutation.entity);
     if (views === undefined) throw new TypeError(`Unknown entity "${mutation.entity}"`);
-    const cached = views.cache.get(mutation.key);
-    const merged = cached === undefined
-      ? clonePatchValue(mutation.patch) as Entity
-      : mergePatch(cached, mutation.patch, views.appendSet);
-    views.cache.set(mutation.key, merged);
+    const appendSet = views.appendSet;
+    // The patch is serialised before it is merged: merging hands its values to the cache
+    // (no copy), and later merges change the cached values in place.
     let dataJson: string | undefined;
+    for (const view of views.baseViews) {
+      if (bus.hasSubscribers(view.id)) dataJson ??= JSON.stringify(mutation.patch);
+    }
+    const cached = views.cache.get(mutation.key);
+    const patch = mutation.patch as Entity;
+    let merged: Entity;
+    if (ownsMutations) {
+      merged = cached === undefined ? adoptPatch(patch) : mergeOwnedPatch(cached, patch, appendSet);
+    } else {
+      merged = cached === undefined
+        ? clonePatchValue(patch) as Entity
+        : mergePatch(cached, patch, appendSet);
+    }
+    views.cache.set(mutation.key, merged);
     for (const view of views.baseViews) {
       if (!bus.hasSubscribers(view.id)) continue;
       const data = dataJson ??= JSON.stringify(mutation.patch);
@@ -306,7 +329,6 @@ export function createProjector(options: ProjectorOptions): Projector {
     const durationMs = clock.monotonic() - started;
     telemetry.batchDone(durationMs / 1000);
     logBatch(batch.length, errors, durationMs);
-    framesPublished += framesInBatch;
   }
 
   /**
@@ -409,9 +431,6 @@ export function createProjector(options: ProjectorOptions): Projector {
     directory,
     [Symbol.dispose]() {
       flush();
-    },
-    get framesPublished() {
-      return framesPublished;
     },
   };
 }

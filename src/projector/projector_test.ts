@@ -191,6 +191,22 @@ Deno.test("projector faults and caches", async (t) => {
   });
 });
 
+Deno.test("ownsMutations: the cache takes patches over without copying; frames unchanged", () => {
+  const { projector, bus } = setup({ ownsMutations: true });
+  const frames = listen(bus, "Token/list");
+  const first = { nested: { x: 1 }, recent: [1] };
+  projector.push([mutation("a", first, { append: ["recent"] })]);
+  projector.push([mutation("a", { nested: { y: 2 }, recent: [2] }, { append: ["recent"] })]);
+  projector.flush();
+  const [cached] = projector.directory.snapshot("Token/state", { key: "a" });
+  assert.equal(cached?.data, first, "the first patch became the cached entity");
+  assert.deepEqual(cached?.data, { nested: { x: 1, y: 2 }, recent: [1, 2] });
+  assert.deepEqual(frames.texts.map((t) => JSON.parse(t).data), [
+    { nested: { x: 1 }, recent: [1] },
+    { nested: { y: 2 }, recent: [2] },
+  ], "each frame carries its own patch, serialised before the merge");
+});
+
 Deno.test("the canonical batch line: info at most once per interval, every batch at debug", async () => {
   await using recording = await recordLogs(["pharos", "projector-test"]);
   const { projector, clock } = createTestProjector(stack, {

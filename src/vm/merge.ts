@@ -13,16 +13,34 @@ function capArray(values: unknown[]): unknown[] {
   return values.length > MAX_ARRAY_ELEMENTS ? values.slice(-MAX_ARRAY_ELEMENTS) : values;
 }
 
-/** A deep copy of plain objects and arrays (other values are shared), arrays capped. */
+type Take = (value: unknown) => unknown;
+
 /**
  * Appends in place and drops the oldest beyond the cap: copying a full 100-element array
  * twice per event (concat, then slice) was a measurable share of the event path.
  */
-function appendCapped(current: unknown[], incoming: readonly unknown[]): void {
-  for (const item of incoming) current.push(clonePatchValue(item));
+function appendCapped(current: unknown[], incoming: readonly unknown[], take: Take): void {
+  for (const item of incoming) current.push(take(item));
   if (current.length > MAX_ARRAY_ELEMENTS) current.splice(0, current.length - MAX_ARRAY_ELEMENTS);
 }
 
+/**
+ * The value itself, with every array in it capped in place: for values the caller hands
+ * over and never uses again, so nothing needs copying.
+ */
+function adoptPatchValue(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    if (value.length > MAX_ARRAY_ELEMENTS) value.splice(0, value.length - MAX_ARRAY_ELEMENTS);
+    for (let i = 0; i < value.length; i++) value[i] = adoptPatchValue(value[i]);
+    return value;
+  }
+  if (isPlainObject(value)) {
+    for (const key in value) value[key] = adoptPatchValue(value[key]);
+  }
+  return value;
+}
+
+/** A deep copy of plain objects and arrays (other values are shared), arrays capped. */
 export function clonePatchValue(value: unknown): unknown {
   if (Array.isArray(value)) return capArray(value).map(clonePatchValue);
   if (isPlainObject(value)) {
@@ -45,18 +63,46 @@ export function mergePatch(
   appendPaths: ReadonlySet<string>,
   prefix = "",
 ): Obj {
+  return merge(target, patch, appendPaths, prefix, clonePatchValue);
+}
+
+/**
+ * {@link mergePatch} for a patch the caller hands over: its values become part of
+ * `target` (arrays capped in place) instead of being copied. The projector merges wire
+ * patches, fresh copies that nothing else holds, so the copy would only feed the GC.
+ */
+export function mergeOwnedPatch(
+  target: Obj,
+  patch: Obj,
+  appendPaths: ReadonlySet<string>,
+): Obj {
+  return merge(target, patch, appendPaths, "", adoptPatchValue);
+}
+
+/** {@link adoptPatchValue} of a whole patch: a new entity made of the patch itself. */
+export function adoptPatch(patch: Obj): Obj {
+  return adoptPatchValue(patch) as Obj;
+}
+
+function merge(
+  target: Obj,
+  patch: Readonly<Obj>,
+  appendPaths: ReadonlySet<string>,
+  prefix: string,
+  take: Take,
+): Obj {
   for (const key in patch) {
     const incoming = patch[key];
     if (incoming === undefined) continue;
     const path = prefix === "" ? key : `${prefix}.${key}`;
     const current = target[key];
     if (Array.isArray(incoming)) {
-      if (appendPaths.has(path) && Array.isArray(current)) appendCapped(current, incoming);
-      else target[key] = clonePatchValue(incoming);
+      if (appendPaths.has(path) && Array.isArray(current)) appendCapped(current, incoming, take);
+      else target[key] = take(incoming);
     } else if (isPlainObject(incoming) && isPlainObject(current)) {
-      mergePatch(current, incoming, appendPaths, path);
+      merge(current, incoming, appendPaths, path, take);
     } else {
-      target[key] = clonePatchValue(incoming);
+      target[key] = take(incoming);
     }
   }
   return target;

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { appendPathsIn, clonePatchValue, MAX_ARRAY_ELEMENTS, mergePatch } from "./mod.ts";
+import {
+  adoptPatch,
+  appendPathsIn,
+  clonePatchValue,
+  MAX_ARRAY_ELEMENTS,
+  mergeOwnedPatch,
+  mergePatch,
+} from "./mod.ts";
 
 const none = new Set<string>();
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
@@ -92,4 +99,18 @@ Deno.test("appendPathsIn lists the append paths a patch carries an array for", (
   );
   assert.deepEqual(appendPathsIn({ inner: 5 }, paths), []);
   assert.deepEqual(appendPathsIn({ log: [1] }, []), []);
+});
+
+Deno.test("mergeOwnedPatch and adoptPatch take values over, capping arrays in place", () => {
+  const long = Array.from({ length: MAX_ARRAY_ELEMENTS + 5 }, (_, i) => i);
+  const entity = adoptPatch({ list: long, nested: { deep: [...long] } });
+  assert.equal(entity.list, long, "the same array, not a copy");
+  assert.equal((entity.list as number[]).length, MAX_ARRAY_ELEMENTS);
+  assert.equal((entity.list as number[])[0], 5, "the oldest dropped first");
+  assert.equal((entity.nested as { deep: number[] }).deep.length, MAX_ARRAY_ELEMENTS);
+  const item = { v: 1 };
+  mergeOwnedPatch(entity, { list: [item], nested: { more: true } }, new Set(["list"]));
+  assert.equal((entity.list as unknown[]).at(-1), item);
+  assert.equal((entity.list as unknown[]).length, MAX_ARRAY_ELEMENTS);
+  assert.deepEqual(Object.keys(entity.nested as object), ["deep", "more"]);
 });

@@ -1,7 +1,14 @@
 /**
  * @module Runs stack handlers over events within a time budget, keeps per-entity state tables (LRU), emits mutations.
  */
-export { appendPathsIn, clonePatchValue, MAX_ARRAY_ELEMENTS, mergePatch } from "./merge.ts";
+export {
+  adoptPatch,
+  appendPathsIn,
+  clonePatchValue,
+  MAX_ARRAY_ELEMENTS,
+  mergeOwnedPatch,
+  mergePatch,
+} from "./merge.ts";
 export { createPathCache, type PathCache, type PathCacheOptions } from "./path_cache.ts";
 export { HandlerTimeoutError } from "./handler_run.ts";
 export {
