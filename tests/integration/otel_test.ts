@@ -226,6 +226,18 @@ Deno.test("OTLP export: every catalog span, chain, attribute and metric reaches 
     assert.notEqual(ok.status.code, "error");
   });
 
+  await t.step("log lines: an event's failure carries its trace; batch lines carry none", () => {
+    const lines = server.stdout().split("\n");
+    const failure = lines.find((line) => line.includes("pharos.vm: Handler Token.Fail failed"));
+    assert.ok(failure, "the handler failure is logged");
+    assert.match(failure, new RegExp(`trace_id=${PRODUCER_TRACE}`), "inside its event's span");
+    const batches = lines.filter((line) => line.includes("Projector batch processed"));
+    assert.ok(batches.length > 0, "batch lines were logged");
+    for (const line of batches) {
+      assert.doesNotMatch(line, /trace_id=/, `a batch line sums many events: ${line}`);
+    }
+  });
+
   await t.step("every catalog metric arrived over OTLP with its type and label set", () => {
     const metrics = receiver.metrics();
     for (const [name, type, labels] of CATALOG) {
