@@ -1,4 +1,3 @@
-// deno-lint-ignore-file no-console -- a benchmark process reports on stdout
 /**
  * The load generator, run as its own process so the server is what gets measured. It
  * opens the WebSocket clients, ingests events over HTTP and measures each delivery from
@@ -6,8 +5,20 @@
  * in the first argument; results go to stdout as JSON lines.
  * @module
  */
-import process from "node:process";
+import { runEvents } from "./event_load.ts";
 import { Histogram, type LatencySummary } from "./histogram.ts";
+import {
+  Completion,
+  createPoster,
+  drain,
+  emit,
+  MAX_SLOTS,
+  openClients,
+  ownCpuSeconds,
+  sendAtRate,
+  sendClosedLoop,
+  sleep,
+} from "./load_common.ts";
 import type { FanoutPlan, IdlePlan, LoadPlan, Phase } from "./plan.ts";
 
 /** What one fan-out phase measured. */
@@ -25,92 +36,16 @@ export interface PhaseResult {
   readonly loadgen_cpu_pct: number;
 }
 
-const MAX_EVENTS = 4_000_000;
 const decoder = new TextDecoder();
 const SLOT_MARK = '"slot":';
 
-function emit(line: Record<string, unknown>): void {
-  console.log(JSON.stringify(line));
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Opens `count` sockets, `concurrency` at a time, each subscribed to `view`. */
-async function openClients(
-  url: string,
-  view: string,
-  count: number,
-  concurrency: number,
-  onFrame: (data: ArrayBuffer | string) => void,
-  onClose: (code: number) => void,
-): Promise<{ sockets: WebSocket[]; failed: number }> {
-  const sockets: WebSocket[] = [];
-  let failed = 0;
-  let next = 0;
-  const openOne = () =>
-    new Promise<void>((resolve) => {
-      const socket = new WebSocket(url);
-      socket.binaryType = "arraybuffer";
-      let acked = false;
-      socket.onopen = () => socket.send(JSON.stringify({ type: "subscribe", view }));
-      socket.onmessage = (event) => {
-        const text = acked
-          ? ""
-          : typeof event.data === "string"
-          ? event.data
-          : decoder.decode(event.data);
-        if (!acked && text.includes('"subscribed"')) {
-          acked = true;
-          sockets.push(socket);
-          resolve();
-          return;
-        }
-        onFrame(event.data);
-      };
-      socket.onclose = (event) => {
-        if (!acked) {
-          failed++;
-          resolve();
-        } else onClose(event.code);
-      };
-      socket.onerror = () => {};
-    });
-  const workers = Array.from({ length: concurrency }, async () => {
-    while (next < count) {
-      next++;
-      await openOne();
-    }
-  });
-  await Promise.all(workers);
-  return { sockets, failed };
-}
-
-function cpuSeconds(): number {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1e6;
-}
-
 async function runFanout(plan: FanoutPlan): Promise<void> {
-  const sentAt = new Float64Array(MAX_EVENTS);
-  const received = new Uint32Array(MAX_EVENTS);
+  const sentAt = new Float64Array(MAX_SLOTS);
+  const events = new Completion();
   let histogram = new Histogram();
   let delivered = 0;
   let lastReceipt = 0;
   let closed = 0;
-  let alive = 0;
-  // Events every live client has received, counted in order (each client gets them in order).
-  let completed = 0;
-  let sent = 0;
-  let wakeSender: (() => void) | undefined;
-
-  const advanceCompleted = () => {
-    while (completed < sent && received[completed]! >= alive) completed++;
-    if (wakeSender !== undefined) {
-      const wake = wakeSender;
-      wakeSender = undefined;
-      wake();
-    }
-  };
 
   const onFrame = (data: ArrayBuffer | string) => {
     const now = performance.now();
@@ -118,28 +53,27 @@ async function runFanout(plan: FanoutPlan): Promise<void> {
     const at = text.indexOf(SLOT_MARK);
     if (at < 0) return;
     const slot = parseInt(text.slice(at + SLOT_MARK.length, at + SLOT_MARK.length + 12), 10);
-    if (!(slot >= 0 && slot < MAX_EVENTS)) return;
+    if (!(slot >= 0 && slot < MAX_SLOTS)) return;
     histogram.record(now - sentAt[slot]!);
     delivered++;
     lastReceipt = now;
-    if (++received[slot]! >= alive && slot === completed) advanceCompleted();
+    events.receive(slot);
   };
   const onClose = () => {
     closed++;
-    alive--;
-    advanceCompleted();
+    events.leave();
   };
 
   const connectStart = performance.now();
-  const { sockets, failed } = await openClients(
-    plan.wsUrl,
-    plan.view,
-    plan.clients,
-    plan.connectConcurrency,
+  const { sockets, failed } = await openClients({
+    url: plan.wsUrl,
+    view: plan.view,
+    count: plan.clients,
+    concurrency: plan.connectConcurrency,
     onFrame,
     onClose,
-  );
-  alive = sockets.length;
+  });
+  events.alive = sockets.length;
   emit({
     event: "connected",
     clients: sockets.length,
@@ -147,68 +81,40 @@ async function runFanout(plan: FanoutPlan): Promise<void> {
     connect_ms: Math.round(performance.now() - connectStart),
   });
 
-  const headers = {
-    "content-type": "application/x-ndjson",
-    ...(plan.token === undefined ? {} : { authorization: `Bearer ${plan.token}` }),
-  };
-  let rejected = 0;
-  const eventLine = (slot: number) =>
-    JSON.stringify({
-      type: "Transfer",
-      slot,
-      data: {
-        mint: `mint${slot % plan.keys}`,
-        from: `wallet${slot % 97}`,
-        to: `wallet${(slot * 7) % 89}`,
-        amount: String(1_000_000 + slot),
-      },
-    });
-  /** Posts events [from, to); retries on 503 (pipeline full) until accepted. */
-  const post = async (from: number, to: number): Promise<void> => {
-    const lines: string[] = [];
-    for (let slot = from; slot < to; slot++) lines.push(eventLine(slot));
-    const body = lines.join("\n");
-    for (;;) {
-      const now = performance.now();
-      for (let slot = from; slot < to; slot++) sentAt[slot] = now;
-      const response = await fetch(plan.ingestUrl, { method: "POST", headers, body });
-      await response.body?.cancel();
-      if (response.ok) return;
-      if (response.status !== 503) throw new Error(`ingest answered ${response.status}`);
-      rejected++;
-      await sleep(5);
-    }
+  const poster = createPoster({
+    url: plan.ingestUrl,
+    ...(plan.token === undefined ? {} : { token: plan.token }),
+    keys: plan.keys,
+    retryAfterCapMs: 5,
+  }, sentAt);
+  /** Posts the next `count` events. */
+  const postNext = (count: number) => {
+    const from = events.sent;
+    events.sent += count;
+    return poster.post(from, events.sent);
   };
 
   for (const phase of plan.phases) {
-    const firstSlot = sent;
+    const firstSlot = events.sent;
     histogram = new Histogram();
     const deliveredBefore = delivered;
     const closedBefore = closed;
-    rejected = 0;
-    const cpuBefore = cpuSeconds();
+    poster.takeRejected();
+    const cpuBefore = ownCpuSeconds();
     emit({ event: "phase-start", phase: phase.name });
     const started = performance.now();
     await (phase.name === "fixed" ? sendFixed(phase) : sendFlood(phase));
     emit({ event: "phase-sent", phase: phase.name });
     // Drain: wait until every live client has every event, or progress stops.
-    let lastProgress = performance.now();
-    let lastDelivered = delivered;
-    while (completed < sent && performance.now() - lastProgress < plan.drainIdleMs) {
-      await sleep(20);
-      if (delivered !== lastDelivered) {
-        lastDelivered = delivered;
-        lastProgress = performance.now();
-      }
-    }
-    const events = sent - firstSlot;
+    await drain(() => events.done, () => delivered, plan.drainIdleMs);
+    const sent = events.sent - firstSlot;
     const deliveredInPhase = delivered - deliveredBefore;
-    const expected = events * (sockets.length - closedBefore);
+    const expected = sent * (sockets.length - closedBefore);
     const seconds = (Math.max(lastReceipt, started) - started) / 1000;
     const result: PhaseResult = {
       phase: phase.name,
-      events_sent: events,
-      ingest_rejected: rejected,
+      events_sent: sent,
+      ingest_rejected: poster.takeRejected(),
       expected_deliveries: expected,
       delivered: deliveredInPhase,
       lost: Math.max(0, expected - deliveredInPhase),
@@ -217,7 +123,7 @@ async function runFanout(plan: FanoutPlan): Promise<void> {
       latency_ms: histogram.summary(),
       clients_closed: closed - closedBefore,
       loadgen_cpu_pct: Math.round(
-        ((cpuSeconds() - cpuBefore) / ((performance.now() - started) / 1000)) * 100,
+        ((ownCpuSeconds() - cpuBefore) / ((performance.now() - started) / 1000)) * 100,
       ),
     };
     emit({ event: "phase-end", result });
@@ -225,61 +131,32 @@ async function runFanout(plan: FanoutPlan): Promise<void> {
   for (const socket of sockets) socket.close(1000, "bench done");
   await sleep(200);
 
-  async function sendFixed(phase: Extract<Phase, { name: "fixed" }>): Promise<void> {
-    const start = performance.now();
-    const total = Math.round(phase.rate * phase.seconds);
-    const base = sent;
-    const posts: Promise<void>[] = [];
-    while (sent - base < total) {
-      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * phase.rate));
-      if (due > sent - base) {
-        const from = sent;
-        sent = base + due;
-        posts.push(post(from, sent));
-      }
-      await sleep(Math.max(1, 1000 / phase.rate / 2));
-    }
-    await Promise.all(posts);
+  function sendFixed(phase: Extract<Phase, { name: "fixed" }>): Promise<void> {
+    return sendAtRate(phase.rate, phase.seconds, Math.max(1, 1000 / phase.rate / 2), postNext);
   }
 
-  async function sendFlood(phase: Extract<Phase, { name: "flood" }>): Promise<void> {
-    const end = performance.now() + phase.seconds * 1000;
-    let inFlight = 0;
-    const posts = new Set<Promise<void>>();
-    while (performance.now() < end && alive > 0) {
-      if (sent - completed + phase.batch <= phase.window && inFlight < phase.maxPosts) {
-        const from = sent;
-        sent += phase.batch;
-        inFlight++;
-        const request = post(from, sent).finally(() => {
-          inFlight--;
-          posts.delete(request);
-        });
-        posts.add(request);
-        continue;
-      }
-      // Wait for deliveries to complete events (or a post to finish), at most 5 ms.
-      await Promise.race([
-        new Promise<void>((resolve) => (wakeSender = resolve)),
-        sleep(5),
-        ...posts,
-      ]);
-    }
-    await Promise.all(posts);
+  function sendFlood(phase: Extract<Phase, { name: "flood" }>): Promise<void> {
+    return sendClosedLoop(phase.seconds, {
+      keepGoing: () => events.alive > 0,
+      canSend: (inFlight) =>
+        events.sent - events.completed + phase.batch <= phase.window && inFlight < phase.maxPosts,
+      send: () => postNext(phase.batch),
+      progress: () => events.progress(),
+    });
   }
 }
 
 async function runIdle(plan: IdlePlan): Promise<void> {
   let closed = 0;
   const started = performance.now();
-  const { sockets, failed } = await openClients(
-    plan.wsUrl,
-    plan.view,
-    plan.connections,
-    plan.connectConcurrency,
-    () => {},
-    () => closed++,
-  );
+  const { sockets, failed } = await openClients({
+    url: plan.wsUrl,
+    view: plan.view,
+    count: plan.connections,
+    concurrency: plan.connectConcurrency,
+    onFrame: () => {},
+    onClose: () => closed++,
+  });
   emit({
     event: "held",
     connections: sockets.length,
@@ -296,5 +173,6 @@ async function runIdle(plan: IdlePlan): Promise<void> {
 const plan = JSON.parse(Deno.args[0] ?? "{}") as LoadPlan;
 if (plan.mode === "fanout") await runFanout(plan);
 else if (plan.mode === "idle") await runIdle(plan);
+else if (plan.mode === "events") await runEvents(plan);
 else throw new Error(`unknown plan mode ${JSON.stringify((plan as { mode?: string }).mode)}`);
 Deno.exit(0);

@@ -1,16 +1,21 @@
 // deno-lint-ignore-file no-console -- the benchmark prints its report
 /**
  * `deno task bench`: fan-out against the baseline, telemetry off vs on, health under the
- * flood, idle connections and start-up, all on loopback with the load generated in a
- * separate process. Prints a Markdown table and writes the raw results as JSON.
+ * flood, event throughput against a bare-runtime baseline, idle connections and start-up,
+ * all on loopback with the load generated in a separate process. Prints a Markdown table
+ * and writes the raw results as JSON.
  *
- * Usage: deno task bench [--smoke] [--out FILE] [--set SETTING=VALUE]... [--only fanout,idle,startup]
- *        [--targets baseline,pharos,telemetry-off,telemetry-on]
- * (`--set` overrides one of the settings in scenarios.ts, e.g. `--set floodWindow=20`; a
- * partial run prints its detail tables but no headline figures.)
+ * Usage: deno task bench [--smoke] [--out FILE] [--set SETTING=VALUE]...
+ *        [--only fanout,events,idle,startup]
+ *        [--targets baseline,runtime,pharos,telemetry-off,telemetry-on]
+ * (`--set` overrides one of the settings in scenarios.ts, e.g. `--set floodWindow=20`;
+ * fan-out runs baseline, pharos, telemetry-off and telemetry-on, event throughput runs
+ * pharos, telemetry-on, telemetry-off and runtime. A partial run prints its detail tables
+ * and only the headline figures of event throughput, when it ran for all its targets.)
  * @module
  */
-import { headlineFigures, markdownReport } from "./report.ts";
+import { type EventsResult, runEventThroughput, summarizeEvents } from "./event_scenario.ts";
+import { eventFigures, headlineFigures, markdownReport } from "./report.ts";
 import {
   BENCH_TOKEN,
   type BenchSettings,
@@ -71,24 +76,53 @@ const targets = {
       PHAROS_LOG: "info",
     },
   },
+  runtime: { kind: "runtime" as const, env: { PHAROS_INGEST_TOKEN: BENCH_TOKEN } },
 };
+type TargetName = keyof typeof targets;
 
 const chosen = option("--targets")?.split(",");
-const fanoutRuns: FanoutResult[] = [];
-// Interleaved (every target once, then again), so a slow spell of the machine hits all.
-for (let round = 1; round <= (runs("fanout") ? settings.repeats : 0); round++) {
-  for (const [name, spec] of Object.entries(targets)) {
-    if (chosen !== undefined && !chosen.includes(name)) continue;
-    progress(`fan-out: ${name} (${round} of ${settings.repeats})`);
-    fanoutRuns.push(await runFanout(name, spec, settings));
+/**
+ * Runs `part` `settings.repeats` times per target, interleaved (every target once, then
+ * again), so a slow spell of the machine hits all.
+ */
+async function interleaved<R>(
+  { part, label, names }: { part: string; label: string; names: readonly TargetName[] },
+  run: (name: TargetName) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = [];
+  for (let round = 1; round <= (runs(part) ? settings.repeats : 0); round++) {
+    for (const name of names) {
+      if (chosen !== undefined && !chosen.includes(name)) continue;
+      progress(`${label}: ${name} (${round} of ${settings.repeats})`);
+      results.push(await run(name));
+    }
   }
+  return results;
 }
-const fanout = Object.fromEntries(
-  Object.keys(targets).flatMap((name) => {
-    const mine = fanoutRuns.filter((run) => run.target === name);
-    return mine.length === 0 ? [] : [[name, summarize(name, mine)]];
-  }),
+/** Medians per target over `results`, in `names` order. */
+function perTarget<R extends { target: string }, S>(
+  names: readonly TargetName[],
+  results: readonly R[],
+  summary: (name: string, runs: R[]) => S,
+): Record<string, S> {
+  return Object.fromEntries(names.flatMap((name) => {
+    const mine = results.filter((run) => run.target === name);
+    return mine.length === 0 ? [] : [[name, summary(name, mine)]];
+  }));
+}
+
+const fanoutTargets = ["baseline", "pharos", "telemetry-off", "telemetry-on"] as const;
+const fanoutRuns: FanoutResult[] = await interleaved(
+  { part: "fanout", label: "fan-out", names: fanoutTargets },
+  (name) => runFanout(name, targets[name], settings),
 );
+const fanout = perTarget(fanoutTargets, fanoutRuns, summarize);
+const eventTargets = ["pharos", "telemetry-on", "telemetry-off", "runtime"] as const;
+const eventRuns: EventsResult[] = await interleaved(
+  { part: "events", label: "event throughput", names: eventTargets },
+  (name) => runEventThroughput(name, targets[name], settings),
+);
+const events = perTarget(eventTargets, eventRuns, summarizeEvents);
 const idle: Record<string, Awaited<ReturnType<typeof runIdle>>> = {};
 for (const name of runs("idle") ? ["baseline", "pharos"] as const : []) {
   progress(`idle connections: ${name}`);
@@ -97,16 +131,16 @@ for (const name of runs("idle") ? ["baseline", "pharos"] as const : []) {
 const startup: Record<string, Awaited<ReturnType<typeof runStartup>>> = {};
 // Start-up as `deno task start` runs it: the demo source, default telemetry.
 for (
-  const [name, spec] of [["baseline", targets.baseline], ["pharos", {
-    kind: "pharos" as const,
-  }]] as const
+  const [name, spec] of runs("startup")
+    ? [["baseline", targets.baseline], ["pharos", { kind: "pharos" as const }]] as const
+    : []
 ) {
   progress(`start-up: ${name}`);
   startup[name] = await runStartup(name, spec, settings);
 }
 
-const results = { fanout, fanout_runs: fanoutRuns, idle, startup };
-const figures = partial ? [] : headlineFigures(results);
+const results = { fanout, fanout_runs: fanoutRuns, events, event_runs: eventRuns, idle, startup };
+const figures = partial ? eventFigures(results) : headlineFigures(results);
 const report = markdownReport(results, figures);
 console.log(report);
 progress(`done; OTLP sink received ${JSON.stringify(sink.counts())}`);
@@ -120,7 +154,10 @@ if (out !== undefined) {
     out,
     JSON.stringify(
       {
-        command: `deno task bench${smoke ? " --smoke" : ""}`,
+        command: [
+          "deno task bench",
+          ...Deno.args.filter((_, i, all) => all[i] !== "--out" && all[i - 1] !== "--out"),
+        ].join(" "),
         finished_at: new Date().toISOString(),
         duration_s: Math.round((performance.now() - started) / 100) / 10,
         machine: {

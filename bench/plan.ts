@@ -42,5 +42,44 @@ export interface IdlePlan {
   readonly connectConcurrency: number;
 }
 
+/** One event-throughput phase, with `subscribers` live on the view (opened as needed, never closed). */
+export type EventPhase =
+  & { readonly name: string; readonly subscribers: number; readonly seconds: number }
+  & (
+    | {
+      /** Closed loop: at most `maxPosts` posts of `batch` events not yet at every subscriber. */
+      readonly kind: "saturate";
+      readonly batch: number;
+      readonly maxPosts: number;
+      /** Bodies built before the phase starts, so building them costs nothing during it. */
+      readonly prebuiltEvents: number;
+      /** Subscribers wait this long after a small read (see raw_subscriber.ts); 0: never. */
+      readonly readPauseMs: number;
+    }
+    | {
+      /** `rate` events per second, posted every `postIntervalMs`; latency per frame. */
+      readonly kind: "fixed";
+      readonly rate: number;
+      readonly postIntervalMs: number;
+    }
+  );
+
+/** Subscribers receiving one patch frame per ingested event; phases run in order. */
+export interface EventsPlan {
+  readonly mode: "events";
+  readonly wsUrl: string;
+  readonly ingestUrl: string;
+  readonly token: string;
+  readonly view: string;
+  readonly connectConcurrency: number;
+  /** Distinct mints the events cycle through. */
+  readonly keys: number;
+  /** After a 503, wait what `Retry-After` asks but at most this long. */
+  readonly retryAfterCapMs: number;
+  /** A phase ends when nothing arrived for this long after the last post. */
+  readonly drainIdleMs: number;
+  readonly phases: readonly EventPhase[];
+}
+
 /** Any plan. */
-export type LoadPlan = FanoutPlan | IdlePlan;
+export type LoadPlan = FanoutPlan | IdlePlan | EventsPlan;

@@ -1,5 +1,5 @@
 /**
- * Child processes for the benchmark: servers (Pharos or the baseline) and the load
+ * Child processes for the benchmark: servers (Pharos or a baseline) and the load
  * generator, with their RSS and CPU time read from /proc.
  * @module
  */
@@ -15,17 +15,29 @@ export interface ServerChild extends AsyncDisposable {
   readonly linesWritten: () => number;
 }
 
-/** Which server to start. */
+/**
+ * Which server to start: Pharos, the fan-out baseline (`baseline_server.ts`) or the
+ * event-path baseline (`event_baseline_server.ts`, which reads `PHAROS_INGEST_TOKEN`).
+ */
 export interface ServerSpec {
-  readonly kind: "pharos" | "baseline";
+  readonly kind: "pharos" | "baseline" | "runtime";
   readonly env?: Record<string, string>;
 }
 
-/** Deno arguments that run `spec` on `port` (0: any). */
-export function serverArgs(spec: ServerSpec): string[] {
-  return spec.kind === "pharos"
-    ? ["run", "--allow-net", "--allow-env", "--allow-read", "main.ts"]
-    : ["run", "--allow-net", "bench/baseline_server.ts"];
+/** Deno arguments that run `spec` on `port` (Pharos takes its port from `PORT`). */
+export function serverArgs(spec: ServerSpec, port: number): string[] {
+  if (spec.kind === "pharos") {
+    return ["run", "--allow-net", "--allow-env", "--allow-read", "main.ts"];
+  }
+  return spec.kind === "baseline"
+    ? ["run", "--allow-net", "bench/baseline_server.ts", String(port)]
+    : [
+      "run",
+      "--allow-net",
+      "--allow-env=PHAROS_INGEST_TOKEN",
+      "bench/event_baseline_server.ts",
+      String(port),
+    ];
 }
 
 /**
@@ -34,8 +46,7 @@ export function serverArgs(spec: ServerSpec): string[] {
  */
 export async function startServer(spec: ServerSpec): Promise<ServerChild> {
   const port = freePort();
-  const args = serverArgs(spec);
-  if (spec.kind === "baseline") args.push(String(port));
+  const args = serverArgs(spec, port);
   const child = new Deno.Command(Deno.execPath(), {
     args,
     cwd: ROOT,
@@ -90,9 +101,10 @@ export async function startServer(spec: ServerSpec): Promise<ServerChild> {
  * Reads a /proc file of another process. Deno grants /proc/<pid> only with --allow-all,
  * so it is read through `cat`, which --allow-run already covers.
  */
-async function readProc(pid: number, file: string): Promise<string> {
-  const output = await new Deno.Command("cat", { args: [`/proc/${pid}/${file}`] }).output();
-  if (!output.success) throw new Error(`cannot read /proc/${pid}/${file}`);
+async function readProc(pid: number | "self", file: string): Promise<string> {
+  const path = pid === "self" ? `/proc/${file}` : `/proc/${pid}/${file}`;
+  const output = await new Deno.Command("cat", { args: [path] }).output();
+  if (!output.success) throw new Error(`cannot read ${path}`);
   return new TextDecoder().decode(output.stdout);
 }
 
@@ -121,6 +133,63 @@ export async function cpuSeconds(pid: number): Promise<number> {
   // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/** CPU seconds every process on the machine has used, steal time included. */
+async function machineBusySeconds(): Promise<number> {
+  const stat = await readProc("self", "stat");
+  // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest is in user)
+  const [user, nice, system, , , irq, softirq, steal] = stat.slice(0, stat.indexOf("\n"))
+    .split(/\s+/).slice(1).map(Number);
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) /
+    TICKS_PER_SECOND;
+}
+
+/** Server CPU per load phase, from the load generator's `phase-start` and `phase-end` lines. */
+export interface PhaseCpu {
+  /** Feed it every load generator line. */
+  onLine(line: Record<string, unknown>): void;
+  /** The server's CPU, % of one core per phase name, once every phase-end has been sampled. */
+  result(): Promise<Record<string, number>>;
+  /** The whole machine's busy CPU (every process, steal included), % of one core per phase. */
+  machine(): Promise<Record<string, number>>;
+}
+
+/** Samples `pid`'s and the machine's CPU time at the start and end of each phase. */
+export function createPhaseCpu(pid: number): PhaseCpu {
+  const starts: Record<string, Promise<[number, number, number]>> = {};
+  const cpu: Record<string, number> = {};
+  const machine: Record<string, number> = {};
+  const pending: Promise<void>[] = [];
+  const sample = async (): Promise<[number, number, number]> => {
+    const [server, busy] = await Promise.all([cpuSeconds(pid), machineBusySeconds()]);
+    return [server, busy, performance.now()];
+  };
+  return {
+    onLine(line) {
+      const phase = line.event === "phase-end"
+        ? (line.result as { phase: string }).phase
+        : line.phase as string;
+      if (line.event === "phase-start") starts[phase] = sample();
+      if (line.event !== "phase-end" || starts[phase] === undefined) return;
+      const start = starts[phase];
+      pending.push((async () => {
+        const [cpuBefore, busyBefore, before] = await start;
+        const [cpuAfter, busyAfter, after] = await sample();
+        const seconds = (after - before) / 1000;
+        cpu[phase] = Math.round(((cpuAfter - cpuBefore) / seconds) * 100);
+        machine[phase] = Math.round(((busyAfter - busyBefore) / seconds) * 100);
+      })());
+    },
+    async result() {
+      await Promise.all(pending);
+      return { ...cpu };
+    },
+    async machine() {
+      await Promise.all(pending);
+      return { ...machine };
+    },
+  };
 }
 
 /** A port that was free a moment ago. */

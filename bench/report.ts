@@ -3,6 +3,7 @@
  * Markdown report.
  * @module
  */
+import { EVENT_PHASES, type EventsResult, type EventsSummary } from "./event_scenario.ts";
 import type { FanoutResult, IdleResult, StartupResult } from "./scenarios.ts";
 import type { FanoutSummary } from "./summary.ts";
 
@@ -12,6 +13,10 @@ export interface BenchResults {
   readonly fanout: Record<string, FanoutSummary>;
   /** Every fan-out run, in the order they ran. */
   readonly fanout_runs: readonly FanoutResult[];
+  /** Event-throughput medians per target. */
+  readonly events: Record<string, EventsSummary>;
+  /** Every event-throughput run, in the order they ran. */
+  readonly event_runs: readonly EventsResult[];
   readonly idle: Record<string, IdleResult>;
   readonly startup: Record<string, StartupResult>;
 }
@@ -26,6 +31,7 @@ export interface Figure {
 
 const ratio = (a: number, b: number) => (b > 0 ? a / b : NaN);
 const fixed2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : String(n));
+const withCommas = (rate: number) => rate.toLocaleString("en");
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 
 /** The issue's targets, evaluated on `r`. */
@@ -95,6 +101,57 @@ export function headlineFigures(r: BenchResults): Figure[] {
       target: "≤ 300 ms",
       met: startup <= 300,
     },
+    ...eventFigures(r),
+  ];
+}
+
+/** The event-throughput targets; none unless every event target ran. */
+export function eventFigures(r: BenchResults): Figure[] {
+  const { pharos, runtime, "telemetry-on": on, "telemetry-off": off } = r.events;
+  if (pharos === undefined || runtime === undefined || on === undefined || off === undefined) {
+    return [];
+  }
+  const perSecond = (a: EventsSummary, b: EventsSummary) =>
+    `${a.events_per_s_1} / ${b.events_per_s_1} events/s, 1 subscriber`;
+  const vsRuntime = ratio(pharos.events_per_s_1, runtime.events_per_s_1);
+  const onOff = ratio(on.events_per_s_1, off.events_per_s_1);
+  const pharosOff = ratio(pharos.events_per_s_1, off.events_per_s_1);
+  const p99 = ratio(pharos.fixed_p99_ms, runtime.fixed_p99_ms);
+  const all = [pharos, on, off, runtime];
+  const lost = all.reduce((total, s) => total + s.lost, 0);
+  const expected = all.reduce((total, s) => total + s.expected_frames, 0);
+  const anomalies = all.reduce((total, s) => total + s.anomalies, 0);
+  return [
+    {
+      figure: "event throughput, 1 subscriber, pharos ÷ runtime",
+      value: `${fixed2(vsRuntime)} (${perSecond(pharos, runtime)})`,
+      target: "≥ 0.6",
+      met: vsRuntime >= 0.6,
+    },
+    {
+      figure: "event throughput, telemetry-on ÷ telemetry-off",
+      value: `${fixed2(onOff)} (${perSecond(on, off)})`,
+      target: "≥ 0.8",
+      met: onOff >= 0.8,
+    },
+    {
+      figure: "event throughput, pharos ÷ telemetry-off",
+      value: `${fixed2(pharosOff)} (${perSecond(pharos, off)})`,
+      target: "≥ 0.95",
+      met: pharosOff >= 0.95,
+    },
+    {
+      figure: `event→frame p99 at ${withCommas(pharos.fixed_rate)} events/s, pharos ÷ runtime`,
+      value: `${fixed2(p99)} (${pharos.fixed_p99_ms} / ${runtime.fixed_p99_ms} ms)`,
+      target: "≤ 1.5",
+      met: p99 <= 1.5,
+    },
+    {
+      figure: "frames lost (event throughput)",
+      value: `${lost} of ${expected}${anomalies > 0 ? ` (and ${anomalies} extra or invalid)` : ""}`,
+      target: "0",
+      met: lost === 0 && anomalies === 0 && expected > 0,
+    },
   ];
 }
 
@@ -108,7 +165,34 @@ export function markdownReport(r: BenchResults, figures: readonly Figure[]): str
     ),
     "",
   ];
+  if (r.fanout_runs.length > 0) lines.push(...fanoutTables(r));
+  lines.push(...eventTables(r));
+  const idleOrStartup = [...new Set([...Object.keys(r.idle), ...Object.keys(r.startup)])];
+  if (idleOrStartup.length === 0) return lines.join("\n");
   lines.push(
+    "",
+    "| run | idle connections | RSS before | RSS held | per connection | start-up runs (ms) | median |",
+    "|---|---|---|---|---|---|---|",
+  );
+  for (const target of idleOrStartup) {
+    const idle = r.idle[target];
+    const startup = r.startup[target];
+    lines.push(
+      `| ${target} | ${
+        idle === undefined ? "-" : `${idle.connections} (${idle.failed} failed)`
+      } | ${idle === undefined ? "-" : mb(idle.rss_before_bytes)} | ${
+        idle === undefined ? "-" : mb(idle.rss_held_bytes)
+      } | ${idle === undefined ? "-" : kb(idle.bytes_per_connection)} | ${
+        startup?.runs_ms.join(", ") ?? "-"
+      } | ${startup?.median_ms ?? "-"} ms |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** The fan-out tables: medians per target, then every run's phases. */
+function fanoutTables(r: BenchResults): string[] {
+  const lines = [
     "Medians over each target's runs:",
     "",
     "| target | runs | fixed delivered/s | fixed p50 ms | fixed p99 ms | flood delivered/s | lost | /ready p50 | /ready p99 | /health p99 |",
@@ -123,7 +207,7 @@ export function markdownReport(r: BenchResults, figures: readonly Figure[]): str
     "",
     "| run | phase | events | delivered/s | lost | p50 ms | p99 ms | max ms | server CPU | load-gen CPU | clients closed | /ready p99 |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|",
-  );
+  ];
   r.fanout_runs.forEach((run, i) => {
     for (const phase of [run.fixed, run.flood]) {
       const cpu = run.server_cpu_pct[phase.phase as "fixed" | "flood"];
@@ -135,23 +219,61 @@ export function markdownReport(r: BenchResults, figures: readonly Figure[]): str
       );
     }
   });
-  lines.push(
+  return lines;
+}
+
+/** The event-throughput tables: medians per target, then every run's phases. */
+function eventTables(r: BenchResults): string[] {
+  const summaries = Object.values(r.events);
+  if (summaries.length === 0) return [];
+  const many = summaries[0]!.subscribers_many;
+  const rate = `${withCommas(summaries[0]!.fixed_rate)}/s`;
+  const perPhase = (values: Readonly<Record<string, number>>) =>
+    EVENT_PHASES.map((phase) => `${values[phase]}%`).join(" / ");
+  const phases = `1 sub / ${rate} / ${many} subs`;
+  const lines = [
     "",
-    "| run | idle connections | RSS before | RSS held | per connection | start-up runs (ms) | median |",
-    "|---|---|---|---|---|---|---|",
-  );
-  for (const target of Object.keys(r.idle)) {
-    const idle = r.idle[target]!;
-    const startup = r.startup[target];
-    lines.push(
-      `| ${target} | ${idle.connections} (${idle.failed} failed) | ${mb(idle.rss_before_bytes)} | ${
-        mb(idle.rss_held_bytes)
-      } | ${kb(idle.bytes_per_connection)} | ${startup?.runs_ms.join(", ") ?? "-"} | ${
-        startup?.median_ms ?? "-"
-      } ms |`,
-    );
-  }
-  return lines.join("\n");
+    "Event throughput (medians over each target's runs; CPU in % of one core; others': every other process on the machine):",
+    "",
+    `| target | runs | events/s 1 sub | events/s ${many} subs | ${rate} p50 ms | ${rate} p99 ms | lost | server CPU (${phases}) | idle share at saturation (1 / ${many} subs) | others' CPU (${phases}) | 503s |`,
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+    ...summaries.map((s) =>
+      `| ${s.target} | ${s.runs} | ${s.events_per_s_1} | ${s.events_per_s_many} | ${s.fixed_p50_ms} | ${s.fixed_p99_ms} | ${s.lost} of ${s.expected_frames} | ${
+        perPhase(s.server_cpu_pct)
+      } | ${s.idle_pct.saturate_1}% / ${s.idle_pct.saturate_many}% | ${
+        perPhase(s.others_cpu_pct)
+      } | ${s.ingest_rejected} |`
+    ),
+    "",
+    "| run | phase | subs | events | seconds | events/s | frames/s | lost | p50 ms | p99 ms | server CPU | load-gen CPU | others' CPU | 503s | closed |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  ];
+  r.event_runs.forEach((run, i) => {
+    for (const name of EVENT_PHASES) {
+      const p = run.phases[name];
+      const timed = p.kind === "fixed";
+      const closed = Object.entries(p.close_codes).map(([code, n]) => `${n}× ${code}`).join(", ");
+      const cells = [
+        `${i + 1}. ${run.target}`,
+        name,
+        p.subscribers,
+        p.events_accepted,
+        p.seconds,
+        p.events_per_s,
+        p.frames_per_s,
+        p.lost,
+        timed ? p.latency_ms.p50 : "-",
+        timed ? p.latency_ms.p99 : "-",
+        `${run.server_cpu_pct[name]}%`,
+        `${p.loadgen_cpu_pct}%`,
+        `${run.others_cpu_pct[name]}%`,
+        p.ingest_rejected,
+        closed === "" ? "0" : closed,
+      ];
+      lines.push(`| ${cells.join(" | ")} |`);
+    }
+  });
+  return lines;
 }
 
 function mb(bytes: number): string {

@@ -1,14 +1,15 @@
 /**
  * The benchmark scenarios: fan-out (fixed rate, then flood, with the health probe during
- * the flood), idle connections, and start-up. Each runs against Pharos and the baseline
- * in the same invocation so the report can divide one by the other.
+ * the flood), idle connections, and start-up (event throughput is in event_scenario.ts).
+ * Each runs against Pharos and the baseline in the same invocation so the report can
+ * divide one by the other.
  * @module
  */
 import type { PhaseResult } from "./load_gen.ts";
 import type { FanoutPlan, IdlePlan } from "./plan.ts";
 import { type ProbeResult, startProbe } from "./probe.ts";
 import {
-  cpuSeconds,
+  createPhaseCpu,
   freePort,
   rssBytes,
   serverArgs,
@@ -30,8 +31,28 @@ export interface BenchSettings {
   readonly idleConnections: number;
   readonly startupRuns: number;
   readonly probeIntervalMs: number;
-  /** Fan-out runs per target (interleaved); the report uses medians. */
+  /** Fan-out and event-throughput runs per target (interleaved); the report uses medians. */
   readonly repeats: number;
+  /** Event throughput: seconds per phase. */
+  readonly eventSeconds: number;
+  /** Event throughput: events per POST at saturation. */
+  readonly eventBatch: number;
+  /** Event throughput: POSTs whose events have not reached every subscriber, at most. */
+  readonly eventMaxPosts: number;
+  /** The same with many subscribers (each POST is a subscriber count of frames per event). */
+  readonly eventManyMaxPosts: number;
+  /** Event throughput: distinct mints. */
+  readonly eventKeys: number;
+  /** Event throughput: subscribers in the many-subscriber phase. */
+  readonly eventSubscribers: number;
+  /** Event throughput: the fixed rate of the latency phase, events per second. */
+  readonly eventFixedRate: number;
+  /** Event throughput: the latency phase posts what is due this often. */
+  readonly eventPostIntervalMs: number;
+  /** Event throughput: events whose bodies are built before each saturation phase. */
+  readonly eventPrebuiltEvents: number;
+  /** Event throughput: many subscribers wait this long after a small read (0: never). */
+  readonly eventReadPauseMs: number;
 }
 
 /** The full run (a few minutes). */
@@ -48,6 +69,16 @@ export const FULL: BenchSettings = {
   startupRuns: 5,
   probeIntervalMs: 10,
   repeats: 3,
+  eventSeconds: 5,
+  eventBatch: 500,
+  eventMaxPosts: 4,
+  eventManyMaxPosts: 2,
+  eventKeys: 1000,
+  eventSubscribers: 100,
+  eventFixedRate: 5000,
+  eventPostIntervalMs: 10,
+  eventPrebuiltEvents: 1_000_000,
+  eventReadPauseMs: 50,
 };
 
 /** The smoke run for CI (seconds): every code path, no meaningful figures. */
@@ -64,6 +95,16 @@ export const SMOKE: BenchSettings = {
   startupRuns: 1,
   probeIntervalMs: 10,
   repeats: 1,
+  eventSeconds: 0.3,
+  eventBatch: 500,
+  eventMaxPosts: 4,
+  eventManyMaxPosts: 2,
+  eventKeys: 1000,
+  eventSubscribers: 10,
+  eventFixedRate: 5000,
+  eventPostIntervalMs: 10,
+  eventPrebuiltEvents: 20_000,
+  eventReadPauseMs: 50,
 };
 
 /** The ingest token the benchmark configures Pharos with. */
@@ -78,6 +119,21 @@ export const PHAROS_INGEST_ENV: Record<string, string> = {
   PHAROS_MAX_CONNECTIONS_PER_IP: "0",
   PHAROS_HANDSHAKES_PER_MINUTE: "0",
 };
+
+/** Where the load generator finds a server on `port`: its socket, ingest, token and view. */
+export function endpointsOf(port: number): {
+  wsUrl: string;
+  ingestUrl: string;
+  token: string;
+  view: string;
+} {
+  return {
+    wsUrl: `ws://127.0.0.1:${port}/`,
+    ingestUrl: `http://127.0.0.1:${port}/ingest`,
+    token: BENCH_TOKEN,
+    view: "Token/list",
+  };
+}
 
 /** What a fan-out run measured. */
 export interface FanoutResult {
@@ -102,10 +158,7 @@ export async function runFanout(
   const base = `127.0.0.1:${server.port}`;
   const plan: FanoutPlan = {
     mode: "fanout",
-    wsUrl: `ws://${base}/`,
-    ingestUrl: `http://${base}/ingest`,
-    token: BENCH_TOKEN,
-    view: "Token/list",
+    ...endpointsOf(server.port),
     clients: settings.clients,
     connectConcurrency: 50,
     keys: settings.keys,
@@ -126,36 +179,24 @@ export async function runFanout(
     ],
   };
   const phases: Record<string, PhaseResult> = {};
-  const cpu: Record<string, number> = {};
-  const cpuStart: Record<string, Promise<[number, number]>> = {};
+  const phaseCpu = createPhaseCpu(server.pid);
   let connected = 0;
   let probe: ReturnType<typeof startProbe> | undefined;
   let probeResult: Promise<ProbeResult> | undefined;
-  const pending: Promise<unknown>[] = [];
-  const sample = async (): Promise<[number, number]> => [
-    await cpuSeconds(server.pid),
-    performance.now(),
-  ];
   await using load = startLoad(plan, (line) => {
+    phaseCpu.onLine(line);
     if (line.event === "connected") connected = line.clients as number;
-    if (line.event === "phase-start") {
-      const phase = line.phase as string;
-      cpuStart[phase] = sample();
-      if (phase === "flood") probe = startProbe(`http://${base}`, settings.probeIntervalMs);
+    if (line.event === "phase-start" && line.phase === "flood") {
+      probe = startProbe(`http://${base}`, settings.probeIntervalMs);
     }
     if (line.event === "phase-sent" && line.phase === "flood") probeResult = probe?.stop();
     if (line.event === "phase-end") {
       const result = line.result as PhaseResult;
       phases[result.phase] = result;
-      pending.push((async () => {
-        const [cpuBefore, before] = await cpuStart[result.phase]!;
-        const [cpuAfter, after] = await sample();
-        cpu[result.phase] = Math.round(((cpuAfter - cpuBefore) / ((after - before) / 1000)) * 100);
-      })());
     }
   });
   await load.done;
-  await Promise.all(pending);
+  const cpu = await phaseCpu.result();
   if (phases.fixed === undefined || phases.flood === undefined || probeResult === undefined) {
     throw new Error(`${target}: the load generator did not finish both phases`);
   }
@@ -238,8 +279,7 @@ export async function runStartup(
   const runs: number[] = [];
   for (let i = 0; i < settings.startupRuns; i++) {
     const port = freePort();
-    const args = serverArgs(spec);
-    if (spec.kind === "baseline") args.push(String(port));
+    const args = serverArgs(spec, port);
     const started = performance.now();
     const child = new Deno.Command(Deno.execPath(), {
       args,

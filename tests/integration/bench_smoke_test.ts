@@ -34,13 +34,17 @@ Deno.test("deno task bench --smoke runs every scenario and reports it", async ()
         "/ready p99",
         "idle connection",
         "start-up",
+        "event throughput, 1 subscriber",
+        "event throughput, telemetry-on",
+        "event→frame p99",
+        "frames lost",
       ]
     ) {
       assert.match(stdout, new RegExp(`^\\| [^|]*${figure.replace("/", "\\/")}`, "m"), figure);
     }
     const report = JSON.parse(await Deno.readTextFile(out));
     assert.equal(report.command, "deno task bench --smoke");
-    assert.equal(report.figures.length, 8);
+    assert.equal(report.figures.length, 13);
     const { settings, results } = report;
     assert.equal(results.fanout_runs.length, 4 * settings.repeats);
     for (const target of ["baseline", "pharos", "telemetry-off", "telemetry-on"]) {
@@ -53,6 +57,26 @@ Deno.test("deno task bench --smoke runs every scenario and reports it", async ()
         assert.ok(phase.latency_ms.count > 0);
       }
       assert.ok(run.probe.ready_ms.count > 0, `${target}: /ready was probed during the flood`);
+    }
+    assert.match(stdout, /^Event throughput \(/m);
+    assert.equal(results.event_runs.length, 4 * settings.repeats);
+    for (const target of ["pharos", "telemetry-on", "telemetry-off", "runtime"]) {
+      assert.equal(results.events[target].runs, settings.repeats, `${target}: event throughput`);
+      assert.match(stdout, new RegExp(`^\\| \\d+\\. ${target} \\| saturate_many \\|`, "m"));
+      const run = results.event_runs.find((r: { target: string }) => r.target === target);
+      const phases = [["saturate_1", 1], ["fixed", 1], [
+        "saturate_many",
+        settings.eventSubscribers,
+      ]];
+      for (const [name, subscribers] of phases) {
+        const phase = run.phases[name];
+        assert.equal(phase.subscribers, subscribers, `${target} ${name}: all subscribed`);
+        assert.ok(phase.events_accepted > 0, `${target} ${name}: events were accepted`);
+        assert.equal(phase.received_frames + phase.lost - phase.extra, phase.expected_frames);
+        assert.ok(phase.events_per_s > 0, `${target} ${name}: throughput was measured`);
+        assert.ok(Number.isFinite(run.server_cpu_pct[name]), `${target} ${name}: server CPU`);
+      }
+      assert.ok(run.phases.fixed.latency_ms.count > 0, `${target}: event→frame latency was timed`);
     }
     assert.ok(report.otlp_sink.requests["/v1/traces"] > 0, "telemetry-on exported spans");
     for (const target of ["baseline", "pharos"]) {
