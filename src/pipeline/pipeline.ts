@@ -127,21 +127,16 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   async function processBatch(batch: IntakeBatch): Promise<void> {
     let from = 0;
     while (from < batch.events.length) {
-      if (from > 0) await yieldToIo();
-      await waitForFanout();
+      // Before each slice, the sockets take the previous slice's frames: the pipeline's
+      // back-pressure. (Waiting only every thousand frames let a single fast subscriber's
+      // socket fall behind the pipeline's own output until it counted as a slow consumer:
+      // measured, the client was dropped within a second.) That wait yields to I/O; when
+      // there was nothing to wait for, a slice after the first yields itself.
+      const waiting = fanoutIdle();
+      if (waiting !== undefined) await waiting;
+      else if (from > 0) await yieldToIo();
       from = await processSlice(batch, from);
     }
-  }
-
-  /**
-   * Waits for the sockets to take the previous slice's frames before the next slice: the
-   * pipeline's back-pressure. (Waiting only every thousand frames let a single fast
-   * subscriber's socket fall behind the pipeline's own output until it counted as a slow
-   * consumer: measured, the client was dropped within a second.)
-   */
-  async function waitForFanout(): Promise<void> {
-    const waiting = fanoutIdle();
-    if (waiting !== undefined) await waiting;
   }
 
   async function processSlice(batch: IntakeBatch, from: number): Promise<number> {

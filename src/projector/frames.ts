@@ -2,10 +2,37 @@ import type { ViewMode } from "../bus/mod.ts";
 
 const encoder = new TextEncoder();
 
+/** Encodes one view's patch frames; see {@link createPatchFrameEncoder}. */
+export type PatchFrameEncoder = (
+  key: string,
+  dataJson: string,
+  append: readonly string[],
+  seq: string | undefined,
+) => Uint8Array;
+
 /**
- * Builds a `patch` frame (PROTOCOL.md §3) from already-serialised data: the projector
- * serialises a mutation's data once and reuses it for the list, state and append views.
+ * A `patch` frame encoder (PROTOCOL.md §3) for one view, from already-serialised data: the
+ * projector serialises a mutation's data once and reuses it for the list, state and
+ * append views. The frame's fixed head is built once per view, and the `append` list's
+ * JSON once per distinct list (the VM hands the same array for the same paths).
  */
+export function createPatchFrameEncoder(mode: ViewMode, view: string): PatchFrameEncoder {
+  const head = `{"mode":"${mode}","entity":${JSON.stringify(view)},"op":"patch","key":`;
+  let lastAppend: readonly string[] | undefined;
+  let lastAppendPart = "";
+  return (key, dataJson, append, seq) => {
+    if (append !== lastAppend) {
+      lastAppend = append;
+      lastAppendPart = append.length > 0 ? `,"append":${JSON.stringify(append)}` : "";
+    }
+    const seqPart = seq === undefined ? "" : `,"seq":${JSON.stringify(seq)}`;
+    return encoder.encode(
+      `${head}${JSON.stringify(key)},"data":${dataJson}${lastAppendPart}${seqPart}}`,
+    );
+  };
+}
+
+/** Builds one `patch` frame (see {@link createPatchFrameEncoder}). */
 export function encodePatchFrame(
   mode: ViewMode,
   view: string,
@@ -14,13 +41,7 @@ export function encodePatchFrame(
   append: readonly string[],
   seq: string | undefined,
 ): Uint8Array {
-  const appendPart = append.length > 0 ? `,"append":${JSON.stringify(append)}` : "";
-  const seqPart = seq === undefined ? "" : `,"seq":${JSON.stringify(seq)}`;
-  return encoder.encode(
-    `{"mode":"${mode}","entity":${JSON.stringify(view)},"op":"patch","key":${
-      JSON.stringify(key)
-    },"data":${dataJson}${appendPart}${seqPart}}`,
-  );
+  return createPatchFrameEncoder(mode, view)(key, dataJson, append, seq);
 }
 
 /** Builds an `upsert` frame of a derived view, carrying the full entity. */

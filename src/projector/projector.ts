@@ -27,7 +27,7 @@ import {
   type PathCache,
 } from "../vm/mod.ts";
 import { DerivedView } from "./derived_view.ts";
-import { encodePatchFrame } from "./frames.ts";
+import { createPatchFrameEncoder, type PatchFrameEncoder } from "./frames.ts";
 
 type Entity = Record<string, unknown>;
 
@@ -36,6 +36,7 @@ interface BaseView {
   readonly id: string;
   readonly mode: ViewMode;
   readonly spanAttributes: SpanAttributes;
+  readonly encode: PatchFrameEncoder;
   /** Frames published in the current batch. */
   frames: number;
 }
@@ -132,6 +133,7 @@ export function createProjector(options: ProjectorOptions): Projector {
       id: `${name}/${mode}`,
       mode,
       spanAttributes: Object.freeze({ view: `${name}/${mode}`, mode }),
+      encode: createPatchFrameEncoder(mode, `${name}/${mode}`),
       frames: 0,
     }));
     views.set(baseViews[0]!.id, {
@@ -227,14 +229,7 @@ export function createProjector(options: ProjectorOptions): Projector {
       const data = dataJson ??= JSON.stringify(mutation.patch);
       const frame = {
         key: mutation.key,
-        bytes: encodePatchFrame(
-          view.mode,
-          view.id,
-          mutation.key,
-          data,
-          mutation.append,
-          mutation.seq,
-        ),
+        bytes: view.encode(mutation.key, data, mutation.append, mutation.seq),
       };
       if (span === undefined) bus.publish(view.id, frame);
       else publishInSpan(span, view.spanAttributes, () => bus.publish(view.id, frame));

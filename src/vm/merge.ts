@@ -94,13 +94,15 @@ function merge(
   for (const key in patch) {
     const incoming = patch[key];
     if (incoming === undefined) continue;
-    const path = prefix === "" ? key : `${prefix}.${key}`;
     const current = target[key];
+    // The dotted path is built only where it is read (arrays, nested objects): a string
+    // per merged field, twice per event, was garbage for nothing.
     if (Array.isArray(incoming)) {
+      const path = prefix === "" ? key : `${prefix}.${key}`;
       if (appendPaths.has(path) && Array.isArray(current)) appendCapped(current, incoming, take);
       else target[key] = take(incoming);
     } else if (isPlainObject(incoming) && isPlainObject(current)) {
-      merge(current, incoming, appendPaths, path, take);
+      merge(current, incoming, appendPaths, prefix === "" ? key : `${prefix}.${key}`, take);
     } else {
       target[key] = take(incoming);
     }
@@ -109,14 +111,21 @@ function merge(
 }
 
 /** The dotted paths of `appendPaths` that `patch` actually carries an array for. */
-export function appendPathsIn(patch: Readonly<Obj>, appendPaths: readonly string[]): string[] {
-  const present: string[] = [];
-  for (const path of appendPaths) {
+export function appendPathsIn(
+  patch: Readonly<Obj>,
+  appendPaths: readonly string[],
+): readonly string[] {
+  let present: string[] | undefined;
+  for (let i = 0; i < appendPaths.length; i++) {
+    const path = appendPaths[i]!;
     let node: unknown = patch;
-    for (const segment of path.split(".")) {
-      node = isPlainObject(node) ? node[segment] : undefined;
-    }
-    if (Array.isArray(node)) present.push(path);
+    if (path.includes(".")) {
+      for (const segment of path.split(".")) node = isPlainObject(node) ? node[segment] : undefined;
+    } else node = patch[path];
+    // `present` stays undefined while every path so far is there.
+    if (Array.isArray(node)) present?.push(path);
+    else present ??= appendPaths.slice(0, i);
   }
-  return present;
+  // Every path present (the usual case): the caller's own array, shared, not a new one.
+  return present ?? appendPaths;
 }

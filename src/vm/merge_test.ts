@@ -99,6 +99,9 @@ Deno.test("appendPathsIn lists the append paths a patch carries an array for", (
   );
   assert.deepEqual(appendPathsIn({ inner: 5 }, paths), []);
   assert.deepEqual(appendPathsIn({ log: [1] }, []), []);
+  assert.deepEqual(appendPathsIn({ log: [1] }, ["missing", "log"]), ["log"]);
+  const all = ["log", "inner.events"];
+  assert.equal(appendPathsIn({ log: [], inner: { events: [2] } }, all), all, "all there: shared");
 });
 
 Deno.test("mergeOwnedPatch and adoptPatch take values over, capping arrays in place", () => {
