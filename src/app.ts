@@ -157,12 +157,7 @@ export function createApp(options: AppOptions): App {
       endpoints,
       state: {
         isReady: pipeline.isReady,
-        status: () => ({
-          ...pipeline.status(),
-          connections: ws.clientCount,
-          connections_closing: ws.closingCount,
-          max_connections: config.ws.maxClients,
-        }),
+        status: () => ({ ...pipeline.status(), ...ws.status() }),
       },
     });
   const adminPort = config.server.adminPort >= 0;

@@ -161,6 +161,13 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
     const url = new URL(request.url);
     const method = STANDARD_METHODS.has(request.method) ? request.method : "_OTHER";
     const route = routeOf(request, url);
+    // An upgrade's span would last only as long as the handshake, but the socket's
+    // callbacks made inside it keep its context alive for the whole connection (about
+    // 1.4 KB each, measured at 10 000 idle connections): when spans are not exported,
+    // upgrades get none.
+    if (route === "/{websocket}" && !tracing.exporting) {
+      return handle(request, url, toPeerAddress(info));
+    }
     const traceparent = request.headers.get("traceparent") ?? undefined;
     // Each request is its own trace (or continues the caller's), never a child of a
     // long-lived span.

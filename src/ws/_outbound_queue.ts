@@ -12,22 +12,30 @@ export interface QueueLimits {
   readonly socketHighWaterBytes: number;
 }
 
+/**
+ * What a queue tells its owner. One object with methods (a session's), so a queue costs no
+ * closures: they were about 0.3 KB of every idle connection.
+ */
+export interface QueueEvents {
+  /** Frames handed to the socket, in bursts. */
+  onSent(frames: number, bytes: number): void;
+  /** The queue would overflow: the owner closes the client as a slow consumer. */
+  onOverflow(queuedFrames: number, queuedBytes: number): void;
+  /** The socket refused a frame: the owner closes the client. */
+  onSendError(error: unknown): void;
+}
+
 /** Options for {@link OutboundQueue}. */
 export interface OutboundQueueOptions {
   readonly transport: Transport;
   readonly clock: Clock;
   readonly limits: QueueLimits;
-  /** Frames handed to the socket, in bursts. */
-  readonly onSent: (frames: number, bytes: number) => void;
-  /** The queue would overflow: the owner closes the client as a slow consumer. */
-  readonly onOverflow: (queuedFrames: number, queuedBytes: number) => void;
-  /** The socket refused a frame: the owner closes the client. */
-  readonly onSendError: (error: unknown) => void;
+  readonly events: QueueEvents;
   /**
    * Paces the sends across all clients; without one, frames go to the socket in the
    * same call that queues them.
    */
-  readonly scheduler?: SendScheduler;
+  readonly scheduler?: SendScheduler | undefined;
 }
 
 /** A queued frame; `data` is undefined while a snapshot batch is still compressing. */
@@ -46,7 +54,12 @@ const encoder = new TextEncoder();
  * never grows past its bounds by more than one request's replies.
  */
 export class OutboundQueue implements Pumpable {
-  readonly #o: OutboundQueueOptions;
+  // The options' fields, not the options object: one object less per connection.
+  readonly #transport: Transport;
+  readonly #clock: Clock;
+  readonly #limits: QueueLimits;
+  readonly #events: QueueEvents;
+  readonly #scheduler: SendScheduler | undefined;
   #items: Outgoing[] = [];
   #head = 0;
   #bytes = 0;
@@ -55,7 +68,11 @@ export class OutboundQueue implements Pumpable {
   #startedEmpty = true;
 
   constructor(options: OutboundQueueOptions) {
-    this.#o = options;
+    this.#transport = options.transport;
+    this.#clock = options.clock;
+    this.#limits = options.limits;
+    this.#events = options.events;
+    this.#scheduler = options.scheduler;
   }
 
   /** Frames waiting. */
@@ -137,12 +154,12 @@ export class OutboundQueue implements Pumpable {
 
   #full(incomingBytes: number): boolean {
     if (!this.#held()) return false;
-    const { queueMaxFrames, queueMaxBytes } = this.#o.limits;
+    const { queueMaxFrames, queueMaxBytes } = this.#limits;
     const full = this.frames >= queueMaxFrames ||
       (incomingBytes > 0
         ? this.#bytes + incomingBytes > queueMaxBytes
         : this.#bytes >= queueMaxBytes);
-    if (full) this.#o.onOverflow(this.frames, this.#bytes);
+    if (full) this.#events.onOverflow(this.frames, this.#bytes);
     return full;
   }
 
@@ -153,8 +170,8 @@ export class OutboundQueue implements Pumpable {
   }
 
   #kick(): void {
-    if (this.#o.scheduler === undefined) this.pump();
-    else this.#o.scheduler.schedule(this);
+    if (this.#scheduler === undefined) this.pump();
+    else this.#scheduler.schedule(this);
   }
 
   /** True when the socket had nothing unwritten when the last pump began. */
@@ -164,7 +181,7 @@ export class OutboundQueue implements Pumpable {
 
   /** Bytes handed to the socket and not yet written. */
   get unsentBytes(): number {
-    return this.#closed ? 0 : this.#o.transport.bufferedAmount;
+    return this.#closed ? 0 : this.#transport.bufferedAmount;
   }
 
   /**
@@ -173,17 +190,17 @@ export class OutboundQueue implements Pumpable {
    */
   pump(): number {
     if (this.#closed || this.#drainTimer !== undefined) return 0;
-    const transport = this.#o.transport;
+    const transport = this.#transport;
     let sent = 0;
     let sentBytes = 0;
     // The send buffer is read once per pump (each read is a runtime call), then estimated
     // by adding what was sent, and read again only when the estimate passes the mark.
     let buffered = transport.bufferedAmount;
     this.#startedEmpty = buffered === 0;
-    const highWater = this.#o.limits.socketHighWaterBytes;
+    const highWater = this.#limits.socketHighWaterBytes;
     while (this.#head < this.#items.length) {
       if (buffered > highWater && (buffered = transport.bufferedAmount) > highWater) {
-        this.#drainTimer = this.#o.clock.setTimer(DRAIN_POLL_MS, () => {
+        this.#drainTimer = this.#clock.setTimer(DRAIN_POLL_MS, () => {
           this.#drainTimer = undefined;
           this.#kick();
         });
@@ -194,7 +211,7 @@ export class OutboundQueue implements Pumpable {
       try {
         transport.send(item.data);
       } catch (error) {
-        this.#o.onSendError(error);
+        this.#events.onSendError(error);
         return sent;
       }
       this.#items[this.#head] = undefined as unknown as Outgoing; // let the bytes go
@@ -204,7 +221,7 @@ export class OutboundQueue implements Pumpable {
       sentBytes += item.bytes;
       sent++;
     }
-    if (sent > 0) this.#o.onSent(sent, sentBytes);
+    if (sent > 0) this.#events.onSent(sent, sentBytes);
     if (this.#head === this.#items.length) {
       this.#items = [];
       this.#head = 0;

@@ -45,6 +45,8 @@ class DenoSocket implements Transport, EventListenerObject {
   handleEvent(event: Event): void {
     switch (event.type) {
       case "open":
+        // Fires once: dropping the listener frees its entry for the socket's lifetime.
+        this.#socket.removeEventListener("open", this);
         return this.#events.onOpen(this);
       case "message":
         return this.#events.onMessage((event as MessageEvent).data);

@@ -38,6 +38,7 @@ export {
   type Upgrader,
   type WsServer,
   type WsServerOptions,
+  type WsStatus,
 } from "./server.ts";
 export {
   createSendScheduler,

@@ -145,9 +145,11 @@ Deno.test("frames waiting for the scheduler do not make a keeping-up client a sl
     clock,
     limits: { queueMaxFrames: 4, queueMaxBytes: 1024, socketHighWaterBytes: 64 },
     scheduler,
-    onSent: () => {},
-    onOverflow: () => overflows++,
-    onSendError: (error) => assert.fail(String(error)),
+    events: {
+      onSent: () => {},
+      onOverflow: () => overflows++,
+      onSendError: (error) => assert.fail(String(error)),
+    },
   });
   const frame = new Uint8Array(8);
   for (let i = 0; i < 10; i++) assert.equal(queue.pushLive(frame), true);

@@ -60,6 +60,13 @@ export interface WsServerOptions {
   readonly admission?: AdmissionLimits;
 }
 
+/** The WebSocket part of `GET /status`. */
+export interface WsStatus {
+  readonly connections: number;
+  readonly connections_closing: number;
+  readonly max_connections: number;
+}
+
 /** The WebSocket side of the server. */
 export interface WsServer {
   /** Handles a request carrying `Upgrade: websocket`. */
@@ -74,6 +81,8 @@ export interface WsServer {
   readonly closingCount: number;
   /** Live sessions. */
   sessions(): Iterable<Session>;
+  /** The WebSocket part of `GET /status`. */
+  status(): WsStatus;
   /** Stops accepting, closes every session with `code`, and waits (up to `timeoutMs`) for them to end. */
   shutdown(options?: { code?: number; reason?: string; timeoutMs?: number }): Promise<void>;
 }
@@ -363,7 +372,11 @@ export function createWsServer(options: WsServerOptions): WsServer {
       try {
         // Outside the HTTP request's span: the socket's callbacks would otherwise keep that
         // ended span and its context alive for the whole connection (~1.3 KB each).
-        return tracing.detached(() => upgrade(request, connection));
+        // Detaching costs a context record per socket; without an exported request span
+        // there is no span for the socket's callbacks to keep alive.
+        return tracing.exporting
+          ? tracing.detached(() => upgrade(request, connection))
+          : upgrade(request, connection);
       } catch (error) {
         connection.releaseAll();
         throw error;
@@ -371,6 +384,13 @@ export function createWsServer(options: WsServerOptions): WsServer {
     },
     get clientCount() {
       return sessions.size + reserved;
+    },
+    status() {
+      return {
+        connections: this.clientCount,
+        connections_closing: this.closingCount,
+        max_connections: maxClients,
+      };
     },
     get closingCount() {
       let closing = 0;

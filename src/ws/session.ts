@@ -15,7 +15,7 @@ import {
   type SubscribeMessage,
 } from "./codec.ts";
 import type { Transport } from "./transport.ts";
-import { OutboundQueue, type QueueLimits } from "./_outbound_queue.ts";
+import { OutboundQueue, type QueueEvents, type QueueLimits } from "./_outbound_queue.ts";
 import type { SendScheduler } from "./send_scheduler.ts";
 import type { Admitted } from "./admission.ts";
 
@@ -69,8 +69,20 @@ class MinuteCounter {
   }
 }
 
-interface ActiveSubscription extends Disposable {
+/** One subscription: its bus listener, and the derived view's window it reads, if any. */
+class ActiveSubscription implements Disposable {
   readonly view: string;
+  readonly #listener: Disposable;
+  readonly #window: Disposable | undefined;
+  constructor(view: string, listener: Disposable, window?: Disposable) {
+    this.view = view;
+    this.#listener = listener;
+    this.#window = window;
+  }
+  [Symbol.dispose](): void {
+    this.#listener[Symbol.dispose]();
+    this.#window?.[Symbol.dispose]();
+  }
 }
 
 const encoder = new TextEncoder();
@@ -98,10 +110,32 @@ export class Session {
   readonly #queue: OutboundQueue;
   #closed = false;
   #ended = false;
-  readonly #messagesThisMinute = new MinuteCounter();
-  readonly #bytesThisMinute = new MinuteCounter();
+  // Made on first use: with a limit of 0 (off) a session never counts.
+  #messagesThisMinute: MinuteCounter | undefined;
+  #bytesThisMinute: MinuteCounter | undefined;
   #overByteLimit = false;
   #expiryTimer: Disposable | undefined;
+
+  /** The queue's events, as one small object with methods that reach the session. */
+  static readonly #QueueEvents = class implements QueueEvents {
+    readonly #session: Session;
+    constructor(session: Session) {
+      this.#session = session;
+    }
+    onSent(frames: number, bytes: number): void {
+      this.#session.#o.telemetry.framesSent(frames);
+      this.#session.#countSentBytes(bytes);
+    }
+    onOverflow(frames: number, bytes: number): void {
+      this.#session.#dropSlowConsumer(frames, bytes);
+    }
+    onSendError(error: unknown): void {
+      const session = this.#session;
+      session.#o.telemetry.connectionError("send-failed");
+      session.#o.log.warn("WebSocket connection error: {error}", { client_id: session.id, error });
+      session.close(CloseCode.InternalError, "send-failed");
+    }
+  };
 
   constructor(options: SessionOptions) {
     this.#o = options;
@@ -113,19 +147,10 @@ export class Session {
       transport: options.transport,
       clock: options.clock,
       limits: options.limits,
-      ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
-      onSent: (frames, bytes) => {
-        options.telemetry.framesSent(frames);
-        this.#countSentBytes(bytes);
-      },
-      onOverflow: (frames, bytes) => this.#dropSlowConsumer(frames, bytes),
-      onSendError: (error) => {
-        options.telemetry.connectionError("send-failed");
-        options.log.warn("WebSocket connection error: {error}", { client_id: this.id, error });
-        this.close(CloseCode.InternalError, "send-failed");
-      },
+      scheduler: options.scheduler,
+      events: new Session.#QueueEvents(this),
     });
-    this.#armExpiry(options.auth?.expiresAt);
+    if (options.auth?.expiresAt !== undefined) this.#armExpiry(options.auth.expiresAt);
   }
 
   #armExpiry(expiresAt: number | undefined): void {
@@ -152,6 +177,7 @@ export class Session {
   #countSentBytes(bytes: number): void {
     const limit = this.#o.limits.maxBytesPerMinute;
     if (limit <= 0 || this.#closed || this.#overByteLimit) return;
+    this.#bytesThisMinute ??= new MinuteCounter();
     if (this.#bytesThisMinute.add(this.#o.clock.monotonic(), bytes) <= limit) return;
     // Set first: sending the error frame below counts its own bytes and comes back here.
     this.#overByteLimit = true;
@@ -190,7 +216,9 @@ export class Session {
     this.#lastSeen = this.#o.clock.monotonic();
     this.#o.telemetry.messageReceived();
     const rate = this.#o.limits.maxMessagesPerMinute;
-    if (rate > 0 && this.#messagesThisMinute.add(this.#lastSeen, 1) > rate) {
+    if (
+      rate > 0 && (this.#messagesThisMinute ??= new MinuteCounter()).add(this.#lastSeen, 1) > rate
+    ) {
       this.#o.telemetry.limitExceeded("messages-per-minute");
       this.sendError({
         code: "rate-limit-exceeded",
@@ -362,7 +390,7 @@ export class Session {
     const listener = this.#o.bus.subscribe(info.id, (frame) => {
       if (key === undefined || frame.key === key) this.#queue.pushLive(frame.bytes);
     });
-    return { view: info.id, [Symbol.dispose]: () => listener[Symbol.dispose]() };
+    return new ActiveSubscription(info.id, listener);
   }
 
   #openDerived(info: ViewInfo, message: SubscribeMessage): ActiveSubscription {
@@ -378,13 +406,7 @@ export class Session {
     const listener = this.#o.bus.subscribe(window.topic, (frame) => {
       if (key === undefined || frame.key === key) this.#queue.pushLive(frame.bytes);
     });
-    return {
-      view: info.id,
-      [Symbol.dispose]: () => {
-        listener[Symbol.dispose]();
-        window[Symbol.dispose]();
-      },
-    };
+    return new ActiveSubscription(info.id, listener, window);
   }
 
   /** At most `maxSnapshotRows` entities (in the order the view gave them). */
