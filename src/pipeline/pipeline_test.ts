@@ -15,11 +15,16 @@ const decoder = new TextDecoder();
 
 /** A pipeline over fakes: FakeClock, ManualSources, a memory bus, recording telemetry. */
 function setup(
-  options: Partial<PipelineOptions> & { stack?: Stack; exporting?: boolean; names?: string[] } = {},
+  options: Partial<PipelineOptions> & {
+    stack?: Stack;
+    exporting?: boolean;
+    sampled?: (name: string) => boolean;
+    names?: string[];
+  } = {},
 ) {
   const clock = options.clock instanceof FakeClock ? options.clock : new FakeClock();
   const stack = options.stack ?? demoStack;
-  const tracing = createRecordingTracing(options.exporting ?? false);
+  const tracing = createRecordingTracing(options.exporting ?? false, options.sampled);
   const telemetry = { ...createRecordingTelemetry(), tracing };
   const bus = createMemoryBus({ onListenerError: (_topic, error) => assert.fail(String(error)) });
   const realVm = createVm({ stack, clock, telemetry: telemetry.vm });
@@ -210,6 +215,21 @@ Deno.test("pipeline: event spans only when exported", async (t) => {
     const publishes = tracing.named("projector.publish");
     assert.deepEqual(publishes.map((s) => s.parent), mutations);
     assert.deepEqual(publishes[0]!.attributes, { view: "Token/list", mode: "list" });
+    await pipeline.stop();
+  });
+
+  await t.step("an event span the sampler dropped gets no children", async () => {
+    const { pipeline, sources: [a], listen, tracing } = setup({
+      exporting: true,
+      sampled: (name) => name !== "vm.process_event",
+    });
+    const frames = listen("Token/list");
+    await pipeline.start();
+    a!.offer(transfer("m1", 1), transfer("m2", 2));
+    await until(() => frames.length === 2, "two frames");
+    assert.equal(tracing.named("vm.process_event").length, 2);
+    assert.equal(tracing.named("projector.mutation").length, 0);
+    assert.equal(tracing.named("projector.publish").length, 0);
     await pipeline.stop();
   });
 

@@ -63,6 +63,11 @@ export interface SpanHandle {
 
 /** A span that outlives one call (a connection): make it active with `run`, then `end` it. */
 export interface OpenSpan extends SpanHandle {
+  /**
+   * False when the sampler dropped this span (or nothing records): its children would be
+   * dropped too, so the event path makes none.
+   */
+  readonly recording: boolean;
   /** Runs `fn` with this span active, so spans started inside are its children. */
   run<T>(fn: () => T): T;
   /** Ends the span, now or at `endTime` (the clock's monotonic milliseconds). */
@@ -158,6 +163,7 @@ export interface Telemetry {
 const noop = (): void => {};
 
 const noopSpan: OpenSpan = Object.freeze({
+  recording: false,
   setAttribute: noop,
   recordError: noop,
   traceparent: undefined,

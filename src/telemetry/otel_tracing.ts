@@ -216,6 +216,9 @@ class OtelOpenSpan implements OpenSpan {
   get traceparent(): string | undefined {
     return toTraceparent(this.#span);
   }
+  get recording(): boolean {
+    return this.#span.isRecording();
+  }
   run<T>(fn: () => T): T {
     // Built per call, not kept: an OTel context costs ~450 B (three closures and a Map).
     return context.with(trace.setSpan(context.active(), this.#span), fn);

@@ -1,3 +1,6 @@
+const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE_BIGINT = -MAX_SAFE_BIGINT;
+
 /**
  * Converts handler output into JSON-safe wire data once per mutation, so every frame
  * built from it can use plain `JSON.stringify`: integers beyond ±(2^53−1) (bigint or
@@ -16,7 +19,7 @@ export function toWireValue(value: unknown, depth = 0): unknown {
       if (Number.isInteger(value) && !Number.isSafeInteger(value)) return BigInt(value).toString();
       return value;
     case "bigint":
-      return value >= -BigInt(Number.MAX_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+      return value >= MIN_SAFE_BIGINT && value <= MAX_SAFE_BIGINT
         ? Number(value)
         : value.toString();
     case "object": {

@@ -30,8 +30,10 @@ export interface RecordingTracing extends Tracing {
 
 class Recorded implements OpenSpan {
   readonly record: RecordedSpan;
-  constructor(record: RecordedSpan) {
+  readonly recording: boolean;
+  constructor(record: RecordedSpan, recording: boolean) {
     this.record = record;
+    this.recording = recording;
   }
   setAttribute(key: string, value: string | number | boolean): void {
     this.record.attributes[key] = value;
@@ -51,8 +53,14 @@ class Recorded implements OpenSpan {
   }
 }
 
-/** Creates a recording tracing; `exporting` decides whether the hot paths make spans. */
-export function createRecordingTracing(exporting = true): RecordingTracing {
+/**
+ * Creates a recording tracing; `exporting` decides whether the hot paths make spans, and
+ * `sampled` whether a span reports itself as recording (as a sampler would decide).
+ */
+export function createRecordingTracing(
+  exporting = true,
+  sampled: (name: string) => boolean = () => true,
+): RecordingTracing {
   const spans: RecordedSpan[] = [];
   function startSpan(name: string, attributes: SpanAttributes, options?: SpanOptions): Recorded {
     const record: RecordedSpan = {
@@ -67,7 +75,7 @@ export function createRecordingTracing(exporting = true): RecordingTracing {
       errors: [],
     };
     spans.push(record);
-    return new Recorded(record);
+    return new Recorded(record, sampled(name));
   }
   return {
     exporting,
