@@ -23,10 +23,13 @@ export interface IntakeOptions {
   readonly capacity?: number;
   /**
    * Most events in one batch; read before each batch, so the caller can shrink batches
-   * when every event fans out to thousands of clients. Default 256.
+   * when every event fans out to thousands of clients. Default {@link INTAKE_DEFAULTS}.
    */
   readonly maxBatch?: number | (() => number);
-  /** Longest stretch of processing before yielding to timers and network I/O; default 2 ms. */
+  /**
+   * Longest stretch of processing before yielding to timers and network I/O, ms; default
+   * {@link INTAKE_DEFAULTS}.
+   */
   readonly sliceMs?: number;
   /**
    * How to yield; default a zero-delay timer from `clock` (FakeClock tests drive it). The
@@ -40,8 +43,6 @@ export interface IntakeOptions {
    * request's span for as long as the burst lasts.
    */
   readonly detach?: <T>(fn: () => T) => T;
-  /** Called when the queue has just been emptied: the end of a burst. */
-  readonly onIdle?: () => void;
 }
 
 /**
@@ -75,6 +76,9 @@ interface Chunk {
   readonly done: (() => void) | undefined;
 }
 
+/** The intake's defaults for batch size and slice length (the pipeline shares them). */
+export const INTAKE_DEFAULTS = Object.freeze({ maxBatch: 256, sliceMs: 2 });
+
 /** Thrown by `submit` once the intake is closed. */
 export class IntakeClosedError extends Error {
   override readonly name = "IntakeClosedError";
@@ -84,8 +88,8 @@ export class IntakeClosedError extends Error {
 export function createIntake(options: IntakeOptions): Intake {
   const { clock } = options;
   const capacity = options.capacity ?? PIPELINE_DEFAULTS.capacity;
-  const sliceMs = options.sliceMs ?? 2;
-  const maxBatch = options.maxBatch ?? 256;
+  const sliceMs = options.sliceMs ?? INTAKE_DEFAULTS.sliceMs;
+  const maxBatch = options.maxBatch ?? INTAKE_DEFAULTS.maxBatch;
   const batchLimit = typeof maxBatch === "number" ? () => maxBatch : maxBatch;
   const detach = options.detach ?? ((fn) => fn());
   let chunks: Chunk[] = [];
@@ -168,7 +172,6 @@ export function createIntake(options: IntakeOptions): Intake {
     }
     chunks = [];
     head = 0;
-    options.onIdle?.();
   }
 
   function kick(): void {

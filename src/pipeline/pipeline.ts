@@ -8,7 +8,7 @@ import type { OpenSpan, Telemetry } from "../telemetry/mod.ts";
 import { type Clock, yieldToIo } from "../util/mod.ts";
 import type { BatchFailure, Vm } from "../vm/mod.ts";
 import { recordEventSpans } from "./event_spans.ts";
-import { createIntake, type Intake, type IntakeBatch } from "./intake.ts";
+import { createIntake, type Intake, INTAKE_DEFAULTS, type IntakeBatch } from "./intake.ts";
 import { startSource } from "./source_runner.ts";
 import { type PipelineStatus, toPipelineStatus } from "./status.ts";
 
@@ -35,7 +35,7 @@ export interface PipelineOptions {
   readonly requiredSources?: readonly string[];
   /** Events the intake holds at most; default {@link PIPELINE_DEFAULTS}. */
   readonly capacity?: number;
-  /** Most events per batch; default 256. */
+  /** Most events per batch; default {@link INTAKE_DEFAULTS}. */
   readonly maxBatchEvents?: number;
   /**
    * Most frames one batch may fan out to (events × listeners of their entity's views):
@@ -46,7 +46,8 @@ export interface PipelineOptions {
    */
   readonly maxBatchFrames?: number;
   /**
-   * Most handler time (ms) before a batch yields to I/O and goes on; default 2. Each yield
+   * Most handler time (ms) before a batch yields to I/O and goes on, and the intake's slice
+   * between batches; default {@link INTAKE_DEFAULTS}. Each yield
    * costs an I/O turn (about 0.05 ms here, more under load), so slices much shorter than
    * this spend their time yielding.
    */
@@ -75,9 +76,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const vmLog = options.log.getChild("vm");
   const sourceLog = options.log.getChild("sources");
   const healthLog = options.log.getChild("health");
-  const maxBatchEvents = options.maxBatchEvents ?? 256;
+  const maxBatchEvents = options.maxBatchEvents ?? INTAKE_DEFAULTS.maxBatch;
   const maxBatchFrames = options.maxBatchFrames ?? 4096;
-  const sliceMs = options.sliceMs ?? 2;
+  const sliceMs = options.sliceMs ?? INTAKE_DEFAULTS.sliceMs;
   const entities = Object.keys(stack.entities);
   const fanoutIdle = options.fanoutIdle ?? (() => undefined);
 
@@ -166,6 +167,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     clock,
     ...(options.capacity === undefined ? {} : { capacity: options.capacity }),
     maxBatch: batchLimit,
+    sliceMs,
     yieldToEventLoop: yieldToIo,
     detach: (fn) => tracing.detached(fn),
     process: processBatch,

@@ -203,39 +203,24 @@ export function createProjector(options: ProjectorOptions): Projector {
   let unlogged = 0;
   let timer: Disposable | undefined;
 
-  function applyMutation(mutation: Mutation, span: OpenSpan | undefined): void {
-    const views = entities.get(mutation.entity);
-    if (views === undefined) throw new TypeError(`Unknown entity "${mutation.entity}"`);
-    const appendSet = views.appendSet;
-    // The patch is serialised before it is merged: merging hands its values to the cache
-    // (no copy), and later merges change the cached values in place.
-    let dataJson: string | undefined;
-    for (const view of views.baseViews) {
-      if (bus.hasSubscribers(view.id)) dataJson ??= JSON.stringify(mutation.patch);
-    }
+  function applyMutation(views: EntityViews, mutation: Mutation, span: OpenSpan | undefined): void {
+    // Frames first, from the patch as it came: merging may hand the patch's values to the
+    // cache (ownsMutations), and later merges change cached values in place.
+    publishPatchFrames(views, mutation, span);
     const cached = views.cache.get(mutation.key);
     const patch = mutation.patch as Entity;
     let merged: Entity;
     if (ownsMutations) {
-      merged = cached === undefined ? adoptPatch(patch) : mergeOwnedPatch(cached, patch, appendSet);
+      merged = cached === undefined
+        ? adoptPatch(patch)
+        : mergeOwnedPatch(cached, patch, views.appendSet);
     } else {
       merged = cached === undefined
         ? clonePatchValue(patch) as Entity
-        : mergePatch(cached, patch, appendSet);
+        : mergePatch(cached, patch, views.appendSet);
     }
     views.cache.set(mutation.key, merged);
-    for (const view of views.baseViews) {
-      if (!bus.hasSubscribers(view.id)) continue;
-      const data = dataJson ??= JSON.stringify(mutation.patch);
-      const frame = {
-        key: mutation.key,
-        bytes: view.encode(mutation.key, data, mutation.append, mutation.seq),
-      };
-      if (span === undefined) bus.publish(view.id, frame);
-      else publishInSpan(span, view.spanAttributes, () => bus.publish(view.id, frame));
-      view.frames++;
-      framesInBatch++;
-    }
+    // Derived views sort by the merged entity.
     for (const derived of views.derived) {
       if (span === undefined || derived.windowCount === 0) derived.update(mutation.key);
       else {
@@ -249,6 +234,27 @@ export function createProjector(options: ProjectorOptions): Projector {
     views.applied++;
   }
 
+  /** One patch frame per base view with subscribers; the data serialised once for all. */
+  function publishPatchFrames(
+    views: EntityViews,
+    mutation: Mutation,
+    span: OpenSpan | undefined,
+  ): void {
+    let dataJson: string | undefined;
+    for (const view of views.baseViews) {
+      if (!bus.hasSubscribers(view.id)) continue;
+      const data = dataJson ??= JSON.stringify(mutation.patch);
+      const frame = {
+        key: mutation.key,
+        bytes: view.encode(mutation.key, data, mutation.append, mutation.seq),
+      };
+      if (span === undefined) bus.publish(view.id, frame);
+      else publishInSpan(span, view.spanAttributes, () => bus.publish(view.id, frame));
+      view.frames++;
+      framesInBatch++;
+    }
+  }
+
   function publishInSpan(parent: OpenSpan, attributes: SpanAttributes, send: () => void): void {
     const span = tracing.startSpan("projector.publish", attributes, { parentSpan: parent });
     try {
@@ -260,11 +266,14 @@ export function createProjector(options: ProjectorOptions): Projector {
 
   /** Applies one mutation, inside a `projector.mutation` span when its event has one. */
   function apply(mutation: Mutation, parent: OpenSpan | undefined): void {
-    if (parent === undefined) return applyMutation(mutation, undefined);
-    const attributes = entities.get(mutation.entity)?.spanAttributes ?? { entity: mutation.entity };
-    const span = tracing.startSpan("projector.mutation", attributes, { parentSpan: parent });
+    const views = entities.get(mutation.entity);
+    if (views === undefined) throw new TypeError(`Unknown entity "${mutation.entity}"`);
+    if (parent === undefined) return applyMutation(views, mutation, undefined);
+    const span = tracing.startSpan("projector.mutation", views.spanAttributes, {
+      parentSpan: parent,
+    });
     try {
-      applyMutation(mutation, span);
+      applyMutation(views, mutation, span);
     } catch (error) {
       span.recordError(error);
       throw error;

@@ -312,15 +312,7 @@ export function createVm(options: VmOptions): Vm {
     processBatch,
     async process(event) {
       const { mutations, failures } = await processBatch([event]);
-      return {
-        mutations,
-        failures: failures.map(({ entity, handler, code, error }) => ({
-          entity,
-          handler,
-          code,
-          error,
-        })),
-      };
+      return { mutations, failures };
     },
     state(entity, key) {
       return byName.get(entity)?.table.get(key);
