@@ -9,11 +9,13 @@ import { type App, createApp } from "./src/app.ts";
 import { prepareAuth } from "./src/auth/mod.ts";
 import { type Config, ConfigError, parseConfig } from "./src/config/mod.ts";
 import { getLogger, type Logger } from "./src/log/mod.ts";
-import { loadStack, type Stack } from "./src/stack/mod.ts";
+import { loadStack, type Stack, toModuleUrl } from "./src/stack/mod.ts";
+import { DEMO_STACK_MODULE, openSandbox, type Sandbox, SandboxError } from "./src/sandbox/mod.ts";
 import {
   initWithOtel,
   type OpenSpan,
   type OtelGuard,
+  type Telemetry,
   TelemetryConfig,
 } from "./src/telemetry/mod.ts";
 import { randomIds, systemClock } from "./src/util/mod.ts";
@@ -85,7 +87,20 @@ export async function boot(entry: string): Promise<Booted> {
   }
 
   let stack: Stack | undefined;
-  if (config.server.stackModule !== "") {
+  let sandbox: Sandbox | undefined;
+  if (config.vm.isolation === "process") {
+    // The server never imports the stack module: a host with no permissions loads it.
+    try {
+      sandbox = await startup.run(() => openHandlerHosts(config, log, telemetry));
+      stack = sandbox.stack;
+      const pool = sandbox.pool;
+      // However the process ends, a host stuck in a loop must not outlive it.
+      globalThis.addEventListener("unload", () => pool.killNow());
+    } catch (error) {
+      if (!(error instanceof SandboxError)) throw error;
+      await refuseToStart(error.message);
+    }
+  } else if (config.server.stackModule !== "") {
     try {
       stack = await loadStack(config.server.stackModule, Deno.cwd());
     } catch (error) {
@@ -105,12 +120,36 @@ export async function boot(entry: string): Promise<Booted> {
       metrics: otel.renderMetrics,
       auth,
       ...(stack === undefined ? {} : { stack }),
+      ...(sandbox === undefined ? {} : { handlerHosts: sandbox.pool }),
     });
     return { config, otel, app, log, startup };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     return await refuseToStart(error.message);
   }
+}
+
+/** Starts the handler hosts for the configured stack module (the demo stack by default). */
+function openHandlerHosts(config: Config, log: Logger, telemetry: Telemetry): Promise<Sandbox> {
+  const cwd = Deno.cwd();
+  const specifier = config.server.stackModule;
+  return openSandbox({
+    module: specifier === ""
+      ? DEMO_STACK_MODULE
+      : { url: toModuleUrl(specifier, cwd), exportName: "default" },
+    settings: {
+      stateTableSize: config.vm.stateTableSize,
+      handlerTimeoutMs: config.vm.handlerTimeoutMs,
+      functionCallMetrics: config.vm.functionCallMetrics,
+    },
+    memoryMb: config.vm.memoryMb,
+    env: Deno.env.toObject(),
+    cwd,
+    clock: systemClock,
+    log: log.getChild("vm"),
+    telemetry: telemetry.vm,
+    detach: (fn) => telemetry.tracing.detached(fn),
+  });
 }
 
 /**

@@ -6,16 +6,18 @@
  * and writes the raw results as JSON.
  *
  * Usage: deno task bench [--smoke] [--out FILE] [--set SETTING=VALUE]...
- *        [--only fanout,events,idle,startup]
- *        [--targets baseline,runtime,pharos,telemetry-off,telemetry-on]
+ *        [--only fanout,events,sandbox,idle,startup]
+ *        [--targets baseline,runtime,pharos,inline,telemetry-off,telemetry-on]
+ *        [--server-flags "--cpu-prof --cpu-prof-dir=prof --cpu-prof-md"]
  * (`--set` overrides one of the settings in scenarios.ts, e.g. `--set floodWindow=20`;
+ * `--server-flags` adds `deno run` flags to every Pharos server, for profiling;
  * fan-out runs baseline, pharos, telemetry-off and telemetry-on, event throughput runs
  * pharos, telemetry-on, telemetry-off and runtime. A partial run prints its detail tables
  * and only the headline figures of event throughput, when it ran for all its targets.)
  * @module
  */
 import { type EventsResult, runEventThroughput, summarizeEvents } from "./event_scenario.ts";
-import { eventFigures, headlineFigures, markdownReport } from "./report.ts";
+import { eventFigures, headlineFigures, markdownReport, sandboxFigures } from "./report.ts";
 import {
   BENCH_TOKEN,
   type BenchSettings,
@@ -28,6 +30,7 @@ import {
   SMOKE,
 } from "./scenarios.ts";
 import { startOtlpSink } from "./otlp_sink.ts";
+import { runSandbox, type SandboxResult } from "./sandbox_scenario.ts";
 import { summarize } from "./summary.ts";
 
 function option(name: string): string | undefined {
@@ -59,24 +62,26 @@ const progress = (text: string) =>
   console.error(`[${((performance.now() - started) / 1000).toFixed(1)}s] ${text}`);
 
 await using sink = startOtlpSink();
+const serverFlags = option("--server-flags")?.split(" ").filter((flag) => flag !== "");
+const pharos = (env: Record<string, string>) => ({
+  kind: "pharos" as const,
+  env,
+  ...(serverFlags === undefined ? {} : { denoFlags: serverFlags }),
+});
 const targets = {
   baseline: { kind: "baseline" as const },
-  pharos: { kind: "pharos" as const, env: PHAROS_INGEST_ENV },
-  "telemetry-off": {
-    kind: "pharos" as const,
-    env: { ...PHAROS_INGEST_ENV, OTEL_SDK_DISABLED: "true", PHAROS_LOG: "warn" },
-  },
-  "telemetry-on": {
-    kind: "pharos" as const,
-    env: {
-      ...PHAROS_INGEST_ENV,
-      OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
-      OTEL_METRIC_EXPORT_INTERVAL: "5000",
-      PHAROS_LOG_FORMAT: "json",
-      PHAROS_LOG: "info",
-    },
-  },
+  pharos: pharos(PHAROS_INGEST_ENV),
+  "telemetry-off": pharos({ ...PHAROS_INGEST_ENV, OTEL_SDK_DISABLED: "true", PHAROS_LOG: "warn" }),
+  "telemetry-on": pharos({
+    ...PHAROS_INGEST_ENV,
+    OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+    OTEL_METRIC_EXPORT_INTERVAL: "5000",
+    PHAROS_LOG_FORMAT: "json",
+    PHAROS_LOG: "info",
+  }),
   runtime: { kind: "runtime" as const, env: { PHAROS_INGEST_TOKEN: BENCH_TOKEN } },
+  // Handlers in the server process instead of the handler host (the sandbox comparison).
+  inline: pharos({ ...PHAROS_INGEST_ENV, PHAROS_HANDLER_ISOLATION: "inline" }),
 };
 type TargetName = keyof typeof targets;
 
@@ -123,6 +128,20 @@ const eventRuns: EventsResult[] = await interleaved(
   (name) => runEventThroughput(name, targets[name], settings),
 );
 const events = perTarget(eventTargets, eventRuns, summarizeEvents);
+// The sandbox: the event scenario at the sandbox's fixed rate, process vs inline handlers,
+// then runaway handlers and killed hosts on a server of their own.
+const sandboxTargets = ["pharos", "inline"] as const;
+const sandboxSettings = { ...settings, eventFixedRate: settings.sandboxFixedRate };
+const sandboxRuns: EventsResult[] = await interleaved(
+  { part: "sandbox", label: "isolation", names: sandboxTargets },
+  (name) => runEventThroughput(name, targets[name], sandboxSettings),
+);
+const isolation = perTarget(sandboxTargets, sandboxRuns, summarizeEvents);
+let sandbox: SandboxResult | undefined;
+if (runs("sandbox")) {
+  progress("sandbox: runaway handlers and killed hosts");
+  sandbox = await runSandbox(targets.pharos, settings);
+}
 const idle: Record<string, Awaited<ReturnType<typeof runIdle>>> = {};
 for (const name of runs("idle") ? ["baseline", "pharos"] as const : []) {
   progress(`idle connections: ${name}`);
@@ -139,8 +158,20 @@ for (
   startup[name] = await runStartup(name, spec, settings);
 }
 
-const results = { fanout, fanout_runs: fanoutRuns, events, event_runs: eventRuns, idle, startup };
-const figures = partial ? eventFigures(results) : headlineFigures(results);
+const results = {
+  fanout,
+  fanout_runs: fanoutRuns,
+  events,
+  event_runs: eventRuns,
+  isolation,
+  isolation_runs: sandboxRuns,
+  sandbox,
+  idle,
+  startup,
+};
+const figures = partial
+  ? [...eventFigures(results), ...sandboxFigures(results)]
+  : headlineFigures(results);
 const report = markdownReport(results, figures);
 console.log(report);
 progress(`done; OTLP sink received ${JSON.stringify(sink.counts())}`);

@@ -22,12 +22,22 @@ export interface ServerChild extends AsyncDisposable {
 export interface ServerSpec {
   readonly kind: "pharos" | "baseline" | "runtime";
   readonly env?: Record<string, string>;
+  /** Extra `deno run` flags for Pharos (`--server-flags`, e.g. a CPU profile). */
+  readonly denoFlags?: readonly string[];
 }
 
 /** Deno arguments that run `spec` on `port` (Pharos takes its port from `PORT`). */
 export function serverArgs(spec: ServerSpec, port: number): string[] {
   if (spec.kind === "pharos") {
-    return ["run", "--allow-net", "--allow-env", "--allow-read", "main.ts"];
+    return [
+      "run",
+      ...(spec.denoFlags ?? []),
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-run",
+      "main.ts",
+    ];
   }
   return spec.kind === "baseline"
     ? ["run", "--allow-net", "bench/baseline_server.ts", String(port)]

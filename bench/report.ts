@@ -5,6 +5,7 @@
  */
 import { EVENT_PHASES, type EventsResult, type EventsSummary } from "./event_scenario.ts";
 import type { FanoutResult, IdleResult, StartupResult } from "./scenarios.ts";
+import { medianAndMax, type SandboxResult } from "./sandbox_scenario.ts";
 import type { FanoutSummary } from "./summary.ts";
 
 /** Everything one run measured. */
@@ -17,6 +18,10 @@ export interface BenchResults {
   readonly events: Record<string, EventsSummary>;
   /** Every event-throughput run, in the order they ran. */
   readonly event_runs: readonly EventsResult[];
+  /** The event scenario at the sandbox's fixed rate: `pharos` (process) and `inline`. */
+  readonly isolation: Record<string, EventsSummary>;
+  readonly isolation_runs: readonly EventsResult[];
+  readonly sandbox: SandboxResult | undefined;
   readonly idle: Record<string, IdleResult>;
   readonly startup: Record<string, StartupResult>;
 }
@@ -104,6 +109,55 @@ export function headlineFigures(r: BenchResults): Figure[] {
       met: startup <= 300,
     },
     ...eventFigures(r),
+    ...sandboxFigures(r),
+  ];
+}
+
+/** The sandbox targets; none unless both isolation modes and the runaway runs ran. */
+export function sandboxFigures(r: BenchResults): Figure[] {
+  const { pharos: process, inline } = r.isolation;
+  const sandbox = r.sandbox;
+  if (process === undefined || inline === undefined || sandbox === undefined) return [];
+  const throughput = ratio(process.events_per_s_1, inline.events_per_s_1);
+  const addedP50 = process.fixed_p50_ms - inline.fixed_p50_ms;
+  const worstRunaway = Math.max(...sandbox.runaway_next_frame_ms);
+  const worstKill = Math.max(...sandbox.kill_next_frame_ms);
+  return [
+    {
+      figure: "event throughput, process ÷ inline isolation",
+      value: `${
+        fixed2(throughput)
+      } (${process.events_per_s_1} / ${inline.events_per_s_1} events/s)`,
+      target: "≥ 0.8",
+      met: throughput >= 0.8,
+    },
+    {
+      figure: `added event→frame p50 at ${process.fixed_rate} events/s`,
+      value: `${fixed2(addedP50)} ms (${process.fixed_p50_ms} − ${inline.fixed_p50_ms} ms)`,
+      target: "≤ 1 ms",
+      met: addedP50 <= 1,
+    },
+    {
+      figure: "runaway handler: its event → the next event's frame",
+      value: `${medianAndMax(sandbox.runaway_next_frame_ms)} (budget ${sandbox.budget_ms} ms)`,
+      target: `≤ budget + 100 ms`,
+      met: worstRunaway <= sandbox.budget_ms + 100,
+    },
+    {
+      figure: "/health p99 while a handler runs away",
+      value:
+        `${sandbox.health_ms.p99} ms (max ${sandbox.health_ms.max} ms, ${sandbox.health_probes} probes, ${sandbox.health_failures} failed)`,
+      target: "≤ 10 ms",
+      met: sandbox.health_ms.p99 <= 10 && sandbox.health_failures === 0,
+    },
+    {
+      figure: "host killed → the next batch's frame (warm spare)",
+      value: `${medianAndMax(sandbox.kill_next_frame_ms)} (healthy ${
+        medianAndMax(sandbox.healthy_frame_ms)
+      })`,
+      target: "≤ 50 ms",
+      met: worstKill <= 50,
+    },
   ];
 }
 
@@ -168,7 +222,15 @@ export function markdownReport(r: BenchResults, figures: readonly Figure[]): str
     "",
   ];
   if (r.fanout_runs.length > 0) lines.push(...fanoutTables(r));
-  lines.push(...eventTables(r));
+  lines.push(...eventTables(Object.values(r.events), r.event_runs, "Event throughput"));
+  lines.push(
+    ...eventTables(
+      Object.values(r.isolation),
+      r.isolation_runs,
+      "Isolation (the event scenario with handlers in the handler host process, `pharos`, and in the server, `inline`; the host's CPU counts as others')",
+    ),
+  );
+  if (r.sandbox !== undefined) lines.push(...sandboxLines(r.sandbox));
   const idleOrStartup = [...new Set([...Object.keys(r.idle), ...Object.keys(r.startup)])];
   if (idleOrStartup.length === 0) return lines.join("\n");
   lines.push(
@@ -224,9 +286,25 @@ function fanoutTables(r: BenchResults): string[] {
   return lines;
 }
 
+/** The runaway and kill runs, every measurement. */
+function sandboxLines(s: SandboxResult): string[] {
+  return [
+    "",
+    `Sandbox (budget ${s.budget_ms} ms; every figure in ms):`,
+    "",
+    `- runaway handler → the next event's frame: ${s.runaway_next_frame_ms.join(", ")}`,
+    `- the same path on a healthy host: ${s.healthy_frame_ms.join(", ")}`,
+    `- host killed → the next event's frame: ${s.kill_next_frame_ms.join(", ")}`,
+    `- /health while handlers ran away: p50 ${s.health_ms.p50}, p99 ${s.health_ms.p99}, max ${s.health_ms.max} (${s.health_probes} probes, ${s.health_failures} failed)`,
+  ];
+}
+
 /** The event-throughput tables: medians per target, then every run's phases. */
-function eventTables(r: BenchResults): string[] {
-  const summaries = Object.values(r.events);
+function eventTables(
+  summaries: readonly EventsSummary[],
+  runs: readonly EventsResult[],
+  title: string,
+): string[] {
   if (summaries.length === 0) return [];
   const many = summaries[0]!.subscribers_many;
   const rate = `${withCommas(summaries[0]!.fixed_rate)}/s`;
@@ -235,7 +313,7 @@ function eventTables(r: BenchResults): string[] {
   const phases = `1 sub / ${rate} / ${many} subs`;
   const lines = [
     "",
-    "Event throughput (medians over each target's runs; CPU in % of one core; others': every other process on the machine):",
+    `${title} (medians over each target's runs; CPU in % of one core; others': every other process on the machine):`,
     "",
     `| target | runs | events/s 1 sub | events/s ${many} subs | ${rate} p50 ms | ${rate} p99 ms | lost | server CPU (${phases}) | idle share at saturation (1 / ${many} subs) | others' CPU (${phases}) | 503s |`,
     "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -250,7 +328,7 @@ function eventTables(r: BenchResults): string[] {
     "| run | phase | subs | events | seconds | events/s | frames/s | lost | p50 ms | p99 ms | server CPU | load-gen CPU | others' CPU | 503s | closed |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
-  r.event_runs.forEach((run, i) => {
+  runs.forEach((run, i) => {
     for (const name of EVENT_PHASES) {
       const p = run.phases[name];
       const timed = p.kind === "fixed";

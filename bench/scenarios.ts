@@ -53,6 +53,14 @@ export interface BenchSettings {
   readonly eventPrebuiltEvents: number;
   /** Event throughput: many subscribers wait this long after a small read (0: never). */
   readonly eventReadPauseMs: number;
+  /** Sandbox: the fixed rate at which process and inline isolation are compared, events/s. */
+  readonly sandboxFixedRate: number;
+  /** Sandbox: the handler time budget of the runaway runs, ms. */
+  readonly sandboxBudgetMs: number;
+  /** Sandbox: runaway handlers, one after another. */
+  readonly sandboxRunaways: number;
+  /** Sandbox: handler hosts killed from outside, one after another. */
+  readonly sandboxKills: number;
 }
 
 /** The full run (a few minutes). */
@@ -79,6 +87,10 @@ export const FULL: BenchSettings = {
   eventPostIntervalMs: 10,
   eventPrebuiltEvents: 1_000_000,
   eventReadPauseMs: 50,
+  sandboxFixedRate: 1000,
+  sandboxBudgetMs: 250,
+  sandboxRunaways: 10,
+  sandboxKills: 10,
 };
 
 /** The smoke run for CI (seconds): every code path, no meaningful figures. */
@@ -105,6 +117,10 @@ export const SMOKE: BenchSettings = {
   eventPostIntervalMs: 10,
   eventPrebuiltEvents: 20_000,
   eventReadPauseMs: 50,
+  sandboxFixedRate: 1000,
+  sandboxBudgetMs: 100,
+  sandboxRunaways: 1,
+  sandboxKills: 1,
 };
 
 /** The ingest token the benchmark configures Pharos with. */

@@ -22,6 +22,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   projector: ["util", "config", "vm", "bus", "stack", "log", "telemetry"],
   ws: ["util", "config", "bus", "stack", "log", "telemetry"],
   http: ["util", "ws", "health", "telemetry", "log"],
+  sandbox: ["util", "config", "stack", "telemetry", "vm", "log"],
   pipeline: [
     "util",
     "config",

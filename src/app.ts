@@ -17,6 +17,7 @@ import { demoStack, type Stack } from "./stack/mod.ts";
 import type { Telemetry } from "./telemetry/mod.ts";
 import type { Clock, Ids } from "./util/mod.ts";
 import { createPathCache, createVm, type Vm } from "./vm/mod.ts";
+import { createHostedVm, type HostPool } from "./sandbox/mod.ts";
 import {
   type Authorize,
   createSendScheduler,
@@ -35,6 +36,12 @@ export interface AppOptions {
   readonly telemetry: Telemetry;
   /** Default: the built-in demo Token stack. */
   readonly stack?: Stack;
+  /**
+   * Handler hosts from `openSandbox` (`PHAROS_HANDLER_ISOLATION=process`), with `stack`
+   * their manifest's stack: handlers run there. Without them handlers run in-process.
+   * The app closes them on shutdown.
+   */
+  readonly handlerHosts?: HostPool;
   /** Sources to run instead of those the config and stack ask for. */
   readonly sources?: readonly Source[];
   /**
@@ -86,7 +93,18 @@ export function createApp(options: AppOptions): App {
     })
     : { sources: options.sources };
 
-  const vm = createVm({ stack, clock, telemetry: telemetry.vm, ...config.vm });
+  const hosts = options.handlerHosts;
+  const vm = hosts === undefined
+    ? createVm({ stack, clock, telemetry: telemetry.vm, ...config.vm })
+    : createHostedVm({
+      stack,
+      pool: hosts,
+      clock,
+      telemetry: telemetry.vm,
+      log: log("vm"),
+      stateTableSize: config.vm.stateTableSize,
+      handlerTimeoutMs: config.vm.handlerTimeoutMs,
+    });
   const bus = createMemoryBus({
     onListenerError: (topic, error) =>
       log("bus").error("Bus listener on {topic} failed: {error}", { topic, error }),
@@ -157,7 +175,11 @@ export function createApp(options: AppOptions): App {
       endpoints,
       state: {
         isReady: pipeline.isReady,
-        status: () => ({ ...pipeline.status(), ...ws.status() }),
+        status: () => ({
+          ...pipeline.status(),
+          ...ws.status(),
+          handlers: hosts?.status() ?? { isolation: "inline" },
+        }),
       },
     });
   const adminPort = config.server.adminPort >= 0;
@@ -168,6 +190,7 @@ export function createApp(options: AppOptions): App {
     runtimeLog.info("Shutting down: draining {clients} clients", { clients: ws.clientCount });
     await pipeline.stop();
     await ws.shutdown({ timeoutMs: Math.max(100, config.server.shutdownTimeoutMs / 2) });
+    await hosts?.close();
     runtimeLog.info("Shutdown complete");
   }
 

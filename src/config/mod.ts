@@ -30,7 +30,7 @@ export {
   type SourcesConfig,
   type UpstreamConfig,
 } from "./sources_config.ts";
-export { VM_DEFAULTS, type VmConfig } from "./vm_config.ts";
+export { ISOLATION_MODES, type IsolationMode, VM_DEFAULTS, type VmConfig } from "./vm_config.ts";
 export {
   WS_DEFAULTS,
   type WsAdmissionConfig,

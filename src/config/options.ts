@@ -76,6 +76,7 @@ export type OptionKind =
   | "replayPace"
   | "jsonObject"
   | "authMode"
+  | "isolation"
   | "secretList"
   | "origins";
 
@@ -334,6 +335,23 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 1,
     max: 600_000,
     description: "Time budget of one handler run; over it the run is cancelled and counted",
+  },
+  {
+    path: "vm.isolation",
+    env: "PHAROS_HANDLER_ISOLATION",
+    flag: "handler-isolation",
+    kind: "isolation",
+    description:
+      "process (handlers in a sandboxed host process with only the stack's permissions) or inline (in the server; for hosts that cannot start processes)",
+  },
+  {
+    path: "vm.memoryMb",
+    env: "PHAROS_HANDLER_MEMORY_MB",
+    flag: "handler-memory-mb",
+    kind: "int",
+    min: 16,
+    max: 65_536,
+    description: "V8 heap limit of the handler host process, MiB; a host over it is replaced",
   },
   {
     path: "projector.batchMaxSize",

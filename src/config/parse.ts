@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { AUTH_MODES, type AuthMode } from "./auth_config.ts";
 import { LOG_FORMATS, type LogFormat } from "./log_config.ts";
+import { ISOLATION_MODES, type IsolationMode } from "./vm_config.ts";
 import { parseLogFilter } from "./log_filter.ts";
 import { type Config, DEFAULT_CONFIG, OPTIONS, type OptionSpec } from "./options.ts";
 import { type ReplayPace, SOURCE_KINDS, type SourceKind } from "./sources_config.ts";
@@ -111,6 +112,11 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): unknown {
       }
       return url.href;
     }
+    case "isolation":
+      if (!(ISOLATION_MODES as readonly string[]).includes(value)) {
+        throw new TypeError(`${where}: expected ${ISOLATION_MODES.join(" or ")}`);
+      }
+      return value as IsolationMode;
     case "replayPace":
       if (value !== "recorded" && value !== "fast") {
         throw new TypeError(`${where}: expected recorded or fast`);

@@ -47,3 +47,29 @@ export function recordEventSpans(
   }
   return spans;
 }
+
+/**
+ * One `vm.handler_host` span per round trip of the slice to the handler host (more than
+ * one when a host died mid-batch), under the slice's first recorded event span: the batch
+ * ran for all its events at once, so it shows once, in the trace of the event it began
+ * with, with the number of events it carried.
+ */
+export function recordHostSpans(
+  tracing: Tracing,
+  result: VmBatchResult,
+  spans: readonly (OpenSpan | undefined)[],
+): void {
+  const parent = spans.find((span) => span !== undefined);
+  if (parent === undefined || result.hostRuns === undefined) return;
+  for (const run of result.hostRuns) {
+    const span = tracing.startSpan("vm.handler_host", {
+      "process.pid": run.pid,
+      "batch.events": run.events,
+      outcome: run.outcome,
+    }, { parentSpan: parent, startTime: run.startedAt });
+    if (run.outcome !== "ok") {
+      span.recordError(new Error(`The handler host ended (${run.outcome}) before answering`));
+    }
+    span.end(run.endedAt);
+  }
+}

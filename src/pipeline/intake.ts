@@ -60,6 +60,12 @@ export interface Intake {
    * The ingest endpoints answer 503 when this returns false.
    */
   offer(source: string, events: readonly PharosEvent[]): boolean;
+  /**
+   * Takes the next batch off the queue now, ahead of its turn, so its handlers can start
+   * while the current batch is published (the handler host's prefetch); the drain loop
+   * processes it next. Undefined when nothing is queued, or a batch is already taken ahead.
+   */
+  takeAhead(): IntakeBatch | undefined;
   /** Events waiting (not counting the batch being processed). */
   readonly pending: number;
   readonly capacity: number;
@@ -155,12 +161,22 @@ export function createIntake(options: IntakeOptions): Intake {
     return { batch: { events, sources }, completed };
   }
 
+  /** A batch taken ahead by {@link Intake.takeAhead}, processed next. */
+  let ahead: ReturnType<typeof take> | undefined;
+
+  /** Takes the next batch, and lets as many waiting submitters in as it made room for. */
+  function takeNext(): ReturnType<typeof take> {
+    const next = take(Math.max(1, batchLimit()));
+    for (let i = 0; i < next.batch.events.length && spaceWaiters.length > 0; i++) {
+      spaceWaiters.shift()!();
+    }
+    return next;
+  }
+
   async function drain(): Promise<void> {
-    while (queued > 0) {
-      const { batch, completed } = take(Math.max(1, batchLimit()));
-      for (let i = 0; i < batch.events.length && spaceWaiters.length > 0; i++) {
-        spaceWaiters.shift()!();
-      }
+    while (queued > 0 || ahead !== undefined) {
+      const { batch, completed } = ahead ?? takeNext();
+      ahead = undefined;
       beginWork();
       try {
         await options.process(batch);
@@ -189,6 +205,11 @@ export function createIntake(options: IntakeOptions): Intake {
   }
 
   return {
+    takeAhead() {
+      if (ahead !== undefined || queued === 0 || draining === undefined) return undefined;
+      ahead = takeNext();
+      return ahead.batch;
+    },
     async submit(source, event) {
       while (!closed && queued >= capacity) {
         await new Promise<void>((resolve) => spaceWaiters.push(resolve));

@@ -3,11 +3,11 @@ import { createHealthBoard, type HealthBoard } from "../health/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Projector } from "../projector/mod.ts";
 import type { Source } from "../sources/mod.ts";
-import type { Stack } from "../stack/mod.ts";
+import type { PharosEvent, Stack } from "../stack/mod.ts";
 import type { OpenSpan, Telemetry } from "../telemetry/mod.ts";
 import { type Clock, yieldToIo } from "../util/mod.ts";
-import type { BatchFailure, Vm } from "../vm/mod.ts";
-import { recordEventSpans } from "./event_spans.ts";
+import { type BatchFailure, CANCEL_CODES, type Vm } from "../vm/mod.ts";
+import { recordEventSpans, recordHostSpans } from "./event_spans.ts";
 import { createIntake, type Intake, INTAKE_DEFAULTS, type IntakeBatch } from "./intake.ts";
 import { startSource } from "./source_runner.ts";
 import { type PipelineStatus, toPipelineStatus } from "./status.ts";
@@ -110,14 +110,23 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     return Math.max(1, Math.min(maxBatchEvents, Math.floor(maxBatchFrames / fanout)));
   }
 
-  function logFailure(failure: BatchFailure, span: OpenSpan | undefined): void {
-    const line = () =>
-      vmLog.warn("Handler {entity}.{handler} failed ({code}): {error}", {
-        entity: failure.entity,
-        handler: failure.handler,
-        code: failure.code,
-        error: failure.error instanceof Error ? failure.error.message : String(failure.error),
-      });
+  /**
+   * One line per failed run, inside the event's span when there is one (so it carries the
+   * trace id); a cancelled run (over budget, or it took its handler host down) is an error.
+   */
+  function logFailure(failure: BatchFailure, event: PharosEvent, span: OpenSpan | undefined): void {
+    const cancelled = CANCEL_CODES.has(failure.code);
+    const properties = {
+      entity: failure.entity,
+      handler: failure.handler,
+      code: failure.code,
+      event_type: event.type,
+      ...(event.slot === undefined ? {} : { slot: event.slot }),
+      error: failure.error instanceof Error ? failure.error.message : String(failure.error),
+    };
+    const line = cancelled
+      ? () => vmLog.error("Handler {entity}.{handler} cancelled ({code}): {error}", properties)
+      : () => vmLog.warn("Handler {entity}.{handler} failed ({code}): {error}", properties);
     if (span === undefined) line();
     else span.run(line);
   }
@@ -151,10 +160,18 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       budgetMs: sliceMs,
       timings: exporting,
     });
+    // The handler host runs the next batch while this one is published (two cores at work).
+    if (vm.prefetch !== undefined && result.next === batch.events.length) {
+      const ahead = intake.takeAhead();
+      if (ahead !== undefined) vm.prefetch(ahead.events, { timings: exporting });
+    }
     const spans = exporting
       ? recordEventSpans(tracing, batch, result, { from, startedAt })
       : undefined;
-    for (const failure of result.failures) logFailure(failure, spans?.[failure.event - from]);
+    if (spans !== undefined) recordHostSpans(tracing, result, spans);
+    for (const failure of result.failures) {
+      logFailure(failure, batch.events[failure.event]!, spans?.[failure.event - from]);
+    }
     if (result.mutations.length > 0) {
       const parents = spans && result.mutationEvents.map((at) => spans[at - from]);
       projector.push(result.mutations, parents);

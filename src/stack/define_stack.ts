@@ -1,3 +1,4 @@
+import { validatePermissions } from "./permissions.ts";
 import type { SourceSpec, Stack, StackDefinition } from "./types.ts";
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
@@ -66,6 +67,7 @@ export function validateStack(definition: unknown): string[] {
     }
   }
   problems.push(...validateSources((definition as StackDefinition).sources));
+  problems.push(...validatePermissions((definition as StackDefinition).permissions));
   return problems;
 }
 

@@ -4,7 +4,7 @@ import { isStack, validateStack } from "./define_stack.ts";
 import type { Stack } from "./types.ts";
 
 /** Resolves a module path against the working directory; URLs pass through. */
-function toModuleUrl(specifier: string, cwd: string): string {
+export function toModuleUrl(specifier: string, cwd: string): string {
   if (/^[a-z][a-z0-9+.-]*:/i.test(specifier)) return specifier;
   // A path is not a URL: `#`, `?` and `%` in it must be escaped, not read as URL syntax.
   return pathToFileURL(resolve(cwd, specifier)).href;

@@ -5,7 +5,13 @@ export { BASE_VIEW_NAMES, defineStack, isStack, MAX_TAKE, validateStack } from "
 export { demoStack, type DemoTransfer } from "./demo_stack.ts";
 export { isTraceparent, parseEvent } from "./event.ts";
 export { compareSeq, isSeq, toSeq } from "./seq.ts";
-export { loadStack } from "./load.ts";
+export { loadStack, toModuleUrl } from "./load.ts";
+export {
+  describePermissions,
+  PERMISSION_KINDS,
+  type StackPermissions,
+  validatePermissions,
+} from "./permissions.ts";
 export type {
   DerivedViewDefinition,
   EntityDefinition,

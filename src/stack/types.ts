@@ -1,3 +1,5 @@
+import type { StackPermissions } from "./permissions.ts";
+
 /** An upstream event as Pharos receives it. */
 export interface PharosEvent {
   /** Event type; selects the handler (`Transfer`, …). */
@@ -96,6 +98,11 @@ export interface StackDefinition {
   readonly entities: Readonly<Record<string, EntityDefinition>>;
   /** Sources to run when `PHAROS_SOURCES` is not set; default: the demo source. */
   readonly sources?: readonly SourceSpec[];
+  /**
+   * What handlers may reach from their sandbox (`PHAROS_HANDLER_ISOLATION=process`);
+   * default nothing. Inline isolation cannot enforce it.
+   */
+  readonly permissions?: StackPermissions;
 }
 
 /** A validated stack, as returned by `defineStack`. */

@@ -39,9 +39,17 @@ export interface VmTelemetry {
   pathCacheHit(): void;
   pathCacheMiss(): void;
   handlerError(entity: string, code: string): void;
-  handlerCancelled(entity: string): void;
+  /** A run cancelled: over its budget (`timeout`), or it took its host down (`memory`, `crash`). */
+  handlerCancelled(entity: string, reason: HandlerCancelReason): void;
   handlerDuration(entity: string, handler: string, seconds: number): void;
+  /** The handler host was replaced (killed over budget or memory, or it exited). */
+  hostRestarted(reason: HandlerCancelReason): void;
+  /** One batch's round trip to the handler host. */
+  hostBatchDone(seconds: number): void;
 }
+
+/** Why a handler run was cancelled or a handler host replaced. */
+export type HandlerCancelReason = "timeout" | "memory" | "crash";
 
 /** Upstream source events. */
 export interface SourceTelemetry {
@@ -211,6 +219,8 @@ export const noopTelemetry: Telemetry = Object.freeze({
     handlerError: noop,
     handlerCancelled: noop,
     handlerDuration: noop,
+    hostRestarted: noop,
+    hostBatchDone: noop,
   }),
   sources: Object.freeze({ eventReceived: noop }),
   log: Object.freeze({ linesDropped: noop }),

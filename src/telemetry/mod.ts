@@ -5,6 +5,7 @@
  */
 export {
   type ActiveSpan,
+  type HandlerCancelReason,
   type LogTelemetry,
   noopTelemetry,
   noopTracing,

@@ -219,8 +219,21 @@ export const METRIC_DEFINITIONS = Object.freeze(
     handlerCancellations: def(
       "handler_cancellations_total",
       "counter",
-      "Handler runs cancelled for exceeding their time budget",
-      ["entity"],
+      "Handler runs cancelled: over their time budget, or they took their host down",
+      ["entity", "reason"],
+    ),
+    handlerHostRestarts: def(
+      "handler_host_restarts_total",
+      "counter",
+      "Handler host processes replaced, by reason (timeout, memory, crash)",
+      ["reason"],
+    ),
+    handlerHostBatchDuration: def(
+      "handler_host_batch_duration_seconds",
+      "histogram",
+      "Round trip of one batch to the handler host process",
+      [],
+      { unit: "s", buckets: HANDLER_BUCKETS_S },
     ),
     handlerCallDuration: def(
       "handler_call_duration_seconds",
@@ -427,6 +440,8 @@ export function createMetricFacades(
   const byModeEntity = attributeCache<[string, string]>(["mode", "entity"]);
   const byEntityCode = attributeCache<[string, string]>(["entity", "code"]);
   const byEntityHandler = attributeCache<[string, string]>(["entity", "handler"]);
+  const byEntityReason = attributeCache<[string, string]>(["entity", "reason"]);
+  const byReason = one("reason");
 
   const connections = counter(m.wsConnections);
   const disconnections = counter(m.wsDisconnections);
@@ -459,6 +474,8 @@ export function createMetricFacades(
   const pathMisses = counter(m.pathCacheMisses);
   const handlerErrors = counter(m.handlerErrors);
   const cancellations = counter(m.handlerCancellations);
+  const hostRestarts = counter(m.handlerHostRestarts);
+  const hostBatch = synchronous(meters, m.handlerHostBatchDuration);
   // Off by default: not even registered, so the series never appears unless asked for.
   const handlerDuration = options.functionCallMetrics === true
     ? synchronous(meters, m.handlerCallDuration)
@@ -539,7 +556,9 @@ export function createMetricFacades(
       pathCacheHit: () => pathHits(1),
       pathCacheMiss: () => pathMisses(1),
       handlerError: (entity, code) => handlerErrors(1, byEntityCode(entity, code)),
-      handlerCancelled: (entity) => cancellations(1, byEntity(entity)),
+      handlerCancelled: (entity, reason) => cancellations(1, byEntityReason(entity, reason)),
+      hostRestarted: (reason) => hostRestarts(1, byReason(reason)),
+      hostBatchDone: (seconds) => hostBatch(seconds),
       handlerDuration(entity, handler, seconds) {
         handlerDuration?.(seconds, byEntityHandler(entity, handler));
       },

@@ -32,8 +32,10 @@ const EXPECTED: Readonly<Record<string, readonly [string, readonly string[]]>> =
   path_cache_hits_total: ["counter", []],
   path_cache_misses_total: ["counter", []],
   handler_errors_total: ["counter", ["code", "entity"]],
-  handler_cancellations_total: ["counter", ["entity"]],
+  handler_cancellations_total: ["counter", ["entity", "reason"]],
   handler_call_duration_seconds: ["histogram", ["entity", "handler"]],
+  handler_host_restarts_total: ["counter", ["reason"]],
+  handler_host_batch_duration_seconds: ["histogram", []],
   process_resident_memory_bytes: ["gauge", []],
   // Extras.
   ws_connections_active: ["gauge", []],
@@ -101,7 +103,9 @@ function recordOneOfEach(telemetry: Telemetry): void {
   vm.pathCacheHit();
   vm.pathCacheMiss();
   vm.handlerError("Token", "handler-threw");
-  vm.handlerCancelled("Token");
+  vm.handlerCancelled("Token", "timeout");
+  vm.hostRestarted("memory");
+  vm.hostBatchDone(0.0004);
   vm.handlerDuration("Token", "transfer", 0.0002);
   sources.eventReceived("demo");
   log.linesDropped(5);

@@ -11,15 +11,18 @@ export {
 } from "./merge.ts";
 export { createPathCache, type PathCache, type PathCacheOptions } from "./path_cache.ts";
 export { HandlerTimeoutError } from "./handler_run.ts";
+export { type BatchOptions, createVm, type Vm, type VmOptions, type VmResult } from "./vm.ts";
 export {
   type BatchFailure,
-  type BatchOptions,
-  createVm,
+  BatchOutput,
+  CANCEL_CODES,
+  createStateTables,
+  type EntityRuntime,
   type HandlerFailure,
+  type HostRun,
   type Mutation,
-  type Vm,
+  type StateTables,
+  type StateTablesOptions,
   type VmBatchResult,
-  type VmOptions,
-  type VmResult,
-} from "./vm.ts";
+} from "./state_tables.ts";
 export { toWireValue } from "./wire_value.ts";

@@ -129,7 +129,7 @@ Deno.test("createVm", async (t) => {
     assert.ok(signal?.reason instanceof HandlerTimeoutError);
     assert.deepEqual(result.mutations, []);
     assert.equal(result.failures[0]?.code, "timeout");
-    assert.equal(telemetry.count("vm.handlerCancelled", "Item"), 1);
+    assert.equal(telemetry.count("vm.handlerCancelled", "Item", "timeout"), 1);
     assert.equal(telemetry.count("vm.handlerError"), 0);
     assert.equal(vm.state("Item", "a"), undefined);
   });
@@ -162,7 +162,7 @@ Deno.test("createVm", async (t) => {
     assert.deepEqual(result.mutations, []);
     assert.equal(result.failures[0]?.code, "timeout");
     assert.ok(result.failures[0]?.error instanceof HandlerTimeoutError);
-    assert.equal(telemetry.count("vm.handlerCancelled", "Item"), 1);
+    assert.equal(telemetry.count("vm.handlerCancelled", "Item", "timeout"), 1);
     assert.equal(vm.state("Item", "a"), undefined);
   });
 

@@ -15,7 +15,10 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** Starts `deno run main.ts` with `env` and `args`; stdout/stderr are collected. */
 export function spawnServer(env: Record<string, string>, args: string[] = []): ServerProcess {
-  return spawnDeno(["run", "--allow-net", "--allow-env", "--allow-read", MAIN, ...args], env);
+  return spawnDeno(
+    ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-run", MAIN, ...args],
+    env,
+  );
 }
 
 /** How long a server may take to log that it listens before `port` rejects. */

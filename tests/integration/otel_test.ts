@@ -34,8 +34,10 @@ const CATALOG: [string, string, string[]][] = [
   ["path_cache_hits_total", "counter", []],
   ["path_cache_misses_total", "counter", []],
   ["handler_errors_total", "counter", ["code", "entity"]],
-  ["handler_cancellations_total", "counter", ["entity"]],
+  ["handler_cancellations_total", "counter", ["entity", "reason"]],
   ["handler_call_duration_seconds", "histogram", ["entity", "handler"]],
+  // The server runs its handlers in a handler host (the default isolation).
+  ["handler_host_batch_duration_seconds", "histogram", []],
   ["process_resident_memory_bytes", "gauge", []],
 ];
 
@@ -50,6 +52,7 @@ const CATALOG_SPANS = [
   "ws.subscribe.list",
   "ws.subscribe.derived",
   "vm.process_event",
+  "vm.handler_host",
   "projector.mutation",
   "projector.publish",
 ];
@@ -180,6 +183,22 @@ Deno.test("OTLP export: every catalog span, chain, attribute and metric reaches 
       assert.ok(["list", "state"].includes(String(publish.attributes.mode)));
     },
   );
+
+  await t.step("each batch's round trip to the handler host is a vm.handler_host span", () => {
+    const hostSpans = spans.filter((s) => s.name === "vm.handler_host");
+    assert.ok(hostSpans.length > 0);
+    const events = new Map(
+      spans.filter((s) => s.name === "vm.process_event").map((s) => [s.spanId, s]),
+    );
+    for (const span of hostSpans) {
+      const parent = events.get(span.parentSpanId);
+      assert.ok(parent, "under the first event span of its batch");
+      assert.equal(span.traceId, parent.traceId);
+      assert.equal(span.attributes.outcome, "ok");
+      assert.ok(Number(span.attributes["batch.events"]) >= 1);
+      assert.equal(typeof span.attributes["process.pid"], "number");
+    }
+  });
 
   await t.step(
     "a producer's traceparent is continued: header for the batch, field per event",

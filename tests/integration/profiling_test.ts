@@ -9,7 +9,7 @@ import { ROOT, runDeno } from "./_tasks.ts";
 /** `deno run <flags> main.ts` on port 0; resolves `inspector` when the debugger line shows. */
 function startMain(flags: string[]) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...flags, "--allow-net", "--allow-env", "--allow-read", "main.ts"],
+    args: ["run", ...flags, "--allow-net", "--allow-env", "--allow-read", "--allow-run", "main.ts"],
     cwd: ROOT,
     env: { NO_COLOR: "1", PORT: "0", PHAROS_HOST: "127.0.0.1", PHAROS_DEMO_RATE: "200" },
     stdin: "null",

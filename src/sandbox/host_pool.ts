@@ -1,0 +1,199 @@
+import type { Logger } from "../log/mod.ts";
+import type { VmTelemetry } from "../telemetry/mod.ts";
+import type { Clock } from "../util/mod.ts";
+import { describePermissions } from "../stack/mod.ts";
+import { hostLaunch, type HostSpec } from "./host_command.ts";
+import { describeExit, type HostExit, HostProcess } from "./host_process.ts";
+import type { ConsoleLine } from "./protocol.ts";
+
+/** After a host fails to start, wait this long before the next try. */
+const RESPAWN_BACKOFF_MS = 1000;
+
+/** What `/status` shows of the handler hosts. */
+export interface HostStatus {
+  readonly isolation: "process";
+  readonly pid: number | null;
+  readonly uptimeMs: number | null;
+  readonly restarts: number;
+  /** As the host last reported it (at most once a second while it runs batches). */
+  readonly memory: { readonly rssBytes: number; readonly heapUsedBytes: number } | null;
+  readonly sparePid: number | null;
+  readonly permissions: string;
+}
+
+/** Options for {@link HostPool}. */
+export interface HostPoolOptions {
+  readonly spec: HostSpec;
+  readonly clock: Clock;
+  /** `pharos.vm`: host life is logged here, guest console output under `handler`. */
+  readonly log: Logger;
+  readonly telemetry: VmTelemetry;
+  /** See {@link HostProcessOptions.watchdogMs}. */
+  readonly watchdogMs: number;
+  /**
+   * Runs `fn` outside any active span (`Tracing.detached`), so host life lines do not
+   * carry the trace of whichever batch or start-up happened to spawn the host.
+   */
+  readonly detach?: <T>(fn: () => T) => T;
+}
+
+/** Logs guest console lines under `pharos.vm.handler`. */
+export function logConsole(log: Logger, lines: readonly ConsoleLine[] | undefined): void {
+  if (lines === undefined) return;
+  const handlerLog = log.getChild("handler");
+  for (const [level, text] of lines) {
+    handlerLog[level]("{text}", { text });
+  }
+}
+
+/**
+ * The active handler host and a warm spare: when the active one dies or is killed, the
+ * spare (already started, its stack loaded) takes over at once and a new spare starts.
+ */
+export class HostPool {
+  readonly #options: HostPoolOptions;
+  #active: HostProcess | undefined;
+  #spare: Promise<HostProcess> | undefined;
+  #spareProcess: HostProcess | undefined;
+  /** The spare, once it has loaded the stack (what `/status` calls the spare). */
+  #spareReady: HostProcess | undefined;
+  #restarts = 0;
+  #closing = false;
+
+  constructor(options: HostPoolOptions, first?: HostProcess) {
+    this.#options = options;
+    if (first !== undefined) this.#adopt(first);
+  }
+
+  /** Restarts so far. */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  /** The host to run the next batch on: the live active one, else the spare, promoted. */
+  async acquire(): Promise<HostProcess> {
+    while (!this.#closing) {
+      const active = this.#active;
+      if (active?.alive === true) return active;
+      const spare = this.#spare ?? this.#spawnReady();
+      this.#spare = undefined;
+      this.#spareProcess = undefined;
+      this.#spareReady = undefined;
+      try {
+        const host = await spare;
+        if (!host.alive) continue;
+        this.#adopt(host);
+        this.#startSpare();
+        return host;
+      } catch (error) {
+        this.#options.log.error("A handler host failed to start: {error}; retrying in {ms} ms", {
+          error: (error as Error).message,
+          ms: RESPAWN_BACKOFF_MS,
+        });
+        await new Promise<void>((resolve) =>
+          this.#options.clock.setTimer(RESPAWN_BACKOFF_MS, resolve)
+        );
+      }
+    }
+    throw new Error("The handler hosts are shut down");
+  }
+
+  /** The active host when it is alive, without waiting for one. */
+  current(): HostProcess | undefined {
+    return this.#active?.alive === true ? this.#active : undefined;
+  }
+
+  /** Starts the spare, unless one is starting or running. */
+  startSpare(): void {
+    this.#startSpare();
+  }
+
+  status(): HostStatus {
+    const active = this.#active?.alive === true ? this.#active : undefined;
+    const memory = active?.memory;
+    return {
+      isolation: "process",
+      pid: active?.pid ?? null,
+      uptimeMs: active === undefined ? null : this.#options.clock.now() - active.startedAt,
+      restarts: this.#restarts,
+      memory: memory === undefined ? null : { rssBytes: memory[0], heapUsedBytes: memory[1] },
+      sparePid: this.#spareReady?.alive === true ? this.#spareReady.pid : null,
+      permissions: describePermissions(this.#options.spec.permissions),
+    };
+  }
+
+  /** Kills every host at once, without waiting (for the server's own exit). */
+  killNow(): void {
+    this.#closing = true;
+    this.#active?.kill("crash");
+    this.#spareProcess?.kill("crash");
+  }
+
+  /** Kills every host and waits for them to end. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    const hosts = [this.#active, this.#spareProcess].filter((h) => h !== undefined);
+    for (const host of hosts) host.kill("crash");
+    await Promise.all(hosts.map((host) => host.exited));
+  }
+
+  #adopt(host: HostProcess): void {
+    this.#active = host;
+    const detach = this.#options.detach ?? ((fn) => fn());
+    detach(() => void host.exited.then((exit) => this.#onActiveExit(host, exit)));
+  }
+
+  #onActiveExit(host: HostProcess, exit: HostExit): void {
+    if (this.#closing) return;
+    this.#restarts++;
+    this.#options.telemetry.hostRestarted(exit.reason);
+    const { log } = this.#options;
+    log.warn(
+      "Handler host {pid} ended ({reason}, {exit}) after {uptimeMs} ms; the spare takes over",
+      {
+        pid: host.pid,
+        reason: exit.reason,
+        exit: describeExit(exit),
+        uptimeMs: this.#options.clock.now() - host.startedAt,
+      },
+    );
+    if (exit.stderr !== "" && exit.reason !== "timeout") {
+      log.debug("Handler host {pid} stderr: {stderr}", { pid: host.pid, stderr: exit.stderr });
+    }
+    if (this.#active === host) this.#active = undefined;
+  }
+
+  #startSpare(): void {
+    if (this.#spare !== undefined || this.#closing) return;
+    const detach = this.#options.detach ?? ((fn) => fn());
+    const spare = detach(() => this.#spawnReady());
+    this.#spare = spare;
+    spare.then((host) => {
+      if (this.#spare === spare) this.#spareReady = host;
+    }, () => {});
+    // A spare that fails to start is dropped; acquire() starts another when it needs one.
+    spare.catch(() => {
+      if (this.#spare === spare) {
+        this.#spare = undefined;
+        this.#spareProcess = undefined;
+      }
+    });
+  }
+
+  /** A new host, resolved once it has loaded the stack. */
+  async #spawnReady(): Promise<HostProcess> {
+    const { spec, clock, watchdogMs, log } = this.#options;
+    const host = HostProcess.spawn({ launch: hostLaunch(spec), clock, watchdogMs });
+    this.#spareProcess = host;
+    try {
+      const ready = await host.ready;
+      logConsole(log, ready.log);
+      log.debug("Handler host {pid} ready", { pid: host.pid });
+      return host;
+    } catch (error) {
+      host.kill("crash");
+      await host.exited;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,285 @@
+import type { Logger } from "../log/mod.ts";
+import type { Patch, PharosEvent, Stack } from "../stack/mod.ts";
+import type { HandlerCancelReason, VmTelemetry } from "../telemetry/mod.ts";
+import type { Clock } from "../util/mod.ts";
+import {
+  type BatchOptions,
+  BatchOutput,
+  createStateTables,
+  type EntityRuntime,
+  type HostRun,
+  type Vm,
+  type VmBatchResult,
+} from "../vm/mod.ts";
+import { type HostPool, logConsole } from "./host_pool.ts";
+import { describeExit, HostDiedError, type HostProcess, type RunAnswer } from "./host_process.ts";
+import type { DoneMessage, RunMessage } from "./protocol.ts";
+import { decodeRaw, encodeRaw, wireOfEncoded } from "./raw_value.ts";
+
+/** Options for {@link createHostedVm}. */
+export interface HostedVmOptions {
+  /** The server's view of the stack (from the host's manifest). */
+  readonly stack: Stack;
+  readonly pool: HostPool;
+  readonly clock: Clock;
+  readonly telemetry: VmTelemetry;
+  /** `pharos.vm`. */
+  readonly log: Logger;
+  readonly stateTableSize: number;
+  /** For messages: the run budget the watchdog enforced. */
+  readonly handlerTimeoutMs: number;
+}
+
+/** A handler run that took its host down. */
+interface Culprit {
+  readonly event: number;
+  readonly runtime: EntityRuntime;
+  readonly reason: HandlerCancelReason;
+  readonly error: Error;
+}
+
+/** One batch sent to one host. */
+interface Attempt {
+  readonly host: HostProcess;
+  readonly events: readonly PharosEvent[];
+  readonly from: number;
+  readonly timings: boolean;
+  readonly sentAt: number;
+  readonly done: Promise<RunAnswer>;
+}
+
+/** The events of a batch that must not run again, remembered across its slices. */
+interface BatchSkips {
+  readonly events: readonly PharosEvent[];
+  readonly skip: Set<number>;
+  readonly culprits: Culprit[];
+}
+
+/**
+ * The VM with handlers in a handler host process. The server keeps the authoritative
+ * state tables and numbers `_seq`; the host runs each batch and answers with raw patches
+ * and failures, which are merged here exactly as the in-process VM merges its own. When
+ * the host dies mid-batch, its marks name the run that was under way: that event is
+ * counted, skipped, and the rest of the batch re-run on the spare, which is first seeded
+ * with these tables (nothing of the dead host's batch was applied).
+ */
+export function createHostedVm(options: HostedVmOptions): Vm {
+  const { pool, clock, telemetry, log } = options;
+  // The tables hold state as the host encodes it (bigints as tagged strings): patches merge
+  // without decoding, and a new host is seeded with the entries as they are.
+  const tables = createStateTables({
+    stack: options.stack,
+    telemetry,
+    stateTableSize: options.stateTableSize,
+    toWire: wireOfEncoded,
+  });
+  let runIds = 0;
+  let skips: BatchSkips | undefined;
+  /** The batch sent ahead by {@link prefetch}, until `processBatch` takes it. */
+  let ahead: Attempt | undefined;
+
+  async function seed(host: HostProcess): Promise<void> {
+    const seeded: Record<string, (readonly [string, unknown])[]> = {};
+    for (const runtime of tables.entities) {
+      seeded[runtime.name] = [...runtime.table.entries()];
+    }
+    await host.send({ t: "seed", tables: seeded });
+    host.seeded = true;
+  }
+
+  function skipsFor(events: readonly PharosEvent[]): BatchSkips {
+    if (skips?.events !== events) skips = { events, skip: new Set(), culprits: [] };
+    return skips;
+  }
+
+  /** Sends events `from`… to `host`; the batch runs whole (no slices: the host is apart). */
+  function start(
+    host: HostProcess,
+    events: readonly PharosEvent[],
+    from: number,
+    timings: boolean,
+    skip: ReadonlySet<number>,
+  ): Attempt {
+    const sentAt = clock.monotonic();
+    const message: RunMessage = {
+      t: "run",
+      id: ++runIds,
+      from,
+      budgetMs: null,
+      timings,
+      skip: [...skip],
+      events,
+    };
+    const done = host.run(message);
+    done.catch(() => {}); // awaited by processBatch; never an unhandled rejection
+    return { host, events, from, timings, sentAt, done };
+  }
+
+  async function processBatch(
+    events: readonly PharosEvent[],
+    batchOptions?: BatchOptions,
+  ): Promise<VmBatchResult> {
+    const from = batchOptions?.from ?? 0;
+    const timings = batchOptions?.timings === true;
+    const batch = skipsFor(events);
+    let deathsWithoutMarks = 0;
+    const hostRuns: HostRun[] | undefined = timings ? [] : undefined;
+    // A batch sent ahead (see prefetch) is this one when it matches.
+    let attempt: Attempt | undefined = ahead?.events === events && ahead.from === from &&
+        ahead.timings === timings
+      ? ahead
+      : undefined;
+    ahead = undefined;
+    for (;;) {
+      if (attempt === undefined) {
+        const host = await pool.acquire();
+        if (!host.seeded) await seed(host);
+        attempt = start(host, events, from, timings, batch.skip);
+      }
+      const { host, sentAt } = attempt;
+      try {
+        // A batch sent ahead began when the host finished the one before it.
+        const { done, startedAt: began } = await attempt.done;
+        telemetry.hostBatchDone((clock.monotonic() - began) / 1000);
+        hostRuns?.push(hostRun(host, events, from, began, "ok"));
+        const out = apply(events, from, done, batch, timings ? began : undefined);
+        out.hostRuns = hostRuns;
+        return out;
+      } catch (error) {
+        if (!(error instanceof HostDiedError)) throw error;
+        attempt = undefined;
+        hostRuns?.push(hostRun(host, events, from, sentAt, error.exit.reason));
+        let culprit = locate(events, from, batch.skip, error.runsStarted);
+        // No mark: the host died before this batch's first run (killed from outside, or
+        // while it ran the batch before). Try again once; a second time, blame the first
+        // event so the pipeline moves on.
+        if (culprit === undefined && ++deathsWithoutMarks >= 2) {
+          culprit = locate(events, from, batch.skip, 1);
+        }
+        if (culprit !== undefined) {
+          const reason = error.exit.reason;
+          batch.skip.add(culprit.event);
+          batch.culprits.push({ ...culprit, reason, error: cancellation(reason, error) });
+        }
+      }
+    }
+  }
+
+  function hostRun(
+    host: HostProcess,
+    events: readonly PharosEvent[],
+    from: number,
+    startedAt: number,
+    outcome: HostRun["outcome"],
+  ): HostRun {
+    return {
+      startedAt,
+      endedAt: clock.monotonic(),
+      pid: host.pid,
+      events: events.length - from,
+      outcome,
+    };
+  }
+
+  /**
+   * Sends the next batch to the host while the server publishes this one: the host runs
+   * it on its own core meanwhile. Only onto a live, seeded host with no batch waiting
+   * ahead; otherwise the batch simply runs when `processBatch` asks for it.
+   */
+  function prefetch(events: readonly PharosEvent[], options?: { timings?: boolean }): void {
+    const host = pool.current();
+    if (ahead !== undefined || host === undefined || !host.seeded) return;
+    ahead = start(host, events, 0, options?.timings === true, skipsFor(events).skip);
+  }
+
+  function cancellation(
+    reason: HandlerCancelReason,
+    died: HostDiedError,
+  ): Error {
+    const what = reason === "timeout"
+      ? `ran past its ${options.handlerTimeoutMs} ms budget; the handler host was killed`
+      : reason === "memory"
+      ? `took its handler host over its memory limit`
+      : `made its handler host exit (${describeExit(died.exit)})`;
+    return Object.assign(new Error(`Handler run ${what}; the event is skipped`), {
+      name: "HandlerCancelledError",
+    });
+  }
+
+  /** The run the host had started last: the `runsStarted`-th of the batch from `from`. */
+  function locate(
+    events: readonly PharosEvent[],
+    from: number,
+    skip: ReadonlySet<number>,
+    runsStarted: number,
+  ): { event: number; runtime: EntityRuntime } | undefined {
+    let left = runsStarted;
+    if (left <= 0) return undefined;
+    for (let at = from; at < events.length; at++) {
+      if (skip.has(at)) continue;
+      for (const runtime of tables.entities) {
+        if (runtime.definition.handlers[events[at]!.type] === undefined) continue;
+        if (--left === 0) return { event: at, runtime };
+      }
+    }
+    return undefined;
+  }
+
+  function apply(
+    events: readonly PharosEvent[],
+    from: number,
+    done: DoneMessage,
+    batch: BatchSkips,
+    sentAt: number | undefined,
+  ): BatchOutput {
+    const out = new BatchOutput(sentAt !== undefined);
+    const next = Math.min(Math.max(done.next, from + 1), events.length);
+    const seqs: (string | undefined)[] = [];
+    for (let at = from; at < next; at++) seqs.push(tables.seqFor(events[at]!));
+    for (const [entity, key, patch, at] of done.m) {
+      const runtime = tables.runtime(entity);
+      if (runtime === undefined || at < from || at >= next) continue; // not from this batch
+      const type = events[at]!.type;
+      tables.commit(out, at, runtime, key, patch as Patch, seqs[at - from], type);
+    }
+    for (const [entity, handler, code, name, message, at] of done.f) {
+      const runtime = tables.runtime(entity);
+      if (runtime === undefined || at < from || at >= next) continue;
+      tables.failWith(out, at, runtime, handler, Object.assign(new Error(message), { name, code }));
+    }
+    for (const culprit of batch.culprits) {
+      if (culprit.event < from || culprit.event >= next) continue;
+      const type = events[culprit.event]!.type;
+      tables.fail(out, culprit.event, culprit.runtime, type, culprit.reason, culprit.error);
+    }
+    out.failures.sort((a, b) => a.event - b.event);
+    for (const [entity, handler, seconds] of done.d ?? []) {
+      telemetry.handlerDuration(entity, handler, seconds);
+    }
+    if (sentAt !== undefined) {
+      for (let i = 0; i < next - from; i++) out.endedAt!.push(sentAt + (done.e?.[i] ?? 0));
+    }
+    logConsole(log, done.log);
+    out.next = next;
+    return out;
+  }
+
+  return {
+    processBatch,
+    prefetch,
+    async process(event) {
+      const { mutations, failures } = await processBatch([event]);
+      return { mutations, failures };
+    },
+    state(entity, key) {
+      const state = tables.runtime(entity)?.table.get(key);
+      // A decoded copy: the table's own entry stays encoded.
+      return state === undefined
+        ? undefined
+        : decodeRaw(JSON.parse(JSON.stringify(state))) as Record<string, unknown>;
+    },
+    seed(entity, key, state) {
+      tables.runtime(entity)?.table.set(key, encodeRaw(state) as Record<string, unknown>);
+    },
+  };
+}

@@ -1,0 +1,20 @@
+/**
+ * The handler host: stack handlers in a child process with only the stack's declared
+ * permissions, batched JSON-lines IPC with progress marks, a watchdog that kills a run
+ * over its budget, a warm spare, and the server-side VM that keeps the authoritative state.
+ * @module
+ */
+export { createHostedVm, type HostedVmOptions } from "./hosted_vm.ts";
+export { HostPool, type HostPoolOptions, type HostStatus } from "./host_pool.ts";
+export {
+  DEMO_STACK_MODULE,
+  findConfig,
+  openSandbox,
+  type Sandbox,
+  SandboxError,
+  type SandboxOptions,
+  WATCHDOG_GRACE_MS,
+} from "./open.ts";
+export { hostLaunch, type HostSpec, permissionFlags, type StackModule } from "./host_command.ts";
+export { HOST_FLAG, type HostSettings, type StackManifest } from "./protocol.ts";
+export { decodeRaw, encodeRaw } from "./raw_value.ts";

@@ -1,0 +1,200 @@
+/**
+ * The hosted VM against real handler host processes: the same results as the in-process
+ * VM, state that survives a host restart (bigints included), and each way a handler can
+ * take its host down identified, counted, skipped, with the rest of the batch processed.
+ */
+import assert from "node:assert/strict";
+import { demoStack, type PharosEvent, toSeq } from "../../src/stack/mod.ts";
+import {
+  createHostedVm,
+  DEMO_STACK_MODULE,
+  openSandbox,
+  type Sandbox,
+  SandboxError,
+} from "../../src/sandbox/mod.ts";
+import { getLogger } from "../../src/log/mod.ts";
+import { systemClock } from "../../src/util/mod.ts";
+import { createVm, type Vm } from "../../src/vm/mod.ts";
+import { createRecordingTelemetry, type RecordingTelemetry } from "../fakes/recording_telemetry.ts";
+import { recordLogs } from "../fakes/recording_log.ts";
+
+const HOSTILE = {
+  url: new URL("../fixtures/hostile_stack.ts", import.meta.url).href,
+  exportName: "default",
+};
+const BUDGET_MS = 300;
+
+interface Hosted extends AsyncDisposable {
+  readonly vm: Vm;
+  readonly sandbox: Sandbox;
+  readonly telemetry: RecordingTelemetry;
+}
+
+async function hosted(
+  module = HOSTILE,
+  options: { memoryMb?: number; env?: Record<string, string> } = {},
+): Promise<Hosted> {
+  const telemetry = createRecordingTelemetry();
+  const log = getLogger(["pharos", "vm"]);
+  const settings = { stateTableSize: 100, handlerTimeoutMs: BUDGET_MS, functionCallMetrics: false };
+  const sandbox = await openSandbox({
+    module,
+    settings,
+    memoryMb: options.memoryMb ?? 64,
+    env: { ...Deno.env.toObject(), ...options.env },
+    cwd: Deno.cwd(),
+    clock: systemClock,
+    log,
+    telemetry: telemetry.vm,
+  });
+  const vm = createHostedVm({
+    stack: sandbox.stack,
+    pool: sandbox.pool,
+    clock: systemClock,
+    telemetry: telemetry.vm,
+    log,
+    stateTableSize: settings.stateTableSize,
+    handlerTimeoutMs: BUDGET_MS,
+  });
+  return { vm, sandbox, telemetry, [Symbol.asyncDispose]: () => sandbox.pool.close() };
+}
+
+const act = (key: string, mode?: string, slot = 1): PharosEvent => ({
+  type: "Act",
+  key,
+  slot,
+  data: mode === undefined ? {} : { mode },
+});
+
+Deno.test("the hosted demo stack produces exactly what the in-process VM does", async () => {
+  await using host = await hosted(DEMO_STACK_MODULE);
+  const inline = createVm({
+    stack: demoStack,
+    clock: systemClock,
+    telemetry: createRecordingTelemetry().vm,
+    stateTableSize: 100,
+  });
+  const events: PharosEvent[] = [];
+  for (let i = 0; i < 600; i++) {
+    const amount = (10n ** 18n + BigInt(i)).toString(); // past 2^53: a bigint in state
+    events.push({
+      type: "Transfer",
+      slot: 1000 + Math.floor(i / 7),
+      data: { mint: `mint${i % 150}`, from: `a${i}`, to: `b${i}`, amount },
+    });
+  }
+  // Batches of 64, as the pipeline cuts them: 150 mints in a table of 100 also evicts.
+  for (let from = 0; from < events.length; from += 64) {
+    const batch = events.slice(from, from + 64);
+    const expected = await inline.processBatch(batch);
+    const actual = await host.vm.processBatch(batch);
+    assert.deepEqual(actual.mutations, expected.mutations);
+    assert.deepEqual(actual.failures, expected.failures);
+    assert.equal(actual.next, batch.length);
+  }
+  for (let i = 0; i < 150; i++) {
+    assert.deepEqual(host.vm.state("Token", `mint${i}`), inline.state("Token", `mint${i}`));
+  }
+  assert.equal(typeof host.vm.state("Token", "mint149")?.volume, "bigint");
+});
+
+Deno.test("a host killed from outside is replaced by the seeded spare: state carries on", async () => {
+  await using host = await hosted();
+  await host.vm.processBatch([
+    { type: "Big", key: "a", data: { add: "9007199254740993" } },
+    act("a"),
+    act("a"),
+  ]);
+  const pid = host.sandbox.pool.status().pid!;
+  Deno.kill(pid, "SIGKILL");
+  const result = await host.vm.processBatch([
+    { type: "Big", key: "a", data: { add: "1" } },
+    act("a"),
+  ]);
+  assert.notEqual(host.sandbox.pool.status().pid, pid);
+  assert.deepEqual(result.failures, []);
+  assert.deepEqual(host.vm.state("Item", "a"), { total: 9007199254740994n, n: 3 });
+  assert.deepEqual(result.mutations.map((m) => m.patch), [
+    { total: "9007199254740994" }, // no slot, no cursor
+    { n: 3, _seq: toSeq(1, 2) }, // the slot's numbering carries on across the restart
+  ]);
+  assert.equal(host.telemetry.count("vm.hostRestarted", "crash"), 1);
+});
+
+Deno.test("a handler that takes its host down is identified, counted and skipped", async (t) => {
+  await using logs = await recordLogs(["pharos", "vm"]);
+  await using host = await hosted(HOSTILE, { memoryMb: 32 });
+  const cases: [mode: string, reason: string][] = [
+    ["loop", "timeout"],
+    ["asyncLoop", "timeout"],
+    ["bomb", "memory"],
+    ["exit", "crash"],
+    ["stdout", "crash"],
+  ];
+  for (const [mode, reason] of cases) {
+    await t.step(`${mode}: cancelled as ${reason}, the events around it processed`, async () => {
+      const restarts = host.sandbox.pool.restarts;
+      const result = await host.vm.processBatch([
+        act(`${mode}-1`),
+        act("bad", mode),
+        act(`${mode}-2`),
+      ]);
+      assert.equal(result.next, 3);
+      assert.deepEqual(
+        result.failures.map((f) => [f.event, f.entity, f.code]),
+        [[1, "Item", reason]],
+      );
+      assert.deepEqual(result.mutations.map((m) => m.key), [`${mode}-1`, `${mode}-2`]);
+      assert.equal(host.vm.state("Item", "bad"), undefined);
+      assert.equal(host.sandbox.pool.restarts, restarts + 1);
+    });
+  }
+  assert.equal(host.telemetry.count("vm.handlerCancelled", "Item", "timeout"), 2);
+  assert.equal(host.telemetry.count("vm.handlerCancelled", "Item", "memory"), 1);
+  assert.equal(host.telemetry.count("vm.handlerCancelled", "Item", "crash"), 2);
+  assert.equal(host.telemetry.count("vm.hostRestarted"), 5);
+
+  await t.step("two killers in one batch: both skipped, the pipeline moves on", async () => {
+    const result = await host.vm.processBatch([
+      act("x", "exit"),
+      act("y"),
+      act("z", "exit"),
+      act("w"),
+    ]);
+    assert.deepEqual(result.failures.map((f) => [f.event, f.code]), [[0, "crash"], [2, "crash"]]);
+    assert.deepEqual(result.mutations.map((m) => m.key), ["y", "w"]);
+  });
+
+  await t.step(
+    "errors inside the host keep their code; waits past the budget time out",
+    async () => {
+      const restarts = host.sandbox.pool.restarts;
+      const result = await host.vm.processBatch([
+        act("t", "throw"),
+        act("e", "env"),
+        act("r", "read"),
+        act("n", "never"),
+        act("l", "log"),
+      ]);
+      assert.deepEqual(result.failures.map((f) => [f.event, f.code]), [
+        [0, "RangeError"],
+        [1, "NotCapable"],
+        [2, "NotCapable"],
+        [3, "timeout"],
+      ]);
+      assert.match(String((result.failures[1]!.error as Error).message), /PHAROS_INGEST_TOKEN/);
+      // A run the host cancels itself (an await that never ends) costs no restart.
+      assert.equal(host.sandbox.pool.restarts, restarts);
+      assert.ok(logs.text().includes("hello from a handler"), "guest console output is logged");
+    },
+  );
+});
+
+Deno.test("a stack module the host cannot load is refused with the reason", async () => {
+  const notAStack = new URL("../fixtures/not_a_stack.ts", import.meta.url).href;
+  await assert.rejects(
+    () => hosted({ url: notAStack, exportName: "default" }),
+    (error: Error) =>
+      error instanceof SandboxError && /not created with defineStack/.test(error.message),
+  );
+});
