@@ -1,20 +1,19 @@
 import type { Logger } from "../log/mod.ts";
-import type { Patch, PharosEvent, Stack } from "../stack/mod.ts";
-import type { HandlerCancelReason, VmTelemetry } from "../telemetry/mod.ts";
+import type { PharosEvent, Stack } from "../stack/mod.ts";
+import type { VmTelemetry } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import {
   type BatchOptions,
-  BatchOutput,
   createStateTables,
-  type EntityRuntime,
   type HostRun,
   type Vm,
   type VmBatchResult,
 } from "../vm/mod.ts";
 import { type HostPool, logConsole } from "./host_pool.ts";
-import { describeExit, HostDiedError, type HostProcess, type RunAnswer } from "./host_process.ts";
-import type { DoneMessage, RunMessage } from "./protocol.ts";
+import { HostDiedError, type HostProcess, type RunAnswer } from "./host_process.ts";
+import type { RunMessage } from "./protocol.ts";
 import { decodeRaw, encodeRaw, wireOfEncoded } from "./raw_value.ts";
+import { applyAnswer, cancellationError, type Culprit, locateRun } from "./answers.ts";
 
 /** Options for {@link createHostedVm}. */
 export interface HostedVmOptions {
@@ -28,14 +27,6 @@ export interface HostedVmOptions {
   readonly stateTableSize: number;
   /** For messages: the run budget the watchdog enforced. */
   readonly handlerTimeoutMs: number;
-}
-
-/** A handler run that took its host down. */
-interface Culprit {
-  readonly event: number;
-  readonly runtime: EntityRuntime;
-  readonly reason: HandlerCancelReason;
-  readonly error: Error;
 }
 
 /** One batch sent to one host. */
@@ -142,24 +133,36 @@ export function createHostedVm(options: HostedVmOptions): Vm {
         const { done, startedAt: began } = await attempt.done;
         telemetry.hostBatchDone((clock.monotonic() - began) / 1000);
         hostRuns?.push(hostRun(host, events, from, began, "ok"));
-        const out = apply(events, from, done, batch, timings ? began : undefined);
+        const out = applyAnswer(
+          tables,
+          events,
+          from,
+          done,
+          batch.culprits,
+          timings ? began : undefined,
+        );
+        for (const [entity, handler, seconds] of done.d ?? []) {
+          telemetry.handlerDuration(entity, handler, seconds);
+        }
+        logConsole(log, done.log);
         out.hostRuns = hostRuns;
         return out;
       } catch (error) {
         if (!(error instanceof HostDiedError)) throw error;
         attempt = undefined;
         hostRuns?.push(hostRun(host, events, from, sentAt, error.exit.reason));
-        let culprit = locate(events, from, batch.skip, error.runsStarted);
+        let culprit = locateRun(tables, events, from, batch.skip, error.runsStarted);
         // No mark: the host died before this batch's first run (killed from outside, or
         // while it ran the batch before). Try again once; a second time, blame the first
         // event so the pipeline moves on.
         if (culprit === undefined && ++deathsWithoutMarks >= 2) {
-          culprit = locate(events, from, batch.skip, 1);
+          culprit = locateRun(tables, events, from, batch.skip, 1);
         }
         if (culprit !== undefined) {
           const reason = error.exit.reason;
           batch.skip.add(culprit.event);
-          batch.culprits.push({ ...culprit, reason, error: cancellation(reason, error) });
+          const cancelled = cancellationError(reason, error, options.handlerTimeoutMs);
+          batch.culprits.push({ ...culprit, reason, error: cancelled });
         }
       }
     }
@@ -190,78 +193,6 @@ export function createHostedVm(options: HostedVmOptions): Vm {
     const host = pool.current();
     if (ahead !== undefined || host === undefined || !host.seeded) return;
     ahead = start(host, events, 0, options?.timings === true, skipsFor(events).skip);
-  }
-
-  function cancellation(
-    reason: HandlerCancelReason,
-    died: HostDiedError,
-  ): Error {
-    const what = reason === "timeout"
-      ? `ran past its ${options.handlerTimeoutMs} ms budget; the handler host was killed`
-      : reason === "memory"
-      ? `took its handler host over its memory limit`
-      : `made its handler host exit (${describeExit(died.exit)})`;
-    return Object.assign(new Error(`Handler run ${what}; the event is skipped`), {
-      name: "HandlerCancelledError",
-    });
-  }
-
-  /** The run the host had started last: the `runsStarted`-th of the batch from `from`. */
-  function locate(
-    events: readonly PharosEvent[],
-    from: number,
-    skip: ReadonlySet<number>,
-    runsStarted: number,
-  ): { event: number; runtime: EntityRuntime } | undefined {
-    let left = runsStarted;
-    if (left <= 0) return undefined;
-    for (let at = from; at < events.length; at++) {
-      if (skip.has(at)) continue;
-      for (const runtime of tables.entities) {
-        if (runtime.definition.handlers[events[at]!.type] === undefined) continue;
-        if (--left === 0) return { event: at, runtime };
-      }
-    }
-    return undefined;
-  }
-
-  function apply(
-    events: readonly PharosEvent[],
-    from: number,
-    done: DoneMessage,
-    batch: BatchSkips,
-    sentAt: number | undefined,
-  ): BatchOutput {
-    const out = new BatchOutput(sentAt !== undefined);
-    const next = Math.min(Math.max(done.next, from + 1), events.length);
-    const seqs: (string | undefined)[] = [];
-    for (let at = from; at < next; at++) seqs.push(tables.seqFor(events[at]!));
-    for (const [entity, key, patch, at] of done.m) {
-      const runtime = tables.runtime(entity);
-      if (runtime === undefined || at < from || at >= next) continue; // not from this batch
-      const type = events[at]!.type;
-      tables.commit(out, at, runtime, key, patch as Patch, seqs[at - from], type);
-    }
-    for (const [entity, handler, code, name, message, at] of done.f) {
-      const runtime = tables.runtime(entity);
-      if (runtime === undefined || at < from || at >= next) continue;
-      tables.failWith(out, at, runtime, handler, Object.assign(new Error(message), { name, code }));
-    }
-    for (const culprit of batch.culprits) {
-      if (culprit.event < from || culprit.event >= next) continue;
-      const type = events[culprit.event]!.type;
-      tables.fail(out, culprit.event, culprit.runtime, type, culprit.reason, culprit.error);
-    }
-    out.failures.sort((a, b) => a.event - b.event);
-    for (const [entity, handler, seconds] of done.d ?? []) {
-      telemetry.handlerDuration(entity, handler, seconds);
-    }
-    if (sentAt !== undefined) {
-      for (let i = 0; i < next - from; i++) out.endedAt!.push(sentAt + (done.e?.[i] ?? 0));
-    }
-    logConsole(log, done.log);
-    out.next = next;
-    return out;
   }
 
   return {

@@ -7,6 +7,12 @@
 export { createHostedVm, type HostedVmOptions } from "./hosted_vm.ts";
 export { HostPool, type HostPoolOptions, type HostStatus } from "./host_pool.ts";
 export {
+  HostDiedError,
+  type HostExit,
+  HostProcess,
+  type HostProcessOptions,
+} from "./host_process.ts";
+export {
   DEMO_STACK_MODULE,
   findConfig,
   openSandbox,

@@ -38,13 +38,18 @@ Deno.test("deno task bench --smoke runs every scenario and reports it", async ()
         "event throughput, telemetry-on",
         "event→frame p99",
         "frames lost",
+        "process ÷ inline",
+        "added event→frame p50",
+        "runaway handler",
+        "/health p99 while",
+        "host killed",
       ]
     ) {
       assert.match(stdout, new RegExp(`^\\| [^|]*${figure.replace("/", "\\/")}`, "m"), figure);
     }
     const report = JSON.parse(await Deno.readTextFile(out));
     assert.equal(report.command, "deno task bench --smoke");
-    assert.equal(report.figures.length, 13);
+    assert.equal(report.figures.length, 18);
     const { settings, results } = report;
     assert.equal(results.fanout_runs.length, 4 * settings.repeats);
     for (const target of ["baseline", "pharos", "telemetry-off", "telemetry-on"]) {
@@ -79,6 +84,14 @@ Deno.test("deno task bench --smoke runs every scenario and reports it", async ()
       assert.ok(run.phases.fixed.latency_ms.count > 0, `${target}: event→frame latency was timed`);
     }
     assert.ok(report.otlp_sink.requests["/v1/traces"] > 0, "telemetry-on exported spans");
+    for (const target of ["pharos", "inline"]) {
+      assert.equal(results.isolation[target].runs, settings.repeats, `${target}: isolation`);
+      assert.ok(results.isolation[target].events_per_s_1 > 0);
+    }
+    const { sandbox } = results;
+    assert.equal(sandbox.runaway_next_frame_ms.length, settings.sandboxRunaways);
+    assert.equal(sandbox.kill_next_frame_ms.length, settings.sandboxKills);
+    assert.ok(sandbox.health_probes > 0, "/health was probed while a handler ran away");
     for (const target of ["baseline", "pharos"]) {
       assert.equal(results.idle[target].connections, settings.idleConnections);
       assert.equal(results.startup[target].runs_ms.length, settings.startupRuns);

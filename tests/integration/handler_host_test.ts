@@ -8,6 +8,9 @@ import { demoStack, type PharosEvent, toSeq } from "../../src/stack/mod.ts";
 import {
   createHostedVm,
   DEMO_STACK_MODULE,
+  HOST_FLAG,
+  hostLaunch,
+  HostProcess,
   openSandbox,
   type Sandbox,
   SandboxError,
@@ -32,11 +35,15 @@ interface Hosted extends AsyncDisposable {
 
 async function hosted(
   module = HOSTILE,
-  options: { memoryMb?: number; env?: Record<string, string> } = {},
+  options: { memoryMb?: number; env?: Record<string, string>; callMetrics?: boolean } = {},
 ): Promise<Hosted> {
   const telemetry = createRecordingTelemetry();
   const log = getLogger(["pharos", "vm"]);
-  const settings = { stateTableSize: 100, handlerTimeoutMs: BUDGET_MS, functionCallMetrics: false };
+  const settings = {
+    stateTableSize: 100,
+    handlerTimeoutMs: BUDGET_MS,
+    functionCallMetrics: options.callMetrics === true,
+  };
   const sandbox = await openSandbox({
     module,
     settings,
@@ -190,6 +197,13 @@ Deno.test("a handler that takes its host down is identified, counted and skipped
   );
 });
 
+Deno.test("with function call metrics, run times measured inside the host are recorded", async () => {
+  await using host = await hosted(HOSTILE, { callMetrics: true });
+  await host.vm.processBatch([act("a"), act("b"), { type: "Big", key: "a", data: { add: "1" } }]);
+  assert.equal(host.telemetry.count("vm.handlerDuration", "Item", "Act"), 2);
+  assert.equal(host.telemetry.count("vm.handlerDuration", "Item", "Big"), 1);
+});
+
 Deno.test("a stack module the host cannot load is refused with the reason", async () => {
   const notAStack = new URL("../fixtures/not_a_stack.ts", import.meta.url).href;
   await assert.rejects(
@@ -197,4 +211,45 @@ Deno.test("a stack module the host cannot load is refused with the reason", asyn
     (error: Error) =>
       error instanceof SandboxError && /not created with defineStack/.test(error.message),
   );
+});
+
+Deno.test("inside a compiled executable the host revokes what the stack did not declare", async () => {
+  // `deno compile` cannot run here; `main.ts` with the host flag under `deno run -A` is the
+  // same code path: every permission granted, then narrowed by the host itself.
+  const settings = { stateTableSize: 10, handlerTimeoutMs: BUDGET_MS, functionCallMetrics: false };
+  const spec = {
+    module: HOSTILE,
+    settings,
+    permissions: undefined,
+    memoryMb: 64,
+    configPath: undefined,
+    env: { ...Deno.env.toObject(), PHAROS_INGEST_TOKEN: "compiled-secret" },
+  };
+  const standalone = hostLaunch(spec, true);
+  assert.deepEqual(standalone.args.slice(0, 1), [HOST_FLAG]);
+  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const host = HostProcess.spawn({
+    launch: { ...standalone, args: ["run", "-A", main, ...standalone.args] },
+    clock: systemClock,
+    watchdogMs: BUDGET_MS + 50,
+  });
+  try {
+    const ready = await host.ready;
+    assert.equal(ready.manifest.name, "hostile");
+    await host.send({ t: "seed", tables: {} });
+    const { done } = await host.run({
+      t: "run",
+      id: 1,
+      from: 0,
+      budgetMs: null,
+      timings: false,
+      skip: [],
+      events: [act("e", "env"), act("r", "read"), act("ok")],
+    });
+    assert.deepEqual(done.f.map((f) => [f[5], f[2]]), [[0, "NotCapable"], [1, "NotCapable"]]);
+    assert.deepEqual(done.m.map((m) => m[1]), ["ok"]);
+  } finally {
+    host.kill("crash");
+    await host.exited;
+  }
 });
