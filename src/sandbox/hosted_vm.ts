@@ -68,6 +68,8 @@ export function createHostedVm(options: HostedVmOptions): Vm {
   let skips: BatchSkips | undefined;
   /** The batch sent ahead by {@link prefetch}, until `processBatch` takes it. */
   let ahead: Attempt | undefined;
+  /** `processBatch` calls under way: a batch sent ahead of one could overtake it. */
+  let running = 0;
 
   async function seed(host: HostProcess): Promise<void> {
     const seeded: Record<string, (readonly [string, unknown])[]> = {};
@@ -110,16 +112,31 @@ export function createHostedVm(options: HostedVmOptions): Vm {
     events: readonly PharosEvent[],
     batchOptions?: BatchOptions,
   ): Promise<VmBatchResult> {
+    running++;
+    try {
+      return await runBatch(events, batchOptions);
+    } finally {
+      running--;
+    }
+  }
+
+  async function runBatch(
+    events: readonly PharosEvent[],
+    batchOptions?: BatchOptions,
+  ): Promise<VmBatchResult> {
     const from = batchOptions?.from ?? 0;
     const timings = batchOptions?.timings === true;
     const batch = skipsFor(events);
     let deathsWithoutMarks = 0;
     const hostRuns: HostRun[] | undefined = timings ? [] : undefined;
-    // A batch sent ahead (see prefetch) is this one when it matches.
-    let attempt: Attempt | undefined = ahead?.events === events && ahead.from === from &&
-        ahead.timings === timings
-      ? ahead
-      : undefined;
+    // The batch sent ahead (see prefetch) is this one: the intake hands over the batch it
+    // took ahead next. Anything else would be a bug, and running it a second time would
+    // apply it twice in the host's tables, so it is taken as it comes.
+    if (ahead !== undefined && (ahead.events !== events || ahead.from !== from)) {
+      await discardAhead();
+    }
+    let attempt: Attempt | undefined = ahead;
+    let aheadAttempt = ahead !== undefined;
     ahead = undefined;
     for (;;) {
       if (attempt === undefined) {
@@ -153,9 +170,12 @@ export function createHostedVm(options: HostedVmOptions): Vm {
         hostRuns?.push(hostRun(host, events, from, sentAt, error.exit.reason));
         let culprit = locateRun(tables, events, from, batch.skip, error.runsStarted);
         // No mark: the host died before this batch's first run (killed from outside, or
-        // while it ran the batch before). Try again once; a second time, blame the first
-        // event so the pipeline moves on.
-        if (culprit === undefined && ++deathsWithoutMarks >= 2) {
+        // while it ran the batch before, which is no fault of this one when it was sent
+        // ahead). Try again once; a second time, blame the first event so the pipeline
+        // moves on.
+        const innocent = aheadAttempt && error.runsStarted === 0;
+        aheadAttempt = false;
+        if (culprit === undefined && !innocent && ++deathsWithoutMarks >= 2) {
           culprit = locateRun(tables, events, from, batch.skip, 1);
         }
         if (culprit !== undefined) {
@@ -184,14 +204,28 @@ export function createHostedVm(options: HostedVmOptions): Vm {
     };
   }
 
+  /** Waits for a batch sent ahead that nobody asked for, and keeps its state changes. */
+  async function discardAhead(): Promise<void> {
+    const stray = ahead!;
+    ahead = undefined;
+    log.error("A batch sent ahead to the handler host was not processed next: kept its state only");
+    try {
+      const { done } = await stray.done;
+      applyAnswer(tables, stray.events, stray.from, done, [], undefined);
+    } catch {
+      // its host died: its events never changed the tables
+    }
+  }
+
   /**
    * Sends the next batch to the host while the server publishes this one: the host runs
-   * it on its own core meanwhile. Only onto a live, seeded host with no batch waiting
+   * it on its own core meanwhile. Only between batches (no `processBatch` under way, so
+   * nothing it sends can come after this), onto a live, seeded host with no batch waiting
    * ahead; otherwise the batch simply runs when `processBatch` asks for it.
    */
   function prefetch(events: readonly PharosEvent[], options?: { timings?: boolean }): void {
     const host = pool.current();
-    if (ahead !== undefined || host === undefined || !host.seeded) return;
+    if (running > 0 || ahead !== undefined || host === undefined || !host.seeded) return;
     ahead = start(host, events, 0, options?.timings === true, skipsFor(events).skip);
   }
 

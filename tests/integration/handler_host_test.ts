@@ -197,6 +197,29 @@ Deno.test("a handler that takes its host down is identified, counted and skipped
   );
 });
 
+Deno.test("a batch sent ahead runs once, and its killer is found like any other", async () => {
+  await using host = await hosted();
+  // As the pipeline does it: the next batch is sent ahead once the one before has run.
+  await host.vm.processBatch([act("p"), act("q")]);
+  const ahead = [act("p")];
+  host.vm.prefetch!(ahead);
+  const early = await host.vm.processBatch(ahead);
+  assert.deepEqual(early.mutations.map((m) => [m.key, m.patch.n]), [["p", 2]]);
+  // Sent ahead with a killer inside: its marks still name the run, the rest runs once.
+  const killer = [act("p"), act("bad", "exit"), act("q")];
+  host.vm.prefetch!(killer);
+  const killed = await host.vm.processBatch(killer);
+  assert.deepEqual(killed.failures.map((f) => [f.event, f.code]), [[1, "crash"]]);
+  assert.deepEqual(killed.mutations.map((m) => [m.key, m.patch.n]), [["p", 3], ["q", 2]]);
+  // While a batch is under way, nothing is sent ahead of it.
+  const running = host.vm.processBatch([act("q")]);
+  host.vm.prefetch!([act("p")]);
+  await running;
+  const last = await host.vm.processBatch([act("p")]);
+  assert.deepEqual(last.mutations.map((m) => [m.key, m.patch.n]), [["p", 4]]);
+  assert.equal(host.vm.state("Item", "q")?.n, 3);
+});
+
 Deno.test("with function call metrics, run times measured inside the host are recorded", async () => {
   await using host = await hosted(HOSTILE, { callMetrics: true });
   await host.vm.processBatch([act("a"), act("b"), { type: "Big", key: "a", data: { add: "1" } }]);
