@@ -382,6 +382,7 @@ Deno.test("alerts: the expected set, each with severity, annotations, runbook an
   assert.deepEqual(rules.map((r) => r.name).sort(), [
     "HandlerCancellations",
     "HandlerErrors",
+    "HandlerHostRestarts",
     "HighErrorRate",
     "HighEvictionRate",
     "HighMemoryUsage",
@@ -580,6 +581,9 @@ Deno.test("dashboards and alert rules use only metrics and labels a real Pharos 
     const events = [
       { type: "Fail", slot: 1, data: { mint: "m" } }, // handler_errors_total
       { type: "Slow", slot: 2, data: { mint: "m" } }, // handler_cancellations_total
+      // Loops: the handler host is killed after ~70 ms (20 + 50) and the spare takes over,
+      // which creates handler_host_restarts_total.
+      { type: "Spin", slot: 3, data: { mint: "m" } },
     ];
     const response = await fetch(`${base}/ingest`, {
       method: "POST",
