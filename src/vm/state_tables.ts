@@ -122,7 +122,7 @@ export interface StateTables {
   runtime(entity: string): EntityRuntime | undefined;
   /** The `_seq` cursor of `event`; call once per event, in order (slot-local numbering). */
   seqFor(event: PharosEvent): string | undefined;
-  /** Records a failed run of event `at` and counts it (a cancellation for `timeout`). */
+  /** Records a failed run of event `at` and counts it (a cancellation for {@link CANCEL_CODES}). */
   fail(
     out: BatchOutput,
     at: number,
