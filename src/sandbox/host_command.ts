@@ -30,8 +30,22 @@ export interface HostLaunch {
   readonly env: Record<string, string>;
 }
 
-/** What Deno itself needs to find its cache; nothing secret. */
-const RUNTIME_ENV = ["HOME", "DENO_DIR", "XDG_CACHE_HOME", "TZ", "LANG"];
+/**
+ * What Deno itself needs to find its cache and load the stack's modules (a registry or a
+ * proxy); handlers still cannot read these without a declared `env` permission.
+ */
+const RUNTIME_ENV = [
+  "HOME",
+  "DENO_DIR",
+  "XDG_CACHE_HOME",
+  "TZ",
+  "LANG",
+  "NPM_CONFIG_REGISTRY",
+  "DENO_CERT",
+  "HTTPS_PROXY",
+  "HTTP_PROXY",
+  "NO_PROXY",
+];
 
 function hostEnv(spec: HostSpec, extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...extra };

@@ -162,17 +162,23 @@ async function run(
   return done;
 }
 
-/** Lines of a byte stream (without their `\n`). */
+/**
+ * Lines of a byte stream (without their `\n`). Only each new chunk is searched for the
+ * end of the line: a seed of many megabytes arrives in many chunks.
+ */
 async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
-  let buffered = "";
+  let pieces: string[] = [];
   for await (const chunk of stream) {
-    buffered += decoder.decode(chunk, { stream: true });
-    let newline = buffered.indexOf("\n");
+    let text = decoder.decode(chunk, { stream: true });
+    let newline = text.indexOf("\n");
     while (newline !== -1) {
-      yield buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      newline = buffered.indexOf("\n");
+      pieces.push(text.slice(0, newline));
+      yield pieces.join("");
+      pieces = [];
+      text = text.slice(newline + 1);
+      newline = text.indexOf("\n");
     }
+    if (text !== "") pieces.push(text);
   }
 }
