@@ -173,7 +173,7 @@ export function serveAdmin({ config, app, log }: Booted): Deno.HttpServer | unde
 
 /**
  * On SIGINT or SIGTERM: connections drain first (`app.shutdown`, then `closeListener`),
- * then the last spans, metric points and log lines are flushed, and the process exits 0,
+ * then the last spans, metric points, OTLP log records and log lines are flushed, and the process exits 0,
  * or 1 when that takes longer than `PHAROS_SHUTDOWN_TIMEOUT_MS`.
  */
 export function drainOnSignals(
@@ -198,7 +198,9 @@ export function drainOnSignals(
     await tracing.inSpan("ws.server", { phase: "shutdown" }, closeListener, { root: true });
     shutdown.end();
     clearTimeout(deadline);
-    await otel[Symbol.asyncDispose](); // flushes spans, metrics and buffered log lines
+    // Flushes spans, then metrics, then OTLP log records (so this shutdown's records go too),
+    // then the buffered log lines.
+    await otel[Symbol.asyncDispose]();
     Deno.exit(0);
   }
   for (const signal of ["SIGINT", "SIGTERM"] as const) {

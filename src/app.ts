@@ -13,7 +13,7 @@ import {
 } from "./pipeline/mod.ts";
 import { createProjector, type Projector } from "./projector/mod.ts";
 import type { Source } from "./sources/mod.ts";
-import { demoStack, type Stack } from "./stack/mod.ts";
+import { BASE_VIEW_NAMES, demoStack, type Stack } from "./stack/mod.ts";
 import type { Telemetry } from "./telemetry/mod.ts";
 import type { Clock, Ids } from "./util/mod.ts";
 import { createPathCache, createVm, type Vm } from "./vm/mod.ts";
@@ -106,6 +106,7 @@ export function createApp(options: AppOptions): App {
       handlerTimeoutMs: config.vm.handlerTimeoutMs,
     });
   const bus = createMemoryBus({
+    log: log("bus"),
     onListenerError: (topic, error) =>
       log("bus").error("Bus listener on {topic} failed: {error}", { topic, error }),
   });
@@ -136,6 +137,15 @@ export function createApp(options: AppOptions): App {
     telemetry,
     fanoutIdle: () => scheduler.busy ? scheduler.idle() : undefined,
     ...config.pipeline,
+  });
+
+  // Every series over a value known now exists at 0 from the first scrape.
+  const entities = Object.keys(stack.entities);
+  telemetry.observe.catalog({
+    entities,
+    modes: BASE_VIEW_NAMES, // a base view's name is its frames' mode
+    views: toViewIds(stack),
+    sources: pipeline.sources.map((source) => source.name),
   });
 
   const { authorize, tokenEndpoint } = createAuthRoutes(config.auth, {
@@ -208,4 +218,11 @@ export function createApp(options: AppOptions): App {
     start: () => pipeline.start(),
     shutdown: () => shutdown ??= drain(),
   };
+}
+
+/** The ids of the stack's views, as the projector names them (`Token/list`, `Token/latest`). */
+function toViewIds(stack: Stack): string[] {
+  return Object.entries(stack.entities).flatMap(([entity, definition]) =>
+    [...BASE_VIEW_NAMES, ...Object.keys(definition.views ?? {})].map((view) => `${entity}/${view}`)
+  );
 }

@@ -35,16 +35,44 @@ export function createAuthorize(config: AuthConfig, setup: AuthSetup, log: Logge
       `PHAROS_AUTH=${config.authMode}: no verifier (build it with prepareAuth)`,
     ]);
   }
+  const mode = config.authMode;
+  /** The refusal, told at debug with its code (the token is never logged). */
+  const refuse = (peer: string, error: AuthError): HandshakeRejection => {
+    if (log.isEnabledFor("debug")) {
+      log.debug("Upgrade from {peer} refused ({mode}): {code}", {
+        peer,
+        mode,
+        outcome: "refused",
+        code: error.code,
+      });
+    }
+    return rejectionOf(error);
+  };
+  /** Told at debug with the identity's subject and expiry, when it has them. */
+  const admit = (peer: string, identity?: Identity): void => {
+    if (!log.isEnabledFor("debug")) return;
+    log.debug("Upgrade from {peer} admitted ({mode})", {
+      peer,
+      mode,
+      outcome: "admitted",
+      ...(identity?.subject === undefined ? {} : { subject: identity.subject }),
+      ...(identity?.expiresAt === undefined ? {} : { expires_at: identity.expiresAt }),
+    });
+  };
   return async (request, peer) => {
     const origin = request.headers.get("origin") ?? undefined;
     if (origin !== undefined && allowed.size > 0 && !allowed.has(origin)) {
       log.warn("Refused upgrade from {peer}: origin {origin} is not allowed", { peer, origin });
-      return rejectionOf(new AuthError("origin-mismatch", "This origin may not connect"));
+      return refuse(peer, new AuthError("origin-mismatch", "This origin may not connect"));
     }
-    if (verifier === undefined) return undefined; // PHAROS_AUTH=none
+    if (verifier === undefined) { // PHAROS_AUTH=none
+      admit(peer);
+      return undefined;
+    }
     const token = presentedToken(request);
     if (token === undefined || token === "") {
-      return rejectionOf(
+      return refuse(
+        peer,
         new AuthError(
           token === "" ? "token-invalid-format" : "token-missing",
           token === "" ? "The Authorization header is not a Bearer token" : "A token is required",
@@ -59,7 +87,7 @@ export function createAuthorize(config: AuthConfig, setup: AuthSetup, log: Logge
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
       log.info("Refused upgrade from {peer}: {code}", { peer, code: error.code });
-      return rejectionOf(error);
+      return refuse(peer, error);
     }
     const admitted: Admitted = {
       kind: "admitted",
@@ -80,6 +108,7 @@ export function createAuthorize(config: AuthConfig, setup: AuthSetup, log: Logge
         }
         : {}),
     };
+    admit(peer, identity);
     return admitted;
   };
 }

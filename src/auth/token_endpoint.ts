@@ -82,10 +82,20 @@ export function createTokenEndpoint(
       });
       return endpointError(403, "origin-mismatch", "This key is for another origin", cors);
     }
+    const subject = `session:${crypto.randomUUID()}`;
     const { token, expiresAt } = await minter.mint({
-      subject: `session:${crypto.randomUUID()}`,
+      subject,
       ...(origin === undefined ? {} : { origin }),
     });
+    if (log.isEnabledFor("debug")) {
+      // Who it is for and until when; never the token or the publishable key.
+      log.debug("Issued a token to {peer} for {subject}, expiring at {expires_at}", {
+        peer,
+        subject,
+        expires_at: expiresAt,
+        origin: origin ?? "(none)",
+      });
+    }
     return new Response(JSON.stringify({ token, expires_at: expiresAt }), {
       headers: {
         ...cors,

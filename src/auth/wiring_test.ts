@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { AUTH_DEFAULTS, type AuthConfig, ConfigError } from "../config/mod.ts";
-import { getLogger } from "../log/mod.ts";
+import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { recordLogs } from "../../tests/fakes/recording_log.ts";
+import { getLogger, type Logger } from "../log/mod.ts";
 import type { TokenMinter } from "./mint.ts";
 import { createAuthRoutes } from "./wiring.ts";
 
@@ -42,5 +44,64 @@ Deno.test("createAuthRoutes", async (t) => {
     });
     assert.equal(routes.authorize, authorize);
     assert.equal(typeof routes.tokenEndpoint, "function");
+  });
+});
+
+Deno.test("the token endpoint logs each token issued at debug, never the token or key", async (t) => {
+  const key = "pk_live_secret";
+  const routes = (log: Logger) =>
+    createAuthRoutes(
+      config({ privateKey: "{}", publishableKeys: `${key}=https://app.example.com` }),
+      {
+        setup: {
+          verifier: undefined,
+          minter: { mint: () => Promise.resolve({ token: "minted.jwt.value", expiresAt: 1700 }) },
+        },
+        authorize: undefined,
+        log,
+      },
+    ).tokenEndpoint!;
+  const post = (headers: Record<string, string>) =>
+    new Request("http://localhost/ws/sessions", { method: "POST", headers });
+  const browser = { authorization: `Bearer ${key}`, origin: "https://app.example.com" };
+
+  await t.step("subject, expiry, origin and peer at debug", async () => {
+    await using logs = await recordLogs(["pharos", "auth"]);
+    const response = await routes(logs.log)(post(browser), "192.0.2.7:51234");
+    assert.equal(response.status, 200);
+    const body = await response.json();
+    const [line, ...others] = logs.records;
+    assert.deepEqual(others, []);
+    assert.equal(line?.level, "debug");
+    assert.deepEqual(line.properties, {
+      peer: "192.0.2.7:51234",
+      subject: line.properties["subject"],
+      expires_at: 1700,
+      origin: "https://app.example.com",
+    });
+    assert.match(String(line.properties["subject"]), /^session:[0-9a-f-]{36}$/);
+    assert.equal(body.expires_at, 1700);
+    assert.match(logs.text(), /Issued a token to 192\.0\.2\.7:51234 for session:/);
+    assert.doesNotMatch(logs.text(), /minted\.jwt\.value|pk_live_secret/);
+  });
+
+  await t.step("at info nothing is logged for an issued token", async () => {
+    const records: LogRecord[] = [];
+    await configure({
+      reset: true,
+      sinks: { memory: (record: LogRecord) => void records.push(record) },
+      loggers: [
+        { category: ["pharos", "auth"], lowestLevel: "info", sinks: ["memory"] },
+        { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+      ],
+    });
+    try {
+      const response = await routes(getLogger(["pharos", "auth"]))(post(browser), "192.0.2.7:1");
+      assert.equal(response.status, 200);
+      await response.body?.cancel();
+      assert.deepEqual(records, []);
+    } finally {
+      await reset();
+    }
   });
 });

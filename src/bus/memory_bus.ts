@@ -1,17 +1,34 @@
-import type { Bus, BusListener } from "./types.ts";
+import type { Bus, BusListener, BusLog } from "./types.ts";
 
 /** Options for {@link createMemoryBus}. */
 export interface MemoryBusOptions {
   /** Told when a listener throws; the remaining listeners still receive the message. */
   readonly onListenerError: (topic: string, error: unknown) => void;
+  /**
+   * Where topics opened and closed go (debug) and every publish (trace), e.g. the LogTape
+   * logger `pharos.bus`. Its levels are read once, here: LogTape is configured once, at
+   * start-up. Default none: nothing is logged.
+   */
+  readonly log?: BusLog;
 }
 
 /** The in-process bus: one listener set per topic, synchronous delivery. */
 export function createMemoryBus(options: MemoryBusOptions): Bus {
   const topics = new Map<string, Set<BusListener>>();
+  // Levels read once: a publish that traces nothing costs one test, and builds nothing.
+  const debugLog = options.log?.isEnabledFor("debug") === true ? options.log : undefined;
+  const traceLog = options.log?.isEnabledFor("trace") === true ? options.log : undefined;
   return {
     publish(topic, message) {
       const listeners = topics.get(topic);
+      if (traceLog !== undefined) {
+        traceLog.trace("Published to {topic}: {listeners} listeners", {
+          topic,
+          key: message.key,
+          bytes: message.bytes.byteLength,
+          listeners: listeners?.size ?? 0,
+        });
+      }
       if (listeners === undefined) return;
       for (const listener of listeners) {
         try {
@@ -26,6 +43,9 @@ export function createMemoryBus(options: MemoryBusOptions): Bus {
       if (listeners === undefined) {
         listeners = new Set();
         topics.set(topic, listeners);
+        if (debugLog !== undefined) {
+          debugLog.debug("Topic {topic} opened", { topic, topics: topics.size });
+        }
       }
       // Wrap so the same function can subscribe twice and be disposed independently.
       const entry: BusListener = (message) => listener(message);
@@ -35,7 +55,14 @@ export function createMemoryBus(options: MemoryBusOptions): Bus {
           const current = topics.get(topic);
           if (current === undefined) return;
           current.delete(entry);
-          if (current.size === 0) topics.delete(topic);
+          if (current.size > 0) return;
+          topics.delete(topic);
+          if (debugLog !== undefined) {
+            debugLog.debug("Topic {topic} removed: no listeners left", {
+              topic,
+              topics: topics.size,
+            });
+          }
         },
       };
     },

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { configure, getLogger, type LogRecord, reset } from "@logtape/logtape";
+import { recordLogs } from "../../tests/fakes/recording_log.ts";
 import { type BusMessage, createMemoryBus } from "./mod.ts";
 
 const message = (key: string): BusMessage => ({ key, bytes: new TextEncoder().encode(key) });
@@ -53,4 +55,77 @@ Deno.test("memory bus", async (t) => {
       assert.equal(calls, 3);
     },
   );
+});
+
+/**
+ * Records `pharos.bus` from `level` up (`recordLogs` records from debug); dispose to reset
+ * LogTape.
+ */
+async function recordAt(
+  level: "trace" | "info",
+): Promise<{ records: LogRecord[] } & AsyncDisposable> {
+  const records: LogRecord[] = [];
+  await configure({
+    reset: true,
+    sinks: { memory: (record: LogRecord) => void records.push(record) },
+    loggers: [
+      { category: ["pharos", "bus"], lowestLevel: level, sinks: ["memory"] },
+      { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+    ],
+  });
+  return { records, [Symbol.asyncDispose]: () => reset() };
+}
+
+Deno.test("memory bus logs topics at debug and each publish at trace, under pharos.bus", async (t) => {
+  await t.step("debug: a topic opened and removed, with the topic count", async () => {
+    await using logs = await recordLogs(["pharos", "bus"]);
+    const bus = createMemoryBus({ onListenerError: () => {}, log: logs.log });
+    const a = bus.subscribe("Token/list", () => {});
+    const b = bus.subscribe("Token/list", () => {}); // the topic exists: no line
+    using _other = bus.subscribe("Token/state", () => {});
+    a[Symbol.dispose]();
+    b[Symbol.dispose]();
+    bus.publish("Token/state", message("k"));
+    assert.deepEqual(logs.at("debug").map((r) => r.properties), [
+      { topic: "Token/list", topics: 1 },
+      { topic: "Token/state", topics: 2 },
+      { topic: "Token/list", topics: 1 },
+    ]);
+    assert.match(logs.text(), /Topic Token\/list opened/);
+    assert.match(logs.text(), /Topic Token\/list removed: no listeners left/);
+    assert.deepEqual(logs.at("trace"), [], "recordLogs records from debug: no trace lines");
+  });
+
+  await t.step("trace: every publish, with its listeners (none too)", async () => {
+    await using recorded = await recordAt("trace");
+    const bus = createMemoryBus({ onListenerError: () => {}, log: getLogger(["pharos", "bus"]) });
+    using _a = bus.subscribe("Token/list", () => {});
+    using _b = bus.subscribe("Token/list", () => {});
+    bus.publish("Token/list", message("abc"));
+    bus.publish("Nobody/list", message("x"));
+    const traced = recorded.records.filter((r) => r.level === "trace");
+    assert.deepEqual(traced.map((r) => r.properties), [
+      { topic: "Token/list", key: "abc", bytes: 3, listeners: 2 },
+      { topic: "Nobody/list", key: "x", bytes: 1, listeners: 0 },
+    ]);
+    assert.deepEqual(traced[0]!.message, ["Published to ", "Token/list", ": ", 2, " listeners"]);
+  });
+
+  await t.step("at info nothing is logged, and levels are read once, at creation", async () => {
+    await using recorded = await recordAt("info");
+    const logger = getLogger(["pharos", "bus"]);
+    let checks = 0;
+    const log = {
+      isEnabledFor: (level: "debug" | "trace") => (checks++, logger.isEnabledFor(level)),
+      debug: logger.debug.bind(logger),
+      trace: logger.trace.bind(logger),
+    };
+    const bus = createMemoryBus({ onListenerError: () => {}, log });
+    const checksAtCreation = checks;
+    const sub = bus.subscribe("Token/list", () => {});
+    for (let i = 0; i < 3; i++) bus.publish("Token/list", message(String(i)));
+    sub[Symbol.dispose]();
+    assert.deepEqual(recorded.records, []);
+    assert.equal(checks, checksAtCreation, "no level check per publish or topic");
+  });
 });

@@ -5,7 +5,9 @@ export { createMemoryBus, type MemoryBusOptions } from "./memory_bus.ts";
 export type {
   Bus,
   BusListener,
+  BusLog,
   BusMessage,
+  FrameOp,
   SnapshotEntity,
   SnapshotQuery,
   ViewDirectory,

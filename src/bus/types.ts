@@ -4,6 +4,24 @@ export interface BusMessage {
   readonly key: string;
   /** The encoded frame (UTF-8 JSON bytes). */
   readonly bytes: Uint8Array;
+  /**
+   * The frame's `op` (`patch`, `upsert`, `delete`), for sessions' trace lines; absent
+   * means `patch`. A constant string: it costs the publisher nothing to set.
+   */
+  readonly op?: FrameOp;
+}
+
+/** Operations of the data frames the bus carries. */
+export type FrameOp = "patch" | "upsert" | "delete";
+
+/**
+ * The part of a LogTape `Logger` the bus logs through (the bus imports no other component;
+ * any `Logger` is one).
+ */
+export interface BusLog {
+  isEnabledFor(level: "debug" | "trace"): boolean;
+  debug(message: string, properties: Record<string, unknown>): void;
+  trace(message: string, properties: Record<string, unknown>): void;
 }
 
 /** Receives messages published on a topic. */

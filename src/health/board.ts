@@ -1,5 +1,10 @@
 import type { Clock } from "../util/mod.ts";
-import { createHealthMonitor, type HealthMonitor, type StreamStatus } from "./readiness.ts";
+import {
+  createHealthMonitor,
+  type HealthMonitor,
+  type HealthTransition,
+  type StreamStatus,
+} from "./readiness.ts";
 
 /** One source's line in the `/status` report. */
 export interface SourceReport {
@@ -43,6 +48,8 @@ export interface HealthBoardOptions {
   readonly required?: readonly string[];
   /** Told once per stale episode of a source. */
   readonly onStale?: (source: string, silentMs: number) => void;
+  /** Told of every change of a source's status or healthiness (see `HealthMonitorOptions`). */
+  readonly onTransition?: (source: string, transition: HealthTransition) => void;
 }
 
 const SEVERITY: Record<StreamStatus["kind"], number> = {
@@ -67,6 +74,9 @@ export function createHealthBoard(options: HealthBoardOptions): HealthBoard {
         clock: options.clock,
         ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
         onStale: (silentMs) => options.onStale?.(name, silentMs),
+        ...(options.onTransition === undefined
+          ? {}
+          : { onTransition: (transition) => options.onTransition?.(name, transition) }),
       });
       entries.set(name, { kind, monitor });
       return monitor;

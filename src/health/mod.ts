@@ -11,5 +11,6 @@ export {
   createHealthMonitor,
   type HealthMonitor,
   type HealthMonitorOptions,
+  type HealthTransition,
   type StreamStatus,
 } from "./readiness.ts";

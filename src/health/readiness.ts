@@ -49,6 +49,18 @@ export interface HealthMonitorOptions {
   readonly heartbeatMs?: number;
   /** Told once per stale episode, with the age of the last event (or connection). */
   readonly onStale?: (silentMs: number) => void;
+  /**
+   * Told when the status changes kind, or when a check finds healthiness changed
+   * without one (stale, or reconnecting for too long), with the health after it.
+   */
+  readonly onTransition?: (transition: HealthTransition) => void;
+}
+
+/** A change of a stream's status or healthiness. */
+export interface HealthTransition {
+  readonly from: StreamStatus["kind"];
+  readonly to: StreamStatus["kind"];
+  readonly healthy: boolean;
 }
 
 /** Creates a health monitor; it starts `Disconnected`. */
@@ -66,9 +78,19 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
 
   const silentMs = () => clock.monotonic() - Math.max(lastEvent ?? -Infinity, connectedAt);
   const isStale = () => status.kind === "Connected" && silentMs() > staleAfterMs;
+  let wasHealthy = false;
   const setStatus = (next: StreamStatus) => {
+    const from = status.kind;
     status = next;
     staleReported = false;
+    if (options.onTransition !== undefined) transitioned(from);
+  };
+  /** Tells of a change of kind (from `from`) or of healthiness since the last one told. */
+  const transitioned = (from: StreamStatus["kind"]) => {
+    const healthy = monitor.isHealthy();
+    if (from === status.kind && healthy === wasHealthy) return;
+    wasHealthy = healthy;
+    options.onTransition?.({ from, to: status.kind, healthy });
   };
 
   const monitor: HealthMonitor = {
@@ -85,8 +107,8 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
       staleReported = false;
     },
     recordConnection() {
-      setStatus({ kind: "Connected" });
       connectedAt = clock.monotonic();
+      setStatus({ kind: "Connected" });
     },
     recordDisconnection() {
       setStatus({ kind: "Disconnected" });
@@ -108,6 +130,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
       return events;
     },
     check() {
+      if (options.onTransition !== undefined) transitioned(status.kind);
       if (!isStale() || staleReported) return;
       staleReported = true;
       options.onStale?.(silentMs());

@@ -104,3 +104,30 @@ Deno.test("health monitor", async (t) => {
     assert.equal(health.isHealthy(), true);
   });
 });
+
+Deno.test("health monitor tells of status and healthiness transitions", () => {
+  const clock = new FakeClock();
+  const seen: string[] = [];
+  const health = createHealthMonitor({
+    clock,
+    heartbeatMs: 1000,
+    onTransition: ({ from, to, healthy }) => seen.push(`${from}>${to}:${healthy}`),
+  });
+  health.recordReconnecting();
+  health.recordReconnecting(); // the same episode: nothing new to tell
+  health.recordConnection();
+  health.check(); // fresh: no change
+  clock.advance(2001);
+  health.check(); // stale: unhealthy without a status change
+  health.check();
+  health.recordEvent();
+  health.check();
+  health.recordDisconnection();
+  assert.deepEqual(seen, [
+    "Disconnected>Reconnecting:true",
+    "Reconnecting>Connected:true",
+    "Connected>Connected:false",
+    "Connected>Connected:true",
+    "Connected>Disconnected:false",
+  ]);
+});

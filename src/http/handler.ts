@@ -1,6 +1,6 @@
 import type { Logger } from "../log/mod.ts";
 import { noopTracing, type Tracing } from "../telemetry/mod.ts";
-import { bearerToken, createTokenCheck } from "../util/mod.ts";
+import { bearerToken, type Clock, createTokenCheck, systemClock } from "../util/mod.ts";
 
 /** What the HTTP routes need to know about the server. */
 export interface HttpState {
@@ -13,7 +13,13 @@ export interface HttpState {
 /** Options for {@link createHttpHandler}. */
 export interface HttpHandlerOptions {
   readonly state: HttpState;
+  /**
+   * Failures at error; at debug, every request answered (method, route, status and
+   * duration) but the WebSocket upgrade, which the WebSocket server logs.
+   */
   readonly log: Logger;
+  /** Times requests for the debug line. Default `systemClock`. */
+  readonly clock?: Clock;
   /** Handles WebSocket upgrades on every path that is not an HTTP route. */
   readonly upgrade: (request: Request, peer: string) => Promise<Response>;
   /**
@@ -74,6 +80,7 @@ const STANDARD_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH
 /** Creates the request handler. */
 export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
   const { state, log } = options;
+  const clock = options.clock ?? systemClock;
   const tracing = options.tracing ?? noopTracing;
   const routes = new Map<string, Route>([
     ["/health", () => json(200, { status: "ok" })],
@@ -92,6 +99,8 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
   const endpoints = new Map(
     exposure === "admin" ? [] : Object.entries(options.endpoints ?? {}),
   );
+  /** Whether an upgrade request that matches no route goes to `options.upgrade`. */
+  const upgrades = exposure !== "admin";
   const adminToken = options.adminToken;
   const adminTokenMatches = adminToken === undefined || adminToken === ""
     ? undefined
@@ -123,7 +132,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       }
     }
     const route = routes.get(url.pathname);
-    if (route === undefined && isUpgrade(request) && exposure !== "admin") {
+    if (route === undefined && isUpgrade(request) && upgrades) {
       try {
         return await options.upgrade(request, peer);
       } catch (error) {
@@ -165,7 +174,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
     // callbacks made inside it keep its context alive for the whole connection (about
     // 1.4 KB each, measured at 10 000 idle connections): when spans are not exported,
     // upgrades get none.
-    if (route === "/{websocket}" && !tracing.exporting) {
+    if (route === "/{websocket}" && upgrades && !tracing.exporting) {
       return handle(request, url, toPeerAddress(info));
     }
     const traceparent = request.headers.get("traceparent") ?? undefined;
@@ -175,8 +184,22 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       "http.request.method": method,
       "http.route": route,
     }, async (span) => {
+      // Read per request: a request logs nothing, and times nothing, with debug off.
+      // The WebSocket server logs upgrades (refused at debug, accepted at info).
+      const debug = log.isEnabledFor("debug") && !(route === "/{websocket}" && upgrades);
+      const startedAt = debug ? clock.monotonic() : 0;
       const response = await handle(request, url, toPeerAddress(info));
       span.setAttribute("http.response.status_code", response.status);
+      if (debug) {
+        // The route, never the raw path (which a client chooses). At debug only: /health
+        // and /ready may be probed every second.
+        log.debug("{method} {route} answered {status} in {duration_ms} ms", {
+          method,
+          route,
+          status: response.status,
+          duration_ms: Math.round((clock.monotonic() - startedAt) * 1000) / 1000,
+        });
+      }
       return response;
     }, {
       root: true,

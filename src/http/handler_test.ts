@@ -1,6 +1,17 @@
 import assert from "node:assert/strict";
-import { getLogger } from "../log/mod.ts";
-import { createHttpHandler, type HttpState, type RequestInfo, toPeerAddress } from "./mod.ts";
+import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { FakeClock } from "../../tests/fakes/fake_clock.ts";
+import { recordLogs } from "../../tests/fakes/recording_log.ts";
+import { getLogger, type Logger } from "../log/mod.ts";
+import { noopTracing } from "../telemetry/mod.ts";
+import {
+  createHttpHandler,
+  type HttpHandler,
+  type HttpHandlerOptions,
+  type HttpState,
+  type RequestInfo,
+  toPeerAddress,
+} from "./mod.ts";
 
 const info: RequestInfo = { remoteAddr: { hostname: "192.0.2.7", port: 51234 } };
 
@@ -157,4 +168,81 @@ Deno.test("endpoints own their path: any method and upgrades, failures as JSON 5
     "GET websocket 192.0.2.7:51234",
     "DELETE - 192.0.2.7:51234",
   ]);
+});
+
+Deno.test("http handler logs each request answered at debug under pharos.http", async (t) => {
+  const clock = new FakeClock();
+  const create = (log: Logger, options: Partial<HttpHandlerOptions> = {}) =>
+    createHttpHandler({
+      state: { isReady: () => false, status: () => ({}) },
+      log,
+      clock,
+      // Rendering takes 2.5 ms on the fake clock, so the duration is known.
+      metrics: () => {
+        clock.advance(2.5);
+        return Promise.resolve("up 1\n");
+      },
+      upgrade: () => Promise.resolve(new Response("upgraded")),
+      endpoints: { "/ingest": () => Promise.resolve(new Response(null, { status: 202 })) },
+      ...options,
+    });
+  const call = async (handler: HttpHandler, path: string, init: RequestInit = {}) => {
+    const response = await handler(new Request(`http://localhost${path}`, init), info);
+    await response.body?.cancel();
+    return response.status;
+  };
+
+  await t.step("method, route, status and duration; the route, never the raw path", async () => {
+    await using logs = await recordLogs(["pharos", "http"]);
+    const handler = create(logs.log);
+    assert.equal(await call(handler, "/metrics"), 200);
+    assert.equal(await call(handler, "/ready", { method: "HEAD" }), 503);
+    assert.equal(await call(handler, "/secret/path?token=x"), 404);
+    assert.equal(await call(handler, "/ingest", { method: "POST", body: "{}" }), 202);
+    assert.equal(await call(handler, "/health", { method: "BREW" }), 405);
+    assert.deepEqual(logs.at("debug").map((r) => r.properties), [
+      { method: "GET", route: "/metrics", status: 200, duration_ms: 2.5 },
+      { method: "HEAD", route: "/ready", status: 503, duration_ms: 0 },
+      { method: "GET", route: "/{unmatched}", status: 404, duration_ms: 0 },
+      { method: "POST", route: "/ingest", status: 202, duration_ms: 0 },
+      { method: "_OTHER", route: "/health", status: 405, duration_ms: 0 },
+    ]);
+    assert.match(logs.text(), /^GET \/metrics answered 200 in 2\.5 ms/);
+    assert.doesNotMatch(logs.text(), /secret|token=/);
+    assert.equal(logs.records.length, 5, "nothing at another level");
+  });
+
+  await t.step(
+    "a WebSocket upgrade is not logged here (the WebSocket server logs it)",
+    async () => {
+      await using logs = await recordLogs(["pharos", "http"]);
+      const exporting = { ...noopTracing, exporting: true };
+      for (const handler of [create(logs.log), create(logs.log, { tracing: exporting })]) {
+        assert.equal(await call(handler, "/", websocket), 200);
+      }
+      assert.deepEqual(logs.records, []);
+      // The admin port upgrades nothing: there it is a plain request, answered 404.
+      assert.equal(await call(create(logs.log, { exposure: "admin" }), "/", websocket), 404);
+      assert.deepEqual(logs.at("debug").map((r) => r.properties["route"]), ["/{websocket}"]);
+    },
+  );
+
+  await t.step("at info nothing is logged", async () => {
+    const records: LogRecord[] = [];
+    await configure({
+      reset: true,
+      sinks: { memory: (record: LogRecord) => void records.push(record) },
+      loggers: [
+        { category: ["pharos", "http"], lowestLevel: "info", sinks: ["memory"] },
+        { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+      ],
+    });
+    try {
+      const handler = create(getLogger(["pharos", "http"]));
+      for (const path of ["/health", "/ready", "/metrics", "/nope"]) await call(handler, path);
+      assert.deepEqual(records, []);
+    } finally {
+      await reset();
+    }
+  });
 });

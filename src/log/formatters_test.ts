@@ -46,9 +46,13 @@ Deno.test("text format", async (t) => {
     "fields not in the message follow as key=value; levels as the seed names them",
     () => {
       const line = formatTextRecord(
-        record("Client {client_id} disconnected", { client_id: "c1", code: 1001, reason: "bye" }, {
-          level: "warning",
-        }),
+        record(
+          "Client {client_id} disconnected",
+          { client_id: "c1", code: "1001", reason: "bye" },
+          {
+            level: "warning",
+          },
+        ),
       );
       assert.equal(
         line,

@@ -6,7 +6,7 @@ import {
   reset,
   type Sink,
 } from "@logtape/logtape";
-import type { LogFilter, LogFormat } from "../config/mod.ts";
+import type { FilterLevel, LogFilter, LogFormat } from "../config/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import { formatJsonRecord } from "./json_formatter.ts";
 import { LineWriter } from "./_line_writer.ts";
@@ -28,6 +28,11 @@ export interface LoggingOptions {
   readonly sink?: Sink;
   /** Told of every batch of dropped lines (for the `log_lines_dropped_total` metric). */
   readonly onDropped?: (count: number) => void;
+  /**
+   * Also receives every record the filter allows, with its span, after the output (the
+   * OTLP log exporter's sink). It must not throw, and must copy what it keeps.
+   */
+  readonly also?: (record: SpanRecord) => void;
 }
 
 /** Configured logging; dispose to flush what is buffered and restore LogTape's defaults. */
@@ -49,15 +54,20 @@ function withSpan(record: LogRecord, currentSpan: CurrentSpan | undefined): Span
   return span === undefined ? record : { ...record, span };
 }
 
-/** Passes filtered records, with their span, to a sink of the caller's (tests). */
+/**
+ * Passes records, with their span, to a sink of the caller's (tests). LogTape has already
+ * filtered them: see {@link toLoggerConfigs}.
+ */
 function filteredSink(
   output: Sink,
-  filter: LogFilter,
   currentSpan: CurrentSpan | undefined,
+  also: LoggingOptions["also"],
 ): Sink & AsyncDisposable {
   return Object.assign(
     (record: LogRecord) => {
-      if (filter.allows(record.category, record.level)) output(withSpan(record, currentSpan));
+      const spanned = withSpan(record, currentSpan);
+      output(spanned);
+      also?.(spanned);
     },
     {
       // LogTape's reset() disposes configured sinks: pass that on.
@@ -85,12 +95,12 @@ function formattingSink(
     flushMs: FLUSH_MS,
     onDropped,
   });
-  const { filter } = options;
+  const { also } = options;
   const sink = Object.assign(
     (record: LogRecord) => {
-      if (filter.allows(record.category, record.level)) {
-        writer.write(format(withSpan(record, currentSpan)));
-      }
+      const spanned = withSpan(record, currentSpan);
+      writer.write(format(spanned));
+      also?.(spanned);
     },
     // LogTape's reset() disposes configured sinks: that writes what is still waiting.
     { [Symbol.asyncDispose]: () => writer[Symbol.asyncDispose]() },
@@ -102,6 +112,57 @@ function formattingSink(
   return sink;
 }
 
+/** LogTape's level for a filter level; `off` is LogTape's `null` (nothing). */
+function toLowestLevel(level: FilterLevel): LogLevel | null {
+  return level === "off" ? null : level;
+}
+
+/**
+ * The filter as LogTape logger configs, so LogTape itself knows every target's level:
+ * `isEnabledFor("debug")` is false where debug is off, and a debug call there builds no
+ * record. One config per directive target, plus `pharos` with the default level.
+ *
+ * LogTape checks a record against the `lowestLevel` of its own logger and of every
+ * ancestor up to the first one with sinks, and by default also hands it to the ancestors'
+ * sinks. Each config therefore has the sink itself and `parentSinks: "override"`: the
+ * nearest configured ancestor of a category (its longest matching directive, or `pharos`)
+ * alone decides, with that directive's level, which is the filter's "most specific wins"
+ * exactly (setup_test.ts compares the two over many filters), so the sink filters nothing.
+ */
+export function toLoggerConfigs(
+  filter: LogFilter,
+  sink: string,
+): {
+  category: string[];
+  lowestLevel: LogLevel | null;
+  sinks: string[];
+  parentSinks: "override";
+}[] {
+  const configs = new Map<string, readonly string[]>([["pharos", ["pharos"]]]);
+  for (const directive of filter.directives) {
+    configs.set(directive.target.join("."), directive.target);
+  }
+  const loggers = [...configs.values()].map((category) => {
+    const lowestLevel = toLowestLevel(filter.levelFor(category));
+    return {
+      category: [...category],
+      lowestLevel,
+      sinks: lowestLevel === null ? [] : [sink],
+      parentSinks: "override" as const,
+    };
+  });
+  // LogTape's own warnings: at warning, or the default level when that is quieter.
+  const metaLevel = filter.allows(["logtape", "meta"], "warning") ? "warning" : filter.defaultLevel;
+  const meta = toLowestLevel(metaLevel);
+  loggers.push({
+    category: ["logtape", "meta"],
+    lowestLevel: meta,
+    sinks: meta === null ? [] : [sink],
+    parentSinks: "override",
+  });
+  return loggers;
+}
+
 /**
  * Configures LogTape for the server process: the format, the `RUST_LOG`-style filter,
  * and a non-blocking writer. Records are formatted as they are logged and the lines
@@ -111,25 +172,24 @@ function formattingSink(
  * configuration to the host application.
  */
 export async function configureLogging(options: LoggingOptions): Promise<LoggingHandle> {
-  const { filter, clock, currentSpan } = options;
+  const { filter, clock } = options;
+  // The drop report is made by a timer that re-arms itself: whatever span was active when
+  // logging was configured (start-up's) is not its context, so its line carries none.
+  let reporting = false;
+  const currentSpan = options.currentSpan;
+  const spanOf: CurrentSpan | undefined = currentSpan === undefined
+    ? undefined
+    : () => reporting ? undefined : currentSpan();
   let dropped = 0;
   let unreported = 0;
   const sink = options.sink === undefined
-    ? formattingSink(options, currentSpan, (count) => {
+    ? formattingSink(options, spanOf, (count) => {
       dropped += count;
       unreported += count;
       options.onDropped?.(count);
     })
-    : filteredSink(options.sink, filter, currentSpan);
-  const lowestLevel: LogLevel | null = filter.lowestLevel === "off" ? null : filter.lowestLevel;
-  await configure({
-    reset: true,
-    sinks: { main: sink },
-    loggers: [
-      { category: ["pharos"], lowestLevel, sinks: lowestLevel === null ? [] : ["main"] },
-      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["main"] },
-    ],
-  });
+    : filteredSink(options.sink, spanOf, options.also);
+  await configure({ reset: true, sinks: { main: sink }, loggers: toLoggerConfigs(filter, "main") });
 
   const dropLog = getLogger(["pharos", "log"]);
   let timer: Disposable | undefined;
@@ -137,10 +197,15 @@ export async function configureLogging(options: LoggingOptions): Promise<Logging
     if (unreported > 0) {
       const count = unreported;
       unreported = 0;
-      dropLog.warn("Dropped {count} log lines: the log output could not keep up", {
-        count,
-        total: dropped,
-      });
+      reporting = true;
+      try {
+        dropLog.warn("Dropped {count} log lines: the log output could not keep up", {
+          count,
+          total: dropped,
+        });
+      } finally {
+        reporting = false;
+      }
     }
     timer = clock.setTimer(DROP_REPORT_MS, reportDrops);
   };

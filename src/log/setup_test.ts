@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parseLogFilter } from "../config/mod.ts";
 import { systemClock } from "../util/mod.ts";
-import { configureLogging, getLogger } from "./mod.ts";
+import { configureLogging, getLogger, type LogRecord } from "./mod.ts";
 
 /** A writable that collects text; `blocked` makes every write hang until released. */
 function collector() {
@@ -112,4 +112,125 @@ Deno.test("configureLogging", async (t) => {
       assert.ok(lines.some((line) => line.endsWith("line 9999")), "the newest lines are kept");
     },
   );
+
+  await t.step(
+    "info,pharos.ws=debug: LogTape itself knows each target's level, so debug is off elsewhere",
+    async () => {
+      const out = collector();
+      const logging = await configureLogging({
+        filter: parseLogFilter("info,pharos.ws=debug"),
+        format: "json",
+        clock: systemClock,
+        writable: out.writable,
+      });
+      assert.equal(getLogger(["pharos", "projector"]).isEnabledFor("debug"), false);
+      assert.equal(getLogger(["pharos", "projector"]).isEnabledFor("info"), true);
+      assert.equal(getLogger(["pharos", "ws", "server"]).isEnabledFor("debug"), true);
+      assert.equal(getLogger(["pharos", "ws"]).isEnabledFor("debug"), true);
+      assert.equal(getLogger(["pharos", "ws"]).isEnabledFor("trace"), false);
+      assert.equal(getLogger(["pharos"]).isEnabledFor("debug"), false);
+      // A lazy debug call where debug is off never evaluates its properties.
+      let evaluated = 0;
+      getLogger(["pharos", "projector"]).debug("hidden", () => {
+        evaluated++;
+        return { n: 1 };
+      });
+      getLogger(["pharos", "ws"]).debug("shown {n}", () => {
+        evaluated++;
+        return { n: 2 };
+      });
+      getLogger(["pharos", "projector"]).info("shown too");
+      getLogger(["pharos", "ws", "server"]).trace("hidden: trace");
+      await logging[Symbol.asyncDispose]();
+      assert.equal(evaluated, 1, "only the enabled call built its properties");
+      const lines = out.lines().map((line) => JSON.parse(line));
+      assert.deepEqual(
+        lines.map((l) => [l.level, l.target, l.message]),
+        [["DEBUG", "pharos.ws", "shown 2"], ["INFO", "pharos.projector", "shown too"]],
+      );
+    },
+  );
+
+  await t.step("LogTape's levels equal the filter's for every target and level", async () => {
+    const filters = [
+      "info",
+      "off",
+      "trace",
+      "warn,pharos.ws=debug",
+      "info,pharos.ws=trace,pharos.ws.server=warn",
+      "debug,pharos.projector=off",
+      "pharos=error,pharos.ws.server=trace",
+      "off,pharos.sources",
+      "error,pharos.sources.demo=debug,pharos.sources=warn",
+      "pharos.vm=fatal",
+    ];
+    const categories = [
+      ["pharos"],
+      ["pharos", "ws"],
+      ["pharos", "ws", "server"],
+      ["pharos", "ws", "server", "deeper"],
+      ["pharos", "wsx"],
+      ["pharos", "projector"],
+      ["pharos", "sources"],
+      ["pharos", "sources", "demo"],
+      ["pharos", "sources", "other"],
+      ["pharos", "vm"],
+      ["pharos", "log"],
+    ];
+    const levels = ["trace", "debug", "info", "warning", "error", "fatal"] as const;
+    for (const spec of filters) {
+      const filter = parseLogFilter(spec);
+      const records: LogRecord[] = [];
+      const logging = await configureLogging({
+        filter,
+        format: "text",
+        clock: systemClock,
+        sink: (record) => void records.push(record),
+      });
+      const expected: string[] = [];
+      for (const category of categories) {
+        const logger = getLogger(category);
+        for (const level of levels) {
+          const allowed = filter.allows(category, level);
+          assert.equal(
+            logger.isEnabledFor(level),
+            allowed,
+            `${spec}: ${category.join(".")} at ${level}`,
+          );
+          logger[level === "warning" ? "warn" : level]("{where}", {
+            where: `${category.join(".")}@${level}`,
+          });
+          if (allowed) expected.push(`${category.join(".")}@${level}`);
+        }
+      }
+      await logging[Symbol.asyncDispose]();
+      // Each allowed record reaches the sink exactly once; no other record does.
+      assert.deepEqual(records.map((r) => r.properties.where), expected, spec);
+    }
+  });
+
+  await t.step("the drop report, made by a timer, carries no span", async () => {
+    const out = collector();
+    out.block();
+    const span = { name: "runtime", traceId: "c".repeat(32), spanId: "d".repeat(16) };
+    const logging = await configureLogging({
+      filter: parseLogFilter("info"),
+      format: "json",
+      clock: systemClock,
+      writable: out.writable,
+      bufferRecords: 10,
+      currentSpan: () => span, // as if start-up's span were active forever
+    });
+    const log = getLogger(["pharos", "flood"]);
+    for (let i = 0; i < 1000; i++) log.info("line {i}", { i });
+    await new Promise((resolve) => setTimeout(resolve, 1200)); // a drop report is due
+    out.unblock();
+    await logging[Symbol.asyncDispose]();
+    const records = out.lines().map((line) => JSON.parse(line));
+    const report = records.find((r) => r.target === "pharos.log");
+    assert.ok(report, "a drop report");
+    assert.equal(report.trace_id, undefined);
+    assert.equal(report.span, undefined);
+    assert.equal(records.find((r) => r.target === "pharos.flood")?.trace_id, span.traceId);
+  });
 });

@@ -67,11 +67,14 @@ export function createConfiguredSources(
   let ingest: IngestSource | undefined;
   for (const spec of specs) {
     const name = spec.name ?? spec.kind;
-    const log = deps.log.getChild(name);
+    // One target per kind (`pharos.sources.upstream`), as the folders are; each line names
+    // its source in the `source` field.
+    const log = deps.log.getChild(spec.kind);
     switch (spec.kind) {
       case "demo":
         sources.push(createDemoSource({
           clock,
+          log,
           name,
           ratePerSecond: spec.ratePerSecond ?? demo.ratePerSecond,
           keys: spec.keys ?? demo.keys,

@@ -6,7 +6,7 @@ import type { Source } from "../sources/mod.ts";
 import type { PharosEvent, Stack } from "../stack/mod.ts";
 import type { OpenSpan, Telemetry } from "../telemetry/mod.ts";
 import { type Clock, yieldToIo } from "../util/mod.ts";
-import { type BatchFailure, CANCEL_CODES, type Vm } from "../vm/mod.ts";
+import { type BatchFailure, CANCEL_CODES, type Vm, type VmBatchResult } from "../vm/mod.ts";
 import { recordEventSpans, recordHostSpans } from "./event_spans.ts";
 import { createIntake, type Intake, INTAKE_DEFAULTS, type IntakeBatch } from "./intake.ts";
 import { startSource } from "./source_runner.ts";
@@ -76,6 +76,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const vmLog = options.log.getChild("vm");
   const sourceLog = options.log.getChild("sources");
   const healthLog = options.log.getChild("health");
+  /** Each source's own logger (`pharos.sources.<kind>`), for its events' trace lines. */
+  const eventLogs = new Map(
+    sources.map((source) => [source.name, sourceLog.getChild(source.kind)]),
+  );
   const maxBatchEvents = options.maxBatchEvents ?? INTAKE_DEFAULTS.maxBatch;
   const maxBatchFrames = options.maxBatchFrames ?? 4096;
   const sliceMs = options.sliceMs ?? INTAKE_DEFAULTS.sliceMs;
@@ -90,6 +94,13 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       healthLog.warn("Stream appears to be stale - no recent events", {
         source,
         silent_ms: Math.round(silentMs),
+      }),
+    onTransition: (source, { from, to, healthy }) =>
+      healthLog.debug("Source {source} health: {from} to {to} (healthy: {healthy})", {
+        source,
+        from,
+        to,
+        healthy,
       }),
   });
   const monitors = new Map(sources.map((source) => [source, health.add(source.name, source.kind)]));
@@ -152,23 +163,31 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   }
 
   async function processSlice(batch: IntakeBatch, from: number): Promise<number> {
-    // Spans per event only when someone can look them up: otherwise none are made.
+    // Spans per event only when someone can look them up: otherwise none are made. The
+    // log levels are read once per slice: with debug and trace off, nothing more is done.
     const exporting = tracing.exporting;
+    const debug = vmLog.isEnabledFor("debug");
+    const trace = debug && vmLog.isEnabledFor("trace");
     const startedAt = clock.monotonic();
     const result = await vm.processBatch(batch.events, {
       from,
       budgetMs: sliceMs,
       timings: exporting,
+      runs: trace,
     });
+    const ranMs = debug ? clock.monotonic() - startedAt : 0;
     // The handler host runs the next batch while this one is published (two cores at work).
     if (vm.prefetch !== undefined && result.next === batch.events.length) {
       const ahead = intake.takeAhead();
-      if (ahead !== undefined) vm.prefetch(ahead.events, { timings: exporting });
+      if (ahead !== undefined) vm.prefetch(ahead.events, { timings: exporting, runs: trace });
     }
     const spans = exporting
       ? recordEventSpans(tracing, batch, result, { from, startedAt })
       : undefined;
     if (spans !== undefined) recordHostSpans(tracing, result, spans);
+    traceSourceEvents(batch, from, result.next);
+    if (debug) logSlice(batch, from, result, ranMs);
+    if (trace) traceSlice(batch, from, result, spans);
     for (const failure of result.failures) {
       logFailure(failure, batch.events[failure.event]!, spans?.[failure.event - from]);
     }
@@ -178,6 +197,84 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     }
     projector.flush();
     return result.next;
+  }
+
+  /**
+   * One trace line per event of a slice, under its source's target, for the sources with
+   * trace on. The levels are read once per slice and source, never per event: this is the
+   * event path, and a source's own delivery (`sink`) is called per event.
+   */
+  function traceSourceEvents(batch: IntakeBatch, from: number, next: number): void {
+    let logs: Map<string, Logger> | undefined;
+    for (const [name, log] of eventLogs) {
+      if (log.isEnabledFor("trace")) (logs ??= new Map()).set(name, log);
+    }
+    if (logs === undefined) return;
+    for (let at = from; at < next; at++) {
+      const source = batch.sources[at]!;
+      const event = batch.events[at]!;
+      logs.get(source)?.trace("Source {source} event {type}", {
+        source,
+        type: event.type,
+        ...(event.slot === undefined ? {} : { slot: event.slot }),
+        ...(event.index === undefined ? {} : { index: event.index }),
+        ...(event.key === undefined ? {} : { key: event.key }),
+      });
+    }
+  }
+
+  /** The debug line of one slice of a batch: how many events ran, and how long it took. */
+  function logSlice(batch: IntakeBatch, from: number, result: VmBatchResult, ranMs: number) {
+    vmLog.debug("Ran {events} events in {duration_ms} ms", {
+      events: result.next - from,
+      from,
+      batch_size: batch.events.length,
+      mutations: result.mutations.length,
+      failures: result.failures.length,
+      duration_ms: Math.round(ranMs * 1000) / 1000,
+    });
+  }
+
+  /**
+   * The trace lines of one slice: every handler run with its duration (the in-process VM
+   * times them, a handler host reports them, both only when asked), then every mutation.
+   * Each goes inside its event's span when there is one, so it carries the trace id.
+   */
+  function traceSlice(
+    batch: IntakeBatch,
+    from: number,
+    result: VmBatchResult,
+    spans: readonly (OpenSpan | undefined)[] | undefined,
+  ): void {
+    const inSpan = (at: number, line: () => void) => {
+      const span = spans?.[at - from];
+      if (span === undefined) line();
+      else span.run(line);
+    };
+    for (const run of result.runs ?? []) {
+      const event = batch.events[run.event]!;
+      inSpan(run.event, () =>
+        vmLog.trace("Handler {entity}.{handler} ran in {duration_ms} ms", {
+          entity: run.entity,
+          handler: run.handler,
+          key: run.key,
+          event_type: event.type,
+          ...(event.slot === undefined ? {} : { slot: event.slot }),
+          source: batch.sources[run.event],
+          duration_ms: Math.round(run.durationMs * 1000) / 1000,
+        }));
+    }
+    result.mutations.forEach((mutation, i) => {
+      const at = result.mutationEvents[i]!;
+      inSpan(at, () =>
+        vmLog.trace("Mutation of {entity} {key}", {
+          entity: mutation.entity,
+          key: mutation.key,
+          event_type: batch.events[at]!.type,
+          ...(mutation.seq === undefined ? {} : { seq: mutation.seq }),
+          fields: Object.keys(mutation.patch).length,
+        }));
+    });
   }
 
   const intake = createIntake({

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { configure, type LogLevel, type LogRecord, reset } from "@logtape/logtape";
 import { createMemoryBus } from "../bus/mod.ts";
 import { getLogger } from "../log/mod.ts";
 import { createProjector } from "../projector/mod.ts";
@@ -297,4 +298,76 @@ Deno.test("pipeline: readiness and the status report", async () => {
   assert.equal(pipeline.status().draining, true);
   assert.equal(a!.stopped, true);
   assert.equal(pipeline.intake.offer("a", [transfer("m2", 2)]), false, "closed");
+});
+
+Deno.test("pipeline: per-run timings and trace lines only while trace is on", async (t) => {
+  const records: LogRecord[] = [];
+  /** LogTape at `level` for everything under `pharos`, recording what passes. */
+  const logAt = (level: LogLevel) =>
+    configure({
+      reset: true,
+      sinks: { memory: (record: LogRecord) => void records.push(record) },
+      loggers: [
+        { category: ["pharos"], lowestLevel: level, sinks: ["memory"] },
+        { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+      ],
+    });
+  const asked: (boolean | undefined)[] = [];
+  const clock = new FakeClock();
+  const realVm = createVm({ stack: demoStack, clock, telemetry: createRecordingTelemetry().vm });
+  const vm: Vm = {
+    ...realVm,
+    processBatch(events, batchOptions) {
+      asked.push(batchOptions?.runs);
+      return realVm.processBatch(events, batchOptions);
+    },
+  };
+  const { pipeline, sources: [a] } = setup({ clock, vm });
+  await pipeline.start();
+  const lines = (level: LogLevel, target: string) =>
+    records.filter((r) => r.level === level && r.category.join(".") === target);
+  try {
+    await t.step("at info: nothing timed per run, no debug or trace line", async () => {
+      await logAt("info");
+      a!.offer(transfer("m1", 1), transfer("m2", 1));
+      await until(() => realVm.state("Token", "m2") !== undefined, "the batch");
+      assert.deepEqual(asked, [false]);
+      assert.deepEqual(records.filter((r) => r.level === "debug" || r.level === "trace"), []);
+    });
+    await t.step(
+      "at trace: runs asked for, each run, mutation and source event logged",
+      async () => {
+        await logAt("trace");
+        a!.offer(transfer("m3", 2), transfer("m4", 2));
+        await until(() => realVm.state("Token", "m4") !== undefined, "the batch");
+        assert.deepEqual(asked, [false, true]);
+        const [slice] = lines("debug", "pharos.vm");
+        assert.deepEqual(
+          [slice?.properties.events, slice?.properties.mutations, slice?.properties.failures],
+          [2, 2, 0],
+        );
+        const runs = lines("trace", "pharos.vm").filter((r) =>
+          r.properties.duration_ms !== undefined
+        );
+        assert.deepEqual(runs.map((r) => [r.properties.handler, r.properties.key]), [
+          ["Transfer", "m3"],
+          ["Transfer", "m4"],
+        ]);
+        const mutations = lines("trace", "pharos.vm").filter((r) => r.properties.seq !== undefined);
+        assert.deepEqual(mutations.map((r) => r.properties.seq), [
+          "2:000000000000",
+          "2:000000000001",
+        ]);
+        // ManualSource's kind is "manual": its own target, named by kind.
+        const events = lines("trace", "pharos.sources.manual");
+        assert.deepEqual(events.map((r) => [r.properties.source, r.properties.slot]), [
+          ["a", 2],
+          ["a", 2],
+        ]);
+      },
+    );
+  } finally {
+    await pipeline.stop();
+    await reset();
+  }
 });

@@ -1,4 +1,4 @@
-import type { Bus, SnapshotEntity, ViewInfo, WindowHandle } from "../bus/mod.ts";
+import type { Bus, FrameOp, SnapshotEntity, ViewInfo, WindowHandle } from "../bus/mod.ts";
 import type { DerivedViewDefinition } from "../stack/mod.ts";
 import type { PathCache } from "../vm/mod.ts";
 import { encodeDeleteFrame, encodeUpsertFrame } from "./frames.ts";
@@ -85,18 +85,22 @@ export class DerivedView {
     const after = this.#sorted.window(group.skip, group.take);
     const afterSet = new Set(after);
     for (const key of before) {
-      if (!afterSet.has(key)) this.#publish(group, key, encodeDeleteFrame(this.info.id, key));
+      if (!afterSet.has(key)) {
+        this.#publish(group, key, encodeDeleteFrame(this.info.id, key), "delete");
+      }
     }
     const beforeSet = new Set(before);
     for (const key of after) {
       if (beforeSet.has(key) && (key !== changed || removed)) continue;
       const data = this.#lookup(key);
-      if (data !== undefined) this.#publish(group, key, encodeUpsertFrame(this.info.id, key, data));
+      if (data !== undefined) {
+        this.#publish(group, key, encodeUpsertFrame(this.info.id, key, data), "upsert");
+      }
     }
   }
 
-  #publish(group: WindowGroup, key: string, bytes: Uint8Array): void {
-    this.#bus.publish(group.topic, { key, bytes });
+  #publish(group: WindowGroup, key: string, bytes: Uint8Array, op: FrameOp): void {
+    this.#bus.publish(group.topic, { key, bytes, op });
     this.#onFrame();
   }
 

@@ -53,6 +53,20 @@ interface EntityViews {
   applied: number;
 }
 
+/**
+ * One entity's share of a batch, on the batch's debug line: mutations applied, entities
+ * cached after it, and frames published per view mode (`list`, `state`, `append`,
+ * `derived`), those with none left out.
+ */
+interface EntityWork {
+  mutations: number;
+  cached: number;
+  list?: number;
+  state?: number;
+  append?: number;
+  derived?: number;
+}
+
 /** Batches mutations into view caches and publishes frames to the bus. */
 export interface Projector extends Disposable {
   /**
@@ -202,6 +216,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   let lastBatchLine = -Infinity;
   let unlogged = 0;
   let timer: Disposable | undefined;
+  const onTimer = () => runBatch("timer");
 
   function applyMutation(views: EntityViews, mutation: Mutation, span: OpenSpan | undefined): void {
     // Frames first, from the patch as it came: merging may hand the patch's values to the
@@ -264,22 +279,41 @@ export function createProjector(options: ProjectorOptions): Projector {
     }
   }
 
-  /** Applies one mutation, inside a `projector.mutation` span when its event has one. */
-  function apply(mutation: Mutation, parent: OpenSpan | undefined): void {
+  /**
+   * Applies one mutation, inside a `projector.mutation` span when its event has one. With
+   * `trace`, logs it (inside that span, so the line carries the event's trace).
+   */
+  function apply(mutation: Mutation, parent: OpenSpan | undefined, trace: boolean): void {
     const views = entities.get(mutation.entity);
     if (views === undefined) throw new TypeError(`Unknown entity "${mutation.entity}"`);
-    if (parent === undefined) return applyMutation(views, mutation, undefined);
+    const framesBefore = framesInBatch;
+    if (parent === undefined) {
+      applyMutation(views, mutation, undefined);
+      if (trace) traceMutation(mutation, framesInBatch - framesBefore);
+      return;
+    }
     const span = tracing.startSpan("projector.mutation", views.spanAttributes, {
       parentSpan: parent,
     });
     try {
       applyMutation(views, mutation, span);
+      if (trace) span.run(() => traceMutation(mutation, framesInBatch - framesBefore));
     } catch (error) {
       span.recordError(error);
       throw error;
     } finally {
       span.end();
     }
+  }
+
+  function traceMutation(mutation: Mutation, frames: number): void {
+    log.trace("Applied mutation to {entity} {key}: {frames} frames", {
+      entity: mutation.entity,
+      key: mutation.key,
+      frames,
+      ...(mutation.seq === undefined ? {} : { seq: mutation.seq }),
+      ...(mutation.append.length === 0 ? {} : { append: mutation.append.length }),
+    });
   }
 
   /** Frames one mutation of `entity` fans out to: one per listener of each base view. */
@@ -291,9 +325,14 @@ export function createProjector(options: ProjectorOptions): Projector {
     return frames;
   }
 
-  /** Reports the batch's per-label counts to telemetry, once per label set, and resets them. */
-  function reportCounts(): void {
+  /**
+   * Reports the batch's per-label counts to telemetry, once per label set, and resets them;
+   * with `debug`, returns them per entity for the batch's debug line.
+   */
+  function reportCounts(debug: boolean): Record<string, EntityWork> | undefined {
+    const work: Record<string, EntityWork> | undefined = debug ? {} : undefined;
     for (const views of entities.values()) {
+      if (work !== undefined && views.applied > 0) work[views.name] = entityWork(views);
       if (views.applied > 0) telemetry.mutationsProcessed(views.name, views.applied);
       views.applied = 0;
       for (const view of views.baseViews) {
@@ -303,12 +342,38 @@ export function createProjector(options: ProjectorOptions): Projector {
     }
     for (const [entity, count] of derivedFrames) telemetry.framePublished("list", entity, count);
     derivedFrames.clear();
+    return work;
   }
 
+  function entityWork(views: EntityViews): EntityWork {
+    const work: EntityWork = { mutations: views.applied, cached: views.cache.size };
+    for (const view of views.baseViews) if (view.frames > 0) work[view.mode] = view.frames;
+    const derived = derivedFrames.get(views.name) ?? 0;
+    if (derived > 0) work.derived = derived;
+    return work;
+  }
+
+  /** Why a batch was applied, for its debug line. */
+  type Trigger = "size" | "frames" | "timer" | "flush";
+
   function flush(): void {
+    runBatch("flush");
+  }
+
+  /**
+   * Applies the queued batch, detached from the active span: the batch holds many events'
+   * mutations (each `projector.mutation` span names its own parent), and a timer's or the
+   * caller's context would give the batch's lines, and the sends it starts, the trace of
+   * whichever event happened to arm the timer or fill the batch.
+   */
+  function runBatch(trigger: Trigger): void {
     timer?.[Symbol.dispose]();
     timer = undefined;
     if (queue.length === 0) return;
+    tracing.detached(() => applyBatch(trigger));
+  }
+
+  function applyBatch(trigger: Trigger): void {
     const batch = queue;
     const batchParents = parents;
     queue = [];
@@ -317,22 +382,27 @@ export function createProjector(options: ProjectorOptions): Projector {
     const started = clock.monotonic();
     framesInBatch = 0;
     let errors = 0;
+    // Read once per batch: LogTape's configuration does not change within one.
+    const trace = log.isEnabledFor("trace");
+    const debug = trace || log.isEnabledFor("debug");
     for (let i = 0; i < batch.length; i++) {
       const mutation = batch[i]!;
       try {
-        apply(mutation, batchParents?.[i]);
+        apply(mutation, batchParents?.[i], trace);
       } catch (error) {
         errors++;
         telemetry.viewError(mutation.entity);
-        tracing.detached(() =>
-          log.error("Failed to process mutation: {error}", { error, entity: mutation.entity })
-        );
+        log.error("Failed to process mutation: {error}", {
+          error,
+          entity: mutation.entity,
+          key: mutation.key,
+        });
       }
     }
-    reportCounts();
+    const work = reportCounts(debug);
     const durationMs = clock.monotonic() - started;
     telemetry.batchDone(durationMs / 1000);
-    logBatch(batch.length, errors, durationMs);
+    logBatch(batch.length, errors, durationMs, work, trigger);
   }
 
   /**
@@ -342,10 +412,16 @@ export function createProjector(options: ProjectorOptions): Projector {
    * line sums many events' work, so the trace of whichever event armed the timer (or
    * offered the burst) would be a wrong link.
    */
-  function logBatch(size: number, errors: number, durationMs: number): void {
+  function logBatch(
+    size: number,
+    errors: number,
+    durationMs: number,
+    work: Record<string, EntityWork> | undefined,
+    trigger: Trigger,
+  ): void {
     const now = clock.monotonic();
     const info = errors > 0 || now - lastBatchLine >= batchLogIntervalMs;
-    if (!info && !log.isEnabledFor("debug")) {
+    if (!info && work === undefined) {
       unlogged++;
       return;
     }
@@ -356,16 +432,14 @@ export function createProjector(options: ProjectorOptions): Projector {
       errors,
       duration_ms: Number(durationMs.toFixed(3)),
     };
-    tracing.detached(() => {
-      if (info) {
-        log.info("Projector batch processed", { ...fields, batches_since_last: unlogged + 1 });
-        lastBatchLine = now;
-        unlogged = 0;
-      } else {
-        unlogged++;
-        log.debug("Projector batch processed", fields);
-      }
-    });
+    if (info) {
+      log.info("Projector batch processed", { ...fields, batches_since_last: unlogged + 1 });
+      lastBatchLine = now;
+      unlogged = 0;
+    } else {
+      unlogged++;
+      log.debug("Projector batch processed", { ...fields, trigger, entities: work });
+    }
   }
 
   function listSnapshot(views: EntityViews, query: SnapshotQuery): SnapshotEntity[] {
@@ -424,8 +498,12 @@ export function createProjector(options: ProjectorOptions): Projector {
         queue.push(mutation);
         queuedFrames += fanoutOf(mutation.entity);
       }
-      if (queue.length >= batchMaxSize || queuedFrames >= batchMaxFrames) flush();
-      else if (queue.length > 0 && timer === undefined) timer = clock.setTimer(batchDelayMs, flush);
+      if (queue.length >= batchMaxSize) runBatch("size");
+      else if (queuedFrames >= batchMaxFrames) runBatch("frames");
+      else if (queue.length > 0 && timer === undefined) {
+        // Armed outside the pushing event's span: the timer's batch is not that event's.
+        timer = tracing.detached(() => clock.setTimer(batchDelayMs, onTimer));
+      }
     },
     fanoutOf,
     flush,

@@ -2,10 +2,15 @@ import { recordLogs } from "../../tests/fakes/recording_log.ts";
 import { createTestProjector } from "../../tests/fakes/test_projector.ts";
 import assert from "node:assert/strict";
 import { createRecordingTelemetry } from "../../tests/fakes/recording_telemetry.ts";
-import { type Bus } from "../bus/mod.ts";
+import { type Bus, createMemoryBus } from "../bus/mod.ts";
 import { defineStack, demoStack } from "../stack/mod.ts";
-import { createVm, type Mutation } from "../vm/mod.ts";
-import { type ProjectorOptions } from "./mod.ts";
+import { createPathCache, createVm, type Mutation } from "../vm/mod.ts";
+import { createProjector, type ProjectorOptions } from "./mod.ts";
+import { FakeClock } from "../../tests/fakes/fake_clock.ts";
+import { parseLogFilter } from "../config/mod.ts";
+import { configureLogging, getLogger, type LogRecord, type SpanRecord } from "../log/mod.ts";
+import { noopTracing, type Tracing } from "../telemetry/mod.ts";
+import { type Clock, systemClock } from "../util/mod.ts";
 
 const stack = defineStack({
   name: "test",
@@ -232,5 +237,147 @@ Deno.test("the canonical batch line: info at most once per interval, every batch
     ["projector", 1, 1],
     ["projector", 1, 3],
   ]);
-  assert.equal(recording.at("debug").length, 2);
+  const debugBatches = recording.at("debug").filter((r) =>
+    r.rawMessage === "Projector batch processed"
+  );
+  assert.equal(debugBatches.length, 2);
+  assert.deepEqual(debugBatches.map((r) => r.properties.trigger), ["flush", "flush"]);
+});
+
+Deno.test("debug and trace: batch work per entity, every mutation applied", async () => {
+  const records: LogRecord[] = [];
+  await using _logging = await configureLogging({
+    filter: parseLogFilter("info,pharos.projector=trace"),
+    format: "json",
+    clock: systemClock,
+    sink: (record) => void records.push(record),
+  });
+  const { projector, bus } = createTestProjector(stack, {
+    log: getLogger(["pharos", "projector"]),
+  });
+  using _frames = listen(bus, "Token/list");
+  projector.push([mutation("a", { n: 1 }, { seq: "1:000000000000" }), mutation("b", { n: 2 })]);
+  projector.flush();
+  const trace = records.filter((r) => r.level === "trace").map((r) => r.properties);
+  assert.deepEqual(trace, [
+    { entity: "Token", key: "a", frames: 1, seq: "1:000000000000" },
+    { entity: "Token", key: "b", frames: 1 },
+  ]);
+  // The first batch is the interval's info line; the next, within it, is at debug.
+  const batch = records.find((r) => r.rawMessage === "Projector batch processed");
+  assert.equal(batch?.level, "info");
+  projector.push([mutation("a", { n: 3 })]);
+  projector.flush();
+  const debug = records.filter((r) =>
+    r.rawMessage === "Projector batch processed" && r.level === "debug"
+  );
+  assert.equal(debug.length, 1);
+  assert.equal(debug[0]!.properties.trigger, "flush");
+  assert.deepEqual(debug[0]!.properties.entities, { Token: { mutations: 1, cached: 2, list: 1 } });
+});
+
+Deno.test("with debug and trace off, the projector builds no debug or trace record", async () => {
+  const records: LogRecord[] = [];
+  await using _logging = await configureLogging({
+    filter: parseLogFilter("info,pharos.ws=trace"),
+    format: "json",
+    clock: systemClock,
+    sink: (record) => void records.push(record),
+  });
+  const log = getLogger(["pharos", "projector"]);
+  // Counts every record LogTape would build for the projector below info.
+  let built = 0;
+  const counting = new Proxy(log, {
+    get(target, name, receiver) {
+      if (name === "debug" || name === "trace") {
+        return (...args: unknown[]) => {
+          if (target.isEnabledFor(name)) built++;
+          return (target[name] as (...a: unknown[]) => void)(...args);
+        };
+      }
+      const value = Reflect.get(target, name, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const { projector, bus } = createTestProjector(stack, { log: counting });
+  using _frames = listen(bus, "Token/list");
+  for (let i = 0; i < 5; i++) {
+    projector.push([mutation(`k${i}`, { n: i })]);
+    projector.flush();
+  }
+  assert.equal(built, 0);
+  assert.deepEqual(records.filter((r) => r.level === "debug" || r.level === "trace"), []);
+  assert.equal(records.filter((r) => r.rawMessage === "Projector batch processed").length, 1);
+});
+
+Deno.test("a batch applied by its timer carries no span of the event that armed it", async () => {
+  // Tracing with an active span, and a clock whose timers keep the context they were
+  // armed in (as the runtime's do).
+  let active: { name: string; traceId: string; spanId: string } | undefined;
+  const tracing: Tracing = {
+    ...noopTracing,
+    activeSpan: () => active,
+    detached<T>(fn: () => T): T {
+      const saved = active;
+      active = undefined;
+      try {
+        return fn();
+      } finally {
+        active = saved;
+      }
+    },
+  };
+  const fake = new FakeClock();
+  const clock: Clock = {
+    now: () => fake.now(),
+    monotonic: () => fake.monotonic(),
+    setTimer(ms, fn) {
+      const armedIn = active;
+      return fake.setTimer(ms, () => {
+        const saved = active;
+        active = armedIn;
+        try {
+          fn();
+        } finally {
+          active = saved;
+        }
+      });
+    },
+  };
+  const records: SpanRecord[] = [];
+  await using _logging = await configureLogging({
+    filter: parseLogFilter("debug"),
+    format: "json",
+    clock: systemClock,
+    sink: (record) => void records.push(record),
+    currentSpan: () => active,
+  });
+  const telemetry = createRecordingTelemetry();
+  const projector = createProjector({
+    stack,
+    bus: createMemoryBus({ onListenerError: (_topic, error) => assert.fail(String(error)) }),
+    clock,
+    log: getLogger(["pharos", "projector"]),
+    telemetry: telemetry.projector,
+    tracing,
+    paths: createPathCache({ telemetry: telemetry.vm }),
+    batchDelayMs: 5,
+  });
+  active = { name: "vm.process_event", traceId: "e".repeat(32), spanId: "f".repeat(16) };
+  projector.push([mutation("a", { n: 1 })]); // arms the batch timer inside the event's span
+  active = undefined;
+  fake.advance(5);
+  const batch = records.filter((r) => r.rawMessage === "Projector batch processed");
+  assert.equal(batch.length, 1);
+  assert.equal(batch[0]!.span, undefined, "no stale event context");
+  assert.equal(batch[0]!.properties.batches_since_last, 1);
+
+  // A batch filled (and so applied) inside an event's span is detached too.
+  active = { name: "vm.process_event", traceId: "1".repeat(32), spanId: "2".repeat(16) };
+  projector.push([mutation("b", { n: 1 })]);
+  projector.flush();
+  active = undefined;
+  const lines = records.filter((r) => r.rawMessage === "Projector batch processed");
+  assert.equal(lines.length, 2);
+  assert.equal(lines[1]!.span, undefined);
 });

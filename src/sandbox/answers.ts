@@ -70,7 +70,8 @@ export function applyAnswer(
   culprits: readonly Culprit[],
   startedAt: number | undefined,
 ): BatchOutput {
-  const out = new BatchOutput(startedAt !== undefined);
+  const runs = Array.isArray(done.r) ? done.r : undefined;
+  const out = new BatchOutput(startedAt !== undefined, runs !== undefined);
   const next = Math.min(Math.max(done.next, from + 1), events.length);
   const seqs: (string | undefined)[] = [];
   for (let at = from; at < next; at++) seqs.push(tables.seqFor(events[at]!));
@@ -90,6 +91,10 @@ export function applyAnswer(
     tables.fail(out, culprit.event, culprit.runtime, type, culprit.reason, culprit.error);
   }
   out.failures.sort((a, b) => a.event - b.event);
+  for (const [entity, handler, at, key, durationMs] of runs ?? []) {
+    if (typeof at !== "number" || at < from || at >= next) continue;
+    out.runs!.push({ entity, handler, event: at, key, durationMs });
+  }
   if (startedAt !== undefined) {
     for (let i = 0; i < next - from; i++) out.endedAt!.push(startedAt + (done.e?.[i] ?? 0));
   }

@@ -21,6 +21,7 @@ import {
   type SeedMessage,
   type WireFailure,
   type WireMutation,
+  type WireRun,
 } from "./protocol.ts";
 import { decodeRaw, encodeRaw } from "./raw_value.ts";
 import { capture, markRunning } from "./host_prelude.ts";
@@ -137,6 +138,7 @@ async function run(
     ...(message.budgetMs === null ? {} : { budgetMs: message.budgetMs }),
     timings: message.timings,
     ...(message.skip.length === 0 ? {} : { skip: new Set(message.skip) }),
+    ...(message.runs === true ? { runs: true } : {}),
   });
   const m: WireMutation[] = result.mutations.map((mutation, i) => [
     mutation.entity,
@@ -157,6 +159,15 @@ async function run(
   };
   if (durations.length > 0) done.d = durations.splice(0);
   if (result.endedAt !== undefined) done.e = result.endedAt.map((at) => at - startedAt);
+  if (result.runs !== undefined) {
+    done.r = result.runs.map((run): WireRun => [
+      run.entity,
+      run.handler,
+      run.event,
+      run.key,
+      run.durationMs,
+    ]);
+  }
   const log: ConsoleLine[] = capture.take();
   if (log.length > 0) done.log = log;
   return done;

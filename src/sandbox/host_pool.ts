@@ -62,7 +62,12 @@ export class HostPool {
 
   constructor(options: HostPoolOptions, first?: HostProcess) {
     this.#options = options;
-    if (first !== undefined) this.#adopt(first);
+    if (first !== undefined) {
+      options.log.debug("Handler host {pid} (the stack's probe) kept as the active host", {
+        pid: first.pid,
+      });
+      this.#adopt(first);
+    }
   }
 
   /** Restarts so far. */
@@ -75,13 +80,19 @@ export class HostPool {
     while (!this.#closing) {
       const active = this.#active;
       if (active?.alive === true) return active;
-      const spare = this.#spare ?? this.#spawnReady();
+      const promoted = this.#spare !== undefined;
+      const spare = this.#spare ?? this.#spawnReady("active");
       this.#spare = undefined;
       this.#spareProcess = undefined;
       this.#spareReady = undefined;
       try {
         const host = await spare;
         if (!host.alive) continue;
+        if (promoted) {
+          this.#options.log.debug("Handler host {pid} promoted from spare to active", {
+            pid: host.pid,
+          });
+        }
         this.#adopt(host);
         this.#startSpare();
         return host;
@@ -166,7 +177,7 @@ export class HostPool {
   #startSpare(): void {
     if (this.#spare !== undefined || this.#closing) return;
     const detach = this.#options.detach ?? ((fn) => fn());
-    const spare = detach(() => this.#spawnReady());
+    const spare = detach(() => this.#spawnReady("spare"));
     this.#spare = spare;
     spare.then((host) => {
       if (this.#spare === spare) this.#spareReady = host;
@@ -180,15 +191,21 @@ export class HostPool {
     });
   }
 
-  /** A new host, resolved once it has loaded the stack. */
-  async #spawnReady(): Promise<HostProcess> {
+  /** A new host, resolved once it has loaded the stack; `role` is for the log lines. */
+  async #spawnReady(role: "active" | "spare"): Promise<HostProcess> {
     const { spec, clock, watchdogMs, log } = this.#options;
+    const spawnedAt = clock.monotonic();
     const host = HostProcess.spawn({ launch: hostLaunch(spec), clock, watchdogMs });
     this.#spareProcess = host;
+    log.debug("Handler host {pid} spawned ({role})", { pid: host.pid, role });
     try {
       const ready = await host.ready;
       logConsole(log, ready.log);
-      log.debug("Handler host {pid} ready", { pid: host.pid });
+      log.debug("Handler host {pid} ready ({role}) in {ready_ms} ms", {
+        pid: host.pid,
+        role,
+        ready_ms: Math.round(clock.monotonic() - spawnedAt),
+      });
       return host;
     } catch (error) {
       host.kill("crash");

@@ -6,6 +6,7 @@ import {
   type BatchOptions,
   createStateTables,
   type HostRun,
+  type PrefetchOptions,
   type Vm,
   type VmBatchResult,
 } from "../vm/mod.ts";
@@ -73,11 +74,14 @@ export function createHostedVm(options: HostedVmOptions): Vm {
 
   async function seed(host: HostProcess): Promise<void> {
     const seeded: Record<string, (readonly [string, unknown])[]> = {};
+    let entries = 0;
     for (const runtime of tables.entities) {
       seeded[runtime.name] = [...runtime.table.entries()];
+      entries += seeded[runtime.name]!.length;
     }
     await host.send({ t: "seed", tables: seeded });
     host.seeded = true;
+    log.debug("Handler host {pid} seeded with {entries} entries", { pid: host.pid, entries });
   }
 
   function skipsFor(events: readonly PharosEvent[]): BatchSkips {
@@ -91,6 +95,7 @@ export function createHostedVm(options: HostedVmOptions): Vm {
     events: readonly PharosEvent[],
     from: number,
     timings: boolean,
+    runs: boolean,
     skip: ReadonlySet<number>,
   ): Attempt {
     const sentAt = clock.monotonic();
@@ -100,6 +105,7 @@ export function createHostedVm(options: HostedVmOptions): Vm {
       from,
       budgetMs: null,
       timings,
+      ...(runs ? { runs } : {}),
       skip: [...skip],
       events,
     };
@@ -126,6 +132,7 @@ export function createHostedVm(options: HostedVmOptions): Vm {
   ): Promise<VmBatchResult> {
     const from = batchOptions?.from ?? 0;
     const timings = batchOptions?.timings === true;
+    const runs = batchOptions?.runs === true;
     const batch = skipsFor(events);
     let deathsWithoutMarks = 0;
     const hostRuns: HostRun[] | undefined = timings ? [] : undefined;
@@ -142,7 +149,7 @@ export function createHostedVm(options: HostedVmOptions): Vm {
       if (attempt === undefined) {
         const host = await pool.acquire();
         if (!host.seeded) await seed(host);
-        attempt = start(host, events, from, timings, batch.skip);
+        attempt = start(host, events, from, timings, runs, batch.skip);
       }
       const { host, sentAt } = attempt;
       try {
@@ -223,10 +230,11 @@ export function createHostedVm(options: HostedVmOptions): Vm {
    * nothing it sends can come after this), onto a live, seeded host with no batch waiting
    * ahead; otherwise the batch simply runs when `processBatch` asks for it.
    */
-  function prefetch(events: readonly PharosEvent[], options?: { timings?: boolean }): void {
+  function prefetch(events: readonly PharosEvent[], options?: PrefetchOptions): void {
     const host = pool.current();
     if (running > 0 || ahead !== undefined || host === undefined || !host.seeded) return;
-    ahead = start(host, events, 0, options?.timings === true, skipsFor(events).skip);
+    const { timings = false, runs = false } = options ?? {};
+    ahead = start(host, events, 0, timings, runs, skipsFor(events).skip);
   }
 
   return {

@@ -53,6 +53,8 @@ export interface RunMessage {
   /** Stop after the event during which this much time has passed (ms); null for no limit. */
   readonly budgetMs: number | null;
   readonly timings: boolean;
+  /** Report every handler run (`r` in the answer), for trace logs; absent means no. */
+  readonly runs?: boolean;
   /** Events not to run (they took a host down). */
   readonly skip: readonly number[];
 }
@@ -80,6 +82,9 @@ export type WireMutation = readonly [string, string, unknown, number];
 /** `[entity, handler, code, error name, message, event index]`. */
 export type WireFailure = readonly [string, string, string, string, string, number];
 
+/** `[entity, handler, event index, key, ms]` of one handler run. */
+export type WireRun = readonly [string, string, number, string, number];
+
 /** Host → server: what a run produced. */
 export interface DoneMessage {
   readonly t: "done";
@@ -91,6 +96,8 @@ export interface DoneMessage {
   readonly d?: readonly (readonly [string, string, number])[];
   /** With `timings`: ms from the run message's arrival to the end of each event's handlers. */
   readonly e?: readonly number[];
+  /** With `runs`: every handler run, in the order they ended. */
+  readonly r?: readonly WireRun[];
   readonly log?: readonly ConsoleLine[];
   /** `[rss, heapUsed]` bytes, at most once a second. */
   readonly mem?: readonly [number, number];

@@ -1,4 +1,5 @@
 import { SOURCES_DEFAULTS } from "../config/mod.ts";
+import type { Logger } from "../log/mod.ts";
 import type { PharosEvent } from "../stack/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import type { Source, SourceContext } from "./types.ts";
@@ -16,6 +17,8 @@ export interface DemoSourceOptions {
   readonly seed?: number;
   /** Milliseconds per slot when deriving slots from the wall clock; default 400 (Solana's pace). */
   readonly slotMs?: number;
+  /** `pharos.sources.demo`, for its debug lines; default none. */
+  readonly log?: Logger;
 }
 
 const BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
@@ -44,7 +47,8 @@ function address(random: () => number): string {
  * Amounts reach 10^15, so token volumes soon pass 2^53 and exercise big-integer encoding.
  */
 export function createDemoSource(options: DemoSourceOptions): Source {
-  const { clock } = options;
+  const { clock, log } = options;
+  const name = options.name ?? "demo";
   const rate = options.ratePerSecond ?? SOURCES_DEFAULTS.demo.ratePerSecond;
   const random = createRandom(options.seed ?? 1);
   const mints = Array.from(
@@ -80,7 +84,14 @@ export function createDemoSource(options: DemoSourceOptions): Source {
   async function emitDue(context: SourceContext): Promise<void> {
     const due = Math.floor(((clock.monotonic() - startedAt) * rate) / 1000);
     // After a stall, catch up at most one second's worth instead of bursting.
-    if (due - emitted > rate) emitted = due - Math.max(1, rate);
+    if (due - emitted > rate) {
+      const skipped = due - Math.max(1, rate) - emitted;
+      emitted += skipped;
+      log?.debug("Source {source} fell behind: {skipped} events skipped", {
+        source: name,
+        skipped,
+      });
+    }
     while (running && emitted < due) {
       const event = nextEvent();
       emitted++;
@@ -104,7 +115,7 @@ export function createDemoSource(options: DemoSourceOptions): Source {
   }
 
   return {
-    name: options.name ?? "demo",
+    name,
     kind: "demo",
     stream: `Transfer events, ${rate}/s over ${mints.length} mints`,
     start(context) {
@@ -113,6 +124,11 @@ export function createDemoSource(options: DemoSourceOptions): Source {
       current = context;
       startedAt = clock.monotonic();
       emitted = 0;
+      log?.debug("Source {source} generates {rate_per_second} events/s over {keys} mints", {
+        source: name,
+        rate_per_second: rate,
+        keys: mints.length,
+      });
       context.onStatus("connected");
       if (rate > 0) schedule(context);
       return Promise.resolve();

@@ -273,10 +273,7 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
     if (batch.rejected > 0) {
       warnRejected(peer, batch);
     }
-    log.debug("Ingest from {peer}: {accepted} events accepted", {
-      peer,
-      accepted: batch.events.length,
-    });
+    logAccepted("http", peer, batch);
     return toJsonResponse(202, {
       accepted: batch.events.length,
       rejected: batch.rejected,
@@ -284,11 +281,23 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
     });
   }
 
+  /** The debug line of an accepted request or socket message (one per batch, not per event). */
+  function logAccepted(via: "http" | "socket", peer: string, batch: Batch): void {
+    if (!log.isEnabledFor("debug")) return;
+    log.debug("Ingest from {peer}: {accepted} events accepted", {
+      source: name,
+      peer,
+      via,
+      accepted: batch.events.length,
+      rejected: batch.rejected,
+    });
+  }
+
   function send(transport: SocketTransport, reply: Record<string, unknown>): void {
     try {
       transport.send(JSON.stringify(reply));
     } catch (error) {
-      log.debug("Cannot answer an ingest socket: {error}", { error });
+      log.debug("Cannot answer an ingest socket: {error}", { source: name, error });
     }
   }
 
@@ -337,6 +346,7 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
       });
       return;
     }
+    if (batch.events.length > 0) logAccepted("socket", peer, batch);
     if (batch.rejected > 0) {
       warnRejected(peer, batch);
       send(transport, {
@@ -369,12 +379,12 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
           log.info("Ingest socket from {peer} closed ({code} {reason})", {
             source: name,
             peer,
-            code,
+            code: String(code),
             reason,
           });
         },
         onError(error) {
-          log.debug("Ingest socket from {peer} failed: {error}", { peer, error });
+          log.debug("Ingest socket from {peer} failed: {error}", { source: name, peer, error });
         },
       });
     } catch (error) {
@@ -404,7 +414,7 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
         try {
           transport.close(IngestCloseCode.GoingAway, "server shutting down");
         } catch (error) {
-          log.debug("Cannot close an ingest socket: {error}", { error });
+          log.debug("Cannot close an ingest socket: {error}", { source: name, error });
         }
       }
       sockets.clear();

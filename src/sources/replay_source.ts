@@ -206,6 +206,14 @@ export function createReplaySource(options: ReplaySourceOptions): Source {
         if (delayMs > 0) await wait(delayMs);
       }
       if (state.stopping) return false;
+      if (events === 0 && resumed > 0) {
+        log.debug("Replay of {file}: {resumed} lines up to cursor {cursor} skipped; resuming", {
+          source: name,
+          file,
+          resumed,
+          cursor: resumeAfter ?? null,
+        });
+      }
       await context.sink(event);
       events++;
       lastLine = line.number;
@@ -240,7 +248,7 @@ export function createReplaySource(options: ReplaySourceOptions): Source {
       return;
     } finally {
       await reader.cancel().catch((error) =>
-        log.debug("Cannot close {file}: {error}", { file, error })
+        log.debug("Cannot close {file}: {error}", { source: name, file, error })
       );
     }
     if (state.stopping) return;
@@ -303,7 +311,7 @@ export function createReplaySource(options: ReplaySourceOptions): Source {
       state.stopping = true;
       state.wake?.();
       await state.cancel?.().catch((error) =>
-        log.debug("Cannot cancel reading {file}: {error}", { file, error })
+        log.debug("Cannot cancel reading {file}: {error}", { source: name, file, error })
       );
       await state.done;
       if (run === state) run = undefined;

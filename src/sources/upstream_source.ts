@@ -284,7 +284,11 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
   }
 
   function connect(): void {
-    log.info("Source {source} connecting to {url}", { source: name, url: loggableUrl });
+    log.info("Source {source} connecting to {url}", {
+      source: name,
+      url: loggableUrl,
+      attempt: backoff.attempts, // the reconnecting line's attempt; 0 for the first connect
+    });
     let socket: WebSocket;
     try {
       socket = connectSocket(url, { ...headers });
@@ -337,7 +341,14 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
       url: loggableUrl,
       cursor: cursor ?? null,
     });
-    if (subscribe !== undefined) session.socket.send(JSON.stringify(withCursor(subscribe, cursor)));
+    if (subscribe !== undefined) {
+      session.socket.send(JSON.stringify(withCursor(subscribe, cursor)));
+      // Names the cursor, never the message: it may carry credentials.
+      log.debug("Source {source} subscribed from cursor {cursor}", {
+        source: name,
+        cursor: cursor ?? null,
+      });
+    }
     report("connected");
   }
 
@@ -360,7 +371,7 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
     const openMs = clock.monotonic() - session.openedAt;
     log.info("Source {source} closed ({code}) {reason}", {
       source: name,
-      code,
+      code: String(code),
       reason,
       open_ms: Math.round(openMs),
     });
@@ -420,6 +431,7 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
     }
     const values = Array.isArray(decoded) ? decoded : [decoded];
     const items: QueuedEvent[] = [];
+    const duplicatesBefore = duplicateEvents;
     for (let i = 0; i < values.length; i++) {
       let event: PharosEvent;
       try {
@@ -433,6 +445,13 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
       if (isDelivered(item)) duplicateEvents++;
       else items.push(item);
     }
+    if (duplicateEvents > duplicatesBefore) {
+      log.debug("Source {source} dropped {count} events already delivered (cursor {cursor})", {
+        source: name,
+        count: duplicateEvents - duplicatesBefore,
+        cursor: cursor ?? null,
+      });
+    }
     if (items.length === 0) return;
     // One message is taken whole into an empty queue, however large (it is in memory
     // already, and refusing it would refuse its replay forever); the bound stops backlog.
@@ -443,7 +462,7 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
           source: name,
           queued: pending() + items.length,
           limit: maxQueuedEvents,
-          code: UpstreamCloseCode.Overflow,
+          code: String(UpstreamCloseCode.Overflow),
           cursor: cursor ?? null,
         },
       );

@@ -15,12 +15,29 @@ export interface WsTelemetry {
   /** An upgrade refused before it became a connection (`code` as in PROTOCOL.md §6). */
   handshakeRejected(code: string): void;
   slowConsumerDropped(): void;
-  /** A per-client limit was hit (`limit` is a bounded label, e.g. `messages-per-minute`). */
-  limitExceeded(limit: string): void;
+  /** A per-client limit was hit (`ws_limit_exceeded_total{limit}`). */
+  limitExceeded(limit: WsLimit): void;
   subscriptionCreated(view: string): void;
   subscriptionRemoved(view: string): void;
   unknownView(): void;
 }
+
+/**
+ * Every per-client limit the WebSocket server reports: the admission limits checked at the
+ * upgrade, then those of a session. Closed, so each `limit` series exists at 0 from start-up.
+ */
+export const WS_LIMITS = [
+  "handshake-rate",
+  "connections-per-ip",
+  "connections-per-subject",
+  "connections-per-origin",
+  "messages-per-minute",
+  "bytes-per-minute",
+  "snapshot-rows",
+] as const;
+
+/** One of {@link WS_LIMITS}. */
+export type WsLimit = typeof WS_LIMITS[number];
 
 /** Projector events. */
 export interface ProjectorTelemetry {
@@ -48,8 +65,11 @@ export interface VmTelemetry {
   hostBatchDone(seconds: number): void;
 }
 
-/** Why a handler run was cancelled or a handler host replaced. */
-export type HandlerCancelReason = "timeout" | "memory" | "crash";
+/** Why a handler run is cancelled or a handler host replaced. */
+export const HANDLER_CANCEL_REASONS = ["timeout", "memory", "crash"] as const;
+
+/** One of {@link HANDLER_CANCEL_REASONS}. */
+export type HandlerCancelReason = typeof HANDLER_CANCEL_REASONS[number];
 
 /** Upstream source events. */
 export interface SourceTelemetry {
@@ -150,6 +170,29 @@ export interface Observations {
   ): void;
   /** Events waiting in the pipeline, and its capacity. */
   pipeline(read: () => { readonly pending: number; readonly capacity: number }): void;
+  /**
+   * Announces label values known up front, once at start-up (further calls add to them):
+   * every counter and gauge labelled by them is exported at 0 from then on, so a dashboard
+   * shows 0 rather than "No data" before the first event. Recording is unchanged.
+   */
+  catalog(known: TelemetryCatalog): void;
+}
+
+/** Label values the app knows before anything happens (see {@link Observations.catalog}). */
+export interface TelemetryCatalog {
+  /**
+   * The stack's entities: `mutations_processed_total`, `view_cache_evictions_total`,
+   * `state_table_evictions_total`, `state_table_at_capacity` (0), `projector_view_errors_total`
+   * (the projector reports a failed mutation under its entity), and
+   * `handler_cancellations_total` for every reason. Default none.
+   */
+  readonly entities?: readonly string[];
+  /** Frame modes: `frames_published_total` for each mode and entity. Default none. */
+  readonly modes?: readonly string[];
+  /** View ids (`Token/list`): `subscriptions_created_total`, `subscriptions_removed_total`. */
+  readonly views?: readonly string[];
+  /** Source names: `source_events_total`. Default none. */
+  readonly sources?: readonly string[];
 }
 
 /** Log pipeline events. */
@@ -225,5 +268,5 @@ export const noopTelemetry: Telemetry = Object.freeze({
   sources: Object.freeze({ eventReceived: noop }),
   log: Object.freeze({ linesDropped: noop }),
   tracing: noopTracing,
-  observe: Object.freeze({ health: noop, pipeline: noop }),
+  observe: Object.freeze({ health: noop, pipeline: noop, catalog: noop }),
 });

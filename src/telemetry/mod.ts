@@ -5,6 +5,7 @@
  */
 export {
   type ActiveSpan,
+  HANDLER_CANCEL_REASONS,
   type HandlerCancelReason,
   type LogTelemetry,
   noopTelemetry,
@@ -17,8 +18,11 @@ export {
   type SpanHandle,
   type SpanOptions,
   type Telemetry,
+  type TelemetryCatalog,
   type Tracing,
   type VmTelemetry,
+  WS_LIMITS,
+  type WsLimit,
   type WsTelemetry,
 } from "./facade.ts";
 export { init, type InitOptions, TelemetryConfig } from "./telemetry_config.ts";
@@ -32,6 +36,7 @@ export {
 export { type InstrumentKind, METRIC_DEFINITIONS, type MetricDefinition } from "./otel_metrics.ts";
 export { createOtelTelemetry, METER_NAME, type OtelTelemetryOptions } from "./otel_telemetry.ts";
 export { TRACER_NAME } from "./otel_tracing.ts";
+export { LOGGER_NAME, TARGET_ATTRIBUTE, toOtelLogRecord } from "./otlp_logs.ts";
 export { initWithOtel, type OtelGuard, type OtelInitOptions, type OtelMode } from "./otel_setup.ts";
 export { denoProcessReadings, type ProcessReadings } from "./process_metrics.ts";
 export {

@@ -34,10 +34,22 @@ export interface OtelSettings {
   readonly traces: OtlpTarget | undefined;
   /** Undefined: metrics are only served on `/metrics`. */
   readonly metrics: OtlpTarget | undefined;
+  /**
+   * Undefined: log records only go to stdout. In Deno-native mode without any endpoint, the
+   * runtime's default (`http://localhost:4318`) is used, as the runtime does for the others.
+   */
+  readonly logs: OtlpTarget | undefined;
   readonly sampler: { readonly name: SamplerName; readonly ratio: number };
   readonly metricExportIntervalMs: number;
   readonly metricExportTimeoutMs: number;
   readonly spanQueue: {
+    readonly maxQueueSize: number;
+    readonly maxExportBatchSize: number;
+    readonly scheduledDelayMs: number;
+    readonly exportTimeoutMs: number;
+  };
+  /** The log record queue (`OTEL_BLRP_*`), as {@link OtelSettings.spanQueue} for spans. */
+  readonly logQueue: {
     readonly maxQueueSize: number;
     readonly maxExportBatchSize: number;
     readonly scheduledDelayMs: number;
@@ -63,7 +75,19 @@ const DEFAULTS = Object.freeze({
   maxExportBatchSize: 512,
   scheduledDelayMs: 5000,
   spanExportTimeoutMs: 30_000,
+  logScheduledDelayMs: 1000,
 });
+
+/** The OTLP/HTTP base URL the Deno runtime exports to when no endpoint is set. */
+const DENO_DEFAULT_ENDPOINT = "http://localhost:4318";
+
+type Signal = "TRACES" | "METRICS" | "LOGS";
+
+const SIGNAL_PATHS: Readonly<Record<Signal, string>> = {
+  TRACES: "v1/traces",
+  METRICS: "v1/metrics",
+  LOGS: "v1/logs",
+};
 
 /**
  * Parses `key=value,key2=value2` (W3C-baggage-like, values percent-encoded), as used by
@@ -136,18 +160,19 @@ function appendSignalPath(base: string, path: string): string {
 
 function target(
   env: Env,
-  signal: "TRACES" | "METRICS",
+  signal: Signal,
   input: OtelSettingsInput,
   warnings: string[],
+  fallbackBase?: string,
 ): OtlpTarget | undefined {
   const exporter = read(env, `OTEL_${signal}_EXPORTER`)?.toLowerCase();
   if (exporter === "none") return undefined;
   if (exporter !== undefined && exporter !== "otlp") {
     warnings.push(`OTEL_${signal}_EXPORTER=${exporter}: only otlp (or none) is supported`);
   }
-  const path = signal === "TRACES" ? "v1/traces" : "v1/metrics";
+  const path = SIGNAL_PATHS[signal];
   const specific = read(env, `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`);
-  const general = read(env, "OTEL_EXPORTER_OTLP_ENDPOINT");
+  const general = read(env, "OTEL_EXPORTER_OTLP_ENDPOINT") ?? fallbackBase;
   const configured = input.otlpEndpoint?.trim() || undefined;
   // Signal-specific env (as-is) > config endpoint > general env (both + /v1/<signal>). With
   // none of them, the signal is not exported at all: an unconfigured server should not spend
@@ -243,12 +268,24 @@ export function toOtelSettings(input: OtelSettingsInput, env: Env): OtelSettings
     warnings,
   );
   const maxQueueSize = positiveInt(env, "OTEL_BSP_MAX_QUEUE_SIZE", DEFAULTS.maxQueueSize, warnings);
+  const logMaxQueueSize = positiveInt(
+    env,
+    "OTEL_BLRP_MAX_QUEUE_SIZE",
+    DEFAULTS.maxQueueSize,
+    warnings,
+  );
+  const denoNative = isTrue(env, "OTEL_DENO");
   return Object.freeze({
-    denoNative: isTrue(env, "OTEL_DENO"),
+    denoNative,
     disabled,
     resource: Object.freeze(resource),
     traces: disabled ? undefined : target(env, "TRACES", input, warnings),
     metrics: disabled ? undefined : target(env, "METRICS", input, warnings),
+    // The runtime has no logs API for Pharos's records, so Pharos exports them itself, to
+    // where the runtime sends everything else.
+    logs: disabled
+      ? undefined
+      : target(env, "LOGS", input, warnings, denoNative ? DENO_DEFAULT_ENDPOINT : undefined),
     sampler: sampler(env, warnings),
     metricExportIntervalMs,
     // The reader refuses a timeout longer than the interval.
@@ -271,6 +308,25 @@ export function toOtelSettings(input: OtelSettingsInput, env: Env): OtelSettings
       exportTimeoutMs: positiveInt(
         env,
         "OTEL_BSP_EXPORT_TIMEOUT",
+        DEFAULTS.spanExportTimeoutMs,
+        warnings,
+      ),
+    }),
+    logQueue: Object.freeze({
+      maxQueueSize: logMaxQueueSize,
+      maxExportBatchSize: Math.min(
+        logMaxQueueSize,
+        positiveInt(env, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", DEFAULTS.maxExportBatchSize, warnings),
+      ),
+      scheduledDelayMs: positiveInt(
+        env,
+        "OTEL_BLRP_SCHEDULE_DELAY",
+        DEFAULTS.logScheduledDelayMs,
+        warnings,
+      ),
+      exportTimeoutMs: positiveInt(
+        env,
+        "OTEL_BLRP_EXPORT_TIMEOUT",
         DEFAULTS.spanExportTimeoutMs,
         warnings,
       ),

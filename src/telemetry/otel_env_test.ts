@@ -69,7 +69,8 @@ Deno.test("endpoints: general env gets signal paths, specific env is used as giv
     const s = toOtelSettings(input, { OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" });
     assert.equal(s.traces, undefined);
     assert.equal(s.metrics, undefined);
-    assert.equal(s.warnings.length, 2);
+    assert.equal(s.logs, undefined);
+    assert.equal(s.warnings.length, 3);
     assert.match(s.warnings[0]!, /OTEL_EXPORTER_OTLP_ENDPOINT="collector:4318"/);
   });
   await t.step("empty values count as unset", () => {

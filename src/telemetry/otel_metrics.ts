@@ -1,11 +1,13 @@
 import type { Attributes, Meter, MetricOptions, ObservableResult } from "@opentelemetry/api";
-import type {
-  LogTelemetry,
-  Observations,
-  ProjectorTelemetry,
-  SourceTelemetry,
-  VmTelemetry,
-  WsTelemetry,
+import {
+  HANDLER_CANCEL_REASONS,
+  type LogTelemetry,
+  type Observations,
+  type ProjectorTelemetry,
+  type SourceTelemetry,
+  type VmTelemetry,
+  WS_LIMITS,
+  type WsTelemetry,
 } from "./facade.ts";
 
 /** How an instrument records. */
@@ -392,8 +394,9 @@ export interface MetricFacadeOptions {
   /** Register and record `handler_call_duration_seconds`. Default false. */
   readonly functionCallMetrics?: boolean;
   /**
-   * Register `telemetry_export_failures_total` with a 0 series for each of these signals.
-   * Default none: the counter only exists where Pharos runs the exporters.
+   * The signals Pharos exports: with any, `telemetry_export_failures_total` is registered
+   * with a 0 series for each of {@link ZEROED_EXPORT_SIGNALS} and these. Default none: the
+   * counter only exists where Pharos runs the exporters.
    */
   readonly exportSignals?: readonly string[];
 }
@@ -412,13 +415,21 @@ export interface MetricFacades {
   exportFailed(signal: string): void;
 }
 
+/**
+ * Every OTLP signal, exported at 0 failures once any exporter runs (a dashboard's per-signal
+ * panel then shows each at 0, whichever exporters are configured).
+ */
+export const ZEROED_EXPORT_SIGNALS = ["traces", "metrics", "logs"] as const;
+
 type HealthReading = ReturnType<Parameters<Observations["health"]>[0]>;
 type PipelineReading = ReturnType<Parameters<Observations["pipeline"]>[0]>;
 
 /**
  * Creates the facades over instruments on `meters` (usually one; two in Deno-native mode, where
  * the runtime's meter exports and a local one serves `/metrics`). Label-free counters start at 0
- * so their series exist from the first scrape.
+ * so their series exist from the first scrape, and so do counters over a closed set of label
+ * values (limits, reasons, signals); those over the app's own values (entities, views, sources)
+ * start at 0 once the app announces them with `observe.catalog`.
  */
 export function createMetricFacades(
   meters: readonly Meter[],
@@ -456,6 +467,7 @@ export function createMetricFacades(
   const rejections = counter(m.wsHandshakeRejections);
   const unknownViews = counter(m.wsUnknownViewSubscriptions);
   const limitsExceeded = counter(m.wsLimitExceeded);
+  for (const limit of WS_LIMITS) limitsExceeded(0, byLimit(limit));
   const created = counter(m.subscriptionsCreated);
   const removed = counter(m.subscriptionsRemoved);
 
@@ -475,6 +487,7 @@ export function createMetricFacades(
   const handlerErrors = counter(m.handlerErrors);
   const cancellations = counter(m.handlerCancellations);
   const hostRestarts = counter(m.handlerHostRestarts);
+  for (const reason of HANDLER_CANCEL_REASONS) hostRestarts(0, byReason(reason));
   const hostBatch = synchronous(meters, m.handlerHostBatchDuration);
   // Off by default: not even registered, so the series never appears unless asked for.
   const handlerDuration = options.functionCallMetrics === true
@@ -516,7 +529,8 @@ export function createMetricFacades(
   let exportFailures: Add | undefined;
   if (options.exportSignals !== undefined && options.exportSignals.length > 0) {
     exportFailures = synchronous(meters, m.exportFailures);
-    for (const signal of options.exportSignals) exportFailures(0, bySignal(signal));
+    const signals = new Set<string>([...ZEROED_EXPORT_SIGNALS, ...options.exportSignals]);
+    for (const signal of signals) exportFailures(0, bySignal(signal));
   }
 
   return {
@@ -577,6 +591,27 @@ export function createMetricFacades(
       },
       pipeline(read) {
         readPipeline = read;
+      },
+      // Adding 0 creates a series without changing it; a label set already in use keeps its
+      // count, and a table already reported full stays 1.
+      catalog(known) {
+        for (const entity of known.entities ?? []) {
+          const attributes = byEntity(entity);
+          mutations(0, attributes);
+          viewEvictions(0, attributes);
+          stateEvictions(0, attributes);
+          viewErrors(0, byView(entity));
+          if (!atCapacity.has(entity)) atCapacity.set(entity, 0);
+          for (const reason of HANDLER_CANCEL_REASONS) {
+            cancellations(0, byEntityReason(entity, reason));
+          }
+          for (const mode of known.modes ?? []) frames(0, byModeEntity(mode, entity));
+        }
+        for (const view of known.views ?? []) {
+          created(0, byView(view));
+          removed(0, byView(view));
+        }
+        for (const source of known.sources ?? []) sourceEvents(0, bySource(source));
       },
     },
     countLogDrops(read) {

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { ProxyTracerProvider } from "@opentelemetry/api";
 import { DataPointType, MeterProvider } from "@opentelemetry/sdk-metrics";
 import type { Telemetry } from "./facade.ts";
-import { METRIC_DEFINITIONS } from "./otel_metrics.ts";
+import { HANDLER_CANCEL_REASONS, WS_LIMITS } from "./facade.ts";
+import { createMetricFacades, METRIC_DEFINITIONS, ZEROED_EXPORT_SIGNALS } from "./otel_metrics.ts";
 import { createOtelTelemetry } from "./otel_telemetry.ts";
 import {
   createMetricsEndpoint,
@@ -245,7 +246,90 @@ Deno.test("label-free counters are exported at 0 before anything happens", async
     assert.equal(value(f, name), 0, name);
   }
   assert.equal(value(f, "ws_connections_active"), 0);
-  assert.equal(f.has("subscriptions_created_total"), false, "labelled series appear when used");
+  assert.equal(
+    f.has("subscriptions_created_total"),
+    false,
+    "series over the app's values wait for its catalog",
+  );
+});
+
+Deno.test("series over a closed set of label values are exported at 0 from start-up", async () => {
+  await using t = setUp();
+  const f = await t.scrape();
+  for (const limit of WS_LIMITS) assert.equal(value(f, "ws_limit_exceeded_total", { limit }), 0);
+  for (const reason of HANDLER_CANCEL_REASONS) {
+    assert.equal(value(f, "handler_host_restarts_total", { reason }), 0, reason);
+  }
+});
+
+Deno.test("the catalog exports every series over the app's values at 0", async (t) => {
+  await using s = setUp();
+  s.telemetry.vm.stateTableAtCapacity("Token", true);
+  s.telemetry.projector.mutationsProcessed("Token", 3);
+  s.telemetry.observe.catalog({
+    entities: ["Token", "Holder"],
+    modes: ["list", "state", "append"],
+    views: ["Token/list", "Holder/latest"],
+    sources: ["demo", "upstream"],
+  });
+  const f = await s.scrape();
+
+  await t.step("per entity, per entity and reason, per mode and entity", () => {
+    assert.equal(value(f, "mutations_processed_total", { entity: "Holder" }), 0);
+    assert.equal(value(f, "view_cache_evictions_total", { entity: "Holder" }), 0);
+    assert.equal(value(f, "state_table_evictions_total", { entity: "Token" }), 0);
+    assert.equal(value(f, "state_table_at_capacity", { entity: "Holder" }), 0);
+    assert.equal(value(f, "projector_view_errors_total", { view: "Token" }), 0);
+    for (const reason of HANDLER_CANCEL_REASONS) {
+      assert.equal(value(f, "handler_cancellations_total", { entity: "Holder", reason }), 0);
+    }
+    for (const mode of ["list", "state", "append"]) {
+      assert.equal(value(f, "frames_published_total", { mode, entity: "Token" }), 0);
+    }
+  });
+  await t.step("per view and per source", () => {
+    for (const view of ["Token/list", "Holder/latest"]) {
+      assert.equal(value(f, "subscriptions_created_total", { view }), 0);
+      assert.equal(value(f, "subscriptions_removed_total", { view }), 0);
+    }
+    assert.equal(value(f, "source_events_total", { source: "upstream" }), 0);
+  });
+  await t.step("what was recorded before stays, and recording goes on from there", async () => {
+    assert.equal(value(f, "state_table_at_capacity", { entity: "Token" }), 1, "still full");
+    assert.equal(value(f, "mutations_processed_total", { entity: "Token" }), 3);
+    s.telemetry.projector.mutationsProcessed("Holder", 2);
+    s.telemetry.ws.subscriptionCreated("Token/list");
+    const after = await s.scrape();
+    assert.equal(value(after, "mutations_processed_total", { entity: "Holder" }), 2);
+    assert.equal(value(after, "subscriptions_created_total", { view: "Token/list" }), 1);
+    assert.equal(value(after, "mutations_processed_total", { entity: "Token" }), 3);
+  });
+  await t.step("no series for values nobody announced", () => {
+    const codes = f.get("handler_errors_total")?.samples.length ?? 0;
+    assert.equal(codes, 0, "error codes are not known up front");
+  });
+});
+
+Deno.test("with an exporter, export failures start at 0 for every signal", async (t) => {
+  for (const exportSignals of [["traces"], ["traces", "metrics"], []]) {
+    await t.step(`exporting ${exportSignals.join(", ") || "nothing"}`, async () => {
+      const endpoint = createMetricsEndpoint();
+      const meterProvider = new MeterProvider({ readers: [endpoint.reader] });
+      try {
+        createMetricFacades([meterProvider.getMeter("pharos")], { exportSignals });
+        const f = parsePrometheusText(await endpoint.render());
+        if (exportSignals.length === 0) {
+          assert.equal(f.has("telemetry_export_failures_total"), false, "no exporter, no counter");
+          return;
+        }
+        for (const signal of ZEROED_EXPORT_SIGNALS) {
+          assert.equal(value(f, "telemetry_export_failures_total", { signal }), 0, signal);
+        }
+      } finally {
+        await meterProvider.shutdown();
+      }
+    });
+  }
 });
 
 Deno.test("a reading that throws costs only its own gauge", async () => {

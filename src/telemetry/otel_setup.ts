@@ -31,12 +31,13 @@ import {
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from "@opentelemetry/sdk-trace";
-import { getLogger, type LoggingHandle } from "../log/mod.ts";
+import { getLogger, type LoggingHandle, type SpanRecord } from "../log/mod.ts";
 import { type Clock, systemClock } from "../util/mod.ts";
 import type { Telemetry } from "./facade.ts";
 import { type Env, type OtelSettings, type OtlpTarget, toOtelSettings } from "./otel_env.ts";
 import { assembleTelemetry, METER_NAME } from "./otel_telemetry.ts";
 import { TRACER_NAME } from "./otel_tracing.ts";
+import { createOtlpLogs, type OtlpLogs } from "./otlp_logs.ts";
 import type { ProcessReadings } from "./process_metrics.ts";
 import { createMetricsEndpoint } from "./prometheus.ts";
 import {
@@ -57,7 +58,7 @@ import { init, type InitOptions, type TelemetryConfig } from "./telemetry_config
 export type OtelMode = "sdk" | "deno" | "disabled";
 
 /** Options of {@link initWithOtel}, besides those of `init` (log output and clock). */
-export interface OtelInitOptions extends Omit<InitOptions, "currentSpan"> {
+export interface OtelInitOptions extends Omit<InitOptions, "currentSpan" | "also"> {
   /**
    * The environment to read `OTEL_*` variables from. Default `{}`: only `main.ts` reads the
    * process environment, and passes all of it here.
@@ -134,23 +135,30 @@ function safeUrl(target: OtlpTarget | undefined): string {
   return url.href;
 }
 
+/** A signal whose export failures are counted (`logs` included). */
+type CountedSignal = ExportSignal;
+
 interface Installed {
   readonly meters: readonly Meter[];
   readonly tracer: Tracer;
-  readonly exportSignals: readonly ExportSignal[];
+  readonly exportSignals: readonly CountedSignal[];
   /** Wires the failure counter into the exporters once the facades exist. */
-  readonly onExportFailure: { count: (signal: ExportSignal) => void };
+  readonly onExportFailure: { count: (signal: CountedSignal) => void };
+  /** Receives every record the log filter allows, when log records are exported. */
+  readonly onLogRecord: ((record: SpanRecord) => void) | undefined;
   /** Flushes and shuts down, in order; each step may be abandoned at the deadline. */
   readonly shutdownSteps: readonly (readonly [string, () => Promise<void>])[];
 }
 
 /**
  * Sets up logging and OpenTelemetry (the seed's `init_with_otel`) and returns a guard whose
- * disposal flushes spans, exports the last metrics and shuts the providers down.
+ * disposal flushes spans, exports the last metrics, then the last log records, and shuts the
+ * providers down.
  *
  * - **Export** happens only when an endpoint is configured: `config.otlpEndpoint`,
- *   `OTEL_EXPORTER_OTLP_ENDPOINT` (`/v1/traces`, `/v1/metrics` appended) or the
- *   signal-specific `OTEL_EXPORTER_OTLP_{TRACES,METRICS}_ENDPOINT` (as given). Without one,
+ *   `OTEL_EXPORTER_OTLP_ENDPOINT` (`/v1/traces`, `/v1/metrics`, `/v1/logs` appended) or the
+ *   signal-specific `OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT` (as given);
+ *   `OTEL_{TRACES,METRICS,LOGS}_EXPORTER=none` turns one signal off. Without one,
  *   spans are still recorded (log lines carry trace ids) and `/metrics` still works; nothing
  *   is sent to a default `localhost:4318` that is probably not there.
  * - **SDK mode** registers the SDK providers, an `AsyncLocalStorageContextManager` and the W3C
@@ -160,7 +168,13 @@ interface Installed {
  *   Deno exports once. The runtime offers nothing to read back, so every metric is recorded
  *   twice: to the runtime's meter (exported) and to a local, pull-only MeterProvider that only
  *   `/metrics` reads (never exported, so nothing reaches the collector twice). Export failures
- *   are the runtime's to handle there and are not counted.
+ *   of spans and metrics are the runtime's to handle there and are not counted. The runtime
+ *   has no logs API for Pharos's records (it only exports `console.*` output), so log records
+ *   go through Pharos's own LoggerProvider and OTLP exporter (not registered globally), to the
+ *   same endpoint the runtime uses (`http://localhost:4318` by default), with their failures
+ *   counted.
+ * - **Log records**: every record the log filter allows also goes out as an OTLP log record
+ *   (see `otlp_logs.ts`), through a bounded BatchLogRecordProcessor (`OTEL_BLRP_*`).
  * - **Resilience**: exports run in the background through bounded queues (BatchSpanProcessor
  *   `maxQueueSize`, OTLP `concurrencyLimit`); failures never throw into Pharos, are counted in
  *   `telemetry_export_failures_total{signal}` and logged at most once per 30 s per signal.
@@ -184,7 +198,7 @@ export async function initWithOtel(
 
   const installed = mode === "sdk"
     ? installSdk(settings, resource, endpoint.reader, clock, options, version)
-    : installLocal(mode, resource, endpoint.reader, version);
+    : installLocal(mode, resource, endpoint.reader, clock, options, settings, version);
 
   const { telemetry, metrics: facades } = assembleTelemetry({
     meters: installed.meters,
@@ -205,6 +219,7 @@ export async function initWithOtel(
       ...(options.writable === undefined ? {} : { writable: options.writable }),
       clock,
       currentSpan: () => telemetry.tracing.activeSpan(),
+      ...(installed.onLogRecord === undefined ? {} : { also: installed.onLogRecord }),
     });
   } catch (error) {
     // Leave nothing installed behind a failed start-up.
@@ -221,6 +236,7 @@ export async function initWithOtel(
     mode,
     traces: mode === "deno" ? "runtime" : safeUrl(settings.traces),
     metrics: mode === "deno" ? "runtime" : safeUrl(settings.metrics),
+    logs: installed.onLogRecord === undefined ? "off" : safeUrl(settings.logs),
     sampler: settings.sampler.name,
     service: settings.resource["service.name"],
   });
@@ -291,16 +307,8 @@ function installSdk(
   options: OtelInitOptions,
   version: string | undefined,
 ): Installed {
-  const onExportFailure = { count: (_signal: ExportSignal) => {} };
-  const outcomes = (signal: ExportSignal) =>
-    createExportOutcomes({
-      signal,
-      clock,
-      count: () => onExportFailure.count(signal),
-      ...(options.exportWarnIntervalMs === undefined
-        ? {}
-        : { warnIntervalMs: options.exportWarnIntervalMs }),
-    });
+  const onExportFailure = { count: (_signal: CountedSignal) => {} };
+  const outcomes = outcomesFor(clock, options, onExportFailure);
 
   const readers: IMetricReader[] = [pullReader];
   if (settings.metrics !== undefined) {
@@ -357,20 +365,26 @@ function installSdk(
   // unused context manager must not stay enabled.
   if (!registered.context) contextManager.disable();
 
-  const exportSignals: ExportSignal[] = [];
+  const logs = installLogs(settings, resource, outcomes, version, meterProvider);
+
+  const exportSignals: CountedSignal[] = [];
   if (settings.traces !== undefined) exportSignals.push("traces");
   if (settings.metrics !== undefined) exportSignals.push("metrics");
+  if (logs !== undefined) exportSignals.push("logs");
 
   return {
     meters: [meterProvider.getMeter(METER_NAME, version)],
     tracer: tracerProvider.getTracer(TRACER_NAME, version),
     exportSignals,
     onExportFailure,
+    onLogRecord: logs?.emit,
     shutdownSteps: [
       ["flushing spans", () => tracerProvider.forceFlush()],
       ["shutting down tracing", () => tracerProvider.shutdown()],
-      // Last, so the final export carries the failures and drops counted above.
+      // After spans, so the final export carries the failures and drops counted above.
       ["exporting the last metrics", () => meterProvider.shutdown()],
+      // Last, so the records about shutting down (and any failure above) are in it.
+      ...logsShutdownSteps(logs),
       ["unregistering globals", () => {
         if (registered.trace) trace.disable();
         if (registered.metrics) metrics.disable();
@@ -382,10 +396,55 @@ function installSdk(
   };
 }
 
+/** Export outcomes of one signal, counted through `counter` once the facades exist. */
+function outcomesFor(
+  clock: Clock,
+  options: OtelInitOptions,
+  counter: { count: (signal: CountedSignal) => void },
+): (signal: CountedSignal) => ReturnType<typeof createExportOutcomes> {
+  return (signal) =>
+    createExportOutcomes({
+      signal,
+      clock,
+      count: () => counter.count(signal),
+      ...(options.exportWarnIntervalMs === undefined
+        ? {}
+        : { warnIntervalMs: options.exportWarnIntervalMs }),
+    });
+}
+
+/** The OTLP log pipeline, when a logs endpoint is configured. */
+function installLogs(
+  settings: OtelSettings,
+  resource: Resource,
+  outcomes: (signal: CountedSignal) => ReturnType<typeof createExportOutcomes>,
+  version: string | undefined,
+  selfObsMeterProvider?: MeterProvider,
+): OtlpLogs | undefined {
+  if (settings.logs === undefined) return undefined;
+  return createOtlpLogs({
+    target: settings.logs,
+    queue: settings.logQueue,
+    resource,
+    outcomes: outcomes("logs"),
+    ...(version === undefined ? {} : { version }),
+    ...(selfObsMeterProvider === undefined ? {} : { selfObsMeterProvider }),
+  });
+}
+
+function logsShutdownSteps(
+  logs: OtlpLogs | undefined,
+): (readonly [string, () => Promise<void>])[] {
+  return logs === undefined ? [] : [["exporting the last log records", () => logs.shutdown()]];
+}
+
 function installLocal(
   mode: "deno" | "disabled",
   resource: Resource,
   pullReader: IMetricReader,
+  clock: Clock,
+  options: OtelInitOptions,
+  settings: OtelSettings,
   version: string | undefined,
 ): Installed {
   // Pull-only: read by /metrics, never exported.
@@ -399,11 +458,21 @@ function installLocal(
     // A provider with no delegate hands out no-op tracers; the global one is left alone.
     tracer = new ProxyTracerProvider().getTracer(TRACER_NAME, version);
   }
+  // Deno-native mode: the runtime exports spans and metrics but has no logs API for these
+  // records, so Pharos exports them (and counts their failures) itself.
+  const onExportFailure = { count: (_signal: CountedSignal) => {} };
+  const logs = mode === "deno"
+    ? installLogs(settings, resource, outcomesFor(clock, options, onExportFailure), version)
+    : undefined;
   return {
     meters,
     tracer,
-    exportSignals: [],
-    onExportFailure: { count: () => {} },
-    shutdownSteps: [["shutting down the /metrics reader", () => local.shutdown()]],
+    exportSignals: logs === undefined ? [] : ["logs"],
+    onExportFailure,
+    onLogRecord: logs?.emit,
+    shutdownSteps: [
+      ["shutting down the /metrics reader", () => local.shutdown()],
+      ...logsShutdownSteps(logs),
+    ],
   };
 }

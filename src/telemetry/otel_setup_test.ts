@@ -56,6 +56,7 @@ function globalTracingIsLive(): boolean {
 const FAST = {
   OTEL_EXPORTER_OTLP_TIMEOUT: "300",
   OTEL_BSP_SCHEDULE_DELAY: "20",
+  OTEL_BLRP_SCHEDULE_DELAY: "20",
   OTEL_METRIC_EXPORT_INTERVAL: "100",
 };
 
@@ -98,13 +99,18 @@ Deno.test("collector down: recording, /metrics and disposal never throw; failure
   for (let i = 0; i < 5; i++) await exercise(guard.telemetry);
   await until(async () => (await failures(guard, "traces")) >= 1, "a traces failure");
   await until(async () => (await failures(guard, "metrics")) >= 2, "two metrics failures");
+  await until(async () => (await failures(guard, "logs")) >= 1, "a logs failure");
   await guard[Symbol.asyncDispose]();
   await guard[Symbol.asyncDispose](); // idempotent
 
   const warnings = output.lines().filter((l) =>
     l["level"] === "WARN" && l["target"] === "pharos.telemetry"
   );
-  assert.deepEqual(warnings.map((w) => w["signal"]).sort(), ["metrics", "traces"], "once each");
+  assert.deepEqual(
+    warnings.map((w) => w["signal"]).sort(),
+    ["logs", "metrics", "traces"],
+    "once each",
+  );
   assert.match(String(warnings[0]!["error"]), /ECONNREFUSED/);
   assert.equal(globalTracingIsLive(), false, "globals unregistered");
 });
@@ -138,11 +144,12 @@ Deno.test("real collector: spans and metrics arrive under catalog names, and exp
   assert.ok((metricsFailures?.value ?? 0) >= 1, "the failures themselves reach the collector");
 
   // Every name over the wire translates to its catalog name (the instrument name itself);
-  // the only others are the SDK's own span-queue metrics.
+  // the only others are the SDK's own span- and log-queue metrics.
   const catalog = new Set(Object.values(METRIC_DEFINITIONS).map((d) => d.name));
   for (const metric of receiver.metrics()) {
     const name = toPrometheusName(metric);
     if (name.startsWith("otel_sdk_processor_span_")) continue;
+    if (name.startsWith("otel_sdk_processor_log_")) continue;
     assert.ok(catalog.has(name), `${metric.name} (${metric.unit}) → ${name}`);
     assert.equal(name, metric.name);
   }
@@ -254,7 +261,14 @@ Deno.test("OTEL_DENO=true: no SDK installed, runtime providers used, /metrics fr
   assert.match(await guard.renderMetrics(), /^ws_connections_total 1$/m);
   await new Promise((resolve) => setTimeout(resolve, 300));
   await guard[Symbol.asyncDispose]();
-  assert.equal(receiver.requests, 0, "Pharos itself exports nothing in Deno-native mode");
+  // Spans and metrics are the runtime's; the runtime has no logs API, so Pharos exports its
+  // log records itself (and only those).
+  const paths = new Set(receiver.received().map((r) => r.path));
+  assert.deepEqual([...paths], ["/v1/logs"], "Pharos itself exports only log records");
+  assert.ok(
+    receiver.logs().some((r) => r.body === "OpenTelemetry set up (deno mode)"),
+    "log records arrive",
+  );
 });
 
 Deno.test("bring your own providers: nothing global is installed", async () => {
@@ -349,6 +363,7 @@ Deno.test("initWithOtel options: functionCallMetrics and the shutdown budget", a
 Deno.test("OTEL_DENO=true in a real process: the runtime exports everything once", async () => {
   await using receiver = await startOtlpReceiver();
   const mod = new URL("./mod.ts", import.meta.url).href;
+  const logMod = new URL("../log/mod.ts", import.meta.url).href;
   const script = await Deno.makeTempFile({
     dir: "/tmp",
     prefix: "pharos-otel-deno-",
@@ -358,6 +373,7 @@ Deno.test("OTEL_DENO=true in a real process: the runtime exports everything once
     await Deno.writeTextFile(
       script,
       `import { initWithOtel, TelemetryConfig } from ${JSON.stringify(mod)};
+import { getLogger } from ${JSON.stringify(logMod)};
 const guard = await initWithOtel(new TelemetryConfig("pharos-child"), { env: Deno.env.toObject() });
 const t = guard.telemetry;
 for (let i = 0; i < 3; i++) t.ws.connectionOpened();
@@ -365,6 +381,7 @@ t.vm.stateTableAtCapacity("Token", true);
 await t.tracing.inSpan("ws.connection", { "client.id": "c1" }, async () => {
   await new Promise((r) => setTimeout(r, 5));
   t.tracing.inSpan("ws.subscribe.state", {}, () => {});
+  getLogger(["pharos", "ws"]).info("Inside {what}", { what: "the connection" });
 }, { root: true, kind: "server" });
 // The runtime reads observable instruments on its periodic collections only.
 await new Promise((r) => setTimeout(r, 400));
@@ -386,6 +403,8 @@ await guard[Symbol.asyncDispose]();
         OTEL_DENO: "true",
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
         OTEL_METRIC_EXPORT_INTERVAL: "100",
+        // What `deno task start:otel` sets when it is unset: the runtime reads it at start.
+        OTEL_SERVICE_NAME: "pharos-child",
         NO_COLOR: "1",
       },
       stdout: "piped",
@@ -416,6 +435,23 @@ await guard[Symbol.asyncDispose]();
     const gauge = receiver.lastMetric("state_table_at_capacity");
     assert.equal(gauge?.points[0]?.value, 1);
     assert.equal(gauge?.points[0]?.attributes["entity"], "Token");
+
+    // The runtime has no logs API: Pharos's own exporter sends the records, once, with the
+    // ids of the runtime's span they were made in, under the same service name.
+    await receiver.waitFor(
+      (r) => r.logs().some((l) => l.body === "Inside the connection"),
+      5000,
+      "the child's log record",
+    );
+    const inside = receiver.logs().filter((l) => l.body === "Inside the connection");
+    assert.equal(inside.length, 1, "exported once");
+    assert.equal(inside[0]!.attributes["target"], "pharos.ws");
+    assert.equal(inside[0]!.attributes["what"], "the connection");
+    assert.equal(inside[0]!.traceId, connection.traceId);
+    assert.equal(inside[0]!.spanId, connection.spanId);
+    for (const resource of [connection.resource, exported[0]!.resource, inside[0]!.resource]) {
+      assert.equal(resource["service.name"], "pharos-child");
+    }
   } finally {
     await Deno.remove(script);
   }

@@ -12,7 +12,7 @@ import { getLogger, type Logger } from "../log/mod.ts";
 import type { Clock } from "../util/mod.ts";
 
 /** The OTLP signals Pharos exports (`signal` label of `telemetry_export_failures_total`). */
-export const EXPORT_SIGNALS = ["traces", "metrics"] as const;
+export const EXPORT_SIGNALS = ["traces", "metrics", "logs"] as const;
 
 /** One of {@link EXPORT_SIGNALS}. */
 export type ExportSignal = typeof EXPORT_SIGNALS[number];
@@ -24,6 +24,17 @@ export const EXPORT_WARN_INTERVAL_MS = 30_000;
 export interface ExportOutcomes {
   failed(error: unknown): void;
   succeeded(): void;
+  /**
+   * Starts one export of `items` items (spans, metric data points or log records). The
+   * function returned, called once with the result, reports it as `succeeded`/`failed` do
+   * and, with debug on, logs the batch: signal, items, outcome, duration.
+   */
+  begin(items: number): (result: ExportResult) => void;
+  /**
+   * True while the batch line of `begin` is being logged. The log exporter does not export
+   * the records made then: each export would log a record to export, for ever.
+   */
+  readonly loggingBatch: boolean;
 }
 
 /** Options of {@link createExportOutcomes}. */
@@ -46,7 +57,8 @@ function describe(error: unknown): string {
 /**
  * Counts export failures and logs them without flooding: the first failure is logged at once,
  * later ones at most once per `warnIntervalMs` with the number of failures since the last line.
- * When an export succeeds after a logged failure, one INFO line says export resumed.
+ * When an export succeeds after a logged failure, one INFO line says export resumed. At debug,
+ * every export started with `begin` is one line (the level is read once per export).
  */
 export function createExportOutcomes(options: ExportOutcomesOptions): ExportOutcomes {
   const { signal, clock } = options;
@@ -56,7 +68,38 @@ export function createExportOutcomes(options: ExportOutcomesOptions): ExportOutc
   let unreported = 0;
   let lastWarnAt = Number.NEGATIVE_INFINITY;
   let warned = false;
-  return {
+  let loggingBatch = false;
+  const outcomes: ExportOutcomes = {
+    get loggingBatch() {
+      return loggingBatch;
+    },
+    begin(items) {
+      const logger = log();
+      const debug = logger.isEnabledFor("debug");
+      const startedAt = debug ? clock.monotonic() : 0;
+      return (result) => {
+        const succeeded = result.code === ExportResultCode.SUCCESS;
+        if (debug) {
+          loggingBatch = true;
+          try {
+            logger.debug(
+              "OpenTelemetry {signal} export of {items} items {outcome} in {duration_ms} ms",
+              {
+                signal,
+                items,
+                outcome: succeeded ? "succeeded" : "failed",
+                duration_ms: Math.round((clock.monotonic() - startedAt) * 1000) / 1000,
+                ...(succeeded ? {} : { error: describe(result.error) }),
+              },
+            );
+          } finally {
+            loggingBatch = false;
+          }
+        }
+        if (succeeded) outcomes.succeeded();
+        else outcomes.failed(result.error);
+      };
+    },
     failed(error) {
       total++;
       unreported++;
@@ -82,6 +125,7 @@ export function createExportOutcomes(options: ExportOutcomesOptions): ExportOutc
       unreported = 0;
     },
   };
+  return outcomes;
 }
 
 /** Calls `callback` at most once, whatever the wrapped exporter does. */
@@ -92,11 +136,6 @@ function once(callback: (result: ExportResult) => void): (result: ExportResult) 
     called = true;
     callback(result);
   };
-}
-
-function report(outcomes: ExportOutcomes, result: ExportResult): void {
-  if (result.code === ExportResultCode.SUCCESS) outcomes.succeeded();
-  else outcomes.failed(result.error);
 }
 
 async function settle(promise: (() => Promise<void>) | undefined): Promise<void> {
@@ -123,8 +162,9 @@ export class ResilientSpanExporter implements SpanExporter {
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    const reported = this.#outcomes.begin(spans.length);
     const done = once((result) => {
-      report(this.#outcomes, result);
+      reported(result);
       resultCallback(result);
     });
     try {
@@ -143,6 +183,15 @@ export class ResilientSpanExporter implements SpanExporter {
   }
 }
 
+/** How many data points one metrics export carries (its items). */
+function dataPointsOf(metrics: ResourceMetrics): number {
+  let points = 0;
+  for (const scope of metrics.scopeMetrics) {
+    for (const metric of scope.metrics) points += metric.dataPoints.length;
+  }
+  return points;
+}
+
 /** The metric counterpart of {@link ResilientSpanExporter}; temporality and aggregation pass through. */
 export class ResilientMetricExporter implements PushMetricExporter {
   readonly #inner: PushMetricExporter;
@@ -154,8 +203,9 @@ export class ResilientMetricExporter implements PushMetricExporter {
   }
 
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    const reported = this.#outcomes.begin(dataPointsOf(metrics));
     const done = once((result) => {
-      report(this.#outcomes, result);
+      reported(result);
       resultCallback(result);
     });
     try {

@@ -8,9 +8,18 @@ import {
   type SpanExporter,
   TracerProvider,
 } from "@opentelemetry/sdk-trace";
+import { configure, getLogger, type LogRecord, reset } from "@logtape/logtape";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import type { ResourceMetrics } from "@opentelemetry/sdk-metrics";
 import { FakeClock } from "../../tests/fakes/fake_clock.ts";
 import { recordLogs } from "../../tests/fakes/recording_log.ts";
-import { createExportOutcomes, ResilientSpanExporter } from "./resilient_export.ts";
+import type { Logger } from "../log/mod.ts";
+import { createOtlpLogs } from "./otlp_logs.ts";
+import {
+  createExportOutcomes,
+  ResilientMetricExporter,
+  ResilientSpanExporter,
+} from "./resilient_export.ts";
 
 /** A port on 127.0.0.1 with nothing listening. */
 function closedPort(): number {
@@ -127,3 +136,156 @@ Deno.test("a misbehaving exporter is contained", async (t) => {
     await exporter.forceFlush(); // inner has none: fine
   });
 });
+
+/** Records `pharos.telemetry` from `level` up (`recordLogs` records from debug). */
+async function recordAt(
+  level: "info",
+): Promise<{ records: LogRecord[] } & AsyncDisposable> {
+  const records: LogRecord[] = [];
+  await configure({
+    reset: true,
+    sinks: { memory: (record: LogRecord) => void records.push(record) },
+    loggers: [
+      { category: ["pharos", "telemetry"], lowestLevel: level, sinks: ["memory"] },
+      { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+    ],
+  });
+  return { records, [Symbol.asyncDispose]: () => reset() };
+}
+
+/** An exporter that answers after `ms` on `clock` with `result`. */
+function answering(clock: FakeClock, ms: number, result: ExportResult) {
+  return {
+    export: (_items: unknown, done: (result: ExportResult) => void) => {
+      clock.advance(ms);
+      done(result);
+    },
+    shutdown: () => Promise.resolve(),
+    forceFlush: () => Promise.resolve(),
+  };
+}
+
+Deno.test("each export batch is one debug line under pharos.telemetry", async (t) => {
+  const clock = new FakeClock();
+  const outcomes = (signal: "traces" | "metrics", log?: Logger) =>
+    createExportOutcomes({
+      signal,
+      clock,
+      count: () => {},
+      ...(log === undefined ? {} : { log }),
+    });
+  const spans = await someSpans();
+
+  await t.step("traces: items, outcome and duration; a failure adds its error", async () => {
+    await using logs = await recordLogs(["pharos", "telemetry"]);
+    const ok = new ResilientSpanExporter(
+      answering(clock, 12.5, { code: ExportResultCode.SUCCESS }),
+      outcomes("traces", logs.log),
+    );
+    await exportOnce(ok, [...spans, ...spans]);
+    const failing = new ResilientSpanExporter(
+      answering(clock, 3, { code: ExportResultCode.FAILED, error: new Error("HTTP 503") }),
+      outcomes("traces", logs.log),
+    );
+    await exportOnce(failing, spans);
+    assert.deepEqual(logs.at("debug").map((r) => r.properties), [
+      { signal: "traces", items: 2, outcome: "succeeded", duration_ms: 12.5 },
+      { signal: "traces", items: 1, outcome: "failed", duration_ms: 3, error: "HTTP 503" },
+    ]);
+    assert.match(logs.text(), /^OpenTelemetry traces export of 2 items succeeded in 12\.5 ms/);
+    assert.equal(logs.at("warning").length, 1, "the failure is still warned about");
+  });
+
+  await t.step("metrics: the items are the data points", async () => {
+    await using logs = await recordLogs(["pharos", "telemetry"]);
+    const exporter = new ResilientMetricExporter(
+      answering(clock, 1, { code: ExportResultCode.SUCCESS }),
+      outcomes("metrics", logs.log),
+    );
+    const metrics = {
+      resource: resourceFromAttributes({}),
+      scopeMetrics: [
+        { scope: { name: "a" }, metrics: [{ dataPoints: [{}, {}] }, { dataPoints: [{}] }] },
+        { scope: { name: "b" }, metrics: [{ dataPoints: [{}] }] },
+      ],
+    } as unknown as ResourceMetrics;
+    await new Promise((resolve) => exporter.export(metrics, resolve));
+    assert.deepEqual(logs.at("debug").map((r) => r.properties), [
+      { signal: "metrics", items: 4, outcome: "succeeded", duration_ms: 1 },
+    ]);
+  });
+
+  await t.step("logs: the line is written, but never exported itself (no loop)", async () => {
+    const exported: string[] = [];
+    let batches = 0;
+    const otlp = createOtlpLogs({
+      target: { url: "http://127.0.0.1:9/v1/logs", headers: {}, timeoutMs: 1000, gzip: false },
+      queue: {
+        maxQueueSize: 100,
+        maxExportBatchSize: 100,
+        scheduledDelayMs: 5,
+        exportTimeoutMs: 1000,
+      },
+      resource: resourceFromAttributes({}),
+      outcomes: createExportOutcomes({ signal: "logs", clock, count: () => {} }),
+      exporter: {
+        export: (records, done) => {
+          batches++;
+          for (const record of records) exported.push(String(record.body));
+          done({ code: ExportResultCode.SUCCESS });
+        },
+        shutdown: () => Promise.resolve(),
+        forceFlush: () => Promise.resolve(),
+      },
+    });
+    const written: LogRecord[] = [];
+    // As logging's `also` hook: every record allowed goes to stdout and to the exporter.
+    await configure({
+      reset: true,
+      sinks: {
+        out: (record: LogRecord) => {
+          written.push(record);
+          otlp.emit(record);
+        },
+      },
+      loggers: [
+        { category: ["pharos"], lowestLevel: "debug", sinks: ["out"] },
+        { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+      ],
+    });
+    try {
+      const log = getLogger(["pharos", "test"]);
+      log.info("first");
+      await until(() => batches === 1);
+      // The barrier: a record made after the first batch's debug line, exported after it.
+      log.info("second");
+      await until(() => exported.includes("second"));
+      assert.deepEqual(exported, ["first", "second"]);
+      const lines = written.filter((r) => r.category.join(".") === "pharos.telemetry");
+      assert.ok(lines.length >= 1, "the batch line is written");
+      assert.deepEqual(lines[0]!.properties["signal"], "logs");
+      assert.deepEqual(lines[0]!.properties["items"], 1);
+    } finally {
+      await otlp.shutdown();
+      await reset();
+    }
+  });
+
+  await t.step("at info nothing is logged for an export", async () => {
+    await using recorded = await recordAt("info");
+    const exporter = new ResilientSpanExporter(
+      answering(clock, 1, { code: ExportResultCode.SUCCESS }),
+      outcomes("traces"),
+    );
+    await exportOnce(exporter, spans);
+    assert.deepEqual(recorded.records, []);
+  });
+});
+
+/** Polls (every 5 ms, for at most 2 s) until `done` holds. */
+async function until(done: () => boolean): Promise<void> {
+  for (let waited = 0; !done(); waited += 5) {
+    if (waited > 2000) throw new Error("Timed out waiting for the exporter");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

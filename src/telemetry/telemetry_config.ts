@@ -1,5 +1,10 @@
 import { LOG_DEFAULTS, type LogFilter, parseLogFilter } from "../config/mod.ts";
-import { configureLogging, type CurrentSpan, type LoggingHandle } from "../log/mod.ts";
+import {
+  configureLogging,
+  type CurrentSpan,
+  type LoggingHandle,
+  type SpanRecord,
+} from "../log/mod.ts";
 import { type Clock, systemClock } from "../util/mod.ts";
 
 /**
@@ -13,7 +18,7 @@ export class TelemetryConfig {
   readonly jsonLogs: boolean;
   /** `RUST_LOG`-style filter. Default {@link LOG_DEFAULTS}.filter. */
   readonly logFilter: LogFilter;
-  /** OTLP endpoint for traces and metrics (used by `initWithOtel`). */
+  /** OTLP endpoint for traces, metrics and log records (used by `initWithOtel`). */
   readonly otlpEndpoint: string | undefined;
 
   constructor(
@@ -61,6 +66,11 @@ export interface InitOptions {
    * `initWithOtel` passes its tracing's `activeSpan`.
    */
   readonly currentSpan?: CurrentSpan;
+  /**
+   * Also receives every record the filter allows, with its span; must not throw. Default
+   * none; `initWithOtel` passes its OTLP log exporter when log records are exported.
+   */
+  readonly also?: (record: SpanRecord) => void;
 }
 
 /**
@@ -74,5 +84,6 @@ export function init(config: TelemetryConfig, options: InitOptions = {}): Promis
     clock: options.clock ?? systemClock,
     ...(options.writable === undefined ? {} : { writable: options.writable }),
     ...(options.currentSpan === undefined ? {} : { currentSpan: options.currentSpan }),
+    ...(options.also === undefined ? {} : { also: options.also }),
   });
 }

@@ -11,7 +11,14 @@ export {
 } from "./merge.ts";
 export { createPathCache, type PathCache, type PathCacheOptions } from "./path_cache.ts";
 export { HandlerTimeoutError } from "./handler_run.ts";
-export { type BatchOptions, createVm, type Vm, type VmOptions, type VmResult } from "./vm.ts";
+export {
+  type BatchOptions,
+  createVm,
+  type PrefetchOptions,
+  type Vm,
+  type VmOptions,
+  type VmResult,
+} from "./vm.ts";
 export {
   type BatchFailure,
   BatchOutput,
@@ -19,6 +26,7 @@ export {
   createStateTables,
   type EntityRuntime,
   type HandlerFailure,
+  type HandlerRunRecord,
   type HostRun,
   type Mutation,
   type StateTables,

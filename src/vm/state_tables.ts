@@ -51,6 +51,18 @@ export interface HostRun {
   readonly outcome: "ok" | HandlerCancelReason;
 }
 
+/** One handler run, recorded when a batch asks for `runs` (trace logging). */
+export interface HandlerRunRecord {
+  readonly entity: string;
+  /** The handler's name: the event type. */
+  readonly handler: string;
+  /** Index (in the batch) of the event it ran for. */
+  readonly event: number;
+  readonly key: string;
+  /** Wall time of the run, ms (an async run's includes its waits). */
+  readonly durationMs: number;
+}
+
 /** What one batch produced, in event order. */
 export interface VmBatchResult {
   /** Index of the first event not run (the events' length when all ran). */
@@ -67,6 +79,8 @@ export interface VmBatchResult {
   readonly endedAt: readonly number[] | undefined;
   /** With `timings`, when the batch ran in a handler host: each round trip to it. */
   readonly hostRuns?: readonly HostRun[] | undefined;
+  /** With `runs`: every handler run whose key resolved, in the order they ended. */
+  readonly runs?: readonly HandlerRunRecord[] | undefined;
 }
 
 /** Collects one batch's output. */
@@ -77,8 +91,10 @@ export class BatchOutput implements VmBatchResult {
   readonly failures: BatchFailure[] = [];
   readonly endedAt: number[] | undefined;
   hostRuns: HostRun[] | undefined;
-  constructor(timings: boolean) {
+  readonly runs: HandlerRunRecord[] | undefined;
+  constructor(timings: boolean, runs = false) {
     this.endedAt = timings ? [] : undefined;
+    this.runs = runs ? [] : undefined;
   }
 }
 

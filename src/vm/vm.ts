@@ -32,7 +32,15 @@ export interface BatchOptions {
   readonly budgetMs?: number;
   /** Indexes of events not to run at all (events that took a handler host down). */
   readonly skip?: ReadonlySet<number>;
+  /**
+   * Record every handler run (entity, handler, key, duration) in `result.runs`, for trace
+   * logs; default false, and then nothing is timed or kept per run.
+   */
+  readonly runs?: boolean;
 }
+
+/** Options of a batch sent ahead ({@link Vm.prefetch}). */
+export type PrefetchOptions = Pick<BatchOptions, "timings" | "runs">;
 
 /** Runs stack handlers over events and keeps per-entity state. */
 export interface Vm {
@@ -46,7 +54,7 @@ export interface Vm {
    * `processBatch` call for the same array, so handlers run while the caller publishes
    * the batch before. The handler host does; the in-process VM has nothing to overlap.
    */
-  prefetch?(events: readonly PharosEvent[], options?: { readonly timings?: boolean }): void;
+  prefetch?(events: readonly PharosEvent[], options?: PrefetchOptions): void;
   /** One event: {@link Vm.processBatch} of a batch of one. */
   process(event: PharosEvent): Promise<VmResult>;
   /** Current state of one entity (for tests and diagnostics). */
@@ -136,7 +144,20 @@ export function createVm(options: VmOptions): Vm {
     const key = keyOf(out, at, runtime, event);
     if (key === undefined) return undefined;
     const run = runs.get(runtime)!.get(event.type)!;
-    const onError = (error: unknown) => tables.failWith(out, at, runtime, event.type, error);
+    const records = out.runs;
+    const startedAt = records === undefined ? 0 : clock.monotonic();
+    const ended = records === undefined ? undefined : () =>
+      records.push({
+        entity: runtime.name,
+        handler: event.type,
+        event: at,
+        key,
+        durationMs: clock.monotonic() - startedAt,
+      });
+    const onError = (error: unknown) => {
+      ended?.();
+      tables.failWith(out, at, runtime, event.type, error);
+    };
     let result: Patch | undefined | Promise<Patch | undefined>;
     try {
       result = runHandler(handler, runtime.table.get(key), event, key, run);
@@ -145,11 +166,15 @@ export function createVm(options: VmOptions): Vm {
       return undefined;
     }
     if (!(result instanceof Promise)) {
+      ended?.();
       tables.commit(out, at, runtime, key, result, seq, event.type);
       return undefined;
     }
     return result.then(
-      (patch) => tables.commit(out, at, runtime, key, patch, seq, event.type),
+      (patch) => {
+        ended?.();
+        tables.commit(out, at, runtime, key, patch, seq, event.type);
+      },
       onError,
     );
   }
@@ -158,7 +183,7 @@ export function createVm(options: VmOptions): Vm {
     events: readonly PharosEvent[],
     batchOptions?: BatchOptions,
   ): Promise<VmBatchResult> {
-    const out = new BatchOutput(batchOptions?.timings === true);
+    const out = new BatchOutput(batchOptions?.timings === true, batchOptions?.runs === true);
     const from = batchOptions?.from ?? 0;
     const deadline = batchOptions?.budgetMs === undefined
       ? Infinity

@@ -256,3 +256,25 @@ Deno.test("createVm", async (t) => {
     assert.equal(on.telemetry.count("vm.handlerDuration", "Item", "Echo"), 1);
   });
 });
+
+Deno.test("createVm records every handler run only when a batch asks for runs", async () => {
+  const clock = new FakeClock();
+  const { vm } = setup((_state, event) => {
+    clock.advance(Number(event.data.ms));
+    if (event.data.fail === true) throw new RangeError("no");
+    return { ms: event.data.ms };
+  }, { clock });
+  const events = [
+    event("a", { ms: 3 }),
+    { type: "Other", key: "a", data: {} }, // no handler: no run
+    event("b", { ms: 5, fail: true }),
+  ];
+  const quiet = await vm.processBatch(events);
+  assert.equal(quiet.runs, undefined, "nothing is kept per run by default");
+  const result = await vm.processBatch(events, { runs: true });
+  assert.deepEqual(result.runs, [
+    { entity: "Item", handler: "Set", event: 0, key: "a", durationMs: 3 },
+    { entity: "Item", handler: "Set", event: 2, key: "b", durationMs: 5 },
+  ]);
+  assert.deepEqual(result.failures.map((f) => [f.event, f.code]), [[2, "RangeError"]]);
+});

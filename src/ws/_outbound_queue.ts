@@ -23,6 +23,13 @@ export interface QueueEvents {
   onOverflow(queuedFrames: number, queuedBytes: number): void;
   /** The socket refused a frame: the owner closes the client. */
   onSendError(error: unknown): void;
+  /**
+   * The socket went over its high-water mark: frames now wait in the queue (once per
+   * spell, for the debug lines; optional).
+   */
+  onBlocked?(unsentBytes: number, queuedFrames: number, queuedBytes: number): void;
+  /** The socket drained below the mark and the queue is empty again (ends the spell). */
+  onUnblocked?(): void;
 }
 
 /** Options for {@link OutboundQueue}. */
@@ -66,6 +73,8 @@ export class OutboundQueue implements Pumpable {
   #drainTimer: Disposable | undefined;
   #closed = false;
   #startedEmpty = true;
+  /** True from `onBlocked` until the queue has drained (`onUnblocked`). */
+  #blocked = false;
 
   constructor(options: OutboundQueueOptions) {
     this.#transport = options.transport;
@@ -204,6 +213,10 @@ export class OutboundQueue implements Pumpable {
           this.#drainTimer = undefined;
           this.#kick();
         });
+        if (!this.#blocked) {
+          this.#blocked = true;
+          this.#events.onBlocked?.(buffered, this.frames, this.#bytes);
+        }
         break;
       }
       const item = this.#items[this.#head]!;
@@ -225,6 +238,10 @@ export class OutboundQueue implements Pumpable {
     if (this.#head === this.#items.length) {
       this.#items = [];
       this.#head = 0;
+      if (this.#blocked) {
+        this.#blocked = false;
+        this.#events.onUnblocked?.();
+      }
     } else if (this.#head > 1024) {
       this.#items = this.#items.slice(this.#head);
       this.#head = 0;

@@ -122,9 +122,21 @@ function checkHandshakeHeaders(request: Request): HandshakeRejection | undefined
   return undefined;
 }
 
+/**
+ * True for a socket error that only means the peer went away (its TCP connection ended or
+ * was reset without a close frame), as opposed to a protocol error. The runtime's wording.
+ */
+function isConnectionDrop(message: string): boolean {
+  return /unexpected eof|connection reset|broken pipe|connection closed|os error (32|54|104)\b/i
+    .test(message);
+}
+
 /** Creates the WebSocket server: upgrades, client limit, sessions and the idle sweep. */
 export function createWsServer(options: WsServerOptions): WsServer {
   const { clock, log, telemetry } = options;
+  // Sessions log under `pharos.ws`; what concerns the listener (handshakes refused, the idle
+  // sweep, shutdown) under `pharos.ws.server`, as main.ts's "listening" line.
+  const serverLog = log.getChild("server");
   const maxClients = options.maxClients ?? WS_DEFAULTS.maxClients;
   const idleTimeoutMs = options.idleTimeoutMs ?? WS_DEFAULTS.idleTimeoutMs;
   const limits: SessionLimits = { ...DEFAULT_SESSION_LIMITS, ...options.limits };
@@ -138,8 +150,14 @@ export function createWsServer(options: WsServerOptions): WsServer {
 
   const admission = new Admission(options.admission ?? WS_DEFAULTS.admission, clock);
 
-  function reject(rejection: HandshakeRejection): Response {
+  function reject(rejection: HandshakeRejection, peer: string): Response {
     telemetry.handshakeRejected(rejection.code);
+    serverLog.debug("Refused WebSocket upgrade from {peer}: {status} {code}", () => ({
+      peer,
+      status: rejection.status,
+      code: rejection.code,
+      message: rejection.message,
+    }));
     return toRejectionResponse(rejection);
   }
 
@@ -150,7 +168,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
       limit: refusal.limit,
       code: refusal.rejection.code,
     });
-    return reject(refusal.rejection);
+    return reject(refusal.rejection, peer);
   }
 
   function scheduleSweep(): void {
@@ -161,6 +179,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
       tracing.inSpan("bus.cleanup", {}, (span) => {
         const now = clock.monotonic();
         let removed = 0;
+        const checked = sessions.size;
         for (const session of sessions) {
           if (now - session.lastSeen > idleTimeoutMs) {
             log.info("Closing idle client {client_id}", { client_id: session.id });
@@ -172,6 +191,11 @@ export function createWsServer(options: WsServerOptions): WsServer {
           }
         }
         span.setAttribute("removed", removed);
+        serverLog.debug("Idle sweep: {removed} of {checked} clients closed", () => ({
+          checked,
+          removed,
+          idle_timeout_ms: idleTimeoutMs,
+        }));
       }, { root: true });
       scheduleSweep();
     });
@@ -181,9 +205,10 @@ export function createWsServer(options: WsServerOptions): WsServer {
     if (!sessions.delete(session)) return;
     const durationSeconds = (clock.monotonic() - session.openedAt) / 1000;
     telemetry.connectionClosed(durationSeconds);
+    // `code` is a string on every line (README, Logging): close codes, error codes alike.
     log.info("Client {client_id} disconnected", {
       client_id: session.id,
-      code,
+      code: String(code),
       reason,
       duration_s: Number(durationSeconds.toFixed(3)),
     });
@@ -200,6 +225,8 @@ export function createWsServer(options: WsServerOptions): WsServer {
     #session: Session | undefined;
     #span: OpenSpan | undefined;
     #released = false;
+    /** Why the socket failed, when it was the peer dropping the connection (not an error). */
+    #dropped: string | undefined;
     /** The per-IP/subject/origin slot, held until the socket ends. */
     slot: Slot | undefined;
     admitted: Admitted | undefined;
@@ -274,16 +301,34 @@ export function createWsServer(options: WsServerOptions): WsServer {
       const session = this.#session;
       if (session === undefined) return;
       session.ended();
-      onEnded(session, code, reason);
+      // A connection dropped without a close frame ends with no code (the runtime reports
+      // 0, or 1005/1006): report it as RFC 6455's 1006, with why it dropped.
+      const dropped = this.#dropped !== undefined && (code === 0 || code === 1005 || code === 1006);
+      onEnded(
+        session,
+        dropped || code === 0 ? 1006 : code,
+        dropped ? `connection dropped without a close frame: ${this.#dropped}` : reason,
+      );
       this.#span?.setAttribute("websocket.close.code", code);
       this.#span?.end();
     }
     onError(error: unknown): void {
-      this.#span?.recordError(error);
+      const message = error instanceof Error ? error.message : String(error);
       telemetry.connectionError("socket");
+      if (isConnectionDrop(message)) {
+        // The peer went away (closed its TCP connection, reset it): ordinary client life,
+        // not a fault. The disconnect line that follows says so, at info.
+        this.#dropped = message;
+        serverLog.debug("Client {client_id} dropped its connection: {error}", () => ({
+          client_id: this.#session?.id,
+          error: message,
+        }));
+        return;
+      }
+      this.#span?.recordError(error);
       log.warn("WebSocket connection error: {error}", {
         client_id: this.#session?.id,
-        error: error instanceof Error ? error.message : String(error),
+        error: message,
       });
     }
   }
@@ -312,11 +357,11 @@ export function createWsServer(options: WsServerOptions): WsServer {
           message: "Server is shutting down",
           retryable: true,
           retryAfterSeconds: 5,
-        });
+        }, peer);
       }
       const malformed = checkHandshakeHeaders(request);
       if (malformed !== undefined) {
-        const response = reject(malformed);
+        const response = reject(malformed, peer);
         if (malformed.status === 426) response.headers.set("sec-websocket-version", "13");
         return response;
       }
@@ -336,7 +381,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
           retryable: true,
           retryAfterSeconds: 5,
           suggestedAction: "retry later or connect to another instance",
-        });
+        }, peer);
       }
       reserved++;
       const connection = new Connection(peer);
@@ -344,7 +389,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
         const decision = await options.authorize?.(request, peer);
         if (decision !== undefined && !("kind" in decision)) {
           connection.release();
-          return reject(decision);
+          return reject(decision, peer);
         }
         connection.admitted = decision;
       } catch (error) {
@@ -356,7 +401,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
           message: "Authorization failed on the server",
           retryable: true,
           retryAfterSeconds: 5,
-        });
+        }, peer);
       }
       const slot = admission.acquire(
         ip,
@@ -403,6 +448,16 @@ export function createWsServer(options: WsServerOptions): WsServer {
       // Sessions already closed but not yet ended belong to peers that stopped reading:
       // their close frame cannot be written, so waiting for them would only stall.
       const awaited = [...sessions].filter((session) => !session.closed);
+      if (sessions.size > 0) {
+        serverLog.debug(
+          "Shutting down: closing {clients} clients ({closing} already closing)",
+          () => ({
+            clients: awaited.length,
+            closing: sessions.size - awaited.length,
+            code: String(shutdownOptions.code ?? CloseCode.GoingAway),
+          }),
+        );
+      }
       for (const session of awaited) {
         session.close(
           shutdownOptions.code ?? CloseCode.GoingAway,
@@ -419,6 +474,10 @@ export function createWsServer(options: WsServerOptions): WsServer {
         });
         timer?.[Symbol.dispose]();
         endWaiters.clear();
+        const left = awaited.filter((session) => sessions.has(session)).length;
+        if (left > 0) {
+          serverLog.debug("Shutdown went on with {left} clients still closing", () => ({ left }));
+        }
       }
       sweepTimer?.[Symbol.dispose]();
       sweepTimer = undefined;

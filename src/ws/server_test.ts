@@ -4,7 +4,9 @@ import { FakeClock } from "../../tests/fakes/fake_clock.ts";
 import { MemoryTransport } from "../../tests/fakes/memory_transport.ts";
 import { createRecordingTelemetry } from "../../tests/fakes/recording_telemetry.ts";
 import { createMemoryBus } from "../bus/mod.ts";
-import { getLogger } from "../log/mod.ts";
+import { parseLogFilter } from "../config/mod.ts";
+import { configureLogging, getLogger, type LogRecord } from "../log/mod.ts";
+import { systemClock } from "../util/mod.ts";
 import { createProjector } from "../projector/mod.ts";
 import { demoStack } from "../stack/mod.ts";
 import { createPathCache } from "../vm/mod.ts";
@@ -254,4 +256,60 @@ Deno.test("ws server", async (t) => {
       assert.equal(clock.pendingTimers, 0);
     },
   );
+});
+
+Deno.test("disconnect lines: code is a string; a dropped connection is info with its reason", async (t) => {
+  const records: LogRecord[] = [];
+  await using _logging = await configureLogging({
+    filter: parseLogFilter("info"),
+    format: "json",
+    clock: systemClock,
+    sink: (record) => void records.push(record),
+  });
+  const log = getLogger(["pharos", "ws"]);
+  const disconnects = () =>
+    records.filter((r) => r.rawMessage === "Client {client_id} disconnected");
+
+  await t.step("a close frame: its code (as a string) and reason", async () => {
+    records.length = 0;
+    const { connect } = setup({ log });
+    const socket = await connect();
+    socket.events.onClose(1000, "client left");
+    const [line] = disconnects();
+    assert.equal(line?.level, "info");
+    assert.equal(line?.properties.code, "1000");
+    assert.equal(line?.properties.reason, "client left");
+  });
+
+  await t.step(
+    "TCP closed without a close frame: info, code 1006, the runtime's reason",
+    async () => {
+      records.length = 0;
+      const { connect, telemetry } = setup({ log });
+      const socket = await connect();
+      socket.events.onError(new Error("Unexpected EOF"));
+      socket.events.onClose(0, "");
+      assert.deepEqual(records.filter((r) => r.level === "warning"), [], "no warning");
+      const [line] = disconnects();
+      assert.equal(line?.level, "info");
+      assert.equal(line?.properties.code, "1006");
+      assert.equal(
+        line?.properties.reason,
+        "connection dropped without a close frame: Unexpected EOF",
+      );
+      assert.equal(telemetry.count("ws.connectionError", "socket"), 1, "still counted");
+    },
+  );
+
+  await t.step("a protocol error is a warning", async () => {
+    records.length = 0;
+    const { connect } = setup({ log });
+    const socket = await connect();
+    socket.events.onError(new Error("Reserved bits are not zero"));
+    socket.events.onClose(1002, "");
+    const [warning] = records.filter((r) => r.level === "warning");
+    assert.equal(warning?.rawMessage, "WebSocket connection error: {error}");
+    assert.equal(warning?.properties.error, "Reserved bits are not zero");
+    assert.equal(disconnects()[0]?.properties.code, "1002");
+  });
 });

@@ -1,4 +1,4 @@
-import type { Bus, ViewDirectory, ViewInfo } from "../bus/mod.ts";
+import type { Bus, BusMessage, ViewDirectory, ViewInfo } from "../bus/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { noopTracing, type Tracing, type WsTelemetry } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
@@ -9,9 +9,11 @@ import {
   encodeSnapshotBatches,
   encodeSubscribedFrame,
   type ErrorFrame,
+  FIRST_SNAPSHOT_BATCH,
   maybeGzip,
   parseClientMessage,
   ProtocolError,
+  SNAPSHOT_BATCH,
   type SubscribeMessage,
 } from "./codec.ts";
 import type { Transport } from "./transport.ts";
@@ -72,10 +74,21 @@ class MinuteCounter {
 /** One subscription: its bus listener, and the derived view's window it reads, if any. */
 class ActiveSubscription implements Disposable {
   readonly view: string;
+  readonly key: string | undefined;
+  /** Monotonic ms when it opened, for the debug lines' `duration_s`. */
+  readonly openedAt: number;
   readonly #listener: Disposable;
   readonly #window: Disposable | undefined;
-  constructor(view: string, listener: Disposable, window?: Disposable) {
+  constructor(
+    view: string,
+    key: string | undefined,
+    openedAt: number,
+    listener: Disposable,
+    window?: Disposable,
+  ) {
     this.view = view;
+    this.key = key;
+    this.openedAt = openedAt;
     this.#listener = listener;
     this.#window = window;
   }
@@ -115,6 +128,14 @@ export class Session {
   #bytesThisMinute: MinuteCounter | undefined;
   #overByteLimit = false;
   #expiryTimer: Disposable | undefined;
+  /**
+   * Whether frames are logged at trace, read once per session: LogTape is configured once
+   * at start-up, before any connection, so the answer cannot change for a session's life,
+   * and the send path then costs one field read per frame when trace is off.
+   */
+  readonly #traceFrames: boolean;
+  /** Monotonic ms since when the client's socket has been over its high-water mark. */
+  #blockedSince: number | undefined;
 
   /** The queue's events, as one small object with methods that reach the session. */
   static readonly #QueueEvents = class implements QueueEvents {
@@ -128,6 +149,12 @@ export class Session {
     }
     onOverflow(frames: number, bytes: number): void {
       this.#session.#dropSlowConsumer(frames, bytes);
+    }
+    onBlocked(unsentBytes: number, frames: number, bytes: number): void {
+      this.#session.#blocked(unsentBytes, frames, bytes);
+    }
+    onUnblocked(): void {
+      this.#session.#unblocked();
     }
     onSendError(error: unknown): void {
       const session = this.#session;
@@ -143,6 +170,7 @@ export class Session {
     this.peer = options.peer;
     this.openedAt = options.clock.monotonic();
     this.#lastSeen = this.openedAt;
+    this.#traceFrames = options.log.isEnabledFor("trace");
     this.#queue = new OutboundQueue({
       transport: options.transport,
       clock: options.clock,
@@ -288,7 +316,7 @@ export class Session {
     const refresh = this.#o.auth?.refresh;
     if (refresh === undefined) {
       // No credentials that can be refreshed (auth off, or static tokens): say so.
-      this.#sendText(JSON.stringify({ success: false, error: "token-invalid" }));
+      this.#sendText(JSON.stringify({ success: false, error: "token-invalid" }), "auth");
       return;
     }
     refresh(token).then((refreshed) => {
@@ -301,6 +329,7 @@ export class Session {
             ? { success: true }
             : { success: true, expiresAt: refreshed.expiresAt },
         ),
+        "auth",
       );
     }, (error: unknown) => {
       if (this.#closed) return;
@@ -311,14 +340,28 @@ export class Session {
         client_id: this.id,
         code,
       });
-      this.#sendText(JSON.stringify({ success: false, error: code }));
+      this.#sendText(JSON.stringify({ success: false, error: code }), "auth");
     });
   }
 
   #subscribe(message: SubscribeMessage): void {
+    const log = this.#o.log;
+    if (log.isEnabledFor("debug")) {
+      log.debug("Client {client_id} asked to subscribe to {view}", {
+        client_id: this.id,
+        ...subscribeParameters(message),
+      });
+    }
     const identity = subscriptionIdentity(message.view, message.key);
     // A duplicate subscribe sends nothing and leaves the running stream alone.
-    if (this.#subscriptions.has(identity)) return;
+    if (this.#subscriptions.has(identity)) {
+      log.debug("Client {client_id} is already subscribed to {view}: nothing changes", () => ({
+        client_id: this.id,
+        view: message.view,
+        ...(message.key === undefined ? {} : { key: message.key }),
+      }));
+      return;
+    }
     const info = this.#o.directory.describe(message.view);
     if (info === undefined) {
       this.#o.telemetry.unknownView();
@@ -330,6 +373,10 @@ export class Session {
     }
     if (info.kind === "state" && message.key === undefined) {
       this.#o.telemetry.connectionError("missing-key");
+      log.debug("Client {client_id} subscribed to {view} without the key it needs", () => ({
+        client_id: this.id,
+        view: info.id,
+      }));
       this.sendError({
         code: "invalid-subscription",
         message: `${info.id} needs a key`,
@@ -339,6 +386,11 @@ export class Session {
       return;
     }
     if (this.#subscriptions.size >= this.#o.limits.maxSubscriptions) {
+      log.debug("Client {client_id} is at its {max} subscriptions: {view} refused", () => ({
+        client_id: this.id,
+        view: info.id,
+        max: this.#o.limits.maxSubscriptions,
+      }));
       this.sendError({
         code: "subscription-limit-exceeded",
         message: `At most ${this.#o.limits.maxSubscriptions} subscriptions per connection`,
@@ -357,7 +409,7 @@ export class Session {
   }
 
   #open(identity: string, info: ViewInfo, message: SubscribeMessage): void {
-    this.#queue.pushReply(encodeSubscribedFrame(info));
+    this.#pushReply(encodeSubscribedFrame(info), "subscribed", info.id, message.key);
     if (this.#closed) return; // dropped as a slow consumer
     const subscription = info.kind === "derived"
       ? this.#openDerived(info, message)
@@ -378,22 +430,25 @@ export class Session {
   }
 
   #openBase(info: ViewInfo, message: SubscribeMessage): ActiveSubscription {
+    const openedAt = this.#o.clock.monotonic();
     if (message.withSnapshot !== false) {
       const entities = this.#o.directory.snapshot(info.id, {
         ...(message.key === undefined ? {} : { key: message.key }),
         ...(message.after === undefined ? {} : { after: message.after }),
         ...(message.snapshotLimit === undefined ? {} : { snapshotLimit: message.snapshotLimit }),
       });
-      this.#enqueueSnapshot(info, this.#capSnapshot(entities));
+      this.#enqueueSnapshot(info, this.#capSnapshot(entities), openedAt);
     }
     const key = message.key;
     const listener = this.#o.bus.subscribe(info.id, (frame) => {
-      if (key === undefined || frame.key === key) this.#queue.pushLive(frame.bytes);
+      if (key !== undefined && frame.key !== key) return;
+      if (this.#queue.pushLive(frame.bytes) && this.#traceFrames) this.#traceFrame(info.id, frame);
     });
-    return new ActiveSubscription(info.id, listener);
+    return new ActiveSubscription(info.id, key, openedAt, listener);
   }
 
   #openDerived(info: ViewInfo, message: SubscribeMessage): ActiveSubscription {
+    const openedAt = this.#o.clock.monotonic();
     const window = this.#o.directory.openWindow(info.id, {
       skip: message.skip ?? 0,
       take: message.take ?? info.defaultTake ?? 100,
@@ -401,12 +456,55 @@ export class Session {
     const key = message.key;
     if (message.withSnapshot !== false) {
       const entities = window.snapshot().filter((e) => key === undefined || e.key === key);
-      this.#enqueueSnapshot(info, this.#capSnapshot(entities));
+      this.#enqueueSnapshot(info, this.#capSnapshot(entities), openedAt);
     }
     const listener = this.#o.bus.subscribe(window.topic, (frame) => {
-      if (key === undefined || frame.key === key) this.#queue.pushLive(frame.bytes);
+      if (key !== undefined && frame.key !== key) return;
+      if (this.#queue.pushLive(frame.bytes) && this.#traceFrames) this.#traceFrame(info.id, frame);
     });
-    return new ActiveSubscription(info.id, listener, window);
+    return new ActiveSubscription(info.id, key, openedAt, listener, window);
+  }
+
+  /** The trace line of one frame handed to the queue (only called when trace is on). */
+  #traceFrame(view: string, frame: BusMessage): void {
+    this.#o.log.trace("Frame to client {client_id}: {view} {op} {key} ({bytes} bytes)", {
+      client_id: this.id,
+      view,
+      op: frame.op ?? "patch",
+      key: frame.key,
+      bytes: frame.bytes.length,
+    });
+  }
+
+  /** Queues a reply, with its trace line. */
+  #pushReply(data: string | Uint8Array, op: string, view?: string, key?: string): boolean {
+    const queued = this.#queue.pushReply(data);
+    if (queued && this.#traceFrames) {
+      this.#traceReply(
+        op,
+        typeof data === "string" ? encoder.encode(data).length : data.length,
+        view,
+        key,
+      );
+    }
+    return queued;
+  }
+
+  /** The trace line of a reply (a subscribed ack, snapshot batch, error or auth answer). */
+  #traceReply(op: string, bytes: number, view?: string, key?: string): void {
+    const fields: Record<string, unknown> = { client_id: this.id };
+    if (view !== undefined) fields.view = view;
+    fields.op = op;
+    if (key !== undefined) fields.key = key;
+    fields.bytes = bytes;
+    this.#o.log.trace(
+      view === undefined
+        ? "Frame to client {client_id}: {op} ({bytes} bytes)"
+        : key === undefined
+        ? "Frame to client {client_id}: {view} {op} ({bytes} bytes)"
+        : "Frame to client {client_id}: {view} {op} {key} ({bytes} bytes)",
+      fields,
+    );
   }
 
   /** At most `maxSnapshotRows` entities (in the order the view gave them). */
@@ -422,15 +520,81 @@ export class Session {
     return entities.slice(0, max);
   }
 
-  #enqueueSnapshot(info: ViewInfo, entities: Parameters<typeof encodeSnapshotBatches>[1]): void {
-    if (entities.length === 0 || !this.#queue.acceptsReply()) return;
-    for (const batch of encodeSnapshotBatches(info, entities)) {
+  /**
+   * Queues the snapshot's batches. At debug, one line for the snapshot (entities, batches,
+   * the time to read and encode it) and one per batch once it is ready to send (its
+   * entities, bytes raw and on the wire, and the time since the snapshot was read).
+   */
+  #enqueueSnapshot(
+    info: ViewInfo,
+    entities: Parameters<typeof encodeSnapshotBatches>[1],
+    startedAt: number,
+  ): void {
+    const log = this.#o.log;
+    const debug = log.isEnabledFor("debug");
+    if (entities.length === 0 || !this.#queue.acceptsReply()) {
+      if (debug && !this.#closed) {
+        log.debug("Snapshot for client {client_id} on {view}: no entities", {
+          client_id: this.id,
+          view: info.id,
+          entities: 0,
+          batches: 0,
+          duration_ms: roundMs(this.#o.clock.monotonic() - startedAt),
+        });
+      }
+      return;
+    }
+    const batches = encodeSnapshotBatches(info, entities);
+    if (debug) {
+      log.debug(
+        "Snapshot for client {client_id} on {view}: {entities} entities in {batches} batches",
+        {
+          client_id: this.id,
+          view: info.id,
+          entities: entities.length,
+          batches: batches.length,
+          duration_ms: roundMs(this.#o.clock.monotonic() - startedAt),
+        },
+      );
+    }
+    let first = 0;
+    for (let i = 0; i < batches.length; i++) {
+      const batch = batches[i]!;
+      const size = i === 0 ? FIRST_SNAPSHOT_BATCH : SNAPSHOT_BATCH;
+      const batchEntities = Math.min(size, entities.length - first);
+      first += batchEntities;
       // Compression is asynchronous; the reserved place keeps the batch ahead of live
       // frames published meanwhile.
       const fill = this.#queue.reserve(batch.length);
-      maybeGzip(batch).then(fill, (error) => {
-        this.#o.log.warn("Snapshot compression failed, sending uncompressed: {error}", { error });
-        fill(batch);
+      const ready = (data: Uint8Array) => {
+        fill(data);
+        if (this.#closed) return;
+        if (debug) {
+          log.debug(
+            "Snapshot batch {batch}/{batches} for client {client_id} on {view}: {entities} entities, {bytes} bytes",
+            {
+              client_id: this.id,
+              view: info.id,
+              batch: i + 1,
+              batches: batches.length,
+              entities: batchEntities,
+              bytes: data.length,
+              raw_bytes: batch.length,
+              gzip: data !== batch,
+              duration_ms: roundMs(this.#o.clock.monotonic() - startedAt),
+            },
+          );
+        }
+        if (this.#traceFrames) {
+          this.#traceReply("snapshot", data.length, info.id);
+        }
+      };
+      maybeGzip(batch).then(ready, (error) => {
+        log.warn("Snapshot compression failed, sending uncompressed: {error}", {
+          client_id: this.id,
+          error,
+        });
+        ready(batch);
       });
     }
   }
@@ -438,11 +602,34 @@ export class Session {
   #unsubscribe(view: string, key: string | undefined): void {
     const identity = subscriptionIdentity(view, key);
     const subscription = this.#subscriptions.get(identity);
-    if (subscription === undefined) return;
+    if (subscription === undefined) {
+      this.#o.log.debug(
+        "Client {client_id} unsubscribed from {view}, which it had not subscribed to",
+        () => ({
+          client_id: this.id,
+          view,
+          ...(key === undefined ? {} : { key }),
+        }),
+      );
+      return;
+    }
     this.#subscriptions.delete(identity);
     subscription[Symbol.dispose]();
     this.#o.telemetry.subscriptionRemoved(subscription.view);
-    this.#o.log.info("Client {client_id} unsubscribed from {view}", { client_id: this.id, view });
+    this.#o.log.info("Client {client_id} unsubscribed from {view}", {
+      client_id: this.id,
+      view,
+      ...(key === undefined ? {} : { key }),
+    });
+    this.#o.log.debug(
+      "Subscription of client {client_id} to {view} ended after {duration_s} s",
+      () => ({
+        client_id: this.id,
+        view,
+        ...(key === undefined ? {} : { key }),
+        duration_s: roundSeconds(this.#o.clock.monotonic() - subscription.openedAt),
+      }),
+    );
   }
 
   /** Sends an in-session error frame (text); fatal ones then close with 1008. */
@@ -455,16 +642,46 @@ export class Session {
     this.close(CloseCode.PolicyViolation, `${frame.code}: ${frame.message}`);
   }
 
-  #sendText(text: string): void {
-    this.#queue.pushReply(text);
+  #sendText(text: string, op = "error"): void {
+    this.#pushReply(text, op);
+  }
+
+  #blocked(unsentBytes: number, frames: number, bytes: number): void {
+    this.#blockedSince = this.#o.clock.monotonic();
+    this.#o.log.debug(
+      "Client {client_id} is not keeping up: {unsent_bytes} bytes unsent, frames wait in its queue",
+      () => ({
+        client_id: this.id,
+        unsent_bytes: unsentBytes,
+        high_water_bytes: this.#o.limits.socketHighWaterBytes,
+        queued: frames,
+        queued_bytes: bytes,
+        max_frames: this.#o.limits.queueMaxFrames,
+        max_bytes: this.#o.limits.queueMaxBytes,
+      }),
+    );
+  }
+
+  #unblocked(): void {
+    const since = this.#blockedSince;
+    this.#blockedSince = undefined;
+    if (since === undefined) return;
+    this.#o.log.debug("Client {client_id} caught up after {blocked_ms} ms", () => ({
+      client_id: this.id,
+      blocked_ms: roundMs(this.#o.clock.monotonic() - since),
+    }));
   }
 
   #dropSlowConsumer(queued: number, queuedBytes: number): void {
     this.#o.telemetry.slowConsumerDropped();
+    const since = this.#blockedSince;
     this.#o.log.warn("Slow consumer dropped: client {client_id} had {queued} frames queued", {
       client_id: this.id,
       queued,
       queued_bytes: queuedBytes,
+      max_frames: this.#o.limits.queueMaxFrames,
+      max_bytes: this.#o.limits.queueMaxBytes,
+      ...(since === undefined ? {} : { blocked_ms: roundMs(this.#o.clock.monotonic() - since) }),
     });
     this.close(
       CloseCode.PolicyViolation,
@@ -476,14 +693,22 @@ export class Session {
   close(code: number, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    const log = this.#o.log;
+    if (log.isEnabledFor("debug")) {
+      log.debug("Closing client {client_id}: {code} {reason}", {
+        client_id: this.id,
+        code: String(code),
+        reason: toCloseReason(reason),
+        subscriptions: this.#subscriptions.size,
+        queued: this.#queue.frames,
+        queued_bytes: this.#queue.bytes,
+      });
+    }
     this.#release();
     try {
       this.#o.transport.close(code, toCloseReason(reason));
     } catch (error) {
-      this.#o.log.debug("Close of client {client_id} failed: {error}", {
-        client_id: this.id,
-        error,
-      });
+      log.debug("Close of client {client_id} failed: {error}", { client_id: this.id, error });
     }
   }
 
@@ -499,9 +724,22 @@ export class Session {
     this.#expiryTimer?.[Symbol.dispose]();
     this.#expiryTimer = undefined;
     this.#queue.close();
+    const log = this.#o.log;
+    const debug = log.isEnabledFor("debug");
     for (const subscription of this.#subscriptions.values()) {
       subscription[Symbol.dispose]();
       this.#o.telemetry.subscriptionRemoved(subscription.view);
+      if (debug) {
+        log.debug(
+          "Subscription of client {client_id} to {view} ended after {duration_s} s: connection closed",
+          {
+            client_id: this.id,
+            view: subscription.view,
+            ...(subscription.key === undefined ? {} : { key: subscription.key }),
+            duration_s: roundSeconds(this.#o.clock.monotonic() - subscription.openedAt),
+          },
+        );
+      }
     }
     this.#subscriptions.clear();
   }
@@ -513,6 +751,28 @@ export class Session {
  */
 function subscriptionIdentity(view: string, key: string | undefined): string {
   return key === undefined ? view : `${view}:${key}`;
+}
+
+/** A subscribe request's parameters as log fields (only those the client gave). */
+function subscribeParameters(message: SubscribeMessage): Record<string, unknown> {
+  const fields: Record<string, unknown> = { view: message.view };
+  if (message.key !== undefined) fields.key = message.key;
+  if (message.take !== undefined) fields.take = message.take;
+  if (message.skip !== undefined) fields.skip = message.skip;
+  fields.with_snapshot = message.withSnapshot !== false;
+  if (message.after !== undefined) fields.after = message.after;
+  if (message.snapshotLimit !== undefined) fields.snapshot_limit = message.snapshotLimit;
+  return fields;
+}
+
+/** Milliseconds to three decimals, as the log fields carry them. */
+function roundMs(ms: number): number {
+  return Number(ms.toFixed(3));
+}
+
+/** Monotonic milliseconds as seconds to three decimals. */
+function roundSeconds(ms: number): number {
+  return Number((ms / 1000).toFixed(3));
 }
 
 /** UTF-8 length of `text`, computed exactly only when it could exceed `limit`. */

@@ -1,6 +1,6 @@
 /**
  * A real OTLP/HTTP receiver for tests: `Deno.serve` on 127.0.0.1, port 0, accepting
- * `POST /v1/traces` and `POST /v1/metrics` as `application/x-protobuf` (optionally
+ * `POST /v1/traces`, `POST /v1/metrics` and `POST /v1/logs` as `application/x-protobuf` (optionally
  * `content-encoding: gzip`), decoded with the official opentelemetry-proto definitions
  * (the protobufjs root shipped by `@opentelemetry/otlp-transformer@0.57.2`, import map
  * name `otlp-proto`). That decoder is independent of the 0.301 exporters' hand-written
@@ -101,6 +101,26 @@ export interface DecodedMetric {
   scope: { name: string; version: string };
 }
 
+/** One log record as a collector would see it. Ids are lowercase hex; absent ids are `""`. */
+export interface DecodedLogRecord {
+  /** Nanoseconds since the epoch, as a decimal string. */
+  timeUnixNano: string;
+  observedTimeUnixNano: string;
+  /** OTLP severity number (1–24; 9 = INFO, 13 = WARN, 17 = ERROR), 0 when unset. */
+  severityNumber: number;
+  severityText: string;
+  /** The body (a string for Pharos's records), `null` when absent. */
+  body: AttributeValue;
+  attributes: Attributes;
+  traceId: string;
+  spanId: string;
+  flags: number;
+  /** The resource of the `ResourceLogs` the record arrived in. */
+  resource: Attributes;
+  /** The instrumentation scope (logger name and version). */
+  scope: { name: string; version: string };
+}
+
 /** What the receiver saw of one HTTP request, accepted or not. */
 export interface ReceivedRequest {
   method: string;
@@ -125,10 +145,12 @@ export interface OtlpReceiverOptions {
 
 /** A running receiver. Dispose it (`await using`) to stop the server. */
 export interface OtlpReceiver extends AsyncDisposable {
-  /** `http://127.0.0.1:<port>`; exporters post to `${url}/v1/traces` and `${url}/v1/metrics`. */
+  /** `http://127.0.0.1:<port>`; exporters post to `${url}/v1/{traces,metrics,logs}`. */
   readonly url: string;
   /** Every span accepted so far, in arrival order. */
   spans(): DecodedSpan[];
+  /** Every log record accepted so far, in arrival order. */
+  logs(): DecodedLogRecord[];
   /** Every metric accepted so far, one entry per metric per export request, in arrival order. */
   metrics(): DecodedMetric[];
   /** The most recently received metric called `name` (the latest cumulative value). */
@@ -236,12 +258,31 @@ interface PbMetricsRequest {
   }[];
 }
 
+interface PbLogRecord {
+  timeUnixNano?: Long;
+  observedTimeUnixNano?: Long;
+  severityNumber?: string;
+  severityText?: string;
+  body?: PbAnyValue;
+  attributes?: PbKeyValue[];
+  flags?: number;
+  traceId?: Bytes;
+  spanId?: Bytes;
+}
+interface PbLogsRequest {
+  resourceLogs?: {
+    resource?: PbResource;
+    scopeLogs?: { scope?: PbScope; logRecords?: PbLogRecord[] }[];
+  }[];
+}
+
 interface OtlpProtoRoot {
   opentelemetry: {
     proto: {
       collector: {
         trace: { v1: { ExportTraceServiceRequest: ProtoMessageType<PbTraceRequest> } };
         metrics: { v1: { ExportMetricsServiceRequest: ProtoMessageType<PbMetricsRequest> } };
+        logs: { v1: { ExportLogsServiceRequest: ProtoMessageType<PbLogsRequest> } };
       };
     };
   };
@@ -436,6 +477,44 @@ export function decodeMetricsRequest(bytes: Uint8Array): DecodedMetric[] {
   return metrics;
 }
 
+/** OTLP severity numbers by enum name (`enums: String` decodes them as names). */
+const SEVERITY_NUMBERS: Readonly<Record<string, number>> = Object.freeze(
+  Object.fromEntries(
+    ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"].flatMap((name, i) =>
+      ["", "2", "3", "4"].map((suffix, j) => [`SEVERITY_NUMBER_${name}${suffix}`, i * 4 + j + 1])
+    ),
+  ),
+);
+
+/** Decodes an `ExportLogsServiceRequest` body. */
+export function decodeLogsRequest(bytes: Uint8Array): DecodedLogRecord[] {
+  const type = collector.logs.v1.ExportLogsServiceRequest;
+  const request = type.toObject(type.decode(bytes), TO_OBJECT);
+  const records: DecodedLogRecord[] = [];
+  for (const rl of request.resourceLogs ?? []) {
+    const resource = toAttributes(rl.resource?.attributes);
+    for (const sl of rl.scopeLogs ?? []) {
+      const scope = toScope(sl.scope);
+      for (const r of sl.logRecords ?? []) {
+        records.push({
+          timeUnixNano: r.timeUnixNano ?? "0",
+          observedTimeUnixNano: r.observedTimeUnixNano ?? "0",
+          severityNumber: SEVERITY_NUMBERS[r.severityNumber ?? ""] ?? 0,
+          severityText: r.severityText ?? "",
+          body: toValue(r.body),
+          attributes: toAttributes(r.attributes),
+          traceId: toHex(r.traceId),
+          spanId: toHex(r.spanId),
+          flags: r.flags ?? 0,
+          resource,
+          scope,
+        });
+      }
+    }
+  }
+  return records;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The server.
 
@@ -454,6 +533,7 @@ async function inflate(raw: Uint8Array, encoding: string): Promise<Uint8Array> {
 export function startOtlpReceiver(options: OtlpReceiverOptions = {}): Promise<OtlpReceiver> {
   const spans: DecodedSpan[] = [];
   const metrics: DecodedMetric[] = [];
+  const logRecords: DecodedLogRecord[] = [];
   const log: ReceivedRequest[] = [];
   let failure = options.failWith;
 
@@ -478,7 +558,7 @@ export function startOtlpReceiver(options: OtlpReceiverOptions = {}): Promise<Ot
     // Read the body first so a client never sees its upload cut short.
     const raw = request.body === null ? new Uint8Array() : await request.bytes();
     entry.bodyBytes = raw.byteLength;
-    if (path !== "/v1/traces" && path !== "/v1/metrics") {
+    if (path !== "/v1/traces" && path !== "/v1/metrics" && path !== "/v1/logs") {
       return reply(404, "not found", "text/plain");
     }
     if (request.method !== "POST") return reply(405, "method not allowed", "text/plain");
@@ -494,6 +574,7 @@ export function startOtlpReceiver(options: OtlpReceiverOptions = {}): Promise<Ot
     }
     try {
       if (path === "/v1/traces") spans.push(...decodeTraceRequest(body));
+      else if (path === "/v1/logs") logRecords.push(...decodeLogsRequest(body));
       else metrics.push(...decodeMetricsRequest(body));
     } catch (error) {
       return reply(400, `undecodable ${path} body: ${(error as Error).message}`, "text/plain");
@@ -510,6 +591,7 @@ export function startOtlpReceiver(options: OtlpReceiverOptions = {}): Promise<Ot
         const receiver: OtlpReceiver = {
           url: `http://127.0.0.1:${port}`,
           spans: () => [...spans],
+          logs: () => [...logRecords],
           metrics: () => [...metrics],
           lastMetric: (name) => metrics.findLast((m) => m.name === name),
           received: () => log.map((r) => ({ ...r })),
@@ -527,6 +609,7 @@ export function startOtlpReceiver(options: OtlpReceiverOptions = {}): Promise<Ot
                   requests: log.map((r) => `${r.method} ${r.path} → ${r.status}`),
                   spans: spans.map((s) => s.name),
                   metrics: [...new Set(metrics.map((m) => m.name))],
+                  logs: logRecords.map((r) => `${r.severityText} ${r.scope.name}: ${r.body}`),
                 };
                 throw new Error(
                   `timed out after ${timeoutMs} ms waiting for ${what}; received ${

@@ -105,6 +105,29 @@ Deno.test("the hosted demo stack produces exactly what the in-process VM does", 
   assert.equal(typeof host.vm.state("Token", "mint149")?.volume, "bigint");
 });
 
+Deno.test("the host reports each handler run with its duration only when asked", async () => {
+  await using host = await hosted(DEMO_STACK_MODULE);
+  const batch: PharosEvent[] = [0, 1].map((i) => ({
+    type: "Transfer",
+    slot: 50,
+    data: { mint: `mint${i}`, from: "a", to: "b", amount: "1" },
+  }));
+  const quiet = await host.vm.processBatch(batch);
+  assert.equal(quiet.runs, undefined, "no runs without asking");
+  const result = await host.vm.processBatch(batch, { runs: true });
+  assert.deepEqual(
+    result.runs?.map((run) => [run.entity, run.handler, run.event, run.key]),
+    [["Token", "Transfer", 0, "mint0"], ["Token", "Transfer", 1, "mint1"]],
+  );
+  for (const run of result.runs!) {
+    assert.ok(run.durationMs >= 0 && run.durationMs < BUDGET_MS, `a duration: ${run.durationMs}`);
+  }
+  // A batch sent ahead carries the request too.
+  host.vm.prefetch!(batch, { runs: true });
+  const ahead = await host.vm.processBatch(batch);
+  assert.deepEqual(ahead.runs?.map((run) => run.key), ["mint0", "mint1"]);
+});
+
 Deno.test("a host killed from outside is replaced by the seeded spare: state carries on", async () => {
   await using host = await hosted();
   await host.vm.processBatch([

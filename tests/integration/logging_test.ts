@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { configure, getConfig, type LogRecord, reset } from "@logtape/logtape";
 import { spawnServer } from "../fakes/server_process.ts";
 import { TestClient } from "../fakes/ws_client.ts";
+import { RawWebSocket } from "./_raw_ws.ts";
 
 const LOCAL = { PORT: "0", PHAROS_HOST: "127.0.0.1", PHAROS_DEMO_RATE: "50" };
 const TEXT_LINE =
@@ -64,7 +65,8 @@ Deno.test("JSON logs: every line parses, with the fields, and the key events in 
   at = find(messages, /^pharos\.ws: Client [0-9a-f-]{36} unsubscribed from Token\/list$/, at);
   at = find(messages, /^pharos\.ws: Client [0-9a-f-]{36} disconnected$/, at);
   const disconnected = records[at]!;
-  assert.equal(typeof disconnected.code, "number");
+  // `code` is a string on every line (close codes and error codes alike).
+  assert.equal(disconnected.code, "1005", "the client closed without a code");
   assert.equal(typeof disconnected.duration_s, "number");
   const batch = records.find((r) =>
     r.message === "Projector batch processed" && r.level === "INFO"
@@ -137,4 +139,26 @@ Deno.test("as a library, Pharos configures no logging: the host's LogTape gets `
   const messages = records.map((r) => `${r.category.join(".")}: ${r.rawMessage}`);
   assert.ok(messages.includes("pharos.health: Health monitoring enabled"), messages.join("\n"));
   assert.ok(messages.some((m) => m.startsWith("pharos.sources: Source {source} starting")));
+});
+
+Deno.test("a client that drops its TCP connection: one info line with why, no warning", async () => {
+  await using server = spawnServer({ ...LOCAL, PHAROS_LOG_FORMAT: "json", PHAROS_DEMO_RATE: "0" });
+  const port = await server.port;
+  const { socket } = await RawWebSocket.open(port);
+  await socket.sendText({ type: "subscribe", view: "Token/list" });
+  await socket.readFrame(5000); // the subscribed ack
+  socket.conn.close(); // no close frame
+  const deadline = Date.now() + 5000;
+  while (!server.stdout().includes("disconnected") && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  server.child.kill("SIGTERM");
+  assert.equal((await server.exited).code, 0, server.stderr());
+  const records = server.stdout().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+  assert.deepEqual(records.filter((r) => r.level === "WARN"), [], "no warning");
+  const disconnected = records.find((r) => /^Client .* disconnected$/.test(r.message));
+  assert.ok(disconnected, server.stdout());
+  assert.equal(disconnected.level, "INFO");
+  assert.equal(disconnected.code, "1006");
+  assert.match(disconnected.reason, /^connection dropped without a close frame: .+/);
 });

@@ -317,12 +317,12 @@ async function allExprs(): Promise<{ where: string; expr: string }[]> {
 // ---------------------------------------------------------------------------------------------
 // Compose and Dockerfile.
 
-Deno.test("compose.yaml: docker-compose config -q accepts it, with the five services", async () => {
+Deno.test("compose.yaml: docker-compose config -q accepts it, with the six services", async () => {
   await assertTool("docker-compose", ["-f", COMPOSE, "config", "-q"]);
   const services = await assertTool("docker-compose", ["-f", COMPOSE, "config", "--services"]);
   assert.deepEqual(
     services.split("\n").map((s) => s.trim()).filter(Boolean).sort(),
-    ["grafana", "jaeger", "otel-collector", "pharos", "prometheus"],
+    ["grafana", "jaeger", "loki", "otel-collector", "pharos", "prometheus"],
   );
   const compose = await read(COMPOSE);
   for (const [, image] of compose.matchAll(/^\s*image:\s*(\S+)/gm)) {
@@ -425,8 +425,52 @@ Deno.test("alerts: the expected set, each with severity, annotations, runbook an
   }
 });
 
+Deno.test("otel-collector.yaml: a logs pipeline from OTLP to Loki's OTLP endpoint", async () => {
+  const text = await read("ops/otel-collector.yaml");
+  // yamlEntries keys have no `/`: find the exporter (name/instance) by its lines.
+  assert.match(text, /^ {2}otlphttp\/loki:\n {4}endpoint: http:\/\/loki:3100\/otlp$/m);
+  const entries = yamlEntries(text);
+  const logs = entries.findIndex((e) => e.key === "logs" && e.indent === 4);
+  assert.ok(logs >= 0, "no logs pipeline");
+  const pipeline = new Map(
+    entries.slice(logs + 1, logs + 4).map((e) => [e.key, e.value] as const),
+  );
+  assert.equal(pipeline.get("receivers"), "[otlp]");
+  assert.equal(pipeline.get("exporters"), "[otlphttp/loki]");
+});
+
 // ---------------------------------------------------------------------------------------------
 // Grafana.
+
+Deno.test("Grafana provisions Loki with a trace_id link to Jaeger, and Jaeger spans link to logs", async () => {
+  const entries = yamlEntries(await read(DATASOURCES));
+  /** The entries of the data source whose `uid` is `uid` (up to the next `- name:`). */
+  const source = (uid: string) => {
+    const at = entries.findIndex((e) => e.key === "uid" && e.value === uid);
+    assert.ok(at >= 1, `no data source with uid ${uid}`);
+    const end = entries.findIndex((e, i) => i > at && e.key === "name" && e.indent === 4);
+    return entries.slice(at - 1, end < 0 ? undefined : end);
+  };
+  const value = (list: typeof entries, key: string) => list.find((e) => e.key === key)?.value;
+
+  const loki = source("loki");
+  assert.equal(value(loki, "type"), "loki");
+  assert.equal(value(loki, "url"), "http://loki:3100");
+  const derived = loki.slice(loki.findIndex((e) => e.key === "derivedFields"));
+  assert.ok(derived.length > 1, "the Loki data source has no derivedFields");
+  assert.equal(value(derived, "matcherType"), "label", "matched on structured metadata");
+  assert.equal(value(derived, "matcherRegex"), "trace_id");
+  assert.equal(value(derived, "datasourceUid"), "jaeger", "links to the Jaeger data source");
+  // `$$` is Grafana's escape for a literal `$` in provisioning files.
+  assert.equal(value(derived, "url"), "$${__value.raw}");
+
+  const jaeger = source("jaeger");
+  assert.equal(value(jaeger, "type"), "jaeger");
+  const toLogs = jaeger.slice(jaeger.findIndex((e) => e.key === "tracesToLogsV2"));
+  assert.ok(toLogs.length > 1, "the Jaeger data source has no tracesToLogsV2");
+  assert.equal(value(toLogs, "datasourceUid"), "loki");
+  assert.match(value(toLogs, "query") ?? "", /\| trace_id="\$\$\{__trace\.traceId\}"/);
+});
 
 Deno.test("dashboards: valid JSON with uid, title, panels and provisioned data sources", async () => {
   const provisioned = new Set(

@@ -306,7 +306,7 @@ Deno.test("otlp receiver rejects wrong paths, content types and undecodable bodi
     return [response.status, await response.bytes()] as const;
   };
   const empty = new Uint8Array();
-  assert.equal((await post("/v1/logs", "application/x-protobuf", empty))[0], 404);
+  assert.equal((await post("/v1/nothing", "application/x-protobuf", empty))[0], 404);
   assert.equal((await post("/v1/traces", "application/json", empty))[0], 415);
   assert.equal(
     (await post("/v1/traces", "application/x-protobuf", new Uint8Array([0xff])))[0],

@@ -1,0 +1,440 @@
+/**
+ * The ops files against a real Prometheus (Debian's `prometheus` binary) scraping a real
+ * Pharos every second: every alert rule of ops/prometheus/alerts.yml evaluates without error,
+ * the alerts an operator relies on go pending when their cause happens (a dead upstream,
+ * failing handlers, stalled clients), and every PromQL expression of every Grafana dashboard
+ * evaluates and returns data. Loopback only; Prometheus keeps its TSDB in a temp dir.
+ */
+import assert from "node:assert/strict";
+import { startOtlpReceiver } from "../fakes/otlp_receiver.ts";
+import { spawnServer } from "../fakes/server_process.ts";
+import { UpstreamFeed } from "../fakes/upstream_feed.ts";
+import { TestClient } from "../fakes/ws_client.ts";
+import { RawWebSocket } from "./_raw_ws.ts";
+
+const ROOT = new URL("../../", import.meta.url);
+const ALERTS = new URL("ops/prometheus/alerts.yml", ROOT).pathname;
+const DASHBOARDS = new URL("ops/grafana/dashboards/", ROOT);
+
+/** Scrape and rule evaluation period: `for:` is minutes, but `pending` comes at once. */
+const INTERVAL = "1s";
+/** How long one alert may take to go pending once its cause is there. */
+const ALERT_TIMEOUT_MS = 12_000;
+/**
+ * Stalled clients to drop: SlowConsumerDisconnects needs `rate(…[5m]) > 0.05`, i.e. more than
+ * 15 drops within the window (Prometheus extrapolates a young series by half an interval only).
+ */
+const STALLED_CLIENTS = 20;
+
+/** Polls `attempt` until it returns a value, or fails with `what` (and the last detail) after `timeoutMs`. */
+async function eventually<T>(
+  what: string,
+  timeoutMs: number,
+  attempt: () => Promise<T | undefined>,
+  detail: () => string = () => "",
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await attempt();
+    if (result !== undefined) return result;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${detail()}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** A free loopback TCP port (closed again, so Prometheus can bind it). */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+interface Rule {
+  readonly name: string;
+  readonly health: string;
+  readonly lastError?: string;
+  /** RFC 3339 time of the latest evaluation. */
+  readonly lastEvaluation: string;
+}
+
+interface Alert {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly state: string;
+}
+
+interface QueryResult {
+  readonly resultType: string;
+  readonly result: unknown;
+}
+
+/** Debian's `prometheus` on a free loopback port, with its TSDB in a temp dir. */
+class Prometheus implements AsyncDisposable {
+  readonly url: string;
+  readonly #child: Deno.ChildProcess;
+  readonly #dir: string;
+  readonly #exited: Promise<Deno.CommandStatus>;
+  #output = "";
+
+  private constructor(child: Deno.ChildProcess, dir: string, port: number) {
+    this.#child = child;
+    this.#dir = dir;
+    this.url = `http://127.0.0.1:${port}`;
+    const collect = async (stream: ReadableStream<Uint8Array>) => {
+      for await (const text of stream.pipeThrough(new TextDecoderStream())) this.#output += text;
+    };
+    this.#exited = Promise.all([collect(child.stdout), collect(child.stderr)]).then(() =>
+      child.status
+    );
+  }
+
+  /** Starts Prometheus scraping `target` (host:port) as job "pharos" and loading alerts.yml. */
+  static async start(target: string): Promise<Prometheus> {
+    await assertInstalled();
+    const dir = await Deno.makeTempDir({ prefix: "pharos-prometheus-" });
+    const config = `${dir}/prometheus.yml`;
+    await Deno.writeTextFile(
+      config,
+      [
+        "global:",
+        `  scrape_interval: ${INTERVAL}`,
+        `  scrape_timeout: ${INTERVAL}`,
+        `  evaluation_interval: ${INTERVAL}`,
+        "rule_files:",
+        `  - ${JSON.stringify(ALERTS)}`,
+        "scrape_configs:",
+        "  - job_name: pharos",
+        "    metrics_path: /metrics",
+        "    static_configs:",
+        `      - targets: [${JSON.stringify(target)}]`,
+        "",
+      ].join("\n"),
+    );
+    const port = freePort();
+    const child = new Deno.Command("prometheus", {
+      args: [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${dir}/data`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        "--log.level=warn",
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const prometheus = new Prometheus(child, dir, port);
+    try {
+      await eventually("Prometheus to be ready", 15_000, async () => {
+        const response = await fetch(`${prometheus.url}/-/ready`).catch(() => undefined);
+        await response?.body?.cancel();
+        return response?.status === 200 ? true : undefined;
+      }, () => prometheus.#output);
+    } catch (error) {
+      await prometheus[Symbol.asyncDispose]();
+      throw error;
+    }
+    return prometheus;
+  }
+
+  /** GET `/api/v1/<path>`; the `data` of a successful answer, else throws with its error. */
+  async api<T>(path: string, params: Record<string, string> = {}): Promise<T> {
+    const url = new URL(`/api/v1/${path}`, this.url);
+    for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
+    const response = await fetch(url);
+    const body = await response.json() as { status: string; data?: T; error?: string };
+    if (body.status !== "success") {
+      throw new Error(`${path} ${JSON.stringify(params)}: ${body.error ?? response.status}`);
+    }
+    return body.data as T;
+  }
+
+  async rules(): Promise<Rule[]> {
+    const data = await this.api<{ groups: { rules: Rule[] }[] }>("rules");
+    return data.groups.flatMap((group) => group.rules);
+  }
+
+  async alerts(): Promise<Alert[]> {
+    return (await this.api<{ alerts: Alert[] }>("alerts")).alerts;
+  }
+
+  query(expr: string): Promise<QueryResult> {
+    return this.api<QueryResult>("query", { query: expr });
+  }
+
+  /** Resolves once every `alertname` (with `labels`) is pending or firing. */
+  async waitForAlerts(
+    wanted: readonly { readonly alertname: string; readonly [label: string]: string }[],
+    whileWaiting: () => Promise<void> = async () => {},
+  ): Promise<void> {
+    let alerts: Alert[] = [];
+    const active = (want: Record<string, string>) =>
+      alerts.some((alert) =>
+        (alert.state === "pending" || alert.state === "firing") &&
+        Object.entries(want).every(([key, value]) => alert.labels[key] === value)
+      );
+    await eventually(
+      wanted.map((w) => JSON.stringify(w)).join(", ") + " pending",
+      ALERT_TIMEOUT_MS,
+      async () => {
+        await whileWaiting();
+        alerts = await this.alerts();
+        return wanted.every(active) ? true : undefined;
+      },
+      () => `alerts: ${JSON.stringify(alerts)}`,
+    );
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.#child.kill("SIGTERM");
+    } catch {
+      // already exited
+    }
+    await this.#exited;
+    await Deno.remove(this.#dir, { recursive: true });
+  }
+}
+
+/** Fails with a clear message when Debian's `prometheus` is not on PATH. */
+async function assertInstalled(): Promise<void> {
+  try {
+    const { success } = await new Deno.Command("prometheus", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    assert.ok(success, "prometheus --version failed");
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new Error(
+        "The prometheus binary is not installed: this test runs a real Prometheus. Install " +
+          "Debian's package (apt-get install prometheus, as .ci/run does).",
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dashboards.
+
+type Json = Record<string, unknown>;
+
+/** Every PromQL expression of a dashboard: panel targets (rows included) and variable queries. */
+function dashboardExprs(dashboard: Json): string[] {
+  const exprs: string[] = [];
+  const walk = (panels: unknown) => {
+    for (const panel of (Array.isArray(panels) ? panels : []) as Json[]) {
+      for (const target of (panel.targets ?? []) as Json[]) {
+        if (typeof target.expr === "string" && target.expr.trim() !== "") exprs.push(target.expr);
+      }
+      walk(panel.panels);
+    }
+  };
+  walk(dashboard.panels);
+  const variables = ((dashboard.templating as Json | undefined)?.list ?? []) as Json[];
+  for (const variable of variables) {
+    const query = variable.query as Json | string | undefined;
+    const text = typeof query === "string" ? query : query?.query;
+    const selector = typeof text === "string"
+      ? text.trim().match(/^label_values\((.*),\s*[A-Za-z_]\w*\s*\)$/s)?.[1]
+      : undefined;
+    if (variable.type === "query" && selector !== undefined) exprs.push(selector);
+  }
+  return exprs;
+}
+
+/**
+ * The dashboard's variables as Grafana would fill them by default: a custom variable's
+ * current value, `instance` the scraped target (its All value `.*` would do too, but the
+ * target is stricter), and the interval variables a value Prometheus accepts.
+ */
+function substitute(expr: string, dashboard: Json, instance: string): string {
+  const values = new Map<string, string>([
+    ["__rate_interval", "1m"],
+    ["__interval", "15s"],
+    ["__range", "5m"],
+    ["instance", instance.replaceAll(".", "\\\\.")],
+  ]);
+  const variables = ((dashboard.templating as Json | undefined)?.list ?? []) as Json[];
+  for (const variable of variables) {
+    const name = variable.name as string;
+    if (values.has(name)) continue;
+    const current = (variable.current as Json | undefined)?.value;
+    const value = Array.isArray(current) ? current[0] : current;
+    if (typeof value === "string") {
+      values.set(name, value === "$__all" ? String(variable.allValue ?? ".*") : value);
+    }
+  }
+  return expr.replace(/\$\{(\w+)\}|\$(\w+)/g, (whole, braced, bare) => {
+    const value = values.get(braced ?? bare);
+    return value ?? whole;
+  });
+}
+
+/** True when an instant query answered with at least one sample. */
+function hasData(result: QueryResult): boolean {
+  if (result.resultType === "vector" || result.resultType === "matrix") {
+    return (result.result as unknown[]).length > 0;
+  }
+  return result.result !== undefined && result.result !== null; // scalar, string
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** A random string of `length` base64 characters: incompressible payload for big frames. */
+function noise(length: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(Math.ceil((length * 3) / 4)));
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).slice(0, length);
+}
+
+Deno.test("a real Prometheus: rules evaluate, alerts go pending on their causes, dashboards have data", async (t) => {
+  await using stack = new AsyncDisposableStack();
+  const feed = stack.use(new UpstreamFeed());
+  const receiver = stack.use(await startOtlpReceiver());
+  const server = stack.use(spawnServer({
+    PORT: "0",
+    PHAROS_HOST: "127.0.0.1",
+    PHAROS_STACK: "tests/fixtures/otel_stack.ts",
+    // The opt-in handler_call_duration_seconds, so its dashboard panels are checked too.
+    PHAROS_FUNCTION_CALL_METRICS: "1",
+    PHAROS_SOURCES: "demo,ingest,upstream",
+    PHAROS_INGEST_TOKEN: "t",
+    PHAROS_UPSTREAM_URL: feed.url,
+    // Readiness hangs on the upstream alone; it is unhealthy 2 × 1 s after it dies.
+    PHAROS_REQUIRED_SOURCES: "upstream",
+    PHAROS_HEARTBEAT_MS: "1000",
+    PHAROS_DEMO_RATE: "20",
+    // Small outbound queues, so a client that never reads is dropped after a few big frames.
+    PHAROS_QUEUE_FRAMES: "4",
+    PHAROS_QUEUE_BYTES: "65536",
+    // Exporting registers telemetry_export_failures_total (at 0 for every signal).
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+  }));
+  const port = await server.port;
+  const base = `http://127.0.0.1:${port}`;
+  const target = `127.0.0.1:${port}`;
+
+  // The upstream stays healthy while it sends events (more often than the 1 s heartbeat).
+  let slot = 1;
+  const publishing = setInterval(() => {
+    feed.publish({
+      type: "Transfer",
+      slot: slot++,
+      index: 0,
+      data: { mint: "upstream", from: "a", to: "b", amount: "1" },
+    });
+  }, 200);
+  stack.defer(() => clearInterval(publishing));
+
+  const prometheus = stack.use(await Prometheus.start(target));
+
+  const ingest = async (events: readonly Record<string, unknown>[]) => {
+    const response = await fetch(`${base}/ingest`, {
+      method: "POST",
+      headers: { authorization: "Bearer t" },
+      body: events.map((e) => JSON.stringify(e)).join("\n"),
+    });
+    assert.equal(response.status, 202, await response.text());
+  };
+
+  // One connection that ends, so ws_connection_duration_seconds has a sample.
+  {
+    await using client = await TestClient.connect(`ws://${target}/`);
+    client.send({ type: "subscribe", view: "Token/list" });
+    await client.waitFor((frames) => frames.some((f) => f.json.op === "subscribed"));
+    client.socket.close(1000);
+    await client.closed;
+  }
+
+  await t.step("every rule evaluates over scraped data: health ok, no error", async () => {
+    const up = await eventually("the first scrape of Pharos", 10_000, async () => {
+      const { result } = await prometheus.query(`up{job="pharos"} == 1`);
+      return (result as { metric: Record<string, string> }[])[0];
+    });
+    assert.equal(up.metric.instance, target);
+    const scraped = Date.now();
+    const rules = await eventually(
+      "an evaluation of every rule after the scrape",
+      10_000,
+      async () => {
+        const rules = await prometheus.rules();
+        const fresh = rules.every((r) => Date.parse(r.lastEvaluation) > scraped);
+        return rules.length > 0 && fresh ? rules : undefined;
+      },
+    );
+    assert.ok(rules.length >= 10, `only ${rules.length} rules loaded from ${ALERTS}`);
+    const unhealthy = rules.filter((r) => r.health !== "ok" || (r.lastError ?? "") !== "");
+    assert.deepEqual(unhealthy, []);
+  });
+
+  await t.step("Fail events: HandlerErrors goes pending", async () => {
+    // The first failure creates the series; the rate needs the ones after it.
+    await prometheus.waitForAlerts(
+      [{ alertname: "HandlerErrors", entity: "Token", code: "refused" }],
+      () => ingest([{ type: "Fail", slot: 1, data: { mint: "m" } }]),
+    );
+  });
+
+  await t.step("stalled clients: SlowConsumerDisconnects goes pending", async () => {
+    await using stalled = new AsyncDisposableStack();
+    for (let i = 0; i < STALLED_CLIENTS; i++) {
+      const { socket, response } = await RawWebSocket.open(port);
+      stalled.use(socket);
+      assert.equal(response.status, 101);
+      await socket.sendText({ type: "subscribe", view: "Token/list" }); // and never reads
+    }
+    // Transfers with 16 KB addresses make ~50 KB list frames: a few fill a stalled socket.
+    let n = 0;
+    const bigTransfers = () =>
+      ingest(Array.from({ length: 8 }, () => ({
+        type: "Transfer",
+        slot: 1000 + n,
+        data: { mint: `big-${n++ % 4}`, from: noise(16_384), to: noise(16_384), amount: "1" },
+      })));
+    await prometheus.waitForAlerts([{ alertname: "SlowConsumerDisconnects" }], bigTransfers);
+  });
+
+  await t.step("a dead upstream: StreamUnhealthy and PharosNotReady go pending", async () => {
+    await eventually("pharos_ready 1 and no PharosNotReady before the kill", 10_000, async () => {
+      const ready = await prometheus.query(`pharos_ready{job="pharos"} == 1`);
+      const alerts = await prometheus.alerts();
+      const notReady = alerts.some((a) => a.labels.alertname === "PharosNotReady");
+      return hasData(ready) && !notReady ? true : undefined;
+    });
+    clearInterval(publishing);
+    await feed.kill();
+    await prometheus.waitForAlerts([
+      { alertname: "StreamUnhealthy", source: "upstream" },
+      { alertname: "PharosNotReady" },
+    ]);
+  });
+
+  await t.step("every dashboard expression evaluates and returns data", async () => {
+    const problems: string[] = [];
+    let checked = 0;
+    for await (const entry of Deno.readDir(DASHBOARDS)) {
+      if (!entry.name.endsWith(".json")) continue;
+      const dashboard = JSON.parse(await Deno.readTextFile(new URL(entry.name, DASHBOARDS)));
+      for (const raw of dashboardExprs(dashboard)) {
+        const expr = substitute(raw, dashboard, target);
+        if (/\$\w/.test(expr)) problems.push(`${entry.name}: unknown variable in ${raw}`);
+        checked++;
+        try {
+          const result = await prometheus.query(expr);
+          if (!hasData(result)) problems.push(`${entry.name}: no data for ${expr}`);
+        } catch (error) {
+          problems.push(`${entry.name}: ${(error as Error).message}`);
+        }
+      }
+    }
+    assert.ok(checked > 50, `only ${checked} dashboard expressions found`);
+    assert.deepEqual(problems, []);
+  });
+
+  server.child.kill("SIGTERM");
+  await server.exited;
+});
