@@ -3,10 +3,11 @@ import { createHealthBoard, type HealthBoard } from "../health/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Projector } from "../projector/mod.ts";
 import type { Source } from "../sources/mod.ts";
-import type { PharosEvent, Stack } from "../stack/mod.ts";
-import type { OpenSpan, Telemetry } from "../telemetry/mod.ts";
+import type { Stack } from "../stack/mod.ts";
+import type { Telemetry } from "../telemetry/mod.ts";
 import { type Clock, yieldToIo } from "../util/mod.ts";
-import { type BatchFailure, CANCEL_CODES, type Vm, type VmBatchResult } from "../vm/mod.ts";
+import type { Vm } from "../vm/mod.ts";
+import { createBatchLogs } from "./batch_logs.ts";
 import { recordEventSpans, recordHostSpans } from "./event_spans.ts";
 import { createIntake, type Intake, INTAKE_DEFAULTS, type IntakeBatch } from "./intake.ts";
 import { startSource } from "./source_runner.ts";
@@ -77,8 +78,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const sourceLog = options.log.getChild("sources");
   const healthLog = options.log.getChild("health");
   /** Each source's own logger (`pharos.sources.<kind>`), for its events' trace lines. */
-  const eventLogs = new Map(
-    sources.map((source) => [source.name, sourceLog.getChild(source.kind)]),
+  const batchLogs = createBatchLogs(
+    vmLog,
+    new Map(sources.map((source) => [source.name, sourceLog.getChild(source.kind)])),
   );
   const maxBatchEvents = options.maxBatchEvents ?? INTAKE_DEFAULTS.maxBatch;
   const maxBatchFrames = options.maxBatchFrames ?? 4096;
@@ -119,27 +121,6 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     let fanout = 1;
     for (const entity of entities) fanout = Math.max(fanout, projector.fanoutOf(entity));
     return Math.max(1, Math.min(maxBatchEvents, Math.floor(maxBatchFrames / fanout)));
-  }
-
-  /**
-   * One line per failed run, inside the event's span when there is one (so it carries the
-   * trace id); a cancelled run (over budget, or it took its handler host down) is an error.
-   */
-  function logFailure(failure: BatchFailure, event: PharosEvent, span: OpenSpan | undefined): void {
-    const cancelled = CANCEL_CODES.has(failure.code);
-    const properties = {
-      entity: failure.entity,
-      handler: failure.handler,
-      code: failure.code,
-      event_type: event.type,
-      ...(event.slot === undefined ? {} : { slot: event.slot }),
-      error: failure.error instanceof Error ? failure.error.message : String(failure.error),
-    };
-    const line = cancelled
-      ? () => vmLog.error("Handler {entity}.{handler} cancelled ({code}): {error}", properties)
-      : () => vmLog.warn("Handler {entity}.{handler} failed ({code}): {error}", properties);
-    if (span === undefined) line();
-    else span.run(line);
   }
 
   /**
@@ -185,11 +166,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       ? recordEventSpans(tracing, batch, result, { from, startedAt })
       : undefined;
     if (spans !== undefined) recordHostSpans(tracing, result, spans);
-    traceSourceEvents(batch, from, result.next);
-    if (debug) logSlice(batch, from, result, ranMs);
-    if (trace) traceSlice(batch, from, result, spans);
+    batchLogs.sourceEvents(batch, from, result.next);
+    if (debug) batchLogs.slice(batch, from, result, ranMs);
+    if (trace) batchLogs.runs(batch, from, result, spans);
     for (const failure of result.failures) {
-      logFailure(failure, batch.events[failure.event]!, spans?.[failure.event - from]);
+      batchLogs.failure(failure, batch.events[failure.event]!, spans?.[failure.event - from]);
     }
     if (result.mutations.length > 0) {
       const parents = spans && result.mutationEvents.map((at) => spans[at - from]);
@@ -197,84 +178,6 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     }
     projector.flush();
     return result.next;
-  }
-
-  /**
-   * One trace line per event of a slice, under its source's target, for the sources with
-   * trace on. The levels are read once per slice and source, never per event: this is the
-   * event path, and a source's own delivery (`sink`) is called per event.
-   */
-  function traceSourceEvents(batch: IntakeBatch, from: number, next: number): void {
-    let logs: Map<string, Logger> | undefined;
-    for (const [name, log] of eventLogs) {
-      if (log.isEnabledFor("trace")) (logs ??= new Map()).set(name, log);
-    }
-    if (logs === undefined) return;
-    for (let at = from; at < next; at++) {
-      const source = batch.sources[at]!;
-      const event = batch.events[at]!;
-      logs.get(source)?.trace("Source {source} event {type}", {
-        source,
-        type: event.type,
-        ...(event.slot === undefined ? {} : { slot: event.slot }),
-        ...(event.index === undefined ? {} : { index: event.index }),
-        ...(event.key === undefined ? {} : { key: event.key }),
-      });
-    }
-  }
-
-  /** The debug line of one slice of a batch: how many events ran, and how long it took. */
-  function logSlice(batch: IntakeBatch, from: number, result: VmBatchResult, ranMs: number) {
-    vmLog.debug("Ran {events} events in {duration_ms} ms", {
-      events: result.next - from,
-      from,
-      batch_size: batch.events.length,
-      mutations: result.mutations.length,
-      failures: result.failures.length,
-      duration_ms: Math.round(ranMs * 1000) / 1000,
-    });
-  }
-
-  /**
-   * The trace lines of one slice: every handler run with its duration (the in-process VM
-   * times them, a handler host reports them, both only when asked), then every mutation.
-   * Each goes inside its event's span when there is one, so it carries the trace id.
-   */
-  function traceSlice(
-    batch: IntakeBatch,
-    from: number,
-    result: VmBatchResult,
-    spans: readonly (OpenSpan | undefined)[] | undefined,
-  ): void {
-    const inSpan = (at: number, line: () => void) => {
-      const span = spans?.[at - from];
-      if (span === undefined) line();
-      else span.run(line);
-    };
-    for (const run of result.runs ?? []) {
-      const event = batch.events[run.event]!;
-      inSpan(run.event, () =>
-        vmLog.trace("Handler {entity}.{handler} ran in {duration_ms} ms", {
-          entity: run.entity,
-          handler: run.handler,
-          key: run.key,
-          event_type: event.type,
-          ...(event.slot === undefined ? {} : { slot: event.slot }),
-          source: batch.sources[run.event],
-          duration_ms: Math.round(run.durationMs * 1000) / 1000,
-        }));
-    }
-    result.mutations.forEach((mutation, i) => {
-      const at = result.mutationEvents[i]!;
-      inSpan(at, () =>
-        vmLog.trace("Mutation of {entity} {key}", {
-          entity: mutation.entity,
-          key: mutation.key,
-          event_type: batch.events[at]!.type,
-          ...(mutation.seq === undefined ? {} : { seq: mutation.seq }),
-          fields: Object.keys(mutation.patch).length,
-        }));
-    });
   }
 
   const intake = createIntake({
