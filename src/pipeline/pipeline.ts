@@ -60,7 +60,7 @@ export interface Pipeline {
   readonly sources: readonly Source[];
   readonly intake: Intake;
   readonly health: HealthBoard;
-  /** Started, not draining, and every required source healthy. */
+  /** Started, not draining, every required source healthy, and handlers able to run. */
   isReady(): boolean;
   /** The pipeline's part of `/status`. */
   status(): PipelineStatus;
@@ -198,7 +198,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   let started = false;
   let draining = false;
   let healthChecks: Disposable | undefined;
-  const isReady = () => started && !draining && health.isHealthy();
+  const isReady = () => started && !draining && health.isHealthy() && (vm.available?.() ?? true);
 
   options.telemetry.observe.health(() => ({
     ready: isReady(),

@@ -18,6 +18,8 @@ export interface HostStatus {
   /** As the host last reported it (at most once a second while it runs batches). */
   readonly memory: { readonly rssBytes: number; readonly heapUsedBytes: number } | null;
   readonly sparePid: number | null;
+  /** See {@link HostPool.available}. */
+  readonly available: boolean;
   readonly permissions: string;
 }
 
@@ -59,6 +61,10 @@ export class HostPool {
   #spareReady: HostProcess | undefined;
   #restarts = 0;
   #closing = false;
+  /** The last attempt to start a host failed (cleared by the next that succeeds). */
+  #startFailed = false;
+  /** The next attempt to start a spare after a failed one. */
+  #retry: Disposable | undefined;
 
   constructor(options: HostPoolOptions, first?: HostProcess) {
     this.#options = options;
@@ -93,10 +99,12 @@ export class HostPool {
             pid: host.pid,
           });
         }
+        this.#startFailed = false;
         this.#adopt(host);
         this.#startSpare();
         return host;
       } catch (error) {
+        this.#startFailed = true;
         this.#options.log.error("A handler host failed to start: {error}; retrying in {ms} ms", {
           error: (error as Error).message,
           ms: RESPAWN_BACKOFF_MS,
@@ -107,6 +115,15 @@ export class HostPool {
       }
     }
     throw new Error("The handler hosts are shut down");
+  }
+
+  /**
+   * False while no host can run a batch: the active one is gone and the last attempt to
+   * start one failed (the stack module no longer loads, say). A host being replaced by
+   * its spare is still available: that takes milliseconds.
+   */
+  available(): boolean {
+    return this.current() !== undefined || !this.#startFailed;
   }
 
   /** The active host when it is alive, without waiting for one. */
@@ -129,6 +146,7 @@ export class HostPool {
       restarts: this.#restarts,
       memory: memory === undefined ? null : { rssBytes: memory[0], heapUsedBytes: memory[1] },
       sparePid: this.#spareReady?.alive === true ? this.#spareReady.pid : null,
+      available: this.available(),
       permissions: describePermissions(this.#options.spec.permissions),
     };
   }
@@ -136,6 +154,7 @@ export class HostPool {
   /** Kills every host at once, without waiting (for the server's own exit). */
   killNow(): void {
     this.#closing = true;
+    this.#retry?.[Symbol.dispose]();
     this.#active?.kill("crash");
     this.#spareProcess?.kill("crash");
   }
@@ -143,6 +162,7 @@ export class HostPool {
   /** Kills every host and waits for them to end. */
   async close(): Promise<void> {
     this.#closing = true;
+    this.#retry?.[Symbol.dispose]();
     const hosts = [this.#active, this.#spareProcess].filter((h) => h !== undefined);
     for (const host of hosts) host.kill("crash");
     await Promise.all(hosts.map((host) => host.exited));
@@ -180,14 +200,20 @@ export class HostPool {
     const spare = detach(() => this.#spawnReady("spare"));
     this.#spare = spare;
     spare.then((host) => {
+      this.#startFailed = false;
       if (this.#spare === spare) this.#spareReady = host;
-    }, () => {});
-    // A spare that fails to start is dropped; acquire() starts another when it needs one.
-    spare.catch(() => {
+    }, () => {
+      // Dropped, and tried again after a pause (the module may come back), so that
+      // readiness returns without waiting for a batch to ask for a host.
+      this.#startFailed = true;
       if (this.#spare === spare) {
         this.#spare = undefined;
         this.#spareProcess = undefined;
       }
+      this.#retry ??= this.#options.clock.setTimer(RESPAWN_BACKOFF_MS, () => {
+        this.#retry = undefined;
+        this.#startSpare();
+      });
     });
   }
 

@@ -30,6 +30,9 @@ export interface HostedVmOptions {
   readonly handlerTimeoutMs: number;
 }
 
+/** Hosts that may die while being seeded before a batch gives up (they die before any run). */
+const MAX_SEED_FAILURES = 5;
+
 /** One batch sent to one host. */
 interface Attempt {
   readonly host: HostProcess;
@@ -135,6 +138,7 @@ export function createHostedVm(options: HostedVmOptions): Vm {
     const runs = batchOptions?.runs === true;
     const batch = skipsFor(events);
     let deathsWithoutMarks = 0;
+    let seedFailures = 0;
     const hostRuns: HostRun[] | undefined = timings ? [] : undefined;
     // The batch sent ahead (see prefetch) is this one: the intake hands over the batch it
     // took ahead next. Anything else would be a bug, and running it a second time would
@@ -148,7 +152,23 @@ export function createHostedVm(options: HostedVmOptions): Vm {
     for (;;) {
       if (attempt === undefined) {
         const host = await pool.acquire();
-        if (!host.seeded) await seed(host);
+        if (!host.seeded) {
+          try {
+            await seed(host);
+          } catch (error) {
+            // The host died before it could take its seed (its pipe is broken): nothing of
+            // this batch ran there, so it goes to the next host, a few times at most.
+            host.kill("crash");
+            await host.exited;
+            if (++seedFailures >= MAX_SEED_FAILURES) {
+              throw new Error(
+                `${seedFailures} handler hosts in a row died before taking their state`,
+                { cause: error },
+              );
+            }
+            continue;
+          }
+        }
         attempt = start(host, events, from, timings, runs, batch.skip);
       }
       const { host, sentAt } = attempt;
@@ -240,6 +260,7 @@ export function createHostedVm(options: HostedVmOptions): Vm {
   return {
     processBatch,
     prefetch,
+    available: () => pool.available(),
     async process(event) {
       const { mutations, failures } = await processBatch([event]);
       return { mutations, failures };

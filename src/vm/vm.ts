@@ -55,6 +55,11 @@ export interface Vm {
    * the batch before. The handler host does; the in-process VM has nothing to overlap.
    */
   prefetch?(events: readonly PharosEvent[], options?: PrefetchOptions): void;
+  /**
+   * Optional: false while handlers cannot run at all (no handler host can be started);
+   * `/ready` turns 503 meanwhile. The in-process VM is always available.
+   */
+  available?(): boolean;
   /** One event: {@link Vm.processBatch} of a batch of one. */
   process(event: PharosEvent): Promise<VmResult>;
   /** Current state of one entity (for tests and diagnostics). */

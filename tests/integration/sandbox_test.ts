@@ -174,3 +174,69 @@ Deno.test("a malformed permission declaration stops start-up with exit code 2", 
   assert.match(stderr, /permissions\.net: "https:\/\/api\.example\.com\/v1" is not a host/);
   assert.match(stderr, /permissions\.env: "PHAROS_AUTH_PRIVATE_KEY" would give handlers/);
 });
+
+Deno.test("no handler host can start: /ready is 503 until one can, then 200 again", async () => {
+  // A stack whose module imports a file the test then removes: hosts that are up keep
+  // running, new ones cannot load it.
+  const dir = await Deno.makeTempDir({ dir: "/tmp" });
+  try {
+    const mod = new URL("../../src/mod.ts", import.meta.url).href;
+    await Deno.writeTextFile(`${dir}/dep.ts`, "export const step = 1;\n");
+    await Deno.writeTextFile(
+      `${dir}/stack.ts`,
+      `import { defineStack } from ${JSON.stringify(mod)};
+import { step } from "./dep.ts";
+export default defineStack({
+  name: "fragile",
+  entities: { Item: { handlers: { Act: (s) => ({ n: ((s?.n as number) ?? 0) + step }) } } },
+  sources: [{ kind: "ingest" }],
+});
+`,
+    );
+    await using server = spawnServer({
+      PORT: "0",
+      PHAROS_HOST: "127.0.0.1",
+      PHAROS_STACK: `${dir}/stack.ts`,
+      PHAROS_INGEST_TOKEN: TOKEN,
+    });
+    const base = `http://127.0.0.1:${await server.port}`;
+    const handlers = async () => (await (await fetch(`${base}/status`)).json()).handlers;
+    const readyStatus = async () => {
+      const response = await fetch(`${base}/ready`);
+      await response.body?.cancel();
+      return response.status;
+    };
+    const waitFor = async (what: string, check: () => Promise<boolean>) => {
+      const deadline = Date.now() + 10_000;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    await waitFor("a warm spare", async () => (await handlers()).sparePid !== null);
+    assert.equal(await readyStatus(), 200);
+    await using client = await TestClient.connect(`ws://127.0.0.1:${new URL(base).port}/`);
+    client.send({ type: "subscribe", view: "Item/list" });
+
+    await Deno.remove(`${dir}/dep.ts`);
+    const first = await handlers();
+    Deno.kill(first.pid, "SIGKILL");
+    // The spare takes over at the next batch; the host started to replace it cannot load.
+    assert.equal((await post(base, [act("a")])).status, 202);
+    await waitFor("the spare promoted", async () => {
+      const now = await handlers();
+      return now.pid !== null && now.pid !== first.pid;
+    });
+    // The event sent as its host died is not lost: it ran on the spare.
+    await client.waitFor(() => patchedKeys(client).includes("a"), 10_000);
+    Deno.kill((await handlers()).pid, "SIGKILL");
+    await waitFor("/ready 503", async () => (await readyStatus()) === 503);
+    assert.equal((await handlers()).available, false);
+
+    await Deno.writeTextFile(`${dir}/dep.ts`, "export const step = 1;\n");
+    await waitFor("/ready 200 again", async () => (await readyStatus()) === 200);
+    assert.equal((await handlers()).available, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
