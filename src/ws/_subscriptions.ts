@@ -1,0 +1,302 @@
+import type { Bus, ViewDirectory, ViewInfo } from "../bus/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { noopTracing, type Tracing, type WsTelemetry } from "../telemetry/mod.ts";
+import type { Clock } from "../util/mod.ts";
+import { encodeSubscribedFrame, type ErrorFrame, type SubscribeMessage } from "./codec.ts";
+import type { OutboundQueue } from "./_outbound_queue.ts";
+import { roundSeconds, type SessionLog, subscribeParameters } from "./_session_log.ts";
+import { capSnapshot, queueSnapshot, type SnapshotTarget } from "./_snapshot.ts";
+
+/** The session as its subscriptions see it: only its public face. */
+export interface SubscriptionOwner {
+  readonly id: string;
+  readonly closed: boolean;
+  sendError(frame: ErrorFrame): void;
+}
+
+/** What subscriptions read from the session's options (a `SessionOptions` is one). */
+export interface SubscriptionsContext {
+  readonly directory: ViewDirectory;
+  readonly bus: Bus;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly telemetry: WsTelemetry;
+  readonly tracing?: Tracing;
+  readonly limits: { readonly maxSubscriptions: number; readonly maxSnapshotRows: number };
+}
+
+/** Options for {@link Subscriptions}: the session, its options, queue and lines. */
+export interface SubscriptionsOptions extends SnapshotTarget {
+  readonly session: SubscriptionOwner;
+  readonly context: SubscriptionsContext;
+}
+
+/** One subscription: its bus listener, and the derived view's window it reads, if any. */
+class ActiveSubscription implements Disposable {
+  readonly view: string;
+  readonly key: string | undefined;
+  /** Monotonic ms when it opened, for the debug lines' `duration_s`. */
+  readonly openedAt: number;
+  readonly #listener: Disposable;
+  readonly #window: Disposable | undefined;
+  constructor(
+    view: string,
+    key: string | undefined,
+    openedAt: number,
+    listener: Disposable,
+    window?: Disposable,
+  ) {
+    this.view = view;
+    this.key = key;
+    this.openedAt = openedAt;
+    this.#listener = listener;
+    this.#window = window;
+  }
+  [Symbol.dispose](): void {
+    this.#listener[Symbol.dispose]();
+    this.#window?.[Symbol.dispose]();
+  }
+}
+
+/** Span per subscription kind, as OBSERVABILITY.md names them. */
+const SUBSCRIBE_SPANS: Readonly<Record<ViewInfo["kind"], string>> = Object.freeze({
+  state: "ws.subscribe.state",
+  list: "ws.subscribe.list",
+  append: "ws.subscribe.list",
+  derived: "ws.subscribe.derived",
+});
+
+/**
+ * One session's subscriptions: opens them (the ack, the snapshot batches, the bus listener
+ * that pushes live frames to the queue), ends them on unsubscribe, and releases them all
+ * when the session closes.
+ */
+export class Subscriptions {
+  /** Kept whole: the snapshot functions take it as their target. */
+  readonly #parts: SubscriptionsOptions;
+  readonly #session: SubscriptionOwner;
+  readonly #o: SubscriptionsContext;
+  // The live-frame path reads these two for every frame: fields of their own, one read each.
+  readonly #queue: OutboundQueue;
+  readonly #traceFrames: boolean;
+  readonly #lines: SessionLog;
+  readonly #active = new Map<string, ActiveSubscription>();
+
+  constructor(options: SubscriptionsOptions) {
+    this.#parts = options;
+    this.#session = options.session;
+    this.#o = options.context;
+    this.#queue = options.queue;
+    this.#traceFrames = options.traceFrames;
+    this.#lines = options.lines;
+  }
+
+  /** Number of active subscriptions. */
+  get size(): number {
+    return this.#active.size;
+  }
+
+  /** Handles a subscribe request. */
+  subscribe(message: SubscribeMessage): void {
+    const log = this.#o.log;
+    const clientId = this.#session.id;
+    if (log.isEnabledFor("debug")) {
+      log.debug("Client {client_id} asked to subscribe to {view}", {
+        client_id: clientId,
+        ...subscribeParameters(message),
+      });
+    }
+    const identity = subscriptionIdentity(message.view, message.key);
+    // A duplicate subscribe sends nothing and leaves the running stream alone.
+    if (this.#active.has(identity)) {
+      log.debug("Client {client_id} is already subscribed to {view}: nothing changes", () => ({
+        client_id: clientId,
+        view: message.view,
+        ...(message.key === undefined ? {} : { key: message.key }),
+      }));
+      return;
+    }
+    const info = this.#o.directory.describe(message.view);
+    if (info === undefined) {
+      this.#o.telemetry.unknownView();
+      log.debug("Client {client_id} subscribed to unknown view {view}", {
+        client_id: clientId,
+        view: message.view,
+      });
+      return;
+    }
+    if (info.kind === "state" && message.key === undefined) {
+      this.#o.telemetry.connectionError("missing-key");
+      log.debug("Client {client_id} subscribed to {view} without the key it needs", () => ({
+        client_id: clientId,
+        view: info.id,
+      }));
+      this.#session.sendError({
+        code: "invalid-subscription",
+        message: `${info.id} needs a key`,
+        retryable: false,
+        fatal: false,
+      });
+      return;
+    }
+    const max = this.#o.limits.maxSubscriptions;
+    if (this.#active.size >= max) {
+      log.debug("Client {client_id} is at its {max} subscriptions: {view} refused", () => ({
+        client_id: clientId,
+        view: info.id,
+        max,
+      }));
+      this.#session.sendError({
+        code: "subscription-limit-exceeded",
+        message: `At most ${max} subscriptions per connection`,
+        retryable: false,
+        fatal: false,
+      });
+      return;
+    }
+    const tracing = this.#o.tracing ?? noopTracing;
+    if (!tracing.exporting) return this.#open(identity, info, message);
+    tracing.inSpan(SUBSCRIBE_SPANS[info.kind], {
+      view: info.id,
+      mode: info.mode,
+      ...(message.key === undefined ? {} : { key: message.key }),
+    }, () => this.#open(identity, info, message));
+  }
+
+  #open(identity: string, info: ViewInfo, message: SubscribeMessage): void {
+    const ack = encodeSubscribedFrame(info);
+    if (this.#queue.pushReply(ack) && this.#traceFrames) {
+      this.#lines.traceReply("subscribed", ack, info.id, message.key);
+    }
+    if (this.#session.closed) return; // dropped as a slow consumer
+    const subscription = info.kind === "derived"
+      ? this.#openDerived(info, message)
+      : this.#openBase(info, message);
+    if (this.#session.closed) {
+      // The snapshot overflowed the queue: the session is gone, release what was opened.
+      subscription[Symbol.dispose]();
+      return;
+    }
+    this.#active.set(identity, subscription);
+    this.#o.telemetry.subscriptionCreated(info.id);
+    this.#o.log.info("Client {client_id} subscribed to {view} (mode: {mode})", {
+      client_id: this.#session.id,
+      view: info.id,
+      mode: info.mode,
+      ...(message.key === undefined ? {} : { key: message.key }),
+    });
+  }
+
+  #openBase(info: ViewInfo, message: SubscribeMessage): ActiveSubscription {
+    const openedAt = this.#o.clock.monotonic();
+    if (message.withSnapshot !== false) {
+      const entities = this.#o.directory.snapshot(info.id, {
+        ...(message.key === undefined ? {} : { key: message.key }),
+        ...(message.after === undefined ? {} : { after: message.after }),
+        ...(message.snapshotLimit === undefined ? {} : { snapshotLimit: message.snapshotLimit }),
+      });
+      queueSnapshot(this.#parts, {
+        info,
+        entities: capSnapshot(this.#parts, entities),
+        startedAt: openedAt,
+      });
+    }
+    const key = message.key;
+    const listener = this.#o.bus.subscribe(info.id, (frame) => {
+      if (key !== undefined && frame.key !== key) return;
+      if (this.#queue.pushLive(frame.bytes) && this.#traceFrames) {
+        this.#lines.traceFrame(info.id, frame);
+      }
+    });
+    return new ActiveSubscription(info.id, key, openedAt, listener);
+  }
+
+  #openDerived(info: ViewInfo, message: SubscribeMessage): ActiveSubscription {
+    const openedAt = this.#o.clock.monotonic();
+    const window = this.#o.directory.openWindow(info.id, {
+      skip: message.skip ?? 0,
+      take: message.take ?? info.defaultTake ?? 100,
+    });
+    const key = message.key;
+    if (message.withSnapshot !== false) {
+      const entities = window.snapshot().filter((e) => key === undefined || e.key === key);
+      queueSnapshot(this.#parts, {
+        info,
+        entities: capSnapshot(this.#parts, entities),
+        startedAt: openedAt,
+      });
+    }
+    const listener = this.#o.bus.subscribe(window.topic, (frame) => {
+      if (key !== undefined && frame.key !== key) return;
+      if (this.#queue.pushLive(frame.bytes) && this.#traceFrames) {
+        this.#lines.traceFrame(info.id, frame);
+      }
+    });
+    return new ActiveSubscription(info.id, key, openedAt, listener, window);
+  }
+
+  /** Handles an unsubscribe request. */
+  unsubscribe(view: string, key: string | undefined): void {
+    const clientId = this.#session.id;
+    const identity = subscriptionIdentity(view, key);
+    const subscription = this.#active.get(identity);
+    if (subscription === undefined) {
+      this.#o.log.debug(
+        "Client {client_id} unsubscribed from {view}, which it had not subscribed to",
+        () => ({
+          client_id: clientId,
+          view,
+          ...(key === undefined ? {} : { key }),
+        }),
+      );
+      return;
+    }
+    this.#active.delete(identity);
+    subscription[Symbol.dispose]();
+    this.#o.telemetry.subscriptionRemoved(subscription.view);
+    this.#o.log.info("Client {client_id} unsubscribed from {view}", {
+      client_id: clientId,
+      view,
+      ...(key === undefined ? {} : { key }),
+    });
+    this.#o.log.debug(
+      "Subscription of client {client_id} to {view} ended after {duration_s} s",
+      () => ({
+        client_id: clientId,
+        view,
+        ...(key === undefined ? {} : { key }),
+        duration_s: roundSeconds(this.#o.clock.monotonic() - subscription.openedAt),
+      }),
+    );
+  }
+
+  /** Ends every subscription: the connection closed. */
+  releaseAll(): void {
+    const log = this.#o.log;
+    const debug = log.isEnabledFor("debug");
+    for (const subscription of this.#active.values()) {
+      subscription[Symbol.dispose]();
+      this.#o.telemetry.subscriptionRemoved(subscription.view);
+      if (debug) {
+        log.debug(
+          "Subscription of client {client_id} to {view} ended after {duration_s} s: connection closed",
+          {
+            client_id: this.#session.id,
+            view: subscription.view,
+            ...(subscription.key === undefined ? {} : { key: subscription.key }),
+            duration_s: roundSeconds(this.#o.clock.monotonic() - subscription.openedAt),
+          },
+        );
+      }
+    }
+    this.#active.clear();
+  }
+}
+
+/**
+ * Subscription identity is view + key. Views and keys never contain ":", so the bare
+ * view id (all keys) cannot collide with `view:key`, not even for a key named "*".
+ */
+function subscriptionIdentity(view: string, key: string | undefined): string {
+  return key === undefined ? view : `${view}:${key}`;
+}
