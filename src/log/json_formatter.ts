@@ -6,13 +6,22 @@ function renderValue(part: unknown): string {
   return typeof value === "string" ? value : safeStringify(value);
 }
 
-function safeStringify(value: unknown): string {
+/** `value` as JSON text (bigints as decimal text), or `String(value)` where JSON has none. */
+export function safeStringify(value: unknown): string {
   try {
     return JSON.stringify(value, (_key, v) => typeof v === "bigint" ? v.toString() : v) ??
       String(value);
   } catch {
     return String(value);
   }
+}
+
+/**
+ * A record's message as JSON lines carry it: errors as `Name: message`, bigints as decimal
+ * text, other non-strings as JSON (the OTLP log body is the same text).
+ */
+export function renderPlainMessage(record: SpanRecord): string {
+  return renderMessage(record, renderValue);
 }
 
 /**
@@ -26,7 +35,7 @@ export function formatJsonRecord(record: SpanRecord): string {
     timestamp: new Date(record.timestamp).toISOString(),
     level: LEVEL_NAMES[record.level] ?? record.level.toUpperCase(),
     target: record.category.join("."),
-    message: renderMessage(record, renderValue),
+    message: renderPlainMessage(record),
   };
   if (record.span !== undefined) {
     line.span = { name: record.span.name };

@@ -2,7 +2,7 @@
  * @module Logging through LogTape: text and JSON Lines formats, the `RUST_LOG`-style filter, a non-blocking writer.
  */
 export { getLogger, type Logger, type LogRecord, type Sink } from "@logtape/logtape";
-export { formatJsonRecord } from "./json_formatter.ts";
+export { formatJsonRecord, renderPlainMessage, safeStringify } from "./json_formatter.ts";
 export { configureLogging, type LoggingHandle, type LoggingOptions } from "./setup.ts";
 export { type CurrentSpan, type SpanInfo, type SpanRecord } from "./span_record.ts";
 export { escapeControl, formatTextRecord } from "./text_formatter.ts";

@@ -9,18 +9,16 @@ import {
   trace,
   TraceFlags,
 } from "@opentelemetry/api";
-import { type ExportResult, ExportResultCode } from "@opentelemetry/core";
 import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-proto";
 import type { Resource } from "@opentelemetry/resources";
 import {
   BatchLogRecordProcessor,
   LoggerProvider,
   type LogRecordExporter,
-  type ReadableLogRecord,
 } from "@opentelemetry/sdk-logs";
-import type { SpanRecord } from "../log/mod.ts";
+import { renderPlainMessage, safeStringify, type SpanRecord } from "../log/mod.ts";
 import type { OtelSettings, OtlpTarget } from "./otel_env.ts";
-import type { ExportOutcomes } from "./resilient_export.ts";
+import { type ExportOutcomes, ResilientLogRecordExporter, settle } from "./resilient_export.ts";
 
 /** The instrumentation scope (logger name) of every Pharos log record sent over OTLP. */
 export const LOGGER_NAME = "pharos";
@@ -40,15 +38,6 @@ const SEVERITIES: Readonly<Record<string, readonly [SeverityNumber, string]>> = 
   error: [SeverityNumber.ERROR, "ERROR"],
   fatal: [SeverityNumber.FATAL, "FATAL"],
 });
-
-function safeStringify(value: unknown): string {
-  try {
-    return JSON.stringify(value, (_key, v) => typeof v === "bigint" ? v.toString() : v) ??
-      String(value);
-  } catch {
-    return String(value);
-  }
-}
 
 /**
  * One record property as an attribute value: strings, numbers and booleans as they are,
@@ -73,15 +62,6 @@ function toAttributeValue(value: unknown): AttributeValue | undefined {
   if (value instanceof Error) return `${value.name}: ${value.message}`;
   if (value instanceof Date) return value.toISOString();
   return safeStringify(value);
-}
-
-/** A message part as text, the way the log lines render it. */
-function renderPart(part: unknown): string {
-  if (typeof part === "string") return part;
-  if (part instanceof Error) return `${part.name}: ${part.message}`;
-  if (typeof part === "bigint") return part.toString();
-  if (part === undefined) return "undefined";
-  return safeStringify(part);
 }
 
 /** The span context a record was made in, for the log record's trace and span ids. */
@@ -115,8 +95,7 @@ export function toOtelLogRecord(record: SpanRecord): OtelLogRecord {
     attributes[key === TARGET_ATTRIBUTE ? `field.${key}` : key] = value;
     if (exception === undefined && raw instanceof Error) exception = raw;
   }
-  let body = "";
-  for (const part of record.message) body += renderPart(part);
+  const body = renderPlainMessage(record);
   const context = toContext(record);
   return {
     timestamp: record.timestamp,
@@ -127,61 +106,6 @@ export function toOtelLogRecord(record: SpanRecord): OtelLogRecord {
     ...(exception === undefined ? {} : { exception }),
     ...(context === undefined ? {} : { context }),
   };
-}
-
-/** Calls `callback` at most once, whatever the wrapped exporter does. */
-function once(callback: (result: ExportResult) => void): (result: ExportResult) => void {
-  let called = false;
-  return (result) => {
-    if (called) return;
-    called = true;
-    callback(result);
-  };
-}
-
-async function settle(work: () => Promise<void>): Promise<void> {
-  try {
-    await work();
-  } catch {
-    // Flushing or shutting down an exporter whose collector is gone fails by design; the
-    // failures were counted when the exports failed.
-  }
-}
-
-/**
- * A log record exporter that reports every outcome (counted and rate-limited in warnings by
- * `outcomes`), turns a throwing `export` into a FAILED result, and never rejects from
- * `forceFlush`/`shutdown`: the log counterpart of `ResilientSpanExporter`.
- */
-export class ResilientLogRecordExporter implements LogRecordExporter {
-  readonly #inner: LogRecordExporter;
-  readonly #outcomes: ExportOutcomes;
-
-  constructor(inner: LogRecordExporter, outcomes: ExportOutcomes) {
-    this.#inner = inner;
-    this.#outcomes = outcomes;
-  }
-
-  export(logs: ReadableLogRecord[], resultCallback: (result: ExportResult) => void): void {
-    const reported = this.#outcomes.begin(logs.length);
-    const done = once((result) => {
-      reported(result);
-      resultCallback(result);
-    });
-    try {
-      this.#inner.export(logs, done);
-    } catch (error) {
-      done({ code: ExportResultCode.FAILED, error: error as Error });
-    }
-  }
-
-  forceFlush(): Promise<void> {
-    return settle(() => this.#inner.forceFlush());
-  }
-
-  shutdown(): Promise<void> {
-    return settle(() => this.#inner.shutdown());
-  }
 }
 
 /** Options of {@link createOtlpLogs}. */

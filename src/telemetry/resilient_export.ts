@@ -8,6 +8,7 @@ import {
   type ResourceMetrics,
 } from "@opentelemetry/sdk-metrics";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace";
+import type { LogRecordExporter, ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import { getLogger, type Logger } from "../log/mod.ts";
 import type { Clock } from "../util/mod.ts";
 
@@ -138,9 +139,33 @@ function once(callback: (result: ExportResult) => void): (result: ExportResult) 
   };
 }
 
-async function settle(promise: (() => Promise<void>) | undefined): Promise<void> {
+/**
+ * One export of `items` items through `outcomes`: the result is reported once, and an
+ * exporter that throws instead of calling back gives a FAILED result. Shared by the span,
+ * metric and log record exporters below.
+ */
+function reportedExport(
+  outcomes: ExportOutcomes,
+  items: number,
+  resultCallback: (result: ExportResult) => void,
+  run: (done: (result: ExportResult) => void) => void,
+): void {
+  const reported = outcomes.begin(items);
+  const done = once((result) => {
+    reported(result);
+    resultCallback(result);
+  });
   try {
-    await promise?.();
+    run(done);
+  } catch (error) {
+    done({ code: ExportResultCode.FAILED, error: error as Error });
+  }
+}
+
+/** Runs `work`, swallowing its failure. */
+export async function settle(work: (() => Promise<void>) | undefined): Promise<void> {
+  try {
+    await work?.();
   } catch {
     // Flushing or shutting down an exporter whose collector is gone fails by design; the
     // failures were counted when the exports failed.
@@ -162,16 +187,9 @@ export class ResilientSpanExporter implements SpanExporter {
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    const reported = this.#outcomes.begin(spans.length);
-    const done = once((result) => {
-      reported(result);
-      resultCallback(result);
-    });
-    try {
+    reportedExport(this.#outcomes, spans.length, resultCallback, (done) => {
       this.#inner.export(spans, done);
-    } catch (error) {
-      done({ code: ExportResultCode.FAILED, error: error as Error });
-    }
+    });
   }
 
   forceFlush(): Promise<void> {
@@ -203,16 +221,9 @@ export class ResilientMetricExporter implements PushMetricExporter {
   }
 
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
-    const reported = this.#outcomes.begin(dataPointsOf(metrics));
-    const done = once((result) => {
-      reported(result);
-      resultCallback(result);
-    });
-    try {
+    reportedExport(this.#outcomes, dataPointsOf(metrics), resultCallback, (done) => {
       this.#inner.export(metrics, done);
-    } catch (error) {
-      done({ code: ExportResultCode.FAILED, error: error as Error });
-    }
+    });
   }
 
   selectAggregationTemporality(instrumentType: InstrumentType): AggregationTemporality {
@@ -224,6 +235,31 @@ export class ResilientMetricExporter implements PushMetricExporter {
   selectAggregation(instrumentType: InstrumentType): AggregationOption {
     return this.#inner.selectAggregation?.(instrumentType) ??
       { type: AggregationType.DEFAULT };
+  }
+
+  forceFlush(): Promise<void> {
+    return settle(() => this.#inner.forceFlush());
+  }
+
+  shutdown(): Promise<void> {
+    return settle(() => this.#inner.shutdown());
+  }
+}
+
+/** The log record counterpart of {@link ResilientSpanExporter}. */
+export class ResilientLogRecordExporter implements LogRecordExporter {
+  readonly #inner: LogRecordExporter;
+  readonly #outcomes: ExportOutcomes;
+
+  constructor(inner: LogRecordExporter, outcomes: ExportOutcomes) {
+    this.#inner = inner;
+    this.#outcomes = outcomes;
+  }
+
+  export(logs: ReadableLogRecord[], resultCallback: (result: ExportResult) => void): void {
+    reportedExport(this.#outcomes, logs.length, resultCallback, (done) => {
+      this.#inner.export(logs, done);
+    });
   }
 
   forceFlush(): Promise<void> {
