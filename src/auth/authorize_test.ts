@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { AUTH_DEFAULTS, type AuthConfig, ConfigError } from "../config/mod.ts";
-import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { recordLogs } from "../../tests/fakes/recording_log.ts";
 import { getLogger } from "../log/mod.ts";
 import { createAuthorize } from "./authorize.ts";
@@ -76,27 +75,15 @@ Deno.test("the upgrade decision is logged at debug under pharos.auth, never the 
   });
 
   await t.step("at info: no decision lines, only the refusals logged there before", async () => {
-    const records: LogRecord[] = [];
-    await configure({
-      reset: true,
-      sinks: { memory: (record: LogRecord) => void records.push(record) },
-      loggers: [
-        { category: ["pharos", "auth"], lowestLevel: "info", sinks: ["memory"] },
-        { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
-      ],
-    });
-    try {
-      const config = authConfig({ authMode: "static", tokens: [secret] });
-      const setup = { verifier: createStaticVerifier([secret]), minter: undefined };
-      const authorize = createAuthorize(config, setup, getLogger(["pharos", "auth"]));
-      await authorize(request({}), peer);
-      await authorize(request({ authorization: "Bearer wrong" }), peer);
-      await authorize(request({ authorization: `Bearer ${secret}` }), peer);
-      assert.deepEqual(records.map((r) => [r.level, r.properties]), [
-        ["info", { peer, code: "invalid-static-token" }],
-      ]);
-    } finally {
-      await reset();
-    }
+    await using logs = await recordLogs(["pharos", "auth"], "info");
+    const config = authConfig({ authMode: "static", tokens: [secret] });
+    const setup = { verifier: createStaticVerifier([secret]), minter: undefined };
+    const authorize = createAuthorize(config, setup, logs.log);
+    await authorize(request({}), peer);
+    await authorize(request({ authorization: "Bearer wrong" }), peer);
+    await authorize(request({ authorization: `Bearer ${secret}` }), peer);
+    assert.deepEqual(logs.records.map((r) => [r.level, r.properties]), [
+      ["info", { peer, code: "invalid-static-token" }],
+    ]);
   });
 });

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { AUTH_DEFAULTS, type AuthConfig, ConfigError } from "../config/mod.ts";
-import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { recordLogs } from "../../tests/fakes/recording_log.ts";
 import { getLogger, type Logger } from "../log/mod.ts";
 import type { TokenMinter } from "./mint.ts";
@@ -86,22 +85,10 @@ Deno.test("the token endpoint logs each token issued at debug, never the token o
   });
 
   await t.step("at info nothing is logged for an issued token", async () => {
-    const records: LogRecord[] = [];
-    await configure({
-      reset: true,
-      sinks: { memory: (record: LogRecord) => void records.push(record) },
-      loggers: [
-        { category: ["pharos", "auth"], lowestLevel: "info", sinks: ["memory"] },
-        { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
-      ],
-    });
-    try {
-      const response = await routes(getLogger(["pharos", "auth"]))(post(browser), "192.0.2.7:1");
-      assert.equal(response.status, 200);
-      await response.body?.cancel();
-      assert.deepEqual(records, []);
-    } finally {
-      await reset();
-    }
+    await using logs = await recordLogs(["pharos", "auth"], "info");
+    const response = await routes(logs.log)(post(browser), "192.0.2.7:1");
+    assert.equal(response.status, 200);
+    await response.body?.cancel();
+    assert.deepEqual(logs.records, []);
   });
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { configure, getLogger, type LogRecord, reset } from "@logtape/logtape";
+import { getLogger } from "@logtape/logtape";
 import { recordLogs } from "../../tests/fakes/recording_log.ts";
 import { type BusMessage, createMemoryBus } from "./mod.ts";
 
@@ -57,25 +57,6 @@ Deno.test("memory bus", async (t) => {
   );
 });
 
-/**
- * Records `pharos.bus` from `level` up (`recordLogs` records from debug); dispose to reset
- * LogTape.
- */
-async function recordAt(
-  level: "trace" | "info",
-): Promise<{ records: LogRecord[] } & AsyncDisposable> {
-  const records: LogRecord[] = [];
-  await configure({
-    reset: true,
-    sinks: { memory: (record: LogRecord) => void records.push(record) },
-    loggers: [
-      { category: ["pharos", "bus"], lowestLevel: level, sinks: ["memory"] },
-      { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
-    ],
-  });
-  return { records, [Symbol.asyncDispose]: () => reset() };
-}
-
 Deno.test("memory bus logs topics at debug and each publish at trace, under pharos.bus", async (t) => {
   await t.step("debug: a topic opened and removed, with the topic count", async () => {
     await using logs = await recordLogs(["pharos", "bus"]);
@@ -97,7 +78,7 @@ Deno.test("memory bus logs topics at debug and each publish at trace, under phar
   });
 
   await t.step("trace: every publish, with its listeners (none too)", async () => {
-    await using recorded = await recordAt("trace");
+    await using recorded = await recordLogs(["pharos", "bus"], "trace");
     const bus = createMemoryBus({ onListenerError: () => {}, log: getLogger(["pharos", "bus"]) });
     using _a = bus.subscribe("Token/list", () => {});
     using _b = bus.subscribe("Token/list", () => {});
@@ -112,7 +93,7 @@ Deno.test("memory bus logs topics at debug and each publish at trace, under phar
   });
 
   await t.step("at info nothing is logged, and levels are read once, at creation", async () => {
-    await using recorded = await recordAt("info");
+    await using recorded = await recordLogs(["pharos", "bus"], "info");
     const logger = getLogger(["pharos", "bus"]);
     let checks = 0;
     const log = {

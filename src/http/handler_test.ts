@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { FakeClock } from "../../tests/fakes/fake_clock.ts";
 import { recordLogs } from "../../tests/fakes/recording_log.ts";
 import { getLogger, type Logger } from "../log/mod.ts";
@@ -228,21 +227,9 @@ Deno.test("http handler logs each request answered at debug under pharos.http", 
   );
 
   await t.step("at info nothing is logged", async () => {
-    const records: LogRecord[] = [];
-    await configure({
-      reset: true,
-      sinks: { memory: (record: LogRecord) => void records.push(record) },
-      loggers: [
-        { category: ["pharos", "http"], lowestLevel: "info", sinks: ["memory"] },
-        { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
-      ],
-    });
-    try {
-      const handler = create(getLogger(["pharos", "http"]));
-      for (const path of ["/health", "/ready", "/metrics", "/nope"]) await call(handler, path);
-      assert.deepEqual(records, []);
-    } finally {
-      await reset();
-    }
+    await using logs = await recordLogs(["pharos", "http"], "info");
+    const handler = create(logs.log);
+    for (const path of ["/health", "/ready", "/metrics", "/nope"]) await call(handler, path);
+    assert.deepEqual(logs.records, []);
   });
 });

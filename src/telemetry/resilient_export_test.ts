@@ -137,22 +137,6 @@ Deno.test("a misbehaving exporter is contained", async (t) => {
   });
 });
 
-/** Records `pharos.telemetry` from `level` up (`recordLogs` records from debug). */
-async function recordAt(
-  level: "info",
-): Promise<{ records: LogRecord[] } & AsyncDisposable> {
-  const records: LogRecord[] = [];
-  await configure({
-    reset: true,
-    sinks: { memory: (record: LogRecord) => void records.push(record) },
-    loggers: [
-      { category: ["pharos", "telemetry"], lowestLevel: level, sinks: ["memory"] },
-      { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
-    ],
-  });
-  return { records, [Symbol.asyncDispose]: () => reset() };
-}
-
 /** An exporter that answers after `ms` on `clock` with `result`. */
 function answering(clock: FakeClock, ms: number, result: ExportResult) {
   return {
@@ -272,7 +256,7 @@ Deno.test("each export batch is one debug line under pharos.telemetry", async (t
   });
 
   await t.step("at info nothing is logged for an export", async () => {
-    await using recorded = await recordAt("info");
+    await using recorded = await recordLogs(["pharos", "telemetry"], "info");
     const exporter = new ResilientSpanExporter(
       answering(clock, 1, { code: ExportResultCode.SUCCESS }),
       outcomes("traces"),

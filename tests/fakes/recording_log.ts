@@ -1,4 +1,4 @@
-import { configure, getLogger, type LogRecord, reset } from "@logtape/logtape";
+import { configure, getLogger, type LogLevel, type LogRecord, reset } from "@logtape/logtape";
 import type { Logger } from "../../src/log/mod.ts";
 
 /** Log records captured under one category, and a logger writing to it. */
@@ -12,16 +12,20 @@ export interface RecordingLog extends AsyncDisposable {
 }
 
 /**
- * Configures LogTape to record everything logged under `category` (debug and up); dispose
- * to reset LogTape. LogTape's configuration is global: use one per test at a time.
+ * Configures LogTape to record everything logged under `category` from `lowestLevel` up
+ * (default debug); dispose to reset LogTape. LogTape's configuration is global: use one per
+ * test at a time.
  */
-export async function recordLogs(category: readonly string[]): Promise<RecordingLog> {
+export async function recordLogs(
+  category: readonly string[],
+  lowestLevel: LogLevel = "debug",
+): Promise<RecordingLog> {
   const records: LogRecord[] = [];
   await configure({
     reset: true,
     sinks: { memory: (record: LogRecord) => void records.push(record) },
     loggers: [
-      { category: [...category], lowestLevel: "debug", sinks: ["memory"] },
+      { category: [...category], lowestLevel, sinks: ["memory"] },
       { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
     ],
   });
