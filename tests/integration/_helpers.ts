@@ -1,4 +1,5 @@
 /** Shared helpers for the integration tests: stacks, frame filters and a frame barrier. */
+import assert from "node:assert/strict";
 import { defineStack, type PharosEvent, type Stack } from "../../src/stack/mod.ts";
 import type { SentFrame } from "../fakes/memory_transport.ts";
 import type { TestServer } from "../fakes/test_server.ts";
@@ -105,4 +106,34 @@ export const docStack: Stack = defineStack({
 /** A `Put` event for {@link docStack}. */
 export function put(key: string, slot: number, text: string, n = 0): PharosEvent {
   return { type: "Put", key, slot, data: { text, n } };
+}
+
+/** A loopback port nobody listens on (taken, then released). */
+export function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** The value of one series in a Prometheus exposition, NaN when it is absent. */
+export function sample(metrics: string, name: string, labels = ""): number {
+  const line = metrics.split("\n").find((l) => l.startsWith(`${name}${labels} `));
+  return line === undefined ? NaN : Number(line.split(" ")[1]);
+}
+
+/** POSTs `events` as NDJSON to a server's `/ingest` with `token`, expecting 202. */
+export async function postIngest(
+  port: number,
+  token: string,
+  events: unknown[],
+  headers: Record<string, string> = {},
+): Promise<void> {
+  const response = await fetch(`http://127.0.0.1:${port}/ingest`, {
+    method: "POST",
+    body: events.map((event) => JSON.stringify(event)).join("\n"),
+    headers: { authorization: `Bearer ${token}`, ...headers },
+  });
+  assert.equal(response.status, 202, await response.clone().text());
+  await response.body?.cancel();
 }

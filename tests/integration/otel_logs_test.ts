@@ -7,32 +7,10 @@
 import assert from "node:assert/strict";
 import { type DecodedLogRecord, startOtlpReceiver } from "../fakes/otlp_receiver.ts";
 import { spawnServer } from "../fakes/server_process.ts";
+import { closedPort, postIngest, sample } from "./_helpers.ts";
 
 const TOKEN = "otel-logs-test-token";
 const PRODUCER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
-
-/** A loopback port nobody listens on (taken, then released). */
-function closedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-function sample(metrics: string, name: string, labels = ""): number {
-  const line = metrics.split("\n").find((l) => l.startsWith(`${name}${labels} `));
-  return line === undefined ? NaN : Number(line.split(" ")[1]);
-}
-
-async function ingest(port: number, events: unknown[], headers: Record<string, string> = {}) {
-  const response = await fetch(`http://127.0.0.1:${port}/ingest`, {
-    method: "POST",
-    body: events.map((event) => JSON.stringify(event)).join("\n"),
-    headers: { authorization: `Bearer ${TOKEN}`, ...headers },
-  });
-  assert.equal(response.status, 202, await response.clone().text());
-  await response.body?.cancel();
-}
 
 const SERVER_ENV = {
   PORT: "0",
@@ -173,3 +151,7 @@ Deno.test("collector unreachable: logs failures counted with signal=logs, stdout
   assert.match(stdout, /"message":"OpenTelemetry logs export failed/, "the failure is logged");
   assert.match(stdout, /"message":"Received SIGTERM, shutting down"/);
 });
+
+function ingest(port: number, events: unknown[], headers: Record<string, string> = {}) {
+  return postIngest(port, TOKEN, events, headers);
+}

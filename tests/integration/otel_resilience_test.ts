@@ -1,20 +1,8 @@
 import assert from "node:assert/strict";
 import { startOtlpReceiver } from "../fakes/otlp_receiver.ts";
 import { spawnServer } from "../fakes/server_process.ts";
+import { closedPort, sample } from "./_helpers.ts";
 import { delay, TestClient } from "../fakes/ws_client.ts";
-
-/** A loopback port nobody listens on (taken, then released). */
-function closedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-function sample(metrics: string, name: string, labels = ""): number {
-  const line = metrics.split("\n").find((l) => l.startsWith(`${name}${labels} `));
-  return line === undefined ? NaN : Number(line.split(" ")[1]);
-}
 
 Deno.test("collector down: Pharos keeps serving, failures are counted; back: exports resume", async () => {
   const port = closedPort();

@@ -9,6 +9,7 @@ import { toPrometheusName } from "../fakes/prometheus_names.ts";
 import { promtoolCheckMetrics } from "../fakes/promtool.ts";
 import { spawnServer } from "../fakes/server_process.ts";
 import { TestClient } from "../fakes/ws_client.ts";
+import { postIngest } from "./_helpers.ts";
 
 const TOKEN = "otel-test-token";
 const PRODUCER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -59,16 +60,6 @@ const CATALOG_SPANS = [
 
 function transfer(mint: string, slot: number, amount = "1000") {
   return { type: "Transfer", slot, data: { mint, from: "alice", to: "bob", amount } };
-}
-
-async function ingest(port: number, events: unknown[], headers: Record<string, string> = {}) {
-  const response = await fetch(`http://127.0.0.1:${port}/ingest`, {
-    method: "POST",
-    body: events.map((event) => JSON.stringify(event)).join("\n"),
-    headers: { authorization: `Bearer ${TOKEN}`, ...headers },
-  });
-  assert.equal(response.status, 202, await response.clone().text());
-  await response.body?.cancel();
 }
 
 Deno.test("OTLP export: every catalog span, chain, attribute and metric reaches the collector", async (t) => {
@@ -277,3 +268,7 @@ Deno.test("OTLP export: every catalog span, chain, attribute and metric reaches 
     );
   });
 });
+
+function ingest(port: number, events: unknown[], headers: Record<string, string> = {}) {
+  return postIngest(port, TOKEN, events, headers);
+}
