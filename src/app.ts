@@ -144,7 +144,7 @@ export function createApp(options: AppOptions): App {
   telemetry.observe.catalog({
     entities,
     modes: BASE_VIEW_NAMES, // a base view's name is its frames' mode
-    views: toViewIds(stack),
+    views: projector.viewIds,
     sources: pipeline.sources.map((source) => source.name),
   });
 
@@ -218,11 +218,4 @@ export function createApp(options: AppOptions): App {
     start: () => pipeline.start(),
     shutdown: () => shutdown ??= drain(),
   };
-}
-
-/** The ids of the stack's views, as the projector names them (`Token/list`, `Token/latest`). */
-function toViewIds(stack: Stack): string[] {
-  return Object.entries(stack.entities).flatMap(([entity, definition]) =>
-    [...BASE_VIEW_NAMES, ...Object.keys(definition.views ?? {})].map((view) => `${entity}/${view}`)
-  );
 }

@@ -85,6 +85,8 @@ export interface Projector extends Disposable {
   fanoutOf(entity: string): number;
   /** Snapshot reads for subscribing sessions. */
   readonly directory: ViewDirectory;
+  /** The id of every view (`Token/list`, `Token/latest`, …), base views first per entity. */
+  readonly viewIds: readonly string[];
 }
 
 /** Options for {@link createProjector}. */
@@ -511,6 +513,7 @@ export function createProjector(options: ProjectorOptions): Projector {
       return queue.length;
     },
     directory,
+    viewIds: Object.freeze([...views.keys()]),
     [Symbol.dispose]() {
       flush();
     },

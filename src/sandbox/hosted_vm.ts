@@ -38,7 +38,6 @@ interface Attempt {
   readonly host: HostProcess;
   readonly events: readonly PharosEvent[];
   readonly from: number;
-  readonly timings: boolean;
   readonly sentAt: number;
   readonly done: Promise<RunAnswer>;
 }
@@ -114,7 +113,7 @@ export function createHostedVm(options: HostedVmOptions): Vm {
     };
     const done = host.run(message);
     done.catch(() => {}); // awaited by processBatch; never an unhandled rejection
-    return { host, events, from, timings, sentAt, done };
+    return { host, events, from, sentAt, done };
   }
 
   async function processBatch(
