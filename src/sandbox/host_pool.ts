@@ -56,7 +56,8 @@ export class HostPool {
   readonly #options: HostPoolOptions;
   #active: HostProcess | undefined;
   #spare: Promise<HostProcess> | undefined;
-  #spareProcess: HostProcess | undefined;
+  /** Hosts spawned and not yet ready (the spare, or one started for lack of a spare). */
+  readonly #starting = new Set<HostProcess>();
   /** The spare, once it has loaded the stack (what `/status` calls the spare). */
   #spareReady: HostProcess | undefined;
   #restarts = 0;
@@ -89,11 +90,14 @@ export class HostPool {
       const promoted = this.#spare !== undefined;
       const spare = this.#spare ?? this.#spawnReady("active");
       this.#spare = undefined;
-      this.#spareProcess = undefined;
       this.#spareReady = undefined;
       try {
         const host = await spare;
         if (!host.alive) continue;
+        if (this.#closing) {
+          host.kill("crash");
+          break;
+        }
         if (promoted) {
           this.#options.log.debug("Handler host {pid} promoted from spare to active", {
             pid: host.pid,
@@ -155,17 +159,24 @@ export class HostPool {
   killNow(): void {
     this.#closing = true;
     this.#retry?.[Symbol.dispose]();
-    this.#active?.kill("crash");
-    this.#spareProcess?.kill("crash");
+    for (const host of this.#hosts()) host.kill("crash");
   }
 
   /** Kills every host and waits for them to end. */
   async close(): Promise<void> {
     this.#closing = true;
     this.#retry?.[Symbol.dispose]();
-    const hosts = [this.#active, this.#spareProcess].filter((h) => h !== undefined);
+    const hosts = this.#hosts();
     for (const host of hosts) host.kill("crash");
     await Promise.all(hosts.map((host) => host.exited));
+  }
+
+  /** Every host this pool has started and not seen end. */
+  #hosts(): HostProcess[] {
+    const hosts = new Set(this.#starting);
+    if (this.#active !== undefined) hosts.add(this.#active);
+    if (this.#spareReady !== undefined) hosts.add(this.#spareReady);
+    return [...hosts];
   }
 
   #adopt(host: HostProcess): void {
@@ -201,15 +212,13 @@ export class HostPool {
     this.#spare = spare;
     spare.then((host) => {
       this.#startFailed = false;
-      if (this.#spare === spare) this.#spareReady = host;
+      if (this.#closing) host.kill("crash");
+      else if (this.#spare === spare) this.#spareReady = host;
     }, () => {
       // Dropped, and tried again after a pause (the module may come back), so that
       // readiness returns without waiting for a batch to ask for a host.
       this.#startFailed = true;
-      if (this.#spare === spare) {
-        this.#spare = undefined;
-        this.#spareProcess = undefined;
-      }
+      if (this.#spare === spare) this.#spare = undefined;
       this.#retry ??= this.#options.clock.setTimer(RESPAWN_BACKOFF_MS, () => {
         this.#retry = undefined;
         this.#startSpare();
@@ -222,7 +231,7 @@ export class HostPool {
     const { spec, clock, watchdogMs, log } = this.#options;
     const spawnedAt = clock.monotonic();
     const host = HostProcess.spawn({ launch: hostLaunch(spec), clock, watchdogMs });
-    this.#spareProcess = host;
+    this.#starting.add(host);
     log.debug("Handler host {pid} spawned ({role})", { pid: host.pid, role });
     try {
       const ready = await host.ready;
@@ -237,6 +246,8 @@ export class HostPool {
       host.kill("crash");
       await host.exited;
       throw error;
+    } finally {
+      this.#starting.delete(host);
     }
   }
 }
