@@ -1,4 +1,8 @@
-import type { HandlerCancelReason, VmTelemetry } from "../telemetry/mod.ts";
+import {
+  HANDLER_CANCEL_REASONS,
+  type HandlerCancelReason,
+  type VmTelemetry,
+} from "../telemetry/mod.ts";
 import { LruMap } from "../util/mod.ts";
 import {
   type EntityDefinition,
@@ -168,11 +172,7 @@ export interface StateTables {
 }
 
 /** Failure codes of cancelled runs (`handler_cancellations_total{reason}`), not errors. */
-export const CANCEL_CODES: ReadonlySet<string> = new Set<HandlerCancelReason>([
-  "timeout",
-  "memory",
-  "crash",
-]);
+export const CANCEL_CODES: ReadonlySet<string> = new Set<string>(HANDLER_CANCEL_REASONS);
 
 function isPatch(value: unknown): value is Patch {
   return typeof value === "object" && value !== null && !Array.isArray(value);
