@@ -23,6 +23,18 @@ const ALLOWED: Record<string, readonly string[]> = {
   ws: ["util", "config", "bus", "stack", "log", "telemetry"],
   http: ["util", "ws", "health", "telemetry", "log"],
   sandbox: ["util", "config", "stack", "telemetry", "vm", "log"],
+  cluster: [
+    "util",
+    "config",
+    "health",
+    "log",
+    "telemetry",
+    "stack",
+    "sources",
+    "vm",
+    "projector",
+    "pipeline",
+  ],
   pipeline: [
     "util",
     "config",

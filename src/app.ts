@@ -1,5 +1,6 @@
 import { type AuthSetup, createAuthRoutes, TOKEN_ENDPOINT_PATH } from "./auth/mod.ts";
 import { type Bus, createMemoryBus } from "./bus/mod.ts";
+import { createCluster } from "./cluster/mod.ts";
 import type { Config } from "./config/mod.ts";
 import type { HealthBoard } from "./health/mod.ts";
 import { createHttpHandler, type Endpoint, type HttpHandler } from "./http/mod.ts";
@@ -25,6 +26,9 @@ import {
   upgradeToSocket,
   type WsServer,
 } from "./ws/mod.ts";
+
+/** RFC 6455's "Service Restart": clients reconnect after it. */
+const SERVICE_RESTART = 1012;
 
 /** Everything `createApp` needs; dependencies are explicit, tunables come from `config`. */
 export interface AppOptions {
@@ -127,9 +131,21 @@ export function createApp(options: AppOptions): App {
     clock,
     onError: (error) => log("ws").error("Sending to a client failed: {error}", { error }),
   });
+  const cluster = config.cluster.redisUrl === "" ? undefined : createCluster({
+    config: config.cluster,
+    stack: stack.name,
+    instance: config.cluster.instanceId || `pharos-${Deno.pid}-${options.ids.next().slice(0, 6)}`,
+    clock,
+    log: log("cluster"),
+    telemetry,
+    state: { vm, projector },
+    maxLagEvents: config.pipeline.capacity * 4,
+    onStateReplaced: (reason) => closeClients(reason),
+  });
   const pipeline = createPipeline({
     stack,
     sources: configured.sources,
+    ...(cluster === undefined ? {} : { cluster: cluster.pipeline }),
     vm,
     projector,
     clock,
@@ -167,6 +183,11 @@ export function createApp(options: AppOptions): App {
     scheduler,
   });
 
+  /** Clients of a state that was replaced reconnect (1012) and subscribe again for snapshots. */
+  function closeClients(reason: string): void {
+    for (const session of ws.sessions()) session.close(SERVICE_RESTART, reason);
+  }
+
   const endpoints: Record<string, Endpoint> = {};
   if (configured.ingest !== undefined) {
     const ingest = configured.ingest;
@@ -189,6 +210,7 @@ export function createApp(options: AppOptions): App {
           ...pipeline.status(),
           ...ws.status(),
           handlers: hosts?.status() ?? { isolation: "inline" },
+          ...(cluster === undefined ? {} : { cluster: cluster.status() }),
         }),
       },
     });
@@ -198,6 +220,7 @@ export function createApp(options: AppOptions): App {
   async function drain(): Promise<void> {
     const runtimeLog = log("runtime");
     runtimeLog.info("Shutting down: draining {clients} clients", { clients: ws.clientCount });
+    await cluster?.stop(); // gives the lease up first: another instance takes over at once
     await pipeline.stop();
     await ws.shutdown({ timeoutMs: Math.max(100, config.server.shutdownTimeoutMs / 2) });
     await hosts?.close();
@@ -215,7 +238,13 @@ export function createApp(options: AppOptions): App {
     projector,
     bus,
     ws,
-    start: () => pipeline.start(),
+    async start() {
+      await pipeline.start();
+      // In the background: an instance whose Redis is down still serves /ready (503).
+      cluster?.start(pipeline).catch((error) =>
+        log("cluster").error("Cluster mode stopped: {error}", { error })
+      );
+    },
     shutdown: () => shutdown ??= drain(),
   };
 }

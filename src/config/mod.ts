@@ -1,7 +1,7 @@
 /**
  * @module Parses environment and flags into one frozen, typed config, or fails with every
  * problem listed. The config has one slice per component (`server`, `log`, `sources`,
- * `pipeline`, `vm`, `projector`, `ws`, `auth`); each slice's type and defaults live here
+ * `pipeline`, `vm`, `projector`, `ws`, `auth`, `cluster`); each slice's type and defaults live here
  * once, and the components fall back to those defaults.
  */
 export {
@@ -14,6 +14,7 @@ export {
   type OptionSpec,
   valueAt,
 } from "./options.ts";
+export { CLUSTER_DEFAULTS, type ClusterConfig } from "./cluster_config.ts";
 export { AUTH_DEFAULTS, AUTH_MODES, type AuthConfig, type AuthMode } from "./auth_config.ts";
 export { LOG_DEFAULTS, LOG_FORMATS, type LogConfig, type LogFormat } from "./log_config.ts";
 export { PIPELINE_DEFAULTS, type PipelineConfig } from "./pipeline_config.ts";

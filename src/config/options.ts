@@ -1,4 +1,5 @@
 import { AUTH_DEFAULTS, type AuthConfig } from "./auth_config.ts";
+import { CLUSTER_DEFAULTS, type ClusterConfig } from "./cluster_config.ts";
 import { LOG_DEFAULTS, type LogConfig } from "./log_config.ts";
 import type { LogFilter } from "./log_filter.ts";
 import { PIPELINE_DEFAULTS, type PipelineConfig } from "./pipeline_config.ts";
@@ -27,6 +28,7 @@ export interface Config {
   readonly projector: ProjectorConfig;
   readonly ws: WsConfig;
   readonly auth: AuthConfig;
+  readonly cluster: ClusterConfig;
 }
 
 /** Defaults: what `deno task start` runs with when nothing is set. */
@@ -39,6 +41,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   projector: PROJECTOR_DEFAULTS,
   ws: WS_DEFAULTS,
   auth: AUTH_DEFAULTS,
+  cluster: CLUSTER_DEFAULTS,
 });
 
 /** Values one option sets whole (the paths stop at them). */
@@ -78,7 +81,9 @@ export type OptionKind =
   | "authMode"
   | "isolation"
   | "secretList"
-  | "origins";
+  | "origins"
+  | "redisUrl"
+  | "keyPrefix";
 
 /** One configuration option. */
 export interface OptionSpec {
@@ -536,6 +541,50 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: Number.MAX_SAFE_INTEGER,
     description:
       "Bytes sent to one connection per minute; beyond, fatal rate-limit-exceeded and close 1008; 0 = no limit",
+  },
+  {
+    path: "cluster.redisUrl",
+    env: "PHAROS_REDIS_URL",
+    flag: "redis-url",
+    kind: "redisUrl",
+    defaultText: "unset",
+    description:
+      "Cluster mode: redis://[user:pass@]host:port[/db] (rediss:// for TLS); instances on one Redis share one ordered event log and serve the same state; unset runs alone",
+  },
+  {
+    path: "cluster.prefix",
+    env: "PHAROS_REDIS_PREFIX",
+    flag: "redis-prefix",
+    kind: "keyPrefix",
+    description: "First part of every Redis key ({prefix}:{stack}:log, …)",
+  },
+  {
+    path: "cluster.instanceId",
+    env: "PHAROS_INSTANCE_ID",
+    flag: "instance-id",
+    kind: "keyPrefix",
+    defaultText: "`<hostname>-<pid>-<random>`",
+    description: "This instance's name in the cluster lease, logs and /status",
+  },
+  {
+    path: "cluster.leaseMs",
+    env: "PHAROS_CLUSTER_LEASE_MS",
+    flag: "cluster-lease-ms",
+    kind: "int",
+    min: 300,
+    max: 600_000,
+    description:
+      "Lease of the singleton sources (demo, upstream, replay), renewed every third of it; another instance takes over within it after the holder dies",
+  },
+  {
+    path: "cluster.checkpointMs",
+    env: "PHAROS_CLUSTER_CHECKPOINT_MS",
+    flag: "cluster-checkpoint-ms",
+    kind: "int",
+    min: 1_000,
+    max: 86_400_000,
+    description:
+      "How often the lease holder checkpoints state with its log position, and trims the log behind the previous checkpoint",
   },
   {
     path: "server.shutdownTimeoutMs",

@@ -35,7 +35,7 @@ const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 function parseValue(spec: OptionSpec, raw: string, origin: string): unknown {
   const value = raw.trim();
   // Secrets are never echoed back, not even in an error message.
-  const where = spec.kind === "secret" || spec.kind === "secretList"
+  const where = spec.kind === "secret" || spec.kind === "secretList" || spec.kind === "redisUrl"
     ? origin
     : `${origin}=${JSON.stringify(raw)}`;
   switch (spec.kind) {
@@ -145,6 +145,31 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): unknown {
         );
       }
       return Object.freeze(origins);
+    }
+    case "redisUrl": {
+      // The URL may carry a password: `where` never echoes it back.
+      if (value === "") return "";
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        throw new TypeError(`${where}: expected redis://[user:pass@]host:port[/db] or rediss://…`);
+      }
+      if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+        throw new TypeError(`${where}: expected a redis:// or rediss:// URL`);
+      }
+      if (url.hostname === "") throw new TypeError(`${where}: the URL names no host`);
+      if (url.pathname !== "" && url.pathname !== "/" && !/^\/\d{1,2}$/.test(url.pathname)) {
+        throw new TypeError(`${where}: the path must be a database number (/0 … /15)`);
+      }
+      return value;
+    }
+    case "keyPrefix": {
+      if (value === "" && spec.path === "cluster.instanceId") return "";
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(value)) {
+        throw new TypeError(`${where}: expected 1-64 characters of A-Z a-z 0-9 _ . -`);
+      }
+      return value;
     }
     case "jsonObject": {
       let parsed: unknown;

@@ -61,6 +61,14 @@ export interface Intake {
    */
   offer(source: string, events: readonly PharosEvent[]): boolean;
   /**
+   * Queues `events` whole, in order, waiting while the queue has no room for them (a cluster
+   * log consumer's backpressure; an empty queue always takes them); `done` is called once
+   * they have all been processed. Throws an {@link IntakeClosedError} once closed.
+   */
+  push(source: string, events: readonly PharosEvent[], done?: () => void): Promise<void>;
+  /** Resolves once nothing is queued or being processed. */
+  idle(): Promise<void>;
+  /**
    * Takes the next batch off the queue now, ahead of its turn, so its handlers can start
    * while the current batch is published (the handler host's prefetch); the drain loop
    * processes it next. Undefined when nothing is queued, or a batch is already taken ahead.
@@ -216,6 +224,17 @@ export function createIntake(options: IntakeOptions): Intake {
       }
       if (closed) throw new IntakeClosedError("The pipeline is shutting down");
       await new Promise<void>((done) => enqueue({ source, events: [event], next: 0, done }));
+    },
+    async push(source, events, done) {
+      while (!closed && queued > 0 && queued + events.length > capacity) {
+        await new Promise<void>((resolve) => spaceWaiters.push(resolve));
+      }
+      if (closed) throw new IntakeClosedError("The pipeline is shutting down");
+      if (events.length === 0) done?.();
+      else enqueue({ source, events, next: 0, done });
+    },
+    async idle() {
+      while (draining !== undefined) await draining;
     },
     offer(source, events) {
       if (closed || queued + events.length > capacity) return false;

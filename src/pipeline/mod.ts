@@ -15,5 +15,10 @@ export {
   IntakeClosedError,
   type IntakeOptions,
 } from "./intake.ts";
-export { createPipeline, type Pipeline, type PipelineOptions } from "./pipeline.ts";
+export {
+  createPipeline,
+  type Pipeline,
+  type PipelineCluster,
+  type PipelineOptions,
+} from "./pipeline.ts";
 export type { PipelineStatus } from "./status.ts";

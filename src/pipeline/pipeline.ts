@@ -2,7 +2,7 @@ import { PIPELINE_DEFAULTS } from "../config/mod.ts";
 import { createHealthBoard, type HealthBoard } from "../health/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Projector } from "../projector/mod.ts";
-import type { Source } from "../sources/mod.ts";
+import type { Source, SourceContext } from "../sources/mod.ts";
 import type { Stack } from "../stack/mod.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
 import { type Clock, yieldToIo } from "../util/mod.ts";
@@ -12,6 +12,20 @@ import { recordEventSpans, recordHostSpans } from "./event_spans.ts";
 import { createIntake, type Intake, INTAKE_DEFAULTS, type IntakeBatch } from "./intake.ts";
 import { startSource } from "./source_runner.ts";
 import { type PipelineStatus, toPipelineStatus } from "./status.ts";
+
+/**
+ * Cluster mode's hold on the pipeline: sources' events go to the shared log (and come back
+ * through it to the intake), singleton sources run only on the lease holder, and readiness
+ * waits for the log.
+ */
+export interface PipelineCluster {
+  /** The context `source` runs with, given the one it would have running alone. */
+  contextFor(source: Source, local: SourceContext): SourceContext;
+  /** Whether `start` starts `source`; the cluster starts the others ({@link Pipeline.startSource}). */
+  startsHere(source: Source): boolean;
+  /** False while the cluster keeps this instance from serving (Redis down, catching up). */
+  isReady(): boolean;
+}
 
 /** Options for {@link createPipeline}. */
 export interface PipelineOptions {
@@ -53,6 +67,8 @@ export interface PipelineOptions {
    * this spend their time yielding.
    */
   readonly sliceMs?: number;
+  /** Cluster mode (`PHAROS_REDIS_URL`); default none: the server runs alone. */
+  readonly cluster?: PipelineCluster;
 }
 
 /** The event path: sources → intake → VM → projector, with their health and telemetry. */
@@ -66,6 +82,11 @@ export interface Pipeline {
   status(): PipelineStatus;
   /** Starts the health checks and the sources; resolves once every source runs. */
   start(): Promise<void>;
+  /**
+   * Starts one source now, told to resume after `resumeFrom` (cluster mode: a singleton
+   * source on the instance that took the lease). Stop it with its own `stop`.
+   */
+  startSource(source: Source, resumeFrom?: string): Promise<void>;
   /** Drains: `isReady` turns false, sources stop, queued events finish, the projector flushes. */
   stop(): Promise<void>;
 }
@@ -198,7 +219,27 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   let started = false;
   let draining = false;
   let healthChecks: Disposable | undefined;
-  const isReady = () => started && !draining && health.isHealthy() && (vm.available?.() ?? true);
+  const cluster = options.cluster;
+  const isReady = () =>
+    started && !draining && health.isHealthy() && (vm.available?.() ?? true) &&
+    (cluster?.isReady() ?? true);
+
+  function runSource(source: Source, resumeFrom?: string): Promise<void> {
+    return startSource(source, {
+      intake,
+      monitor: monitors.get(source)!,
+      log: sourceLog,
+      telemetry: options.telemetry.sources,
+      tracing,
+      stack: stack.name,
+      ...(cluster === undefined ? {} : {
+        wrap: (local: SourceContext) => {
+          const context = cluster.contextFor(source, local);
+          return resumeFrom === undefined ? context : { ...context, resumeFrom };
+        },
+      }),
+    });
+  }
 
   options.telemetry.observe.health(() => ({
     ready: isReady(),
@@ -219,17 +260,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     async start() {
       healthChecks = health.start();
       for (const source of sources) {
-        await startSource(source, {
-          intake,
-          monitor: monitors.get(source)!,
-          log: sourceLog,
-          telemetry: options.telemetry.sources,
-          tracing,
-          stack: stack.name,
-        });
+        if (cluster === undefined || cluster.startsHere(source)) await runSource(source);
       }
       started = true;
     },
+    startSource: runSource,
     async stop() {
       if (draining) return;
       draining = true;

@@ -13,6 +13,8 @@ export interface SourceRunnerDeps {
   readonly tracing: Tracing;
   /** The stack's name, for the start line. */
   readonly stack: string;
+  /** Turns the local context into the one the source runs with (cluster mode). */
+  readonly wrap?: (local: SourceContext) => SourceContext;
 }
 
 function sourceAttributes(source: Source, phase: string) {
@@ -82,7 +84,10 @@ export async function startSource(source: Source, deps: SourceRunnerDeps): Promi
   await deps.tracing.inSpan(
     "source",
     sourceAttributes(source, "start"),
-    () => source.start(toSourceContext(source, deps)),
+    () => {
+      const local = toSourceContext(source, deps);
+      return source.start(deps.wrap === undefined ? local : deps.wrap(local));
+    },
     { root: true },
   );
 }

@@ -4,3 +4,4 @@
 export { compareSortValues } from "./sort.ts";
 export { encodeDeleteFrame, encodePatchFrame, encodeUpsertFrame } from "./frames.ts";
 export { createProjector, type Projector, type ProjectorOptions } from "./projector.ts";
+export type { ProjectorState } from "./cache_state.ts";

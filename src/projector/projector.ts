@@ -26,6 +26,7 @@ import {
   type Mutation,
   type PathCache,
 } from "../vm/mod.ts";
+import { type CachedViews, exportCaches, importCaches, type ProjectorState } from "./cache_state.ts";
 import { DerivedView } from "./derived_view.ts";
 import { createPatchFrameEncoder, type PatchFrameEncoder } from "./frames.ts";
 
@@ -41,7 +42,7 @@ interface BaseView {
   frames: number;
 }
 
-interface EntityViews {
+interface EntityViews extends CachedViews {
   readonly name: string;
   /** Shared by E/list, E/state and E/append: they receive identical updates. */
   readonly cache: LruMap<string, Entity>;
@@ -87,6 +88,10 @@ export interface Projector extends Disposable {
   readonly directory: ViewDirectory;
   /** The id of every view (`Token/list`, `Token/latest`, …), base views first per entity. */
   readonly viewIds: readonly string[];
+  /** Every view cache, after applying what is queued: a cluster checkpoint's part. */
+  exportState(): ProjectorState;
+  /** Replaces every view cache with a checkpoint's, dropping what is queued; no frames sent. */
+  importState(state: ProjectorState): void;
 }
 
 /** Options for {@link createProjector}. */
@@ -514,6 +519,18 @@ export function createProjector(options: ProjectorOptions): Projector {
     },
     directory,
     viewIds: Object.freeze([...views.keys()]),
+    exportState() {
+      flush();
+      return exportCaches(entities.values());
+    },
+    importState(state) {
+      timer?.[Symbol.dispose]();
+      timer = undefined;
+      queue = [];
+      parents = undefined;
+      queuedFrames = 0;
+      importCaches(entities.values(), state);
+    },
     [Symbol.dispose]() {
       flush();
     },

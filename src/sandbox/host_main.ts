@@ -9,7 +9,7 @@
 import { isStack, type PharosEvent, type Stack } from "../stack/mod.ts";
 import { noopTelemetry, type VmTelemetry } from "../telemetry/mod.ts";
 import { systemClock } from "../util/mod.ts";
-import { createVm, type Vm } from "../vm/mod.ts";
+import { createVm, encodeRaw, type Vm } from "../vm/mod.ts";
 import { toManifest } from "./manifest.ts";
 import {
   type ConsoleLine,
@@ -23,7 +23,6 @@ import {
   type WireMutation,
   type WireRun,
 } from "./protocol.ts";
-import { decodeRaw, encodeRaw } from "./raw_value.ts";
 import { capture, markRunning } from "./host_prelude.ts";
 
 const encoder = new TextEncoder();
@@ -118,12 +117,9 @@ function createHostVm(stack: Stack, settings: HostSettings, telemetry: VmTelemet
   });
 }
 
+/** Replaces the mirror with the server's tables (numbering `_seq` is the server's job). */
 function seedTables(vm: Vm, message: SeedMessage): void {
-  for (const [entity, entries] of Object.entries(message.tables)) {
-    for (const [key, state] of entries) {
-      vm.seed(entity, key, decodeRaw(state) as Record<string, unknown>);
-    }
-  }
+  vm.importState({ tables: message.tables, seq: { slot: null, next: 0 } });
 }
 
 async function run(

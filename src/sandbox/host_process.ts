@@ -79,8 +79,11 @@ export class HostProcess {
   readonly ready: Promise<ReadyMessage>;
   /** Resolves once the process has ended. */
   readonly exited: Promise<HostExit>;
-  /** True once the host's tables hold the server's state. */
-  seeded = false;
+  /**
+   * The server's state generation the host's tables were seeded with; undefined before the
+   * first seed. A server that replaces its state (a cluster checkpoint) starts a new one.
+   */
+  seeded: number | undefined;
   /** `[rss, heapUsed]` as the host last reported them. */
   memory: readonly [number, number] | undefined;
 

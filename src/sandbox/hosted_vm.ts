@@ -5,15 +5,17 @@ import type { Clock } from "../util/mod.ts";
 import {
   type BatchOptions,
   createStateTables,
+  decodeRaw,
+  encodeRaw,
   type HostRun,
   type PrefetchOptions,
   type Vm,
   type VmBatchResult,
+  wireOfEncoded,
 } from "../vm/mod.ts";
 import { type HostPool, logConsole } from "./host_pool.ts";
 import { HostDiedError, type HostProcess, type RunAnswer } from "./host_process.ts";
 import type { RunMessage } from "./protocol.ts";
-import { decodeRaw, encodeRaw, wireOfEncoded } from "./raw_value.ts";
 import { applyAnswer, cancellationError, type Culprit, locateRun } from "./answers.ts";
 
 /** Options for {@link createHostedVm}. */
@@ -68,6 +70,8 @@ export function createHostedVm(options: HostedVmOptions): Vm {
     toWire: wireOfEncoded,
   });
   let runIds = 0;
+  /** Bumped when the tables are replaced whole: hosts seeded before must be seeded again. */
+  let generation = 0;
   let skips: BatchSkips | undefined;
   /** The batch sent ahead by {@link prefetch}, until `processBatch` takes it. */
   let ahead: Attempt | undefined;
@@ -82,7 +86,7 @@ export function createHostedVm(options: HostedVmOptions): Vm {
       entries += seeded[runtime.name]!.length;
     }
     await host.send({ t: "seed", tables: seeded });
-    host.seeded = true;
+    host.seeded = generation;
     log.debug("Handler host {pid} seeded with {entries} entries", { pid: host.pid, entries });
   }
 
@@ -151,7 +155,7 @@ export function createHostedVm(options: HostedVmOptions): Vm {
     for (;;) {
       if (attempt === undefined) {
         const host = await pool.acquire();
-        if (!host.seeded) {
+        if (host.seeded !== generation) {
           try {
             await seed(host);
           } catch (error) {
@@ -251,7 +255,9 @@ export function createHostedVm(options: HostedVmOptions): Vm {
    */
   function prefetch(events: readonly PharosEvent[], options?: PrefetchOptions): void {
     const host = pool.current();
-    if (running > 0 || ahead !== undefined || host === undefined || !host.seeded) return;
+    if (running > 0 || ahead !== undefined || host === undefined || host.seeded !== generation) {
+      return;
+    }
     const { timings = false, runs = false } = options ?? {};
     ahead = start(host, events, 0, timings, runs, skipsFor(events).skip);
   }
@@ -273,6 +279,12 @@ export function createHostedVm(options: HostedVmOptions): Vm {
     },
     seed(entity, key, state) {
       tables.runtime(entity)?.table.set(key, encodeRaw(state) as Record<string, unknown>);
+    },
+    // The tables already hold the host's encoding, which is the checkpoint's too.
+    exportState: () => tables.exportState((state) => state),
+    importState(state) {
+      tables.importState(state, (encoded) => encoded as Record<string, unknown>);
+      generation++;
     },
   };
 }

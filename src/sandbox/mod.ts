@@ -23,4 +23,3 @@ export {
 } from "./open.ts";
 export { hostLaunch, type HostSpec, permissionFlags, type StackModule } from "./host_command.ts";
 export { HOST_FLAG, type HostSettings, type StackManifest } from "./protocol.ts";
-export { decodeRaw, encodeRaw } from "./raw_value.ts";

@@ -77,6 +77,9 @@ function isOverBytes(text: string, maxBytes: number): boolean {
   return encoder.encode(text).byteLength > maxBytes;
 }
 
+/** What handing a batch over came to. */
+type Offered = "offered" | "full" | "stopped" | "too-many" | "unavailable";
+
 /** What a request presents as its credential. */
 type Presented =
   | { readonly kind: "token"; readonly token: string }
@@ -185,15 +188,31 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
     });
   }
 
-  /** Hands the good events of `batch` to the pipeline: all of them, or none when it is full. */
+  /**
+   * Hands the good events of `batch` to the pipeline (in cluster mode, to the shared log):
+   * all of them, or none when it is full or the log is unreachable.
+   */
   function offer(
     events: readonly PharosEvent[],
-  ): "offered" | "full" | "stopped" | "too-many" {
+  ): Offered | Promise<Offered> {
     if (context === undefined) return "stopped";
     if (events.length === 0) return "offered";
     // All-or-nothing: a batch the pipeline can never hold must not be told to retry.
     if (events.length > context.capacity) return "too-many";
+    if (context.append !== undefined) {
+      return context.append(events).then((outcome) => outcome === "appended" ? "offered" : outcome);
+    }
     return context.offer(events) ? "offered" : "full";
+  }
+
+  function logUnavailable(): Response {
+    return toErrorResponse({
+      status: 503,
+      code: "log-unavailable",
+      message: "The cluster's event log (Redis) is unreachable; retry shortly",
+      retryable: true,
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    });
   }
 
   function tooMany(count: number, capacity: number): string {
@@ -247,8 +266,19 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
     }
     const header = request.headers.get("traceparent")?.trim();
     const traceparent = header !== undefined && isTraceparent(header) ? header : undefined;
-    const outcome = offer(withTraceparent(batch.events, traceparent));
+    const outcome = await offer(withTraceparent(batch.events, traceparent));
     if (outcome === "stopped") return unavailable();
+    if (outcome === "unavailable") {
+      warn(
+        "log",
+        "Ingest batch of {events} events from {peer} refused: the cluster log is unreachable",
+        {
+          peer,
+          events: batch.events.length,
+        },
+      );
+      return logUnavailable();
+    }
     if (outcome === "too-many") {
       return toErrorResponse({
         status: 413,
@@ -323,7 +353,40 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
       batch = { events: [], errors: [{ index: 0, error: message }], rejected: 1 };
     }
     const outcome = offer(batch.events);
-    if (outcome === "stopped") return;
+    if (typeof outcome === "string") answerSocket(transport, peer, batch, outcome);
+    else {
+      outcome.then(
+        (settled) => answerSocket(transport, peer, batch, settled),
+        (error) => log.error("Ingest socket append failed: {error}", { source: name, error }),
+      );
+    }
+  }
+
+  /** Answers one socket message once its events were handed over (or refused). */
+  function answerSocket(
+    transport: SocketTransport,
+    peer: string,
+    batch: Batch,
+    outcome: Offered,
+  ): void {
+    if (outcome === "stopped" || context === undefined) return;
+    if (outcome === "unavailable") {
+      warn(
+        "log",
+        "Ingest message of {events} events from {peer} refused: the cluster log is unreachable",
+        {
+          peer,
+          events: batch.events.length,
+        },
+      );
+      send(transport, {
+        type: "ingest-error",
+        error: "log-unavailable",
+        accepted: 0,
+        retry_after: RETRY_AFTER_SECONDS,
+      });
+      return;
+    }
     if (outcome === "too-many") {
       send(transport, {
         type: "ingest-error",

@@ -11,6 +11,7 @@ export {
 } from "./ingest_source.ts";
 export { createReplaySource, type ReplaySourceOptions } from "./replay_source.ts";
 export type {
+  AppendOutcome,
   EventSink,
   SocketEvents,
   SocketTransport,

@@ -301,6 +301,11 @@ export function createReplaySource(options: ReplaySourceOptions): Source {
     stream: options.file,
     async start(context) {
       if (run !== undefined) return;
+      // Taking over in a cluster: go on after the shared log's cursor, not a line of our own.
+      if (context.resumeFrom !== undefined) {
+        cursor = context.resumeFrom;
+        lastLine = 0;
+      }
       const state: Run = { context, stopping: false, ended: false, done: Promise.resolve() };
       run = state;
       await open(context, state);

@@ -6,6 +6,9 @@ export type EventSink = (event: PharosEvent) => Promise<void>;
 /** Stream status a source reports, mirrored into its health monitor. */
 export type SourceStatus = "connected" | "disconnected" | "reconnecting" | "error";
 
+/** What an append to a cluster log came to (see {@link SourceContext.append}). */
+export type AppendOutcome = "appended" | "full" | "unavailable";
+
 /** What a running source is given. */
 export interface SourceContext {
   /** Delivers one event, waiting while the pipeline is full; resolves once processed. */
@@ -15,8 +18,20 @@ export interface SourceContext {
    * never waits: for sources that must answer their producer at once (ingest).
    */
   readonly offer: (events: readonly PharosEvent[]) => boolean;
+  /**
+   * Cluster mode only: appends all `events` to the shared log, resolving once they are in it
+   * (`appended`), or refused whole: `full` while this instance is far behind the log,
+   * `unavailable` while Redis is. Sources that answer producers use it instead of `offer`.
+   */
+  readonly append?: (events: readonly PharosEvent[]) => Promise<AppendOutcome>;
   /** The most events the pipeline holds: an offer of more can never succeed. */
   readonly capacity: number;
+  /**
+   * Cluster mode: the cursor (`_seq`) of the last event of this source in the shared log,
+   * when the source takes over from another instance. Sources that can resume (upstream,
+   * replay) go on after it instead of their own cursor.
+   */
+  readonly resumeFrom?: string;
   /** Status changes; `message` says what went wrong with `error` (and why for others). */
   readonly onStatus: (status: SourceStatus, message?: string) => void;
 }

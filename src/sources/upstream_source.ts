@@ -546,6 +546,8 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
       running = true;
       generation++;
       context = startContext;
+      // Taking over in a cluster: the shared log's cursor is where this stream stands.
+      if (startContext.resumeFrom !== undefined) cursor = startContext.resumeFrom;
       backoff.reset();
       report("reconnecting");
       guarded("connect", connect);

@@ -77,6 +77,24 @@ export interface SourceTelemetry {
   eventReceived(source: string, count?: number): void;
 }
 
+/** Cluster mode events; a server running alone reports none, and has none of its series. */
+export interface ClusterTelemetry {
+  /** Appends to the Redis log that failed (`count` events refused or retried). */
+  appendFailed(count?: number): void;
+  /** The log was found lost (Redis flushed, or failed over without it): a new epoch began. */
+  epochChanged(): void;
+}
+
+/** What a cluster-mode instance reports when metrics are collected. */
+export interface ClusterReading {
+  /** Log entries after this instance's last applied position. */
+  readonly lagEvents: number;
+  readonly leaseHeld: boolean;
+  /** Age of the latest checkpoint in Redis, seconds; undefined before the first. */
+  readonly checkpointAgeSeconds: number | undefined;
+  readonly redisUp: boolean;
+}
+
 /** Attribute values a span may carry (ids allowed: spans are not metric labels). */
 export type SpanAttributes = Readonly<Record<string, string | number | boolean>>;
 
@@ -171,6 +189,12 @@ export interface Observations {
   /** Events waiting in the pipeline, and its capacity. */
   pipeline(read: () => { readonly pending: number; readonly capacity: number }): void;
   /**
+   * Cluster mode's gauges (`cluster_log_lag_events`, `cluster_lease_held`,
+   * `cluster_checkpoint_age_seconds`, `cluster_redis_up`); registering it also starts the
+   * cluster counters at 0. Never called when the server runs alone.
+   */
+  cluster(read: () => ClusterReading): void;
+  /**
    * Announces label values known up front, once at start-up (further calls add to them):
    * every counter and gauge labelled by them is exported at 0 from then on, so a dashboard
    * shows 0 rather than "No data" before the first event. Recording is unchanged.
@@ -206,6 +230,7 @@ export interface Telemetry {
   readonly projector: ProjectorTelemetry;
   readonly vm: VmTelemetry;
   readonly sources: SourceTelemetry;
+  readonly cluster: ClusterTelemetry;
   readonly log: LogTelemetry;
   readonly tracing: Tracing;
   readonly observe: Observations;
@@ -266,7 +291,8 @@ export const noopTelemetry: Telemetry = Object.freeze({
     hostBatchDone: noop,
   }),
   sources: Object.freeze({ eventReceived: noop }),
+  cluster: Object.freeze({ appendFailed: noop, epochChanged: noop }),
   log: Object.freeze({ linesDropped: noop }),
   tracing: noopTracing,
-  observe: Object.freeze({ health: noop, pipeline: noop, catalog: noop }),
+  observe: Object.freeze({ health: noop, pipeline: noop, cluster: noop, catalog: noop }),
 });

@@ -5,6 +5,8 @@
  */
 export {
   type ActiveSpan,
+  type ClusterReading,
+  type ClusterTelemetry,
   HANDLER_CANCEL_REASONS,
   type HandlerCancelReason,
   type LogTelemetry,

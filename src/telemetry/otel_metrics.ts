@@ -1,5 +1,7 @@
 import type { Attributes, Meter, MetricOptions, ObservableResult } from "@opentelemetry/api";
 import {
+  type ClusterReading,
+  type ClusterTelemetry,
   HANDLER_CANCEL_REASONS,
   type LogTelemetry,
   type Observations,
@@ -262,6 +264,38 @@ export const METRIC_DEFINITIONS = Object.freeze(
       "observableGauge",
       "Events the pipeline holds at most",
     ),
+    clusterLogLag: def(
+      "cluster_log_lag_events",
+      "observableGauge",
+      "Cluster log entries after this instance's last applied position",
+    ),
+    clusterAppendErrors: def(
+      "cluster_log_append_errors_total",
+      "counter",
+      "Events whose append to the cluster log failed (refused with 503, or retried)",
+    ),
+    clusterLeaseHeld: def(
+      "cluster_lease_held",
+      "observableGauge",
+      "1 on the instance holding the singleton-source lease, else 0",
+    ),
+    clusterCheckpointAge: def(
+      "cluster_checkpoint_age_seconds",
+      "observableGauge",
+      "Age of the latest cluster checkpoint in Redis",
+      [],
+      { unit: "s" },
+    ),
+    clusterRedisUp: def(
+      "cluster_redis_up",
+      "observableGauge",
+      "1 while this instance's Redis connection works, else 0",
+    ),
+    clusterEpochChanges: def(
+      "cluster_epoch_changes_total",
+      "counter",
+      "Times the cluster log was found lost and a new epoch began",
+    ),
     logLinesDropped: def(
       "log_lines_dropped_total",
       "observableCounter",
@@ -407,6 +441,7 @@ export interface MetricFacades {
   readonly projector: ProjectorTelemetry;
   readonly vm: VmTelemetry;
   readonly sources: SourceTelemetry;
+  readonly cluster: ClusterTelemetry;
   readonly log: LogTelemetry;
   readonly observe: Observations;
   /** Counts log lines a logging handle dropped (read when metrics are collected). */
@@ -515,6 +550,22 @@ export function createMetricFacades(
     if (readPipeline !== undefined) result.observe(readPipeline().capacity);
   });
 
+  // Cluster series exist only once a cluster-mode app registers its reading.
+  const appendErrors = synchronous(meters, m.clusterAppendErrors);
+  const epochChanges = synchronous(meters, m.clusterEpochChanges);
+  let readCluster: (() => ClusterReading) | undefined;
+  const clusterGauge = (definition: MetricDefinition, value: (reading: ClusterReading) => number) =>
+    observable(meters, definition, (result) => {
+      if (readCluster !== undefined) result.observe(value(readCluster()));
+    });
+  clusterGauge(m.clusterLogLag, (reading) => reading.lagEvents);
+  clusterGauge(m.clusterLeaseHeld, (reading) => reading.leaseHeld ? 1 : 0);
+  observable(meters, m.clusterCheckpointAge, (result) => {
+    const age = readCluster?.().checkpointAgeSeconds;
+    if (age !== undefined) result.observe(age);
+  });
+  clusterGauge(m.clusterRedisUp, (reading) => reading.redisUp ? 1 : 0);
+
   // An observable counter, so drops reported through the facade and drops read from a
   // logging handle add up in one series.
   let reportedDrops = 0;
@@ -580,6 +631,10 @@ export function createMetricFacades(
     sources: {
       eventReceived: (source, count = 1) => sourceEvents(count, bySource(source)),
     },
+    cluster: {
+      appendFailed: (count = 1) => appendErrors(count),
+      epochChanged: () => epochChanges(1),
+    },
     log: {
       linesDropped(count) {
         if (count > 0) reportedDrops += count;
@@ -591,6 +646,13 @@ export function createMetricFacades(
       },
       pipeline(read) {
         readPipeline = read;
+      },
+      cluster(read) {
+        if (readCluster === undefined) {
+          appendErrors(0);
+          epochChanges(0);
+        }
+        readCluster = read;
       },
       // Adding 0 creates a series without changing it; a label set already in use keeps its
       // count, and a table already reported full stays 1.

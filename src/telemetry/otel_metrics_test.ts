@@ -56,6 +56,13 @@ const EXPECTED: Readonly<Record<string, readonly [string, readonly string[]]>> =
   process_cpu_seconds_total: ["counter", []],
   process_heap_used_bytes: ["gauge", []],
   process_start_time_seconds: ["gauge", []],
+  // Cluster mode only (once `observe.cluster` is registered).
+  cluster_log_lag_events: ["gauge", []],
+  cluster_log_append_errors_total: ["counter", []],
+  cluster_lease_held: ["gauge", []],
+  cluster_checkpoint_age_seconds: ["gauge", []],
+  cluster_redis_up: ["gauge", []],
+  cluster_epoch_changes_total: ["counter", []],
 };
 
 function setUp(functionCallMetrics?: boolean) {
@@ -80,7 +87,7 @@ function setUp(functionCallMetrics?: boolean) {
 
 /** One call of every facade method (and readings for the observable gauges). */
 function recordOneOfEach(telemetry: Telemetry): void {
-  const { ws, projector, vm, sources, log, observe } = telemetry;
+  const { ws, projector, vm, sources, cluster, log, observe } = telemetry;
   ws.connectionOpened();
   ws.connectionOpened();
   ws.connectionClosed(12.5);
@@ -115,6 +122,14 @@ function recordOneOfEach(telemetry: Telemetry): void {
     sources: [{ name: "demo", healthy: true }, { name: "upstream", healthy: false }],
   }));
   observe.pipeline(() => ({ pending: 2, capacity: 1000 }));
+  observe.cluster(() => ({
+    lagEvents: 7,
+    leaseHeld: true,
+    checkpointAgeSeconds: 12.5,
+    redisUp: true,
+  }));
+  cluster.appendFailed(3);
+  cluster.epochChanged();
 }
 
 function value(families: Map<string, Family>, name: string, labels: Record<string, string> = {}) {
@@ -148,6 +163,24 @@ Deno.test("/metrics shows every catalog name with exactly its labels after one c
   }
 });
 
+Deno.test("a server running alone has no cluster series", async () => {
+  await using t = setUp();
+  t.telemetry.observe.pipeline(() => ({ pending: 0, capacity: 10 }));
+  const names = [...(await t.scrape()).keys()];
+  assert.deepEqual(names.filter((name) => name.startsWith("cluster_")), []);
+  t.telemetry.observe.cluster(() => ({
+    lagEvents: 0,
+    leaseHeld: false,
+    checkpointAgeSeconds: undefined,
+    redisUp: false,
+  }));
+  const f = await t.scrape();
+  assert.equal(value(f, "cluster_log_append_errors_total"), 0, "counters start at 0");
+  assert.equal(value(f, "cluster_epoch_changes_total"), 0);
+  assert.equal(value(f, "cluster_redis_up"), 0);
+  assert.equal(f.has("cluster_checkpoint_age_seconds"), false, "no checkpoint, no age");
+});
+
 Deno.test("/metrics values follow the facade calls", async () => {
   await using t = setUp(true);
   recordOneOfEach(t.telemetry);
@@ -178,6 +211,12 @@ Deno.test("/metrics values follow the facade calls", async () => {
   assert.equal(value(f, "pipeline_pending_events"), 2);
   assert.equal(value(f, "pipeline_capacity_events"), 1000);
   assert.equal(value(f, "log_lines_dropped_total"), 5);
+  assert.equal(value(f, "cluster_log_lag_events"), 7);
+  assert.equal(value(f, "cluster_lease_held"), 1);
+  assert.equal(value(f, "cluster_checkpoint_age_seconds"), 12.5);
+  assert.equal(value(f, "cluster_redis_up"), 1);
+  assert.equal(value(f, "cluster_log_append_errors_total"), 3);
+  assert.equal(value(f, "cluster_epoch_changes_total"), 1);
   assert.ok(value(f, "process_resident_memory_bytes") > 1_000_000);
   assert.ok(value(f, "process_heap_used_bytes") > 0);
   assert.ok(value(f, "process_cpu_seconds_total") > 0);

@@ -55,6 +55,7 @@ export function assembleTelemetry(parts: OtelParts): AssembledTelemetry {
     projector: Object.freeze(metrics.projector),
     vm: Object.freeze(metrics.vm),
     sources: Object.freeze(metrics.sources),
+    cluster: Object.freeze(metrics.cluster),
     log: Object.freeze(metrics.log),
     observe: Object.freeze(metrics.observe),
     tracing: Object.freeze(

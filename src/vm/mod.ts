@@ -32,5 +32,7 @@ export {
   type StateTables,
   type StateTablesOptions,
   type VmBatchResult,
+  type VmState,
 } from "./state_tables.ts";
 export { toWireValue } from "./wire_value.ts";
+export { decodeRaw, encodeRaw, wireOfEncoded } from "./raw_value.ts";

@@ -26,6 +26,17 @@ export interface Mutation {
   readonly seq?: string;
 }
 
+/**
+ * The state tables as a checkpoint holds them: every entity type's entries, least recently
+ * used first (so loading them in order rebuilds the same LRU order), in the JSON-safe
+ * encoding of `encodeRaw`, and where `_seq` numbering stands.
+ */
+export interface VmState {
+  readonly tables: Readonly<Record<string, readonly (readonly [string, unknown])[]>>;
+  /** The slot of the last event with one, and the next arrival index within it. */
+  readonly seq: { readonly slot: number | null; readonly next: number };
+}
+
 /** A handler run that did not produce a mutation. */
 export interface HandlerFailure {
   readonly entity: string;
@@ -142,6 +153,13 @@ export interface StateTables {
   runtime(entity: string): EntityRuntime | undefined;
   /** The `_seq` cursor of `event`; call once per event, in order (slot-local numbering). */
   seqFor(event: PharosEvent): string | undefined;
+  /** The tables and `_seq` numbering, each state passed through `encode`. */
+  exportState(encode: (state: Record<string, unknown>) => unknown): VmState;
+  /**
+   * Replaces every table and the `_seq` numbering with `state`'s (entity types it does not
+   * name end empty), each state passed through `decode`.
+   */
+  importState(state: VmState, decode: (encoded: unknown) => Record<string, unknown>): void;
   /** Records a failed run of event `at` and counts it (a cancellation for {@link CANCEL_CODES}). */
   fail(
     out: BatchOutput,
@@ -233,6 +251,29 @@ export function createStateTables(options: StateTablesOptions): StateTables {
         : nextIndex;
       nextIndex = Math.max(nextIndex, index + 1);
       return toSeq(event.slot, index);
+    },
+    exportState(encode) {
+      const tables: Record<string, (readonly [string, unknown])[]> = {};
+      for (const runtime of entities) {
+        tables[runtime.name] = [...runtime.table.entries()].map(([key, state]) =>
+          [key, encode(state)] as const
+        );
+      }
+      return { tables, seq: { slot: lastSlot ?? null, next: nextIndex } };
+    },
+    importState(state, decode) {
+      for (const runtime of entities) {
+        for (const key of [...runtime.table.keys()]) runtime.table.delete(key);
+        for (const [key, encoded] of state.tables[runtime.name] ?? []) {
+          runtime.table.set(key, decode(encoded));
+        }
+        if (runtime.table.full !== runtime.atCapacity) {
+          runtime.atCapacity = runtime.table.full;
+          telemetry.stateTableAtCapacity(runtime.name, runtime.atCapacity);
+        }
+      }
+      lastSlot = state.seq.slot ?? undefined;
+      nextIndex = state.seq.next;
     },
     fail,
     failWith(out, at, runtime, handler, error) {

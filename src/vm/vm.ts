@@ -10,7 +10,9 @@ import {
   type HandlerFailure,
   type Mutation,
   type VmBatchResult,
+  type VmState,
 } from "./state_tables.ts";
+import { decodeRaw, encodeRaw } from "./raw_value.ts";
 
 /** What one event produced. */
 export interface VmResult {
@@ -66,6 +68,10 @@ export interface Vm {
   state(entity: string, key: string): Readonly<Record<string, unknown>> | undefined;
   /** Writes an entity's state as its most recent entry (a handler host's seed). */
   seed(entity: string, key: string, state: Record<string, unknown>): void;
+  /** Every state table and the `_seq` numbering, JSON-safe: a cluster checkpoint's part. */
+  exportState(): VmState;
+  /** Replaces all state with a checkpoint's ({@link Vm.exportState}); between batches only. */
+  importState(state: VmState): void;
 }
 
 /** Options for {@link createVm}. */
@@ -228,5 +234,9 @@ export function createVm(options: VmOptions): Vm {
     seed(entity, key, state) {
       tables.runtime(entity)?.table.set(key, state);
     },
+    // Handler state may hold bigints and Dates: a checkpoint keeps them tagged (encodeRaw).
+    exportState: () => tables.exportState(encodeRaw),
+    importState: (state) =>
+      tables.importState(state, (encoded) => decodeRaw(encoded) as Record<string, unknown>),
   };
 }

@@ -1,11 +1,13 @@
 /**
- * The operations bundle, checked with the real tools: `compose.yaml` with docker-compose,
- * the Prometheus configuration and alert rules with promtool (including the rules' unit
- * tests), the Grafana dashboards' structure and PromQL, the runbook links, and every metric
- * name used by a dashboard or a rule against the `/metrics` of a real running Pharos.
+ * The operations bundle, checked with the real tools: `compose.yaml` with docker-compose
+ * (both profiles), the cluster's load balancer configuration with haproxy, the Prometheus
+ * configuration and alert rules with promtool (including the rules' unit tests), the Grafana
+ * dashboards' structure and PromQL, the runbook links, and every metric name used by a
+ * dashboard or a rule against the `/metrics` of a real running Pharos (cluster-mode names
+ * against the list in `_cluster_metrics.ts`).
  *
- * docker-compose (Debian package `docker-compose`) and promtool (Debian package
- * `prometheus`) must be installed: `.ci/run` installs them. Unlike the exposition lint in
+ * docker-compose (Debian package `docker-compose`), promtool (Debian package `prometheus`)
+ * and haproxy (Debian package `haproxy`) must be installed. Unlike the exposition lint in
  * other tests, these checks fail instead of skipping when a tool is missing, because the
  * files they check have no other validation.
  */
@@ -14,12 +16,14 @@ import { startOtlpReceiver } from "../fakes/otlp_receiver.ts";
 import { spawnServer } from "../fakes/server_process.ts";
 import { TestClient } from "../fakes/ws_client.ts";
 import { barrier } from "./_helpers.ts";
+import { CLUSTER_METRICS } from "./_cluster_metrics.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const path = (relative: string) => new URL(relative, ROOT).pathname;
 const read = (relative: string) => Deno.readTextFile(new URL(relative, ROOT));
 
 const COMPOSE = "compose.yaml";
+const HAPROXY = "ops/haproxy/haproxy.cfg";
 const PROMETHEUS_CONFIG = "ops/prometheus/prometheus.yml";
 const ALERTS = "ops/prometheus/alerts.yml";
 const ALERTS_TEST = "ops/prometheus/alerts_test.yml";
@@ -31,6 +35,7 @@ const RUNBOOKS = "docs/runbooks.md";
 const PACKAGES: Record<string, string> = {
   "docker-compose": "docker-compose",
   promtool: "prometheus",
+  haproxy: "haproxy",
 };
 
 interface ToolResult {
@@ -317,13 +322,61 @@ async function allExprs(): Promise<{ where: string; expr: string }[]> {
 // ---------------------------------------------------------------------------------------------
 // Compose and Dockerfile.
 
-Deno.test("compose.yaml: docker-compose config -q accepts it, with the six services", async () => {
+/** The service blocks of `docker-compose config` output (normalized YAML), by name. */
+function composeServices(config: string): Map<string, string> {
+  const services = new Map<string, string>();
+  const block = config.match(/^services:\n((?: {2}.*\n|\n)*)/m)?.[1] ?? "";
+  for (const part of block.split(/^(?= {2}[\w.-]+:$)/m)) {
+    const name = part.match(/^ {2}([\w.-]+):$/m)?.[1];
+    if (name !== undefined) services.set(name, part);
+  }
+  return services;
+}
+
+/** The `profiles` of a service block (none: the service is always on). */
+function profilesOf(service: string): string[] {
+  const list = service.match(/^ {4}profiles:\n((?: {4}(?: {2})?- .*\n)+)/m)?.[1] ?? "";
+  return [...list.matchAll(/- (\S+)/g)].map((m) => m[1]!);
+}
+
+Deno.test("compose.yaml: docker-compose config -q accepts it, six services by default and the cluster profile", async () => {
   await assertTool("docker-compose", ["-f", COMPOSE, "config", "-q"]);
-  const services = await assertTool("docker-compose", ["-f", COMPOSE, "config", "--services"]);
-  assert.deepEqual(
-    services.split("\n").map((s) => s.trim()).filter(Boolean).sort(),
-    ["grafana", "jaeger", "loki", "otel-collector", "pharos", "prometheus"],
+  await assertTool("docker-compose", ["-f", COMPOSE, "--profile", "cluster", "config", "-q"]);
+  const services = composeServices(await assertTool("docker-compose", ["-f", COMPOSE, "config"]));
+  const always = [...services].filter(([, block]) => profilesOf(block).length === 0);
+  assert.deepEqual(always.map(([name]) => name).sort(), [
+    "grafana",
+    "jaeger",
+    "loki",
+    "otel-collector",
+    "pharos",
+    "prometheus",
+  ]);
+  const cluster = [...services].filter(([, block]) => profilesOf(block).includes("cluster"));
+  assert.deepEqual(cluster.map(([name]) => name).sort(), ["lb", "pharos-a", "pharos-b", "redis"]);
+  assert.equal(services.size, always.length + cluster.length, "a service in another profile");
+
+  // The cluster instances: Pharos's image and telemetry settings, plus the shared log.
+  const pharos = services.get("pharos")!;
+  for (const name of ["pharos-a", "pharos-b"]) {
+    const block = services.get(name)!;
+    assert.match(block, /^ {4}image: pharos:local$/m, name);
+    assert.match(block, /^ {6}PHAROS_REDIS_URL: redis:\/\/redis:6379$/m, name);
+    assert.match(block, new RegExp(`^ {6}PHAROS_INSTANCE_ID: ${name}$`, "m"), name);
+    for (const line of pharos.match(/^ {6}OTEL_\w+: .*$/gm) ?? []) {
+      assert.ok(block.includes(line + "\n"), `${name} lacks pharos's ${line.trim()}`);
+    }
+  }
+  const redis = services.get("redis")!;
+  assert.match(redis, /^ {4}image: redis:7\.2\.\d+$/m);
+  assert.match(
+    redis,
+    /^ {4}command:\n(?: {4}- .*\n)*? {4}- --appendonly\n {4}- ["']yes["']\n {4}- --appendfsync\n {4}- everysec\n/m,
   );
+  const lb = services.get("lb")!;
+  assert.match(lb, /^ {4}image: haproxy:2\.8\.\d+$/m);
+  assert.match(lb, /published: 8878\n\s+target: 8878\n/);
+
   const compose = await read(COMPOSE);
   for (const [, image] of compose.matchAll(/^\s*image:\s*(\S+)/gm)) {
     assert.match(image!, /:[\w][\w.-]*$/, `image ${image} has no pinned tag`);
@@ -335,10 +388,43 @@ Deno.test("compose.yaml: docker-compose config -q accepts it, with the six servi
       "./ops/prometheus:", // the folder: rule_files are relative to prometheus.yml
       "./ops/grafana/provisioning:",
       "./ops/grafana/dashboards:",
+      "./ops/haproxy/haproxy.cfg:",
     ]
   ) {
     assert.ok(compose.includes(mount), `compose.yaml does not mount ${mount}`);
   }
+});
+
+/** An haproxy time (`300`, `5s`, `1h`, …; milliseconds without a unit) in milliseconds. */
+function haproxyMs(value: string): number {
+  const match = value.match(/^(\d+)(us|ms|s|m|h|d)?$/);
+  assert.ok(match, `not an haproxy time: ${value}`);
+  const unit = { us: 0.001, ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  return Number(match[1]) * unit[(match[2] ?? "ms") as keyof typeof unit];
+}
+
+Deno.test("haproxy.cfg: haproxy -c accepts it; /ready checks, WebSocket tunnel timeout, no query strings in logs", async () => {
+  // Outside Docker the server names do not resolve: init-addr none lets -c pass anyway.
+  const output = await assertTool("haproxy", ["-c", "-f", HAPROXY]);
+  assert.match(output, /Configuration file is valid/, output);
+  const cfg = (await read(HAPROXY)).replace(/^\s*#.*$/gm, "");
+  assert.match(cfg, /^\s*bind :8878$/m);
+  assert.match(cfg, /^\s*http-check send meth GET uri \/ready$/m);
+  assert.match(cfg, /^\s*http-check expect status 200$/m);
+  for (const name of ["pharos-a", "pharos-b"]) {
+    assert.match(cfg, new RegExp(`^\\s*server ${name} ${name}:8877$`, "m"));
+  }
+  assert.match(cfg, /^\s*default-server .*\bresolvers docker\b.*\binit-addr last,libc,none\b/m);
+  assert.match(cfg, /^\s*nameserver \S+ 127\.0\.0\.11:53$/m);
+  // Longer than PHAROS_IDLE_TIMEOUT_MS (300 s by default): Pharos decides when a socket is idle.
+  const tunnel = cfg.match(/^\s*timeout tunnel (\S+)$/m)?.[1];
+  assert.ok(tunnel, "no timeout tunnel: WebSockets would be cut after timeout client/server");
+  assert.ok(haproxyMs(tunnel) > 300_000, `timeout tunnel ${tunnel} is not above 300 s`);
+  // WebSocket clients may present `?hs_token=…`: no log field that carries the query string.
+  const format = cfg.match(/^\s*log-format (.*)$/m)?.[1];
+  assert.ok(format, "no log-format: option httplog would log the query string");
+  assert.doesNotMatch(format, /%(?:\{[^}]*\})?(?:r|HU|HQ)\b/, `log-format ${format} logs queries`);
+  assert.doesNotMatch(cfg, /^\s*option httplog\b/m);
 });
 
 Deno.test("Dockerfile: the project's Deno, cached dependencies, non-root, /ready healthcheck", async () => {
@@ -365,6 +451,19 @@ Deno.test("promtool: prometheus.yml and its rule files are valid", async () => {
   const config = await read(PROMETHEUS_CONFIG);
   assert.match(config, /targets: \["pharos:8877"\]/);
   assert.match(config, /targets: \["otel-collector:8889"\]/);
+  // The cluster instances only through DNS: a static target would be down (and fire
+  // PharosDown) whenever the cluster profile is not running.
+  const cluster = config.slice(config.indexOf("- job_name: pharos-cluster"));
+  assert.ok(cluster.length > 0 && config.includes("- job_name: pharos-cluster"), "no cluster job");
+  assert.match(
+    cluster,
+    /dns_sd_configs:\n\s+- names: \["pharos-a", "pharos-b"\]\n\s+type: A\n\s+port: 8877\n/,
+  );
+  assert.doesNotMatch(
+    config,
+    /targets: \[[^\]]*pharos-[ab]/,
+    "cluster instances as static targets",
+  );
 });
 
 Deno.test("promtool: alerts.yml is valid", async () => {
@@ -380,6 +479,11 @@ Deno.test("promtool: the alert rules' unit tests pass", async () => {
 Deno.test("alerts: the expected set, each with severity, annotations, runbook and tests", async () => {
   const rules = await alertRules();
   assert.deepEqual(rules.map((r) => r.name).sort(), [
+    "ClusterCheckpointStale",
+    "ClusterEpochChanged",
+    "ClusterLeaseLost",
+    "ClusterLogLag",
+    "ClusterRedisDown",
     "HandlerCancellations",
     "HandlerErrors",
     "HandlerHostRestarts",
@@ -419,7 +523,18 @@ Deno.test("alerts: the expected set, each with severity, annotations, runbook an
     const anchor = runbook.match(/^docs\/runbooks\.md#(.+)$/)?.[1];
     assert.ok(anchor, `${rule.name}: runbook_url ${runbook} is not docs/runbooks.md#<anchor>`);
     assert.ok(anchors.has(anchor), `${rule.name}: ${RUNBOOKS} has no section #${anchor}`);
-    assert.match(rule.expr, /job="pharos"/, `${rule.name} must select the direct scrape`);
+    // The direct scrapes (standalone and cluster instances), never the collector's copy.
+    assert.match(
+      rule.expr,
+      /job=~"pharos\|pharos-cluster"/,
+      `${rule.name} must select the direct scrapes`,
+    );
+    assert.doesNotMatch(rule.expr, /otel-collector/, rule.name);
+    // Cluster rules read only cluster metrics, so they find nothing on a standalone server.
+    if (rule.name.startsWith("Cluster")) {
+      const names = metricNames(rule.expr);
+      assert.ok(names.length > 0 && names.every((n) => clusterMetrics.has(n)), rule.name);
+    }
     assert.ok(firing.has(rule.name), `${ALERTS_TEST} has no case where ${rule.name} fires`);
     assert.ok(quiet.has(rule.name), `${ALERTS_TEST} has no case where ${rule.name} stays quiet`);
   }
@@ -480,6 +595,7 @@ Deno.test("dashboards: valid JSON with uid, title, panels and provisioned data s
 
   const list = await dashboards();
   assert.deepEqual(list.map((d) => d.json.title).sort(), [
+    "Cluster",
     "Handlers",
     "Health & Sources",
     "Projector Performance",
@@ -568,6 +684,10 @@ function exposes(types: Map<string, string>, name: string): boolean {
   return type === "histogram" || (type === "summary" && base[2] !== "bucket");
 }
 
+/** Names that only a cluster-mode server exports (see `_cluster_metrics.ts`). */
+const clusterMetrics = new Set<string>(CLUSTER_METRICS);
+const isClusterName = (name: string) => name.startsWith("cluster_");
+
 /** Labels Prometheus adds or uses itself. */
 const PROMETHEUS_LABELS = [
   "job",
@@ -580,7 +700,10 @@ const PROMETHEUS_LABELS = [
 
 Deno.test("dashboards and alert rules use only metrics and labels a real Pharos exports", async () => {
   const exprs = await allExprs();
-  const wanted = new Set(exprs.flatMap((e) => metricNames(e.expr)));
+  // cluster_* names are checked against CLUSTER_METRICS: this server is standalone.
+  const wanted = new Set(
+    exprs.flatMap((e) => metricNames(e.expr)).filter((n) => !isClusterName(n)),
+  );
   assert.ok(wanted.size > 20, `only ${wanted.size} metric names found: the extraction is broken`);
 
   await using receiver = await startOtlpReceiver();
@@ -657,11 +780,19 @@ Deno.test("dashboards and alert rules use only metrics and labels a real Pharos 
   const problems: string[] = [];
   for (const { where, expr } of exprs) {
     for (const name of metricNames(expr)) {
-      if (!exposes(types, name)) problems.push(`${where}: no metric ${name} on /metrics`);
+      if (isClusterName(name)) {
+        if (!clusterMetrics.has(name)) problems.push(`${where}: ${name} is not in CLUSTER_METRICS`);
+      } else if (!exposes(types, name)) {
+        problems.push(`${where}: no metric ${name} on /metrics`);
+      }
     }
     for (const label of labelNames(expr)) {
       if (!known.has(label)) problems.push(`${where}: no label ${label} on /metrics`);
     }
   }
   assert.deepEqual(problems, [], `exported: ${[...types.keys()].join(", ")}`);
+  // Cluster series on a standalone server would make the cluster rules fire there
+  // (ClusterLeaseLost on cluster_lease_held 0, ClusterRedisDown on cluster_redis_up 0).
+  const standalone = [...types.keys()].filter((name) => isClusterName(name));
+  assert.deepEqual(standalone, [], "a standalone server exports cluster metrics");
 });

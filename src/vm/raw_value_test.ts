@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { toWireValue } from "../vm/mod.ts";
+import { toWireValue } from "./wire_value.ts";
 import { decodeRaw, encodeRaw, wireOfEncoded } from "./raw_value.ts";
 
 /** What crossing the process boundary does to `value`. */

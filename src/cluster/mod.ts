@@ -1,0 +1,12 @@
+/**
+ * Cluster mode (`PHAROS_REDIS_URL`): several instances share one ordered event log per
+ * stack in a Redis Stream. Every instance appends what its sources receive and applies the
+ * whole log in order, so all hold the same state and number the same `_seq` cursors; a
+ * lease in Redis runs the singleton sources (demo, upstream, replay) on one instance;
+ * checkpoints let a new instance start from state plus the log's tail; an epoch catches a
+ * Redis that lost the log.
+ * @module
+ */
+export { type Cluster, type ClusterOptions, createCluster, LeaseLostError } from "./cluster.ts";
+export type { ClusterStatus } from "./status.ts";
+export { type ClusterKeys, clusterKeys } from "./keys.ts";
