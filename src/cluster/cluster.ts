@@ -75,6 +75,7 @@ export function createCluster(options: ClusterOptions): Cluster {
     instance,
     epoch: () => epoch,
     onEpochMismatch: () => void recoverEpoch(),
+    readWaitingMs: () => consumer?.readWaitingMs() ?? 0,
     onConsumerStuck() {
       log.warn("Cluster log consumer received nothing for 3 s: reconnecting it", {
         instance,

@@ -45,6 +45,8 @@ export interface LogConsumer {
   readonly applied: LogPosition;
   /** The last entry read and handed to the intake. */
   readonly read: LogPosition;
+  /** How long the read under way has been waiting for Redis (0 when none is). */
+  readWaitingMs(): number;
 }
 
 /** Creates the consumer; nothing is read until `start`. */
@@ -58,6 +60,8 @@ export function createLogConsumer(options: LogConsumerOptions): LogConsumer {
   /** Set while a `quiesce` waits: the loop parks at its next turn and resolves it. */
   let pauseRequest: { parked: () => void; resume: Promise<void> } | undefined;
   let badEntries = 0;
+  /** When the read under way was sent; undefined between reads. */
+  let readSentAt: number | undefined;
 
   const sleep = (ms: number) => new Promise<void>((resolve) => clock.setTimer(ms, resolve));
 
@@ -129,15 +133,18 @@ export function createLogConsumer(options: LogConsumerOptions): LogConsumer {
         continue;
       }
       let entries: LogEntry[];
+      readSentAt = clock.monotonic();
       try {
         entries = await log.read(read.id, READ_COUNT, READ_BLOCK_MS);
         failures = 0;
       } catch (error) {
+        readSentAt = undefined;
         if (!running) break;
         if (failures++ === 0) options.onReadError(error);
         await sleep(Math.min(50 * 2 ** failures, 500));
         continue;
       }
+      readSentAt = undefined;
       if (entries.length === 0) continue;
       try {
         if (tracing.exporting) {
@@ -197,5 +204,6 @@ export function createLogConsumer(options: LogConsumerOptions): LogConsumer {
     get read() {
       return read;
     },
+    readWaitingMs: () => (readSentAt === undefined ? 0 : clock.monotonic() - readSentAt),
   };
 }

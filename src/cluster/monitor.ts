@@ -23,7 +23,15 @@ export interface RedisMonitorOptions {
   readonly epoch: () => string | undefined;
   /** The log holds another epoch, or none. */
   readonly onEpochMismatch: () => void;
-  /** A probe entry written long ago has not come back through the consumer. */
+  /**
+   * How long the consumer's read under way has waited (0 between reads): a consumer held
+   * back by a busy pipeline is behind, not stuck, and reads nothing meanwhile.
+   */
+  readonly readWaitingMs: () => number;
+  /**
+   * A probe entry written long ago has not come back, while a read has waited as long: the
+   * reader's connection looks open but receives nothing.
+   */
   readonly onConsumerStuck: () => void;
 }
 
@@ -98,7 +106,10 @@ export function createRedisMonitor(options: RedisMonitorOptions): RedisMonitor {
   function checkConsumer(): void {
     const now = clock.monotonic();
     for (const writtenAt of unseen.values()) {
-      if (now - writtenAt > STREAM_PROBE_DEADLINE_MS) {
+      if (
+        now - writtenAt > STREAM_PROBE_DEADLINE_MS &&
+        options.readWaitingMs() > STREAM_PROBE_DEADLINE_MS
+      ) {
         unseen.clear();
         options.onConsumerStuck();
       }

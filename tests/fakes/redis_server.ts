@@ -44,7 +44,9 @@ async function waitForPing(port: number): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  throw new Error(`redis-server on port ${port} did not answer PING within ${STARTUP_TIMEOUT_MS} ms`);
+  throw new Error(
+    `redis-server on port ${port} did not answer PING within ${STARTUP_TIMEOUT_MS} ms`,
+  );
 }
 
 /** Starts a real redis-server; fails with how to install it when the binary is missing. */

@@ -65,10 +65,13 @@ export function spawnDeno(
       PORT_TIMEOUT_MS,
     );
   });
-  const port = Promise.race([listening, timeout]).finally(() => clearTimeout(timer));
+  // A process that exits without listening (a config error) fails `port` at once.
+  const exitedFirst = exited.then((status) => {
+    throw new Error(`exited (code ${status.code}) without listening:\n${out}\n${err}`);
+  });
+  const port = Promise.race([listening, timeout, exitedFirst]).finally(() => clearTimeout(timer));
   port.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection
-  // A process that exits without listening (a config error) needs no timer either.
-  exited.finally(() => clearTimeout(timer));
+  exitedFirst.catch(() => {});
   return {
     child,
     port,
