@@ -3,6 +3,9 @@ import type { Source } from "../sources/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import type { EventLog } from "./event_log.ts";
 
+/** Longest wait between attempts to take a free lease. */
+const ACQUIRE_EVERY_MS = 500;
+
 /** Options for {@link createLease}. */
 export interface LeaseOptions {
   readonly log: EventLog;
@@ -35,6 +38,8 @@ export interface Lease {
 export function createLease(options: LeaseOptions): Lease {
   const { log, clock, logger, instance, leaseMs, singletons } = options;
   const renewEveryMs = Math.max(100, Math.floor(leaseMs / 3));
+  // A released lease (a holder shutting down) is free at once: look for it often.
+  const acquireEveryMs = Math.min(renewEveryMs, ACQUIRE_EVERY_MS);
   // Give up before the lease can have expired: another instance may hold it from then on.
   const safeForMs = leaseMs - renewEveryMs;
   let held = false;
@@ -100,7 +105,7 @@ export function createLease(options: LeaseOptions): Lease {
 
   function schedule(): void {
     if (stopped) return;
-    timer = clock.setTimer(renewEveryMs, () => {
+    timer = clock.setTimer(held ? renewEveryMs : acquireEveryMs, () => {
       tick = step().finally(schedule);
     });
   }

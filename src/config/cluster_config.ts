@@ -17,7 +17,7 @@ export interface ClusterConfig {
   readonly prefix: string;
   /**
    * `PHAROS_INSTANCE_ID`: this instance's name in the lease, logs and `/status`; empty
-   * generates `<hostname>-<pid>-<random>`.
+   * generates `pharos-<pid>-<random>`.
    * @default {""}
    */
   readonly instanceId: string;

@@ -547,7 +547,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: "PHAROS_REDIS_URL",
     flag: "redis-url",
     kind: "redisUrl",
-    defaultText: "unset",
+    defaultText: "(none: one instance alone)",
     description:
       "Cluster mode: redis://[user:pass@]host:port[/db] (rediss:// for TLS); instances on one Redis share one ordered event log and serve the same state; unset runs alone",
   },
@@ -563,7 +563,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: "PHAROS_INSTANCE_ID",
     flag: "instance-id",
     kind: "keyPrefix",
-    defaultText: "`<hostname>-<pid>-<random>`",
+    defaultText: "`pharos-<pid>-<random>`",
     description: "This instance's name in the cluster lease, logs and /status",
   },
   {

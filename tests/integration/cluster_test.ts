@@ -13,6 +13,7 @@ import {
   ingest,
   startInstance,
 } from "../fakes/cluster_instance.ts";
+import { startOtlpReceiver } from "../fakes/otlp_receiver.ts";
 import { startRedis } from "../fakes/redis_server.ts";
 import { startStallingProxy } from "../fakes/stalling_proxy.ts";
 import { UpstreamFeed } from "../fakes/upstream_feed.ts";
@@ -186,6 +187,24 @@ Deno.test("cluster: the lease holder SIGKILLed: another takes over, _seq never r
   assert.equal(status.sources.find((s) => s.name === "demo")?.status, "Connected");
 });
 
+Deno.test("cluster: a holder shut down gracefully gives the lease up at once", async () => {
+  await using redis = await startRedis();
+  const env = { PHAROS_CLUSTER_LEASE_MS: "20000", PHAROS_DEMO_RATE: "20" };
+  await using a = await startInstance({ id: "a", redisUrl: redis.url, sources: "demo", env });
+  await a.ready();
+  await eventually(async () => (await a.status()).cluster.lease.held, "a holds the lease");
+  await using b = await startInstance({ id: "b", redisUrl: redis.url, sources: "demo", env });
+  await b.ready();
+  a.process.child.kill("SIGTERM");
+  const stoppedAt = Date.now();
+  assert.equal((await a.process.exited).code, 0);
+  // Well inside the 20 s lease: the lease was released, not left to expire.
+  await eventually(async () => (await b.status()).cluster.lease.held, "b takes over", 5_000);
+  const tookOverMs = Date.now() - stoppedAt;
+  assert.ok(tookOverMs < 3_000, `b took over ${tookOverMs} ms after the SIGTERM`);
+  assert.equal(await redis.cli("GET", "pharos:tokens:lease"), "b");
+});
+
 Deno.test("cluster: the upstream source moves with the lease and resumes from the log's cursor", async () => {
   await using redis = await startRedis();
   await using feed = new UpstreamFeed();
@@ -353,4 +372,45 @@ Deno.test("cluster: a consumer whose connection goes silent is found by the prob
   assert.ok(recoveredMs >= 2_500, `not a normal delivery (${recoveredMs} ms)`);
   assert.match(b.process.stdout(), /cluster-consumer-stuck|received nothing for 3 s/);
   assert.equal(await b.readyCode(), 200, "the command connection kept working throughout");
+});
+
+Deno.test("cluster: one trace runs from the producer through A's append to B's event and frame", async () => {
+  await using receiver = await startOtlpReceiver();
+  await using redis = await startRedis();
+  const otel = (service: string) => ({
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_BSP_SCHEDULE_DELAY: "100",
+    OTEL_SERVICE_NAME: service,
+  });
+  await using a = await startInstance({ id: "a", redisUrl: redis.url, env: otel("pharos-a") });
+  await using b = await startInstance({ id: "b", redisUrl: redis.url, env: otel("pharos-b") });
+  await Promise.all([a.ready(), b.ready()]);
+  await using client = await TestClient.connect(`ws://127.0.0.1:${b.port}/`);
+  client.send({ type: "subscribe", view: "Token/list", withSnapshot: false });
+  await client.waitFor((frames) => frames.some((f) => f.json.op === "subscribed"));
+
+  const trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const producer = "00f067aa0ba902b7";
+  const sent = await ingest(a, [transfer("MintT", 9700, 0)], {
+    traceparent: `00-${trace}-${producer}-01`,
+  });
+  assert.equal(sent.status, 202);
+  await client.waitFor((frames) => frames.some((f) => f.json.op === "patch"));
+
+  const service = (span: { resource: Record<string, unknown> }) => span.resource["service.name"];
+  let spans = receiver.spans();
+  await eventually(() => {
+    spans = receiver.spans().filter((span) => span.traceId === trace);
+    return spans.some((s) => s.name === "projector.publish" && service(s) === "pharos-b") &&
+      spans.some((s) => s.name === "cluster.append");
+  }, "A's append and B's publish spans in the producer's trace");
+  const append = spans.find((s) => s.name === "cluster.append");
+  assert.ok(append, `no cluster.append span; have ${spans.map((s) => s.name)}`);
+  assert.equal(service(append), "pharos-a");
+  assert.equal(append.kind, "producer");
+  const onB = spans.find((s) => s.name === "vm.process_event" && service(s) === "pharos-b");
+  assert.ok(onB, "B's event span is in the trace");
+  assert.equal(onB.parentSpanId, append.spanId, "B's event continues A's append span");
+  const consume = receiver.spans().filter((s) => s.name === "cluster.consume");
+  assert.ok(consume.some((s) => service(s) === "pharos-b"), "B recorded its consume span");
 });
