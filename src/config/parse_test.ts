@@ -244,3 +244,23 @@ Deno.test("an option lands in its slice; the rest of the config keeps its defaul
   }
   assert.equal(DEFAULT_CONFIG.ws.limits.maxSnapshotRows, 10_000, "the defaults are untouched");
 });
+
+Deno.test("cluster options: a Redis URL is checked and never echoed; the rest have bounds", () => {
+  const config = parseConfig({
+    env: {
+      PHAROS_REDIS_URL: "rediss://user:secret@redis.example:6380/2",
+      PHAROS_INSTANCE_ID: "a-1",
+    },
+  });
+  assert.equal(config.cluster.redisUrl, "rediss://user:secret@redis.example:6380/2");
+  assert.equal(config.cluster.instanceId, "a-1");
+  assert.equal(config.cluster.prefix, "pharos");
+  for (const bad of ["http://x:1", "redis://:secret@/", "redis://h:1/db", "not a url secret"]) {
+    const error = configError(() => parseConfig({ env: { PHAROS_REDIS_URL: bad } }));
+    assert.match(error.problems[0]!, /^PHAROS_REDIS_URL: /);
+    assert.ok(!error.message.includes("secret"), `the value is not echoed: ${error.message}`);
+  }
+  const prefix = configError(() => parseConfig({ env: { PHAROS_REDIS_PREFIX: "a b" } }));
+  assert.match(prefix.problems[0]!, /PHAROS_REDIS_PREFIX/);
+  configError(() => parseConfig({ env: { PHAROS_CLUSTER_LEASE_MS: "10" } }));
+});

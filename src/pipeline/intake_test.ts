@@ -249,3 +249,28 @@ Deno.test("intake batches", async (t) => {
     assert.deepEqual(done, [2, 3]);
   });
 });
+
+Deno.test("push waits for room, keeps the order, and says when its events are processed", async () => {
+  const held = gate();
+  const intake = createIntake({
+    clock: systemClock,
+    capacity: 4,
+    maxBatch: 2,
+    process: held.process,
+    onError: (_, error) => assert.fail(String(error)),
+  });
+  const done: string[] = [];
+  await intake.push("log", [event(1), event(2), event(3)], () => done.push("first"));
+  let second = false;
+  const pushing = intake.push("log", [event(4), event(5)], () => done.push("second"))
+    .then(() => (second = true));
+  await held.release(); // first batch [1, 2] done: 1 queued, room for the 2 waiting
+  await pushing;
+  assert.equal(second, true);
+  while (held.held > 0 || intake.pending > 0) await held.release();
+  await intake.idle();
+  assert.deepEqual(held.processed, [1, 2, 3, 4, 5]);
+  assert.deepEqual(done, ["first", "second"]);
+  await intake.close();
+  await assert.rejects(intake.push("log", [event(6)]), IntakeClosedError);
+});

@@ -26,7 +26,12 @@ import {
   type Mutation,
   type PathCache,
 } from "../vm/mod.ts";
-import { type CachedViews, exportCaches, importCaches, type ProjectorState } from "./cache_state.ts";
+import {
+  type CachedViews,
+  exportCaches,
+  importCaches,
+  type ProjectorState,
+} from "./cache_state.ts";
 import { DerivedView } from "./derived_view.ts";
 import { createPatchFrameEncoder, type PatchFrameEncoder } from "./frames.ts";
 
