@@ -11,7 +11,7 @@
 export const CLUSTER_METRICS = [
   /** Gauge: log entries after this instance's last applied position. */
   "cluster_log_lag_events",
-  /** Counter: appends to the Redis log that failed (ingest got 503, or a singleton event was retried). */
+  /** Counter: events whose append to the Redis log failed (ingest got 503, or a singleton event was retried). */
   "cluster_log_append_errors_total",
   /** Gauge: 1 on the instance holding the singleton-source lease, else 0. */
   "cluster_lease_held",
