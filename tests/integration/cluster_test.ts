@@ -7,67 +7,14 @@
  * flushed log (a new epoch, and full snapshots for clients).
  */
 import assert from "node:assert/strict";
-import {
-  type ClusterInstance,
-  eventually,
-  ingest,
-  startInstance,
-} from "../fakes/cluster_instance.ts";
+import { eventually, ingest, startInstance } from "../fakes/cluster_instance.ts";
 import { startOtlpReceiver } from "../fakes/otlp_receiver.ts";
 import { startRedis } from "../fakes/redis_server.ts";
 import { startStallingProxy } from "../fakes/stalling_proxy.ts";
 import { UpstreamFeed } from "../fakes/upstream_feed.ts";
 import { TestClient } from "../fakes/ws_client.ts";
+import { countOf, MINTS, settled, snapshotOf, transfer, transfers } from "./_cluster.ts";
 import { CLUSTER_METRICS } from "./_cluster_metrics.ts";
-import { snapshotEntities } from "./_helpers.ts";
-
-const MINTS = ["MintA", "MintB", "MintC", "MintD"];
-
-/** A demo-stack Transfer with an explicit position: appended once, however often it is sent. */
-function transfer(mint: string, slot: number, index: number) {
-  return {
-    type: "Transfer",
-    slot,
-    index,
-    data: { mint, from: "w1", to: "w2", amount: "1000" },
-  };
-}
-
-/** `count` transfers spread over MINTS, positions from `slot` on. */
-function transfers(slot: number, count: number) {
-  return Array.from({ length: count }, (_, i) => transfer(MINTS[i % MINTS.length]!, slot, i));
-}
-
-type Entities = Map<string, Record<string, unknown>>;
-
-/** The `Token/list` snapshot of an instance, by key (a fresh subscriber's view). */
-async function snapshotOf(instance: ClusterInstance): Promise<Entities> {
-  await using client = await TestClient.connect(`ws://127.0.0.1:${instance.port}/`);
-  client.send({ type: "subscribe", view: "Token/list" });
-  await client.waitFor(
-    (frames) =>
-      frames.some((f) => f.json.op === "snapshot" && f.json.complete === true) ||
-      frames.some((f) => f.json.op === "subscribed") && frames.length > 1,
-    5_000,
-    "the Token/list snapshot",
-  ).catch(() => {}); // an empty view sends no snapshot
-  return new Map(snapshotEntities(client.frames, "Token/list").map((e) => [e.key, e.data]));
-}
-
-/** Waits until every instance has applied the log up to the same offset, and returns it. */
-async function settled(instances: readonly ClusterInstance[], atLeast = 0): Promise<number> {
-  let offset = -1;
-  await eventually(async () => {
-    const statuses = await Promise.all(instances.map((instance) => instance.status()));
-    const applied = statuses.map((status) => status.cluster.log.applied);
-    offset = applied[0]!;
-    return applied.every((n) => n === offset) && offset >= atLeast &&
-      statuses.every((status) => status.cluster.log.lag === 0);
-  }, `instances to apply the same offset (>= ${atLeast})`);
-  return offset;
-}
-
-const countOf = (entities: Entities, mint: string) => entities.get(mint)?.transferCount;
 
 Deno.test("cluster: two instances share one log; a client of B sees what A ingested", async () => {
   await using redis = await startRedis();

@@ -2,11 +2,15 @@
  * The ops files against a real Prometheus (Debian's `prometheus` binary) scraping a real
  * Pharos every second: every alert rule of ops/prometheus/alerts.yml evaluates without error,
  * the alerts an operator relies on go pending when their cause happens (a dead upstream,
- * failing handlers, stalled clients), and every PromQL expression of every Grafana dashboard
- * evaluates and returns data. Loopback only; Prometheus keeps its TSDB in a temp dir.
+ * failing handlers, stalled clients, Redis gone under a cluster-mode instance), and every
+ * PromQL expression of every Grafana dashboard evaluates and returns data (the cluster
+ * dashboard's from a cluster-mode instance on a real redis-server, scraped as
+ * `pharos-cluster`). Loopback only; Prometheus keeps its TSDB in a temp dir.
  */
 import assert from "node:assert/strict";
+import { startInstance } from "../fakes/cluster_instance.ts";
 import { startOtlpReceiver } from "../fakes/otlp_receiver.ts";
+import { startRedis } from "../fakes/redis_server.ts";
 import { spawnServer } from "../fakes/server_process.ts";
 import { UpstreamFeed } from "../fakes/upstream_feed.ts";
 import { TestClient } from "../fakes/ws_client.ts";
@@ -88,8 +92,8 @@ class Prometheus implements AsyncDisposable {
     );
   }
 
-  /** Starts Prometheus scraping `target` (host:port) as job "pharos" and loading alerts.yml. */
-  static async start(target: string): Promise<Prometheus> {
+  /** Starts Prometheus scraping each job's target (host:port) and loading alerts.yml. */
+  static async start(targets: Readonly<Record<string, string>>): Promise<Prometheus> {
     await assertInstalled();
     const dir = await Deno.makeTempDir({ prefix: "pharos-prometheus-" });
     const config = `${dir}/prometheus.yml`;
@@ -103,10 +107,12 @@ class Prometheus implements AsyncDisposable {
         "rule_files:",
         `  - ${JSON.stringify(ALERTS)}`,
         "scrape_configs:",
-        "  - job_name: pharos",
-        "    metrics_path: /metrics",
-        "    static_configs:",
-        `      - targets: [${JSON.stringify(target)}]`,
+        ...Object.entries(targets).flatMap(([job, target]) => [
+          `  - job_name: ${job}`,
+          "    metrics_path: /metrics",
+          "    static_configs:",
+          `      - targets: [${JSON.stringify(target)}]`,
+        ]),
         "",
       ].join("\n"),
     );
@@ -247,26 +253,32 @@ function dashboardExprs(dashboard: Json): string[] {
 
 /**
  * The dashboard's variables as Grafana would fill them by default: a custom variable's
- * current value, `instance` the scraped target (its All value `.*` would do too, but the
- * target is stricter), and the interval variables a value Prometheus accepts.
+ * current value, `instance` the target scraped as the dashboard's `job` (default `pharos`;
+ * its All value `.*` would do too, but the target is stricter), and the interval variables
+ * a value Prometheus accepts.
  */
-function substitute(expr: string, dashboard: Json, instance: string): string {
+function substitute(
+  expr: string,
+  dashboard: Json,
+  targets: Readonly<Record<string, string>>,
+): string {
   const values = new Map<string, string>([
     ["__rate_interval", "1m"],
     ["__interval", "15s"],
     ["__range", "5m"],
-    ["instance", instance.replaceAll(".", "\\\\.")],
   ]);
   const variables = ((dashboard.templating as Json | undefined)?.list ?? []) as Json[];
   for (const variable of variables) {
     const name = variable.name as string;
-    if (values.has(name)) continue;
+    if (values.has(name) || name === "instance") continue;
     const current = (variable.current as Json | undefined)?.value;
     const value = Array.isArray(current) ? current[0] : current;
     if (typeof value === "string") {
       values.set(name, value === "$__all" ? String(variable.allValue ?? ".*") : value);
     }
   }
+  const instance = targets[values.get("job") ?? "pharos"] ?? targets.pharos!;
+  values.set("instance", instance.replaceAll(".", "\\\\."));
   return expr.replace(/\$\{(\w+)\}|\$(\w+)/g, (whole, braced, bare) => {
     const value = values.get(braced ?? bare);
     return value ?? whole;
@@ -330,7 +342,14 @@ Deno.test("a real Prometheus: rules evaluate, alerts go pending on their causes,
   }, 200);
   stack.defer(() => clearInterval(publishing));
 
-  const prometheus = stack.use(await Prometheus.start(target));
+  // A cluster-mode instance on a real Redis, scraped as the compose file's cluster job: the
+  // cluster dashboard and alerts read it.
+  const redis = stack.use(await startRedis());
+  const clusterInstance = stack.use(await startInstance({ id: "solo", redisUrl: redis.url }));
+  await clusterInstance.ready();
+  const targets = { pharos: target, "pharos-cluster": `127.0.0.1:${clusterInstance.port}` };
+
+  const prometheus = stack.use(await Prometheus.start(targets));
 
   const ingest = async (events: readonly Record<string, unknown>[]) => {
     const response = await fetch(`${base}/ingest`, {
@@ -420,7 +439,7 @@ Deno.test("a real Prometheus: rules evaluate, alerts go pending on their causes,
       if (!entry.name.endsWith(".json")) continue;
       const dashboard = JSON.parse(await Deno.readTextFile(new URL(entry.name, DASHBOARDS)));
       for (const raw of dashboardExprs(dashboard)) {
-        const expr = substitute(raw, dashboard, target);
+        const expr = substitute(raw, dashboard, targets);
         if (/\$\w/.test(expr)) problems.push(`${entry.name}: unknown variable in ${raw}`);
         checked++;
         try {
@@ -433,6 +452,19 @@ Deno.test("a real Prometheus: rules evaluate, alerts go pending on their causes,
     }
     assert.ok(checked > 50, `only ${checked} dashboard expressions found`);
     assert.deepEqual(problems, []);
+  });
+
+  await t.step("Redis stopped: ClusterRedisDown and ClusterLeaseLost go pending", async () => {
+    const job = { job: "pharos-cluster" };
+    await eventually("the cluster instance holding the lease", 10_000, async () => {
+      const held = await prometheus.query(`cluster_lease_held{job="pharos-cluster"} == 1`);
+      return hasData(held) ? true : undefined;
+    });
+    await redis.stop();
+    await prometheus.waitForAlerts([
+      { alertname: "ClusterRedisDown", ...job, instance: targets["pharos-cluster"] },
+      { alertname: "ClusterLeaseLost", ...job },
+    ]);
   });
 
   server.child.kill("SIGTERM");
