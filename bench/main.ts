@@ -6,18 +6,26 @@
  * and writes the raw results as JSON.
  *
  * Usage: deno task bench [--smoke] [--out FILE] [--set SETTING=VALUE]...
- *        [--only fanout,events,sandbox,idle,startup]
+ *        [--only fanout,events,sandbox,idle,startup,cluster]
  *        [--targets baseline,runtime,pharos,inline,telemetry-off,telemetry-on]
  *        [--server-flags "--cpu-prof --cpu-prof-dir=prof --cpu-prof-md"]
  * (`--set` overrides one of the settings in scenarios.ts, e.g. `--set floodWindow=20`;
  * `--server-flags` adds `deno run` flags to every Pharos server, for profiling;
  * fan-out runs baseline, pharos, telemetry-off and telemetry-on, event throughput runs
  * pharos, telemetry-on, telemetry-off and runtime. A partial run prints its detail tables
- * and only the headline figures of event throughput, when it ran for all its targets.)
+ * and only the headline figures of event throughput, when it ran for all its targets, of the
+ * sandbox and of the cluster; `cluster` runs instances on a real redis-server.)
  * @module
  */
 import { type EventsResult, runEventThroughput, summarizeEvents } from "./event_scenario.ts";
-import { eventFigures, headlineFigures, markdownReport, sandboxFigures } from "./report.ts";
+import { runCluster } from "./cluster_scenario.ts";
+import {
+  clusterFigures,
+  eventFigures,
+  headlineFigures,
+  markdownReport,
+  sandboxFigures,
+} from "./report.ts";
 import {
   BENCH_TOKEN,
   type BenchSettings,
@@ -158,6 +166,9 @@ for (
   startup[name] = await runStartup(name, spec, settings);
 }
 
+// Cluster mode (issue 15): instances on a real redis-server, against a standalone server.
+const cluster = runs("cluster") ? await runCluster(targets.pharos, settings, progress) : undefined;
+
 const results = {
   fanout,
   fanout_runs: fanoutRuns,
@@ -168,9 +179,10 @@ const results = {
   sandbox,
   idle,
   startup,
+  cluster,
 };
 const figures = partial
-  ? [...eventFigures(results), ...sandboxFigures(results)]
+  ? [...eventFigures(results), ...sandboxFigures(results), ...clusterFigures(results)]
   : headlineFigures(results);
 const report = markdownReport(results, figures);
 console.log(report);

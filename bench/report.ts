@@ -3,6 +3,8 @@
  * Markdown report.
  * @module
  */
+import type { FaultRun } from "./cluster_faults.ts";
+import type { ClusterEventsRun, ClusterResult } from "./cluster_scenario.ts";
 import { EVENT_PHASES, type EventsResult, type EventsSummary } from "./event_scenario.ts";
 import type { FanoutResult, IdleResult, StartupResult } from "./scenarios.ts";
 import { medianAndMax, type SandboxResult } from "./sandbox_scenario.ts";
@@ -24,6 +26,8 @@ export interface BenchResults {
   readonly sandbox: SandboxResult | undefined;
   readonly idle: Record<string, IdleResult>;
   readonly startup: Record<string, StartupResult>;
+  /** The cluster scenario (instances on Redis), when it ran. */
+  readonly cluster: ClusterResult | undefined;
 }
 
 /** One headline figure compared with its target. */
@@ -110,6 +114,69 @@ export function headlineFigures(r: BenchResults): Figure[] {
     },
     ...eventFigures(r),
     ...sandboxFigures(r),
+    ...clusterFigures(r),
+  ];
+}
+
+/** The cluster targets (issue 15); none unless the cluster scenario ran. */
+export function clusterFigures(r: BenchResults): Figure[] {
+  const c = r.cluster;
+  if (c === undefined) return [];
+  const single = c.standalone.phases.fixed!;
+  const ab = c.cluster_ab.phases.fixed!;
+  const p99 = ratio(ab.latency_ms.p99, single.latency_ms.p99);
+  const one = c.cluster_one.phases.saturate_1!;
+  const alone = c.standalone.phases.saturate_1!;
+  const throughput = ratio(one.events_per_s, alone.events_per_s);
+  const worst = (pick: (check: FaultRun["ingest"][number]) => number) =>
+    c.faults.reduce((sum, fault) => {
+      const checks = [...fault.ingest, ...(fault.replay?.checks ?? [])];
+      return sum + checks.reduce((most, check) => Math.max(most, pick(check)), 0);
+    }, 0);
+  const lost = worst((check) => check.lost);
+  const twice = worst((check) => check.applied_twice);
+  const acknowledged = c.faults.reduce(
+    (sum, fault) => sum + fault.acknowledged + (fault.replay?.events ?? 0),
+    0,
+  );
+  const frameLoss = ab.lost + single.lost;
+  const b = c.bootstrap;
+  return [
+    {
+      figure: `cluster: event at A → frame at B, p99 at ${
+        withCommas(c.fixed_rate)
+      } events/s ÷ single instance`,
+      value: `${fixed2(p99)} (${ab.latency_ms.p99} / ${single.latency_ms.p99} ms)${
+        frameLoss > 0 ? `, ${frameLoss} frames lost` : ""
+      }`,
+      target: "≤ 2",
+      met: p99 <= 2 && frameLoss === 0,
+    },
+    {
+      figure: "cluster: event throughput, one instance in cluster mode ÷ standalone",
+      value: `${
+        fixed2(throughput)
+      } (${one.events_per_s} / ${alone.events_per_s} events/s, 1 subscriber)`,
+      target: "≥ 0.7",
+      met: throughput >= 0.7 && one.lost === 0,
+    },
+    {
+      figure:
+        "cluster: events lost or applied twice (instance killed, Redis restarted, lease handover)",
+      value: `${lost} lost, ${twice} applied twice, of ${acknowledged} acknowledged or replayed`,
+      target: "0",
+      met: lost === 0 && twice === 0 && c.faults.every((fault) => fault.acknowledged > 0),
+    },
+    {
+      figure: `cluster: fresh instance ready (checkpoint + tail of ${
+        withCommas(b.tail_events)
+      } events)`,
+      value: `${b.ready_ms} ms (checkpoint at offset ${b.checkpoint_n}; state ${
+        b.state_matches ? "complete" : "**incomplete**"
+      })`,
+      target: "≤ 5 s",
+      met: b.ready_ms <= 5000 && b.state_matches,
+    },
   ];
 }
 
@@ -231,6 +298,7 @@ export function markdownReport(r: BenchResults, figures: readonly Figure[]): str
     ),
   );
   if (r.sandbox !== undefined) lines.push(...sandboxLines(r.sandbox));
+  if (r.cluster !== undefined) lines.push(...clusterLines(r.cluster));
   const idleOrStartup = [...new Set([...Object.keys(r.idle), ...Object.keys(r.startup)])];
   if (idleOrStartup.length === 0) return lines.join("\n");
   lines.push(
@@ -297,6 +365,64 @@ function sandboxLines(s: SandboxResult): string[] {
     `- host killed → the next event's frame: ${s.kill_next_frame_ms.join(", ")}`,
     `- /health while handlers ran away: p50 ${s.health_ms.p50}, p99 ${s.health_ms.p99}, max ${s.health_ms.max} (${s.health_probes} probes, ${s.health_failures} failed)`,
   ];
+}
+
+/** The cluster runs: the event phases per setup, every fault run, the bootstrap. */
+function clusterLines(c: ClusterResult): string[] {
+  const runs: ClusterEventsRun[] = [c.standalone, c.cluster_one, c.cluster_ab];
+  const lines = [
+    "",
+    "Cluster (one run each; CPU in % of one core per server; others': every other process, Redis included):",
+    "",
+    "| run | ingest → subscriber | phase | events | events/s | lost | p50 ms | p99 ms | max ms | server CPU | load-gen CPU | others' CPU | 503s |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const run of runs) {
+    for (const [name, p] of Object.entries(run.phases)) {
+      const timed = p.kind === "fixed";
+      const cpu = Object.entries(run.server_cpu_pct)
+        .map(([server, phases]) => `${server} ${phases[name]}%`).join(", ");
+      lines.push(
+        `| ${run.target} | ${run.ingest_at} → ${run.subscriber_at} | ${name} | ${p.events_accepted} | ${p.events_per_s} | ${p.lost} | ${
+          timed ? p.latency_ms.p50 : "-"
+        } | ${timed ? p.latency_ms.p99 : "-"} | ${
+          timed ? p.latency_ms.max : "-"
+        } | ${cpu} | ${p.loadgen_cpu_pct}% | ${run.others_cpu_pct[name]}% | ${p.ingest_rejected} |`,
+      );
+    }
+  }
+  lines.push(
+    "",
+    "| fault | sent | acknowledged | given up | POSTs | 503s | failed POSTs | lost | applied twice | applied, not acknowledged | POSTs in flight at the fault | recovery |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+  );
+  for (const f of c.faults) {
+    const checks = [...f.ingest.map((check) => ({ ...check, what: "ingest" }))];
+    for (const check of f.replay?.checks ?? []) checks.push({ ...check, what: "replay" });
+    const per = (pick: (check: typeof checks[number]) => number) =>
+      checks.map((check) => `${pick(check)} (${check.what} @${check.instance})`).join(", ");
+    lines.push(
+      `| ${f.fault} | ${f.sent}${
+        f.replay === undefined
+          ? ""
+          : ` + ${f.replay.events} replayed (${f.replay.replayed_before_kill} before the kill)`
+      } | ${f.acknowledged} | ${f.given_up} | ${f.posts} | ${f.rejected_503} | ${f.failed_posts} | ${
+        per((check) => check.lost)
+      } | ${per((check) => check.applied_twice)} | ${
+        per((check) => check.applied_unacknowledged)
+      } | ${f.in_flight_at_fault} | ${
+        f.recovery_ms === undefined ? "" : `${f.recovery_ms} ms: `
+      }${f.recovery} |`,
+    );
+  }
+  const b = c.bootstrap;
+  lines.push(
+    "",
+    `Bootstrap: checkpoint at offset ${b.checkpoint_n}, ${b.tail_events} events after it; spawn → /ready 200 in ${b.ready_ms} ms, applied ${b.applied}, state ${
+      b.state_matches ? "counts every event" : "**does not count every event**"
+    }.`,
+  );
+  return lines;
 }
 
 /** The event-throughput tables: medians per target, then every run's phases. */

@@ -61,6 +61,28 @@ export interface BenchSettings {
   readonly sandboxRunaways: number;
   /** Sandbox: handler hosts killed from outside, one after another. */
   readonly sandboxKills: number;
+  /** Cluster: the fixed rate of the A → B latency phase (and its standalone twin), events/s. */
+  readonly clusterFixedRate: number;
+  /** Cluster: `PHAROS_CLUSTER_LEASE_MS` of every instance. */
+  readonly clusterLeaseMs: number;
+  /** Cluster faults: seconds the producer posts in each fault run. */
+  readonly clusterFaultSeconds: number;
+  /** Cluster faults: ms after the producer starts that the fault happens. */
+  readonly clusterFaultAtMs: number;
+  /** Cluster faults: the producer's rate, events/s (a POST every 20 ms). */
+  readonly clusterFaultRate: number;
+  /** Cluster faults: how long Redis stays stopped, ms. */
+  readonly clusterRedisDownMs: number;
+  /** Cluster lease handover: lines of the replay file the holder is replaying. */
+  readonly clusterReplayEvents: number;
+  /** Cluster lease handover: the file's recorded pace, events/s. */
+  readonly clusterReplayRate: number;
+  /** Cluster bootstrap: events the checkpoint covers. */
+  readonly clusterCheckpointEvents: number;
+  /** Cluster bootstrap: events after the checkpoint, which a fresh instance replays. */
+  readonly clusterTailEvents: number;
+  /** Cluster bootstrap: distinct mints (under the view cache's 500, so a snapshot counts all). */
+  readonly clusterBootstrapKeys: number;
 }
 
 /** The full run (a few minutes). */
@@ -91,6 +113,17 @@ export const FULL: BenchSettings = {
   sandboxBudgetMs: 250,
   sandboxRunaways: 10,
   sandboxKills: 10,
+  clusterFixedRate: 1000,
+  clusterLeaseMs: 2000,
+  clusterFaultSeconds: 6,
+  clusterFaultAtMs: 2000,
+  clusterFaultRate: 500,
+  clusterRedisDownMs: 1500,
+  clusterReplayEvents: 3000,
+  clusterReplayRate: 250,
+  clusterCheckpointEvents: 20_000,
+  clusterTailEvents: 100_000,
+  clusterBootstrapKeys: 400,
 };
 
 /** The smoke run for CI (seconds): every code path, no meaningful figures. */
@@ -121,6 +154,17 @@ export const SMOKE: BenchSettings = {
   sandboxBudgetMs: 100,
   sandboxRunaways: 1,
   sandboxKills: 1,
+  clusterFixedRate: 1000,
+  clusterLeaseMs: 1000,
+  clusterFaultSeconds: 2,
+  clusterFaultAtMs: 700,
+  clusterFaultRate: 200,
+  clusterRedisDownMs: 1000,
+  clusterReplayEvents: 400,
+  clusterReplayRate: 200,
+  clusterCheckpointEvents: 1000,
+  clusterTailEvents: 2000,
+  clusterBootstrapKeys: 100,
 };
 
 /** The ingest token the benchmark configures Pharos with. */
