@@ -1,7 +1,8 @@
 /**
  * The benchmark's smoke mode, so `deno task bench` cannot rot: every scenario runs for a
- * second or so against real processes. It asserts that each part ran and reported, never
- * how fast (speed belongs to BENCHMARKS.md, from full runs).
+ * second or so against real processes (the cluster part on a real redis-server). It
+ * asserts that each part ran and reported, never how fast (speed belongs to BENCHMARKS.md,
+ * from full runs).
  */
 import assert from "node:assert/strict";
 
@@ -43,13 +44,17 @@ Deno.test("deno task bench --smoke runs every scenario and reports it", async ()
         "runaway handler",
         "/health p99 while",
         "host killed",
+        "cluster: event at A",
+        "cluster: event throughput",
+        "cluster: events lost",
+        "cluster: fresh instance ready",
       ]
     ) {
       assert.match(stdout, new RegExp(`^\\| [^|]*${figure.replace("/", "\\/")}`, "m"), figure);
     }
     const report = JSON.parse(await Deno.readTextFile(out));
     assert.equal(report.command, "deno task bench --smoke");
-    assert.equal(report.figures.length, 18);
+    assert.equal(report.figures.length, 22);
     const { settings, results } = report;
     assert.equal(results.fanout_runs.length, 4 * settings.repeats);
     for (const target of ["baseline", "pharos", "telemetry-off", "telemetry-on"]) {
@@ -92,6 +97,22 @@ Deno.test("deno task bench --smoke runs every scenario and reports it", async ()
     assert.equal(sandbox.runaway_next_frame_ms.length, settings.sandboxRunaways);
     assert.equal(sandbox.kill_next_frame_ms.length, settings.sandboxKills);
     assert.ok(sandbox.health_probes > 0, "/health was probed while a handler ran away");
+    const { cluster } = results;
+    for (const run of [cluster.standalone, cluster.cluster_one, cluster.cluster_ab]) {
+      assert.ok(run.phases.saturate_1.events_per_s > 0, `${run.target}: throughput was measured`);
+      assert.ok(run.phases.fixed.latency_ms.count > 0, `${run.target}: latency was timed`);
+    }
+    assert.deepEqual(cluster.faults.map((f: { fault: string }) => f.fault), [
+      "instance-killed",
+      "redis-restarted",
+      "lease-handover",
+    ]);
+    for (const fault of cluster.faults) {
+      assert.ok(fault.acknowledged > 0, `${fault.fault}: events were acknowledged`);
+      assert.ok(fault.ingest.length > 0, `${fault.fault}: a survivor's state was checked`);
+    }
+    assert.equal(cluster.bootstrap.tail_events, settings.clusterTailEvents);
+    assert.ok(cluster.bootstrap.ready_ms > 0, "the fresh instance was timed to ready");
     for (const target of ["baseline", "pharos"]) {
       assert.equal(results.idle[target].connections, settings.idleConnections);
       assert.equal(results.startup[target].runs_ms.length, settings.startupRuns);
