@@ -28,5 +28,5 @@ EXPOSE 8877
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
   CMD ["deno", "eval", "const r = await fetch(`http://127.0.0.1:${Deno.env.get('PORT') ?? '8877'}/ready`); await r.body?.cancel(); Deno.exit(r.ok ? 0 : 1)"]
 
-# deno.json's start task: deno run --allow-net --allow-env --allow-read main.ts
+# deno.json's start task: deno run -P=server main.ts (the permission set: net, env, read, run)
 CMD ["deno", "task", "start"]

@@ -7,8 +7,15 @@
  */
 import { type App, createApp } from "./src/app.ts";
 import { prepareAuth } from "./src/auth/mod.ts";
-import { type Config, ConfigError, parseConfig } from "./src/config/mod.ts";
-import { getLogger, type Logger } from "./src/log/mod.ts";
+import {
+  type Config,
+  ConfigError,
+  helpText,
+  parseCommandLine,
+  parseConfig,
+  versionText,
+} from "./src/config/mod.ts";
+import { createRecentRecords, getLogger, type Logger } from "./src/log/mod.ts";
 import { loadStack, type Stack, toModuleUrl } from "./src/stack/mod.ts";
 import { DEMO_STACK_MODULE, openSandbox, type Sandbox, SandboxError } from "./src/sandbox/mod.ts";
 import {
@@ -36,18 +43,29 @@ export interface Booted {
 }
 
 /**
- * Parses the configuration (exit 2 listing every problem), sets up logging and
+ * Answers `--help` and `--version` (exit 0), or parses the configuration (exit 2 listing
+ * every problem), sets up logging and
  * OpenTelemetry, loads the stack module and builds the app (exit 2 on a bad one).
  */
 export async function boot(entry: string): Promise<Booted> {
+  const commandLine = parseCommandLine(Deno.args);
+  if (commandLine.kind !== "run") {
+    const text = commandLine.kind === "help"
+      ? helpText(VERSION)
+      : versionText(VERSION, Deno.version);
+    await Deno.stdout.write(new TextEncoder().encode(text));
+    Deno.exit(0);
+  }
   let config: Config;
   try {
-    config = parseConfig({ env: Deno.env.toObject(), args: Deno.args });
+    config = parseConfig({ env: Deno.env.toObject(), args: commandLine.args });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(`pharos: ${error.message}`);
     Deno.exit(EXIT_CONFIG);
   }
+  // The console lists the latest warnings and errors: they are kept as they are logged.
+  const recentLogs = createRecentRecords();
   // Logging and OpenTelemetry together: exports go to OTEL_EXPORTER_OTLP_ENDPOINT when set,
   // the runtime's own OpenTelemetry is used when OTEL_DENO=true, /metrics works either way.
   const otel = await initWithOtel(
@@ -58,6 +76,7 @@ export async function boot(entry: string): Promise<Booted> {
       env: Deno.env.toObject(),
       serviceVersion: VERSION,
       functionCallMetrics: config.vm.functionCallMetrics,
+      onLogRecord: (record) => recentLogs.push(record),
     },
   );
   const { telemetry } = otel;
@@ -110,7 +129,11 @@ export async function boot(entry: string): Promise<Booted> {
   try {
     // Keys come from a file or URL: a bad one stops start-up (exit 2) rather than locking
     // every client out later.
-    const auth = await prepareAuth(config.auth, systemClock);
+    const auth = await prepareAuth(config.auth, {
+      clock: systemClock,
+      log: log.getChild("auth"),
+      telemetry: telemetry.auth,
+    });
     const app = createApp({
       config,
       clock: systemClock,
@@ -118,6 +141,7 @@ export async function boot(entry: string): Promise<Booted> {
       log,
       telemetry,
       metrics: otel.renderMetrics,
+      recentLogs,
       auth,
       ...(stack === undefined ? {} : { stack }),
       ...(sandbox === undefined ? {} : { handlerHosts: sandbox.pool }),
@@ -164,7 +188,7 @@ export function serveAdmin({ config, app, log }: Booted): Deno.HttpServer | unde
     port: config.server.adminPort,
     hostname: config.server.hostname,
     onListen({ hostname, port }) {
-      adminLog.info("Admin endpoints (/metrics, /status) listening on {address}", {
+      adminLog.info("Admin endpoints (/metrics, /status, /console) listening on {address}", {
         address: toAddress(hostname, port),
       });
     },

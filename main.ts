@@ -21,6 +21,7 @@ async function serve(): Promise<void> {
       port: config.server.port,
       hostname: config.server.hostname,
       onListen({ hostname, port }) {
+        app.listening(port);
         span.setAttribute("server.address", toAddress(hostname, port));
         serverLog.info("WebSocket server listening on {address}", {
           address: toAddress(hostname, port),

@@ -39,6 +39,7 @@ export default {
   fetch: (request, info) => app.handler(request, { remoteAddr: peerOf(info.remoteAddr) }),
   onListen(addr) {
     const { hostname, port } = peerOf(addr);
+    app.listening(port);
     const address = toAddress(hostname, port);
     tracing.inSpan(
       "ws.server",

@@ -45,7 +45,7 @@ export async function snapshotOf(
 }
 
 /** A frame's text: gzipped binary frames decompressed. */
-async function textOf(data: ArrayBuffer | string, decoder: TextDecoder): Promise<string> {
+export async function textOf(data: ArrayBuffer | string, decoder: TextDecoder): Promise<string> {
   if (typeof data === "string") return data;
   const bytes = new Uint8Array(data);
   if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return decoder.decode(bytes);

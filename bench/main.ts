@@ -6,7 +6,7 @@
  * and writes the raw results as JSON.
  *
  * Usage: deno task bench [--smoke] [--out FILE] [--set SETTING=VALUE]...
- *        [--only fanout,events,sandbox,idle,startup,cluster]
+ *        [--only fanout,events,sandbox,idle,startup,cluster,console]
  *        [--targets baseline,runtime,pharos,inline,telemetry-off,telemetry-on]
  *        [--server-flags "--cpu-prof --cpu-prof-dir=prof --cpu-prof-md"]
  * (`--set` overrides one of the settings in scenarios.ts, e.g. `--set floodWindow=20`;
@@ -21,6 +21,7 @@ import { type EventsResult, runEventThroughput, summarizeEvents } from "./event_
 import { runCluster } from "./cluster_scenario.ts";
 import {
   clusterFigures,
+  consoleFigures,
   eventFigures,
   headlineFigures,
   markdownReport,
@@ -90,6 +91,8 @@ const targets = {
   runtime: { kind: "runtime" as const, env: { PHAROS_INGEST_TOKEN: BENCH_TOKEN } },
   // Handlers in the server process instead of the handler host (the sandbox comparison).
   inline: pharos({ ...PHAROS_INGEST_ENV, PHAROS_HANDLER_ISOLATION: "inline" }),
+  // The pharos target with a console open (its feed and entity socket) during the fan-out.
+  "pharos-console": pharos(PHAROS_INGEST_ENV),
 };
 type TargetName = keyof typeof targets;
 
@@ -130,6 +133,13 @@ const fanoutRuns: FanoutResult[] = await interleaved(
   (name) => runFanout(name, targets[name], settings),
 );
 const fanout = perTarget(fanoutTargets, fanoutRuns, summarize);
+// The console's cost (issue 17): fan-out with a console open against the same without.
+const consoleTargets = ["pharos", "pharos-console"] as const;
+const consoleRuns: FanoutResult[] = await interleaved(
+  { part: "console", label: "console", names: consoleTargets },
+  (name) => runFanout(name, targets[name], settings, name === "pharos-console"),
+);
+const consoleFanout = perTarget(consoleTargets, consoleRuns, summarize);
 const eventTargets = ["pharos", "telemetry-on", "telemetry-off", "runtime"] as const;
 const eventRuns: EventsResult[] = await interleaved(
   { part: "events", label: "event throughput", names: eventTargets },
@@ -180,10 +190,17 @@ const results = {
   idle,
   startup,
   cluster,
+  console_fanout: consoleFanout,
+  console_runs: consoleRuns,
 };
 const figures = partial
-  ? [...eventFigures(results), ...sandboxFigures(results), ...clusterFigures(results)]
-  : headlineFigures(results);
+  ? [
+    ...eventFigures(results),
+    ...sandboxFigures(results),
+    ...clusterFigures(results),
+    ...consoleFigures(results),
+  ]
+  : [...headlineFigures(results), ...consoleFigures(results)];
 const report = markdownReport(results, figures);
 console.log(report);
 progress(`done; OTLP sink received ${JSON.stringify(sink.counts())}`);

@@ -28,6 +28,9 @@ export interface BenchResults {
   readonly startup: Record<string, StartupResult>;
   /** The cluster scenario (instances on Redis), when it ran. */
   readonly cluster: ClusterResult | undefined;
+  /** Fan-out medians with a console open (`pharos-console`) and without (`pharos`). */
+  readonly console_fanout: Record<string, FanoutSummary>;
+  readonly console_runs: readonly FanoutResult[];
 }
 
 /** One headline figure compared with its target. */
@@ -180,6 +183,25 @@ export function clusterFigures(r: BenchResults): Figure[] {
   ];
 }
 
+/** The console's target (issue 17); none unless both console targets ran. */
+export function consoleFigures(r: BenchResults): Figure[] {
+  const open = r.console_fanout["pharos-console"];
+  const closed = r.console_fanout.pharos;
+  if (open === undefined || closed === undefined) return [];
+  const flood = ratio(open.flood_delivered_per_s, closed.flood_delivered_per_s);
+  const lost = open.fixed_lost + open.flood_lost + closed.fixed_lost + closed.flood_lost;
+  return [{
+    figure: "console: fan-out flood with one console open ÷ without",
+    value: `${
+      fixed2(flood)
+    } (${open.flood_delivered_per_s} / ${closed.flood_delivered_per_s} per s)${
+      lost > 0 ? `, ${lost} lost` : ""
+    }`,
+    target: "≥ 0.97",
+    met: flood >= 0.97 && lost === 0,
+  }];
+}
+
 /** The sandbox targets; none unless both isolation modes and the runaway runs ran. */
 export function sandboxFigures(r: BenchResults): Figure[] {
   const { pharos: process, inline } = r.isolation;
@@ -288,7 +310,11 @@ export function markdownReport(r: BenchResults, figures: readonly Figure[]): str
     ),
     "",
   ];
-  if (r.fanout_runs.length > 0) lines.push(...fanoutTables(r));
+  if (r.fanout_runs.length > 0) lines.push(...fanoutTables(r.fanout, r.fanout_runs));
+  if (r.console_runs.length > 0) {
+    lines.push("", "Console (fan-out with a console open, `pharos-console`, and without):", "");
+    lines.push(...fanoutTables(r.console_fanout, r.console_runs));
+  }
   lines.push(...eventTables(Object.values(r.events), r.event_runs, "Event throughput"));
   lines.push(
     ...eventTables(
@@ -323,13 +349,16 @@ export function markdownReport(r: BenchResults, figures: readonly Figure[]): str
 }
 
 /** The fan-out tables: medians per target, then every run's phases. */
-function fanoutTables(r: BenchResults): string[] {
+function fanoutTables(
+  summaries: Record<string, FanoutSummary>,
+  runs: readonly FanoutResult[],
+): string[] {
   const lines = [
     "Medians over each target's runs:",
     "",
     "| target | runs | fixed delivered/s | fixed p50 ms | fixed p99 ms | flood delivered/s | lost | /ready p50 | /ready p99 | /health p99 |",
     "|---|---|---|---|---|---|---|---|---|---|",
-    ...Object.values(r.fanout).map((s) =>
+    ...Object.values(summaries).map((s) =>
       `| ${s.target} | ${s.runs} | ${s.fixed_delivered_per_s} | ${s.fixed_p50_ms} | ${s.fixed_p99_ms} | ${s.flood_delivered_per_s} | ${
         s.fixed_lost + s.flood_lost
       } | ${s.ready_p50_ms} ms | ${s.ready_p99_ms} ms | ${s.health_p99_ms} ms |`
@@ -340,7 +369,7 @@ function fanoutTables(r: BenchResults): string[] {
     "| run | phase | events | delivered/s | lost | p50 ms | p99 ms | max ms | server CPU | load-gen CPU | clients closed | /ready p99 |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
-  r.fanout_runs.forEach((run, i) => {
+  runs.forEach((run, i) => {
     for (const phase of [run.fixed, run.flood]) {
       const cpu = run.server_cpu_pct[phase.phase as "fixed" | "flood"];
       const ready = phase.phase === "flood" ? `${run.probe.ready_ms.p99} ms` : "";

@@ -5,6 +5,7 @@
  * divide one by the other.
  * @module
  */
+import { openConsole } from "./console_reader.ts";
 import type { PhaseResult } from "./load_gen.ts";
 import type { FanoutPlan, IdlePlan } from "./plan.ts";
 import { type ProbeResult, startProbe } from "./probe.ts";
@@ -208,13 +209,18 @@ export interface FanoutResult {
   readonly server_output_lines: number;
 }
 
-/** Runs fixed-rate then flood fan-out against `spec`. */
+/**
+ * Runs fixed-rate then flood fan-out against `spec`; with `withConsole`, a console
+ * (bench/console_reader.ts: its feed and its entity socket) is open the whole time.
+ */
 export async function runFanout(
   target: string,
   spec: ServerSpec,
   settings: BenchSettings,
+  withConsole = false,
 ): Promise<FanoutResult> {
   await using server = await startServer(spec);
+  await using openedConsole = withConsole ? await openConsole(server.port) : undefined;
   const base = `127.0.0.1:${server.port}`;
   const plan: FanoutPlan = {
     mode: "fanout",
@@ -259,6 +265,9 @@ export async function runFanout(
   const cpu = await phaseCpu.result();
   if (phases.fixed === undefined || phases.flood === undefined || probeResult === undefined) {
     throw new Error(`${target}: the load generator did not finish both phases`);
+  }
+  if (openedConsole !== undefined && openedConsole.counts().updates === 0) {
+    throw new Error(`${target}: the console received no update`);
   }
   return {
     target,

@@ -1,16 +1,21 @@
 // deno-lint-ignore-file no-console -- a command-line check reports on stdout/stderr
 /**
- * Enforces HOUSE_STYLE.md's layout rules from the real module graph (`deno info --json`):
+ * Enforces the layout rules of README's "Development" section from the real module graph (`deno info --json`):
  * components import each other only through `mod.ts`, only in the allowed directions,
- * each component folder has a `mod.ts` with an `@module` doc, and only `main.ts`
+ * each component folder has a `mod.ts` opening with a module doc (description first, a bare
+ * `@module` tag last, as `deno doc` reads it), and only `main.ts`
  * reads `Deno.env` or writes to the console.
  * @module
  */
 
+/** A module doc `deno doc` shows: a description, then `@module` alone on the last line. */
+const MODULE_DOC = /^\/\*\*\n \* [^@\s][^\n]*\n(?: \*(?: [^\n]*)?\n)* \* @module\n \*\/\n/;
+
 /** Which components each component may import (besides itself). */
 const ALLOWED: Record<string, readonly string[]> = {
   util: [],
-  auth: ["util", "config", "log", "ws", "http"],
+  auth: ["util", "config", "log", "telemetry", "ws", "http"],
+  console: ["util", "bus", "log", "telemetry"],
   config: ["util"],
   health: ["util", "config"],
   log: ["util", "config"],
@@ -111,7 +116,13 @@ for await (const entry of Deno.readDir(new URL("src/", root))) {
   if (!(entry.name in ALLOWED)) problems.push(`src/${entry.name}/ is not a known component`);
   try {
     const mod = await Deno.readTextFile(new URL(`src/${entry.name}/mod.ts`, root));
-    if (!mod.includes("@module")) problems.push(`src/${entry.name}/mod.ts lacks an @module doc`);
+    // The form `deno doc` and JSR read: the description first, a bare `@module` tag last
+    // (text on the tag's own line is not shown as the module's description).
+    if (!MODULE_DOC.test(mod)) {
+      problems.push(
+        `src/${entry.name}/mod.ts must open with a module doc: its description, then a bare @module line`,
+      );
+    }
   } catch {
     problems.push(`src/${entry.name}/ has no mod.ts`);
   }

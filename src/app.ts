@@ -1,10 +1,11 @@
 import { type AuthSetup, createAuthRoutes, TOKEN_ENDPOINT_PATH } from "./auth/mod.ts";
 import { type Bus, createMemoryBus } from "./bus/mod.ts";
 import { createCluster } from "./cluster/mod.ts";
+import { createConsole, createConsoleTap } from "./console/mod.ts";
 import type { Config } from "./config/mod.ts";
 import type { HealthBoard } from "./health/mod.ts";
 import { createHttpHandler, type Endpoint, type HttpHandler } from "./http/mod.ts";
-import type { Logger } from "./log/mod.ts";
+import type { Logger, RecentRecords } from "./log/mod.ts";
 import {
   createConfiguredSources,
   createPipeline,
@@ -57,6 +58,8 @@ export interface AppOptions {
   readonly auth?: AuthSetup;
   /** Renders `GET /metrics`; without it the route is absent. */
   readonly metrics?: () => Promise<string>;
+  /** The latest warnings and errors, for the console (`boot.ts` installs the ring). */
+  readonly recentLogs?: RecentRecords;
 }
 
 /** A wired Pharos server, not yet listening: hand `handler` to `Deno.serve`. */
@@ -66,6 +69,11 @@ export interface App {
   readonly adminHandler: HttpHandler | undefined;
   /** Starts the sources; resolves once they run. */
   start(): Promise<void>;
+  /**
+   * Tells the app the port its main listener got (`PORT=0` picks one): the console, when
+   * served on the admin port, sends its page there for entities.
+   */
+  listening(port: number): void;
   /** Drains: `/ready` turns 503, sources stop, queued events finish, clients get 1001. */
   shutdown(): Promise<void>;
   readonly pipeline: Pipeline;
@@ -83,7 +91,10 @@ export interface App {
  * and HTTP routes. Throws a `ConfigError` when the sources asked for cannot be built.
  */
 export function createApp(options: AppOptions): App {
-  const { config, clock, telemetry } = options;
+  const { config, clock } = options;
+  // The console counts what passes the telemetry facades and the bus (see console/tap.ts).
+  const consoleTap = createConsoleTap();
+  const telemetry = consoleTap.telemetry(options.telemetry);
   const { tracing } = telemetry;
   const log = (name: string) => options.log.getChild(name);
   const stack = options.stack ?? demoStack;
@@ -109,11 +120,11 @@ export function createApp(options: AppOptions): App {
       stateTableSize: config.vm.stateTableSize,
       handlerTimeoutMs: config.vm.handlerTimeoutMs,
     });
-  const bus = createMemoryBus({
+  const bus = consoleTap.bus(createMemoryBus({
     log: log("bus"),
     onListenerError: (topic, error) =>
       log("bus").error("Bus listener on {topic} failed: {error}", { topic, error }),
-  });
+  }));
   const projector = createProjector({
     stack,
     bus,
@@ -164,10 +175,11 @@ export function createApp(options: AppOptions): App {
     sources: pipeline.sources.map((source) => source.name),
   });
 
-  const { authorize, tokenEndpoint } = createAuthRoutes(config.auth, {
+  const { authorize, tokenEndpoint, clientAddress } = createAuthRoutes(config.auth, {
     setup: options.auth,
     authorize: options.authorize,
     log: log("auth"),
+    telemetry: telemetry.auth,
   });
 
   const ws = createWsServer({
@@ -195,6 +207,27 @@ export function createApp(options: AppOptions): App {
   }
   if (tokenEndpoint !== undefined) endpoints[TOKEN_ENDPOINT_PATH] = tokenEndpoint;
 
+  const adminPort = config.server.adminPort >= 0;
+  let publicPort = config.server.port;
+  const status = () => ({
+    ...pipeline.status(),
+    ...ws.status(),
+    handlers: hosts?.status() ?? { isolation: "inline" },
+    ...authStatus(),
+    ...(cluster === undefined ? {} : { cluster: cluster.status() }),
+  });
+  const liveConsole = createConsole({
+    tap: consoleTap,
+    clock,
+    status,
+    directory: projector.directory,
+    viewIds: projector.viewIds,
+    sessions: () => ws.sessions(),
+    queueMaxFrames: config.ws.limits.queueMaxFrames,
+    ...(options.recentLogs === undefined ? {} : { recentLogs: options.recentLogs }),
+    ...(adminPort ? { wsPort: () => publicPort } : {}),
+  });
+
   const http = (exposure: "public" | "all" | "admin") =>
     createHttpHandler({
       log: log("http"),
@@ -203,23 +236,32 @@ export function createApp(options: AppOptions): App {
       ...(config.server.adminToken === "" ? {} : { adminToken: config.server.adminToken }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       upgrade: (request, peer) => ws.handleUpgrade(request, peer),
+      clientAddress,
       endpoints,
-      state: {
-        isReady: pipeline.isReady,
-        status: () => ({
-          ...pipeline.status(),
-          ...ws.status(),
-          handlers: hosts?.status() ?? { isolation: "inline" },
-          ...(cluster === undefined ? {} : { cluster: cluster.status() }),
-        }),
-      },
+      console: liveConsole.routes,
+      state: { isReady: pipeline.isReady, status },
     });
-  const adminPort = config.server.adminPort >= 0;
+
+  /** `/status`'s `auth`: the JWT key set in force, when there is one. */
+  function authStatus(): Record<string, unknown> {
+    const keys = options.auth?.keys?.status();
+    if (keys === undefined) return {};
+    return {
+      auth: {
+        jwks: {
+          source: keys.source,
+          keys: keys.keys,
+          age_seconds: Math.max(0, Math.round((clock.now() - keys.loadedAt) / 1000)),
+        },
+      },
+    };
+  }
 
   let shutdown: Promise<void> | undefined;
   async function drain(): Promise<void> {
     const runtimeLog = log("runtime");
     runtimeLog.info("Shutting down: draining {clients} clients", { clients: ws.clientCount });
+    liveConsole.close();
     await cluster?.stop(); // gives the lease up first: another instance takes over at once
     await pipeline.stop();
     await ws.shutdown({ timeoutMs: Math.max(100, config.server.shutdownTimeoutMs / 2) });
@@ -246,5 +288,8 @@ export function createApp(options: AppOptions): App {
       );
     },
     shutdown: () => shutdown ??= drain(),
+    listening(port) {
+      publicPort = port;
+    },
   };
 }

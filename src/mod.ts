@@ -1,8 +1,9 @@
 /**
- * @module Pharos as a library: define stacks, wire the server into your own `Deno.serve`.
+ * Pharos as a library: define stacks, wire the server into your own `Deno.serve`.
  *
  * Importing this module configures nothing: logging stays with the host's LogTape
  * configuration (records arrive under the `pharos` category).
+ * @module
  */
 export { type App, type AppOptions, createApp } from "./app.ts";
 export {

@@ -1,4 +1,4 @@
-/** Why a token was refused; the handshake sends it as `X-Error-Code` and `code` (PROTOCOL §6). */
+/** Why a token was refused; the handshake sends it as `X-Error-Code` and `code` (docs/protocol.md §6). */
 export type AuthErrorCode =
   | "token-missing"
   | "token-expired"
@@ -21,7 +21,7 @@ export const AUTH_ERROR_CODES: readonly AuthErrorCode[] = [
   "origin-mismatch",
 ] as const;
 
-/** The HTTP status PROTOCOL §6 gives each code: a malformed token is the client's bug (400), a foreign origin is forbidden (403), anything else is unauthenticated (401). */
+/** The HTTP status docs/protocol.md §6 gives each code: a malformed token is the client's bug (400), a foreign origin is forbidden (403), anything else is unauthenticated (401). */
 export function authErrorStatus(code: AuthErrorCode): 400 | 401 | 403 {
   if (code === "token-invalid-format") return 400;
   if (code === "origin-mismatch") return 403;

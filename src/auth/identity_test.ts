@@ -46,7 +46,7 @@ Deno.test("limits claim and auth errors", async (t) => {
     }
   });
 
-  await t.step("status per PROTOCOL §6", () => {
+  await t.step("status per docs/protocol.md §6", () => {
     const statuses = Object.fromEntries(AUTH_ERROR_CODES.map((c) => [c, authErrorStatus(c)]));
     assert.deepEqual(statuses, {
       "token-missing": 401,

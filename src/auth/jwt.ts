@@ -1,22 +1,26 @@
+import {
+  base64url,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  type JWTPayload,
+  jwtVerify,
+} from "jose";
+import type { JwsAlgorithm } from "../config/mod.ts";
 import type { Clock } from "../util/mod.ts";
-import { fromBase64Url } from "./_base64url.ts";
 import { AuthError } from "./errors.ts";
 import { type Identity, parseLimitsClaim } from "./identity.ts";
-import type { KeySet, VerifyKey } from "./keys.ts";
 
 /** Longest token accepted; real tokens are a few hundred bytes, so more is abuse or a bug. */
 export const MAX_TOKEN_BYTES = 8 * 1024;
 
-/** A compact JWS split and decoded, before its signature has been checked. */
-export interface ParsedJws {
-  readonly header: Readonly<Record<string, unknown>>;
-  readonly payload: Readonly<Record<string, unknown>>;
-  /** The bytes the signature covers: `base64url(header) "." base64url(payload)`. */
-  readonly signingInput: Uint8Array<ArrayBuffer>;
-  readonly signature: Uint8Array<ArrayBuffer>;
+/** Where the verifier finds the keys a token may have been signed with. */
+export interface KeyLookup {
+  /** The keys that may have signed a token with this `alg` and `kid` (empty: none). */
+  candidates(alg: JwsAlgorithm, kid: string | undefined): Promise<readonly CryptoKey[]>;
 }
 
-/** Verifies Ed25519 JWTs into an {@link Identity}. */
+/** Verifies JWTs into an {@link Identity}. */
 export interface JwtVerifier {
   /**
    * Resolves the token's identity or rejects with an {@link AuthError}. `origin` is the
@@ -27,7 +31,9 @@ export interface JwtVerifier {
 
 /** Options for {@link createJwtVerifier}. */
 export interface JwtVerifierOptions {
-  readonly keys: KeySet;
+  readonly keys: KeyLookup;
+  /** Algorithms a token may be signed with. Default `["EdDSA"]`. */
+  readonly algorithms?: readonly JwsAlgorithm[];
   /** Required `iss`; unchecked when absent. */
   readonly issuer?: string;
   /** Required member of `aud`; unchecked when absent. */
@@ -37,81 +43,61 @@ export interface JwtVerifierOptions {
   readonly leewaySeconds?: number;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true });
-
-function invalidFormat(message: string): AuthError {
-  return new AuthError("token-invalid-format", `Cannot parse token: ${message}`);
+function invalidFormat(message: string, cause?: unknown): AuthError {
+  return new AuthError("token-invalid-format", `Cannot parse token: ${message}`, { cause });
 }
 
-function decodeJsonObject(part: string, name: string): Record<string, unknown> {
-  const bytes = fromBase64Url(part);
-  if (bytes === undefined) throw invalidFormat(`${name} is not base64url`);
-  let value: unknown;
-  try {
-    value = JSON.parse(decoder.decode(bytes));
-  } catch {
-    throw invalidFormat(`${name} is not JSON`);
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw invalidFormat(`${name} is not a JSON object`);
-  }
-  return value as Record<string, unknown>;
+function invalidSignature(message: string, cause?: unknown): AuthError {
+  return new AuthError("token-invalid-signature", `Token rejected: ${message}`, { cause });
 }
+
+/** The Pharos answer for a `jose` failure; anything else is not a token's fault. */
+function toAuthError(error: unknown): unknown {
+  if (error instanceof errors.JWTExpired) {
+    return new AuthError("token-expired", "Token has expired", { cause: error });
+  }
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    // docs/protocol.md §8 defines no code for nbf. A token not valid yet is refused as
+    // token-expired (401, retryable later) rather than token-invalid-format (400, "fix your
+    // client"): it is well formed, only the time is wrong.
+    if (error.claim === "nbf" && error.reason === "check_failed") {
+      return new AuthError("token-expired", "Token not yet valid", { cause: error });
+    }
+    return invalidFormat(
+      `claim "${error.claim}" ${error.reason === "missing" ? "is missing" : "is not valid"}`,
+      error,
+    );
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return invalidSignature("signature does not verify", error);
+  }
+  // RFC 7515 §4.1.11: a critical header parameter the verifier does not understand.
+  if (error instanceof errors.JOSENotSupported) return invalidFormat(error.message, error);
+  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) {
+    return invalidFormat(error.message, error);
+  }
+  if (error instanceof errors.JOSEError) return invalidSignature(error.message, error);
+  return error;
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 /**
- * Splits a compact JWS into header, payload and signature. Throws `token-invalid-format`
- * unless there are exactly three base64url parts whose first two are JSON objects. The
- * signature may be empty here (as in `alg: none`); verification refuses it afterwards.
+ * Whether `part` is unpadded base64url in its one canonical spelling. `jose` decodes
+ * leniently (padding, `+`, `/`, whitespace, and trailing bits that decode to the same
+ * bytes), so a token could be respelled without changing what it says; JWS (RFC 7515 §2)
+ * forbids all of these, and a respelled token means it was mangled or tampered with.
  */
-export function parseJws(token: string): ParsedJws {
-  if (token.length > MAX_TOKEN_BYTES) throw invalidFormat(`longer than ${MAX_TOKEN_BYTES} bytes`);
-  const parts = token.split(".");
-  if (parts.length !== 3) throw invalidFormat(`expected 3 parts, got ${parts.length}`);
-  const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
-  const header = decodeJsonObject(headerPart, "header");
-  const payload = decodeJsonObject(payloadPart, "payload");
-  const signature = fromBase64Url(signaturePart);
-  if (signature === undefined) throw invalidFormat("signature is not base64url");
-  return {
-    header,
-    payload,
-    signingInput: encoder.encode(`${headerPart}.${payloadPart}`),
-    signature,
-  };
+function isCanonicalBase64url(part: string): boolean {
+  if (!BASE64URL.test(part) || part.length % 4 === 1) return false;
+  try {
+    return base64url.encode(base64url.decode(part)) === part;
+  } catch {
+    return false;
+  }
 }
 
-/** Ed25519 signatures are always 64 bytes; anything else cannot verify. */
-const SIGNATURE_BYTES = 64;
-
-async function checkSignature(jws: ParsedJws, keys: KeySet): Promise<void> {
-  // Only EdDSA is ever accepted: the algorithm comes from the attacker-controlled header,
-  // so honouring `none` or `HS256` (with the public key as an HMAC secret) would let
-  // anyone mint tokens.
-  if (jws.header.alg !== "EdDSA") {
-    throw new AuthError("token-invalid-signature", "Token rejected: algorithm must be EdDSA");
-  }
-  const kid = jws.header.kid;
-  if (kid !== undefined && typeof kid !== "string") throw invalidFormat('"kid" is not a string');
-  // A token naming a key is checked against that key only; without a kid, any key may match.
-  const candidates: readonly VerifyKey[] = kid === undefined
-    ? keys.keys
-    : keys.keys.filter((k) => k.kid === kid);
-  if (candidates.length === 0) {
-    throw new AuthError("token-invalid-signature", "Token rejected: unknown key id");
-  }
-  if (jws.signature.length === SIGNATURE_BYTES) {
-    for (const { key } of candidates) {
-      if (await crypto.subtle.verify("Ed25519", key, jws.signature, jws.signingInput)) return;
-    }
-  }
-  throw new AuthError("token-invalid-signature", "Token rejected: signature does not verify");
-}
-
-function optionalString(
-  payload: Readonly<Record<string, unknown>>,
-  claim: string,
-): string | undefined {
+function optionalString(payload: JWTPayload, claim: string): string | undefined {
   const value = payload[claim];
   if (value !== undefined && typeof value !== "string") {
     throw invalidFormat(`claim "${claim}" is not a string`);
@@ -119,57 +105,88 @@ function optionalString(
   return value;
 }
 
-function optionalNumber(
-  payload: Readonly<Record<string, unknown>>,
-  claim: string,
-): number | undefined {
-  const value = payload[claim];
-  if (value !== undefined && (typeof value !== "number" || !Number.isFinite(value))) {
-    throw invalidFormat(`claim "${claim}" is not a number`);
+/**
+ * Verifies a compact JWS with `jose`: the algorithm against `algorithms`, unknown critical
+ * header parameters refused, the signature against each candidate key, then `exp`
+ * (required), `nbf` and `iat` with the leeway.
+ */
+async function verifySigned(
+  token: string,
+  options: JwtVerifierOptions,
+  algorithms: readonly JwsAlgorithm[],
+): Promise<JWTPayload> {
+  let header;
+  try {
+    header = decodeProtectedHeader(token);
+  } catch (error) {
+    throw invalidFormat("the header is not base64url JSON", error);
   }
-  return value;
+  try {
+    decodeJwt(token); // a token whose payload is not a JSON object is malformed, signed or not
+  } catch (error) {
+    throw invalidFormat("the payload is not a JSON object", error);
+  }
+  // The algorithm comes from the attacker-controlled header: honouring `none` or `HS256`
+  // (with the public key as an HMAC secret) would let anyone mint tokens. Refused before a
+  // key is looked up, so such tokens cannot make the key store fetch either.
+  const alg = header.alg;
+  if (typeof alg !== "string" || !(algorithms as readonly string[]).includes(alg)) {
+    throw invalidSignature(`algorithm must be ${algorithms.join(" or ")}`);
+  }
+  const kid = header.kid;
+  if (kid !== undefined && typeof kid !== "string") throw invalidFormat('"kid" is not a string');
+  const candidates = await options.keys.candidates(alg as JwsAlgorithm, kid);
+  if (candidates.length === 0) throw invalidSignature("unknown key id");
+  const verifyOptions = {
+    algorithms: [...algorithms],
+    currentDate: new Date(options.clock.now()),
+    clockTolerance: options.leewaySeconds ?? 30,
+    requiredClaims: ["exp"],
+  };
+  let failure: unknown;
+  // A token naming a key is checked against that key only; without a kid, any may match.
+  for (const key of candidates) {
+    try {
+      return (await jwtVerify(token, key, verifyOptions)).payload;
+    } catch (error) {
+      if (!(error instanceof errors.JWSSignatureVerificationFailed)) throw toAuthError(error);
+      failure = error;
+    }
+  }
+  throw toAuthError(failure);
 }
 
 /**
- * Creates a verifier for Ed25519-signed JWTs (PROTOCOL §6). The signature is checked
- * before any claim, so unsigned input learns nothing about which claims would pass.
- * Claims are then checked in the order exp, nbf, iss, aud, origin; `exp` is required,
- * since a token that never expires cannot be revoked by rotation.
+ * Creates a verifier of signed JWTs (docs/protocol.md §8) on `jose`, with Pharos's rules
+ * on top: at most {@link MAX_TOKEN_BYTES}, an accepted algorithm (`EdDSA` unless
+ * configured), the signature checked before any claim, `exp` required (a token that
+ * never expires cannot be revoked by rotation), then `iss`, `aud`, the `origin` binding
+ * and the `limits` claim, each failure with its docs/protocol.md §6 code.
  */
 export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
-  const { keys, issuer, audience, clock } = options;
+  const { issuer, audience } = options;
+  const algorithms = options.algorithms ?? ["EdDSA"];
   const leewaySeconds = options.leewaySeconds ?? 30;
   if (!Number.isFinite(leewaySeconds) || leewaySeconds < 0) {
     throw new RangeError(`Cannot verify tokens: leewaySeconds must be >= 0, got ${leewaySeconds}`);
   }
-  if (keys.keys.length === 0) throw new RangeError("Cannot verify tokens: the key set is empty");
+  if (algorithms.length === 0) throw new RangeError("Cannot verify tokens: no algorithm accepted");
 
   return {
     async verify(token, origin) {
       if (token === "") throw new AuthError("token-missing", "No token was provided");
-      const jws = parseJws(token);
-      await checkSignature(jws, keys);
-      const { payload } = jws;
-
-      const nowSeconds = clock.now() / 1000;
-      const exp = optionalNumber(payload, "exp");
-      if (exp === undefined) throw invalidFormat('claim "exp" is missing');
-      if (nowSeconds > exp + leewaySeconds) {
-        throw new AuthError("token-expired", "Token has expired");
+      if (token.length > MAX_TOKEN_BYTES) {
+        throw invalidFormat(`longer than ${MAX_TOKEN_BYTES} bytes`);
       }
-      // PROTOCOL §6 checks nbf but defines no code for it. A not-yet-valid token is
-      // refused as token-expired (401, retryable later) rather than token-invalid-format
-      // (400, "fix your client"): the token is well formed, only the time is wrong.
-      const nbf = optionalNumber(payload, "nbf");
-      if (nbf !== undefined && nowSeconds + leewaySeconds < nbf) {
-        throw new AuthError("token-expired", "Token not yet valid");
-      }
+      const parts = token.split(".");
+      if (parts.length !== 3) throw invalidFormat(`expected 3 parts, got ${parts.length}`);
+      if (!parts.every(isCanonicalBase64url)) throw invalidFormat("a part is not base64url");
+      const payload = await verifySigned(token, options, algorithms);
 
       const iss = optionalString(payload, "iss");
       if (issuer !== undefined && iss !== issuer) {
         throw new AuthError("token-invalid-issuer", "Token issuer is not accepted");
       }
-
       const aud = payload.aud;
       const audiences = aud === undefined ? [] : Array.isArray(aud) ? aud : [aud];
       if (!audiences.every((a) => typeof a === "string")) {
@@ -181,17 +198,15 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
           "Token audience does not include this server",
         );
       }
-
       // Bound tokens are checked only when the client sent an Origin: non-browser clients
       // send none, and the binding exists to stop a token being replayed from another site.
       const originClaim = optionalString(payload, "origin");
       if (originClaim !== undefined && origin !== undefined && originClaim !== origin) {
         throw new AuthError("origin-mismatch", "Token is bound to another origin");
       }
-
       const subject = optionalString(payload, "sub");
       const limits = parseLimitsClaim(payload.limits);
-      const identity: Identity = { subject, expiresAt: exp, limits };
+      const identity: Identity = { subject, expiresAt: payload.exp!, limits };
       return originClaim === undefined ? identity : { ...identity, origin: originClaim };
     },
   };

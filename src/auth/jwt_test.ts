@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../../tests/fakes/fake_clock.ts";
-import { toBase64Url } from "./_base64url.ts";
+import { base64url } from "jose";
 import {
   AuthError,
   type AuthErrorCode,
   createJwtVerifier,
   createTokenMinter,
-  importJwks,
-  type KeySet,
+  type KeyLookup,
+  keyLookupOf,
   publicJwkOf,
 } from "./mod.ts";
 
@@ -17,25 +17,25 @@ const AUDIENCE = "pharos";
 
 async function newKey(
   kid?: string,
-): Promise<{ privateJwk: JsonWebKey; keys: KeySet; sign: CryptoKey }> {
+): Promise<{ privateJwk: JsonWebKey; keys: KeyLookup; sign: CryptoKey }> {
   const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, true, [
     "sign",
     "verify",
   ]) as CryptoKeyPair;
   const privateJwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
-  const keys = await importJwks({ keys: [publicJwkOf(privateJwk, kid)] });
+  const keys = keyLookupOf({ keys: [publicJwkOf(privateJwk, kid)] });
   return { privateJwk, keys, sign: pair.privateKey };
 }
 
 function encodeJson(value: unknown): string {
-  return toBase64Url(encoder.encode(JSON.stringify(value)));
+  return base64url.encode(encoder.encode(JSON.stringify(value)));
 }
 
 /** Signs any header and payload, so tests can craft tokens the minter never would. */
 async function signRaw(key: CryptoKey, header: object, payload: object): Promise<string> {
   const input = `${encodeJson(header)}.${encodeJson(payload)}`;
   const signature = await crypto.subtle.sign("Ed25519", key, encoder.encode(input));
-  return `${input}.${toBase64Url(new Uint8Array(signature))}`;
+  return `${input}.${base64url.encode(new Uint8Array(signature))}`;
 }
 
 async function rejects(
@@ -123,9 +123,9 @@ Deno.test("jwt verifier", async (t) => {
   await t.step("expiry honours the leeway, then token-expired", async () => {
     const { verifier, minter, clock } = await setup();
     const { token } = await minter.mint({ subject: "alice" });
-    clock.advance(300_000 + 30_000); // exactly exp + leeway: still valid
+    clock.advance(300_000 + 29_000); // a second before exp + leeway: still valid
     assert.equal((await verifier.verify(token, undefined)).subject, "alice");
-    clock.advance(1_000);
+    clock.advance(1_000); // exp + leeway: no longer before it (RFC 7519 §4.1.4)
     const error = await rejects(verifier.verify(token, undefined), "token-expired", token);
     assert.equal(error.status, 401);
   });
@@ -199,7 +199,7 @@ Deno.test("jwt verifier", async (t) => {
         encodeJson(claims())
       }`;
       const mac = await crypto.subtle.sign("HMAC", hmac, encoder.encode(input));
-      const token = `${input}.${toBase64Url(new Uint8Array(mac))}`;
+      const token = `${input}.${base64url.encode(new Uint8Array(mac))}`;
       await rejects(verifier.verify(token, undefined), "token-invalid-signature");
     }
     // A valid Ed25519 signature under a header that claims another alg is still refused.
@@ -221,7 +221,7 @@ Deno.test("jwt verifier", async (t) => {
       `${h}.${p}+/.${s}`, // not base64url
       `${h}.${p}.${s}=`, // padding is not allowed in JWS
       `${encodeJson([1, 2])}.${p}.${s}`, // header not an object
-      `${h}.${toBase64Url(encoder.encode("not json"))}.${s}`,
+      `${h}.${base64url.encode(encoder.encode("not json"))}.${s}`,
       `${h}.${p}.${"A".repeat(8 * 1024)}`, // oversize
     ];
     for (const candidate of bad) {
@@ -280,7 +280,7 @@ Deno.test("jwt verifier", async (t) => {
     const clock = new FakeClock();
     const a = await newKey("a");
     const b = await newKey("b");
-    const keys = await importJwks({
+    const keys = keyLookupOf({
       keys: [publicJwkOf(a.privateJwk, "a"), publicJwkOf(b.privateJwk, "b")],
     });
     const verifier = createJwtVerifier({ keys, clock });
@@ -299,6 +299,69 @@ Deno.test("jwt verifier", async (t) => {
     await rejects(verifier.verify(unknownKid, undefined), "token-invalid-signature");
   });
 
+  await t.step("a critical header extension is refused (RFC 7515 §4.1.11)", async () => {
+    const { verifier, key, claims } = await setup();
+    const plain = await signRaw(key.sign, { alg: "EdDSA", kid: "k1" }, claims());
+    assert.equal((await verifier.verify(plain, undefined)).subject, "alice", "control");
+    const critical = await signRaw(
+      key.sign,
+      { alg: "EdDSA", kid: "k1", crit: ["exp-policy"], "exp-policy": "strict" },
+      claims(),
+    );
+    const error = await rejects(verifier.verify(critical, undefined), "token-invalid-format");
+    assert.match(error.message, /exp-policy/);
+    for (
+      const header of [
+        { alg: "EdDSA", kid: "k1", crit: ["absent"] }, // names a parameter the header lacks
+        { alg: "EdDSA", kid: "k1", crit: [] }, // must not be empty
+        { alg: "EdDSA", kid: "k1", crit: "exp-policy", "exp-policy": 1 }, // not an array
+      ]
+    ) {
+      const token = await signRaw(key.sign, header, claims());
+      await rejects(verifier.verify(token, undefined), "token-invalid-format");
+    }
+  });
+
+  await t.step("a respelled token (non-canonical base64url) is refused", async () => {
+    const { verifier, minter } = await setup();
+    const { token } = await minter.mint({ subject: "alice" });
+    const [h, p, sig] = token.split(".") as [string, string, string];
+    // The signature's last character carries 2 unused bits: flipping one decodes to the
+    // same 64 bytes, so a lenient decoder would accept the respelled token.
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const last = alphabet.indexOf(sig.at(-1)!);
+    const respelled = `${h}.${p}.${sig.slice(0, -1)}${alphabet[last ^ 1]}`;
+    assert.deepEqual(base64url.decode(respelled.split(".")[2]!), base64url.decode(sig));
+    await rejects(verifier.verify(respelled, undefined), "token-invalid-format");
+    await rejects(verifier.verify(`${h}.${p}.${sig} `, undefined), "token-invalid-format");
+  });
+
+  await t.step("ES256 only when configured: PHAROS_AUTH_ALGORITHMS", async () => {
+    const clock = new FakeClock();
+    const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+      "sign",
+      "verify",
+    ]) as CryptoKeyPair;
+    const jwks = { keys: [{ ...await crypto.subtle.exportKey("jwk", pair.publicKey), kid: "ec" }] };
+    const exp = Math.floor(clock.now() / 1000) + 60;
+    const input = `${encodeJson({ alg: "ES256", kid: "ec" })}.${encodeJson({ sub: "e", exp })}`;
+    const signature = await crypto.subtle.sign(
+      { name: "ECDSA", hash: "SHA-256" },
+      pair.privateKey,
+      encoder.encode(input),
+    );
+    const token = `${input}.${base64url.encode(new Uint8Array(signature))}`;
+    const es256 = createJwtVerifier({
+      keys: keyLookupOf(jwks, ["ES256"]),
+      algorithms: ["ES256"],
+      clock,
+    });
+    assert.equal((await es256.verify(token, undefined)).subject, "e");
+    const { verifier } = await setup(); // the default: EdDSA only
+    const error = await rejects(verifier.verify(token, undefined), "token-invalid-signature");
+    assert.match(error.message, /algorithm must be EdDSA/);
+  });
+
   await t.step("options are validated", async () => {
     const { key } = await setup();
     assert.throws(
@@ -306,8 +369,9 @@ Deno.test("jwt verifier", async (t) => {
       RangeError,
     );
     assert.throws(
-      () => createJwtVerifier({ keys: { keys: [] }, clock: new FakeClock() }),
+      () => createJwtVerifier({ keys: key.keys, clock: new FakeClock(), algorithms: [] }),
       RangeError,
     );
+    assert.throws(() => keyLookupOf({ keys: [] }), /no key that verifies EdDSA signatures/);
   });
 });

@@ -1,5 +1,5 @@
 import type { Clock } from "../util/mod.ts";
-import { toBase64Url } from "./_base64url.ts";
+import { base64url, importJWK, SignJWT } from "jose";
 import { type AuthLimits, toLimitsClaim } from "./identity.ts";
 
 /** Issues signed JWTs for clients of this server. */
@@ -30,12 +30,6 @@ export interface TokenMinterOptions {
   readonly clock: Clock;
 }
 
-const encoder = new TextEncoder();
-
-function encodeJson(value: unknown): string {
-  return toBase64Url(encoder.encode(JSON.stringify(value)));
-}
-
 function checkPrivateJwk(jwk: JsonWebKey): { d: string; x: string } {
   if (jwk.kty !== "OKP" || jwk.crv !== "Ed25519") {
     throw new TypeError("Cannot mint tokens: the private key must be an Ed25519 JWK (kty OKP)");
@@ -47,9 +41,9 @@ function checkPrivateJwk(jwk: JsonWebKey): { d: string; x: string } {
 }
 
 /**
- * Creates a minter of EdDSA JWTs carrying `iat`, `nbf`, `exp`, `iss`, `aud` (when set),
- * `sub`, `origin` (when set), `limits` (snake_case, when set) and a random `jti`.
- * The JWK is checked now and imported on first use.
+ * Creates a minter of EdDSA JWTs (signed with `jose`) carrying `iat`, `nbf`, `exp`, `iss`,
+ * `aud` (when set), `sub`, `origin` (when set), `limits` (snake_case, when set) and a
+ * random `jti`. The JWK is checked now and imported on first use.
  */
 export function createTokenMinter(options: TokenMinterOptions): TokenMinter {
   const { privateKey, issuer, audience, ttlSeconds, clock } = options;
@@ -60,12 +54,9 @@ export function createTokenMinter(options: TokenMinterOptions): TokenMinter {
     );
   }
   const kid = options.kid ?? (privateKey as { kid?: unknown }).kid;
-  const header = encodeJson(
-    typeof kid === "string" ? { alg: "EdDSA", typ: "JWT", kid } : {
-      alg: "EdDSA",
-      typ: "JWT",
-    },
-  );
+  const header = typeof kid === "string"
+    ? { alg: "EdDSA", typ: "JWT", kid }
+    : { alg: "EdDSA", typ: "JWT" };
   let key: Promise<CryptoKey> | undefined;
 
   return {
@@ -76,13 +67,7 @@ export function createTokenMinter(options: TokenMinterOptions): TokenMinter {
           throw new RangeError(`Cannot mint token: limit "${name}" must be a non-negative integer`);
         }
       }
-      key ??= crypto.subtle.importKey(
-        "jwk",
-        { kty: "OKP", crv: "Ed25519", d, x },
-        { name: "Ed25519" },
-        false,
-        ["sign"],
-      );
+      key ??= importJWK({ kty: "OKP", crv: "Ed25519", d, x }, "EdDSA") as Promise<CryptoKey>;
       const iat = Math.floor(clock.now() / 1000);
       const exp = iat + ttlSeconds;
       const payload: Record<string, unknown> = {
@@ -95,14 +80,9 @@ export function createTokenMinter(options: TokenMinterOptions): TokenMinter {
       if (audience !== undefined) payload.aud = audience;
       if (claims.origin !== undefined) payload.origin = claims.origin;
       if (limits !== undefined) payload.limits = limits;
-      payload.jti = toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
-      const signingInput = `${header}.${encodeJson(payload)}`;
-      const signature = await crypto.subtle.sign(
-        "Ed25519",
-        await key,
-        encoder.encode(signingInput),
-      );
-      return { token: `${signingInput}.${toBase64Url(new Uint8Array(signature))}`, expiresAt: exp };
+      payload.jti = base64url.encode(crypto.getRandomValues(new Uint8Array(16)));
+      const token = await new SignJWT(payload).setProtectedHeader(header).sign(await key);
+      return { token, expiresAt: exp };
     },
   };
 }

@@ -1,9 +1,12 @@
 /**
- * @module Authentication: verifies Ed25519 JWTs and static tokens into an `Identity`, loads
- * JWKS key sets, mints tokens, authorises WebSocket upgrades (Origin allow-list, then
- * credentials) and serves the token endpoint. Failures are `AuthError`s carrying the
- * PROTOCOL §6 code and HTTP status. Set-up, the upgrade check and the token endpoint read
- * config's `auth` slice (`AuthConfig`); `createAuthRoutes` builds what an app mounts.
+ * Authentication: verifies JWTs (on `jose`) and static tokens into an `Identity`, keeps
+ * JWKS key sets current (a URL fetched again for an unknown `kid` or when old, a file read
+ * again when it changes), mints tokens, authorises WebSocket upgrades (Origin allow-list,
+ * then credentials), serves the token endpoint, and finds each request's client address
+ * behind trusted proxies. Failures are `AuthError`s carrying the docs/protocol.md §6 code
+ * and HTTP status. Set-up, the upgrade check and the token endpoint read config's `auth`
+ * slice (`AuthConfig`); `createAuthRoutes` builds what an app mounts.
+ * @module
  */
 export { createAuthorize } from "./authorize.ts";
 export { AUTH_ERROR_CODES, AuthError, type AuthErrorCode, authErrorStatus } from "./errors.ts";
@@ -12,17 +15,18 @@ export {
   createJwtVerifier,
   type JwtVerifier,
   type JwtVerifierOptions,
+  type KeyLookup,
   MAX_TOKEN_BYTES,
-  type ParsedJws,
-  parseJws,
 } from "./jwt.ts";
+export { candidatesFor, keyLookupOf, type KeySet, type PublicKeyEntry, toKeySet } from "./jwks.ts";
 export {
-  importJwks,
-  type KeySet,
-  loadKeySet,
-  type LoadKeySetOptions,
-  type VerifyKey,
-} from "./keys.ts";
+  type KeyRefresh,
+  type KeyRefreshOutcome,
+  type KeyRefreshTrigger,
+  type KeyStore,
+  type KeyStoreOptions,
+  openKeyStore,
+} from "./key_store.ts";
 export {
   createTokenMinter,
   type MintClaims,
@@ -31,7 +35,15 @@ export {
   type TokenMinterOptions,
 } from "./mint.ts";
 export { presentedToken } from "./presented_token.ts";
-export { type AuthSetup, prepareAuth } from "./setup.ts";
+export { type AuthSetup, prepareAuth, type PrepareAuthOptions } from "./setup.ts";
 export { createStaticVerifier, type StaticVerifier } from "./static_tokens.ts";
 export { createTokenEndpoint, TOKEN_ENDPOINT_PATH } from "./token_endpoint.ts";
 export { type AuthRoutes, type AuthRoutesOptions, createAuthRoutes } from "./wiring.ts";
+export {
+  type ClientAddress,
+  type ClientAddressOptions,
+  createClientAddress,
+  type ForwardedProblem,
+  type RemoteAddress,
+  toPeerText,
+} from "./trusted_proxies.ts";

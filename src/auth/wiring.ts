@@ -1,10 +1,12 @@
 import { type AuthConfig, ConfigError } from "../config/mod.ts";
 import type { Endpoint } from "../http/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import type { AuthTelemetry } from "../telemetry/mod.ts";
 import type { Authorize } from "../ws/mod.ts";
 import { createAuthorize } from "./authorize.ts";
 import type { AuthSetup } from "./setup.ts";
 import { createTokenEndpoint } from "./token_endpoint.ts";
+import { type ClientAddress, createClientAddress } from "./trusted_proxies.ts";
 
 /** What an app mounts for authentication, each part only when the config asks for it. */
 export interface AuthRoutes {
@@ -12,6 +14,8 @@ export interface AuthRoutes {
   readonly authorize: Authorize | undefined;
   /** `POST /ws/sessions` (`TOKEN_ENDPOINT_PATH`): with a private key to sign with. */
   readonly tokenEndpoint: Endpoint | undefined;
+  /** Each request's client address, through `PHAROS_TRUSTED_PROXIES`. */
+  readonly clientAddress: ClientAddress;
 }
 
 /** Inputs of {@link createAuthRoutes} besides the config. */
@@ -21,6 +25,7 @@ export interface AuthRoutesOptions {
   /** Replaces the upgrade check built from `config` (then `setup` may be absent). */
   readonly authorize: Authorize | undefined;
   readonly log: Logger;
+  readonly telemetry: AuthTelemetry;
 }
 
 /**
@@ -41,5 +46,14 @@ export function createAuthRoutes(config: AuthConfig, options: AuthRoutesOptions)
         ? createAuthorize(config, setup ?? { verifier: undefined, minter: undefined }, log)
         : undefined),
     tokenEndpoint: minter === undefined ? undefined : createTokenEndpoint(config, minter, log),
+    clientAddress: createClientAddress({
+      trustedProxies: config.trustedProxies,
+      onForwardedProblem(problem) {
+        options.telemetry.forwardedHeaderRejected(problem);
+        log.debug("Forwarding headers from a trusted proxy name no client ({problem})", {
+          problem,
+        });
+      },
+    }),
   };
 }

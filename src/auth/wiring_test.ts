@@ -2,16 +2,23 @@ import assert from "node:assert/strict";
 import { AUTH_DEFAULTS, type AuthConfig, ConfigError } from "../config/mod.ts";
 import { recordLogs } from "../../tests/fakes/recording_log.ts";
 import { getLogger, type Logger } from "../log/mod.ts";
+import { noopTelemetry } from "../telemetry/mod.ts";
 import type { TokenMinter } from "./mint.ts";
 import { createAuthRoutes } from "./wiring.ts";
 
 const log = getLogger(["pharos", "test"]);
+const telemetry = noopTelemetry.auth;
 const config = (overrides: Partial<AuthConfig>): AuthConfig => ({ ...AUTH_DEFAULTS, ...overrides });
 const minter: TokenMinter = { mint: () => Promise.resolve({ token: "t", expiresAt: 1 }) };
 
 Deno.test("createAuthRoutes", async (t) => {
   await t.step("the defaults mount nothing: no upgrade check, no token endpoint", () => {
-    const routes = createAuthRoutes(AUTH_DEFAULTS, { setup: undefined, authorize: undefined, log });
+    const routes = createAuthRoutes(AUTH_DEFAULTS, {
+      setup: undefined,
+      authorize: undefined,
+      log,
+      telemetry,
+    });
     assert.equal(routes.authorize, undefined);
     assert.equal(routes.tokenEndpoint, undefined);
   });
@@ -19,7 +26,13 @@ Deno.test("createAuthRoutes", async (t) => {
   await t.step("an auth mode or private key without prepareAuth's setup is refused", () => {
     for (const overrides of [{ authMode: "jwt" as const }, { privateKey: "{}" }]) {
       assert.throws(
-        () => createAuthRoutes(config(overrides), { setup: undefined, authorize: undefined, log }),
+        () =>
+          createAuthRoutes(config(overrides), {
+            setup: undefined,
+            authorize: undefined,
+            log,
+            telemetry,
+          }),
         (error) => error instanceof ConfigError && /prepareAuth/.test(error.message),
       );
     }
@@ -30,6 +43,7 @@ Deno.test("createAuthRoutes", async (t) => {
       setup: undefined,
       authorize: undefined,
       log,
+      telemetry,
     });
     assert.equal(typeof routes.authorize, "function");
   });
@@ -40,6 +54,7 @@ Deno.test("createAuthRoutes", async (t) => {
       setup: { verifier: undefined, minter },
       authorize,
       log,
+      telemetry,
     });
     assert.equal(routes.authorize, authorize);
     assert.equal(typeof routes.tokenEndpoint, "function");
@@ -58,6 +73,7 @@ Deno.test("the token endpoint logs each token issued at debug, never the token o
         },
         authorize: undefined,
         log,
+        telemetry,
       },
     ).tokenEndpoint!;
   const post = (headers: Record<string, string>) =>

@@ -1,5 +1,6 @@
 /**
- * @module Per-view fan-out from projector to sessions, and the view-directory contract for snapshots.
+ * Per-view fan-out from projector to sessions, and the view-directory contract for snapshots.
+ * @module
  */
 export { createMemoryBus, type MemoryBusOptions } from "./memory_bus.ts";
 export type {

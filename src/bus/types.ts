@@ -73,7 +73,7 @@ export interface SnapshotEntity {
   readonly data: unknown;
 }
 
-/** Snapshot selection of a list-like view (PROTOCOL.md §4 "List snapshot set"). */
+/** Snapshot selection of a list-like view (docs/protocol.md §4 "List snapshot set"). */
 export interface SnapshotQuery {
   readonly key?: string;
   /** Only entities whose `_seq` is after this cursor, oldest first. */

@@ -1,7 +1,28 @@
-/** WebSocket authentication modes (PROTOCOL.md §6). */
+import type { Cidr } from "../util/mod.ts";
+
+/** WebSocket authentication modes (docs/protocol.md §8). */
 export const AUTH_MODES = ["none", "static", "jwt"] as const;
 /** An authentication mode. */
 export type AuthMode = (typeof AUTH_MODES)[number];
+
+/**
+ * JWS algorithms a JWT may be signed with. `none` and the HMAC family are left out on
+ * purpose: with a public key set, an HMAC "secret" is public, so anyone could sign.
+ */
+export const JWS_ALGORITHMS = [
+  "EdDSA",
+  "ES256",
+  "ES384",
+  "ES512",
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+] as const;
+/** A JWS algorithm Pharos may accept. */
+export type JwsAlgorithm = (typeof JWS_ALGORITHMS)[number];
 
 /**
  * The options the `auth` component reads: credentials at the upgrade, the Origin
@@ -34,6 +55,22 @@ export interface AuthConfig {
    */
   readonly publicKeys: string;
   /**
+   * `PHAROS_AUTH_ALGORITHMS`: the algorithms JWTs may be signed with.
+   * @default {["EdDSA"]}
+   */
+  readonly algorithms: readonly JwsAlgorithm[];
+  /**
+   * `PHAROS_AUTH_JWKS_COOLDOWN_MS`: least time between two fetches of a JWKS URL (or two
+   * checks of a JWKS file).
+   * @default {30000}
+   */
+  readonly jwksCooldownMs: number;
+  /**
+   * `PHAROS_AUTH_JWKS_MAX_AGE_MS`: a JWKS URL's keys are fetched again once this old.
+   * @default {600000}
+   */
+  readonly jwksMaxAgeMs: number;
+  /**
    * `PHAROS_AUTH_PRIVATE_KEY`: Ed25519 private JWK (JSON) the minter signs with.
    * @default {""}
    */
@@ -53,6 +90,11 @@ export interface AuthConfig {
    * @default {[]}
    */
   readonly allowedOrigins: readonly string[];
+  /**
+   * `PHAROS_TRUSTED_PROXIES`: peers whose forwarding headers name the client.
+   * @default {[]}
+   */
+  readonly trustedProxies: readonly Cidr[];
 }
 
 /** Defaults of the `auth` slice. */
@@ -62,8 +104,12 @@ export const AUTH_DEFAULTS: AuthConfig = Object.freeze({
   issuer: "",
   audience: "",
   publicKeys: "",
+  algorithms: Object.freeze(["EdDSA"] as JwsAlgorithm[]),
+  jwksCooldownMs: 30_000,
+  jwksMaxAgeMs: 600_000,
   privateKey: "",
   publishableKeys: "",
   tokenTtlSeconds: 300,
   allowedOrigins: Object.freeze([] as string[]),
+  trustedProxies: Object.freeze([] as Cidr[]),
 });

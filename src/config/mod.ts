@@ -1,8 +1,9 @@
 /**
- * @module Parses environment and flags into one frozen, typed config, or fails with every
+ * Parses environment and flags into one frozen, typed config, or fails with every
  * problem listed. The config has one slice per component (`server`, `log`, `sources`,
  * `pipeline`, `vm`, `projector`, `ws`, `auth`, `cluster`); each slice's type and defaults live here
  * once, and the components fall back to those defaults.
+ * @module
  */
 export {
   type Config,
@@ -15,7 +16,14 @@ export {
   valueAt,
 } from "./options.ts";
 export { CLUSTER_DEFAULTS, type ClusterConfig } from "./cluster_config.ts";
-export { AUTH_DEFAULTS, AUTH_MODES, type AuthConfig, type AuthMode } from "./auth_config.ts";
+export {
+  AUTH_DEFAULTS,
+  AUTH_MODES,
+  type AuthConfig,
+  type AuthMode,
+  JWS_ALGORITHMS,
+  type JwsAlgorithm,
+} from "./auth_config.ts";
 export { LOG_DEFAULTS, LOG_FORMATS, type LogConfig, type LogFormat } from "./log_config.ts";
 export { PIPELINE_DEFAULTS, type PipelineConfig } from "./pipeline_config.ts";
 export { PROJECTOR_DEFAULTS, type ProjectorConfig } from "./projector_config.ts";
@@ -39,6 +47,7 @@ export {
   type WsLimitsConfig,
 } from "./ws_config.ts";
 export { ConfigError, type ConfigSources, parseConfig, parsePublishableKeys } from "./parse.ts";
+export { closestFlag, type CommandLine, helpText, parseCommandLine, versionText } from "./cli.ts";
 export {
   FILTER_LEVELS,
   type FilterDirective,

@@ -83,7 +83,9 @@ export type OptionKind =
   | "secretList"
   | "origins"
   | "redisUrl"
-  | "keyPrefix";
+  | "keyPrefix"
+  | "cidrs"
+  | "algorithms";
 
 /** One configuration option. */
 export interface OptionSpec {
@@ -421,7 +423,36 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: "auth-public-keys",
     kind: "string",
     defaultText: "(none)",
-    description: "JWKS file path or http(s) URL with the Ed25519 keys JWTs are verified with",
+    description:
+      "JWKS file path or http(s) URL with the keys JWTs are verified with; a URL is fetched again for an unknown kid and when older than PHAROS_AUTH_JWKS_MAX_AGE_MS, a file read again when it changes",
+  },
+  {
+    path: "auth.algorithms",
+    env: "PHAROS_AUTH_ALGORITHMS",
+    flag: "auth-algorithms",
+    kind: "algorithms",
+    description:
+      "Comma-separated JWS algorithms JWTs may be signed with: EdDSA, ES256, ES384, ES512, RS256, RS384, RS512, PS256, PS384, PS512 (never none or HMAC)",
+  },
+  {
+    path: "auth.jwksCooldownMs",
+    env: "PHAROS_AUTH_JWKS_COOLDOWN_MS",
+    flag: "auth-jwks-cooldown-ms",
+    kind: "int",
+    min: 0,
+    max: 3_600_000,
+    description:
+      "Least time between two fetches of a JWKS URL (a token naming an unknown kid asks for one; a JWKS file is checked for changes at most once a second)",
+  },
+  {
+    path: "auth.jwksMaxAgeMs",
+    env: "PHAROS_AUTH_JWKS_MAX_AGE_MS",
+    flag: "auth-jwks-max-age-ms",
+    kind: "int",
+    min: 1_000,
+    max: 86_400_000,
+    description:
+      "A JWKS URL's keys are fetched again before verifying once they are this old: a key removed from the set is refused after at most this long",
   },
   {
     path: "auth.privateKey",
@@ -457,6 +488,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     defaultText: "(any)",
     description:
       "Comma-separated browser origins allowed to upgrade (403 origin-mismatch otherwise) and to call the token endpoint",
+  },
+  {
+    path: "auth.trustedProxies",
+    env: "PHAROS_TRUSTED_PROXIES",
+    flag: "trusted-proxies",
+    kind: "cidrs",
+    defaultText: "(none)",
+    description:
+      "Comma-separated CIDRs (IPv4 and IPv6) of proxies whose Forwarded / X-Forwarded-For headers name the client: its address is what per-IP limits count and logs show",
   },
   {
     path: "server.adminPort",

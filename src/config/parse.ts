@@ -1,5 +1,7 @@
 import { parseArgs } from "node:util";
-import { AUTH_MODES, type AuthMode } from "./auth_config.ts";
+import { parseCidr } from "../util/mod.ts";
+import { AUTH_MODES, type AuthMode, JWS_ALGORITHMS, type JwsAlgorithm } from "./auth_config.ts";
+import { commandLineProblems } from "./cli.ts";
 import { LOG_FORMATS, type LogFormat } from "./log_config.ts";
 import { ISOLATION_MODES, type IsolationMode } from "./vm_config.ts";
 import { parseLogFilter } from "./log_filter.ts";
@@ -171,6 +173,27 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): unknown {
       }
       return value;
     }
+    case "cidrs": {
+      const ranges = [];
+      for (const item of list(value)) {
+        try {
+          ranges.push(Object.freeze(parseCidr(item)));
+        } catch (error) {
+          throw new RangeError(`${where}: ${(error as Error).message}`);
+        }
+      }
+      return Object.freeze(ranges);
+    }
+    case "algorithms": {
+      const algorithms = list(value);
+      const bad = algorithms.filter((alg) => !(JWS_ALGORITHMS as readonly string[]).includes(alg));
+      if (algorithms.length === 0 || bad.length > 0) {
+        throw new TypeError(
+          `${where}: expected comma-separated algorithms of ${JWS_ALGORITHMS.join(", ")}`,
+        );
+      }
+      return Object.freeze([...new Set(algorithms)] as JwsAlgorithm[]);
+    }
     case "jsonObject": {
       let parsed: unknown;
       try {
@@ -224,6 +247,11 @@ function authProblems({ auth, server }: Config): string[] {
   }
   if (auth.authMode === "jwt" && auth.publicKeys === "") {
     problems.push("PHAROS_AUTH=jwt: set PHAROS_AUTH_PUBLIC_KEYS (a JWKS file or URL)");
+  }
+  if (auth.authMode === "jwt" && auth.privateKey !== "" && !auth.algorithms.includes("EdDSA")) {
+    problems.push(
+      "PHAROS_AUTH_ALGORITHMS must include EdDSA while PHAROS_AUTH_PRIVATE_KEY is set (the token endpoint signs with it)",
+    );
   }
   const endpoint = auth.privateKey !== "" || auth.publishableKeys !== "";
   if (endpoint) {
@@ -305,21 +333,24 @@ function withValue(object: object, path: readonly string[], value: unknown): obj
  * option. Throws one {@link ConfigError} listing every problem; never a partial config.
  */
 export function parseConfig(sources: ConfigSources): Config {
-  const problems: string[] = [];
-  const flagOptions = Object.fromEntries(
-    OPTIONS.map((spec) => [spec.flag, { type: "string" as const }]),
-  );
+  const args = sources.args?.[0] === "--" ? sources.args.slice(1) : [...(sources.args ?? [])];
+  const problems = commandLineProblems(args);
   let flags: Record<string, string | boolean | undefined> = {};
-  try {
-    const parsed = parseArgs({
-      args: [...(sources.args ?? [])],
-      options: flagOptions,
-      strict: true,
-      allowPositionals: false,
-    });
-    flags = parsed.values as Record<string, string | undefined>;
-  } catch (error) {
-    problems.push(`command line: ${error instanceof Error ? error.message : String(error)}`);
+  if (problems.length === 0) {
+    try {
+      const parsed = parseArgs({
+        args,
+        options: Object.fromEntries(
+          OPTIONS.map((spec) => [spec.flag, { type: "string" as const }]),
+        ),
+        strict: true,
+        allowPositionals: false,
+      });
+      flags = parsed.values as Record<string, string | undefined>;
+    } catch (error) {
+      // What the shape check above lets through (`--port -1`: a value that looks like a flag).
+      problems.push(`command line: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   let config: Config = DEFAULT_CONFIG;

@@ -1,5 +1,6 @@
 /**
- * @module Stream health: the `HealthMonitor` per source, and readiness over the required sources.
+ * Stream health: the `HealthMonitor` per source, and readiness over the required sources.
+ * @module
  */
 export {
   createHealthBoard,

@@ -29,6 +29,11 @@ export interface HttpHandlerOptions {
   readonly endpoints?: Readonly<Record<string, Endpoint>>;
   /** Renders `GET /metrics` (Prometheus text); the route is absent without it. */
   readonly metrics?: () => Promise<string>;
+  /** The console's page, files and feed (`GET /console…`); absent without it. */
+  readonly console?: {
+    readonly pages: Readonly<Record<string, Route>>;
+    readonly feed: Route;
+  };
   /** Server spans named `METHOD route`; default none. */
   readonly tracing?: Tracing;
   /**
@@ -39,10 +44,30 @@ export interface HttpHandlerOptions {
   readonly exposure?: "all" | "public" | "admin";
   /** Bearer token the admin routes require; default none. */
   readonly adminToken?: string;
+  /**
+   * The client address of a request (what endpoints, upgrades and spans see): a trusted
+   * proxy's forwarded address. Default: the TCP peer, `host:port`.
+   */
+  readonly clientAddress?: (request: Request, remote: RequestInfo["remoteAddr"]) => string;
 }
 
-/** Routes that reveal internals: served on the admin port when there is one. */
-const ADMIN_ROUTES = new Set(["/metrics", "/status"]);
+/**
+ * Routes that reveal internals: served on the admin port when there is one (the console's
+ * page with them, so it is reached where its feed is).
+ */
+const ADMIN_ROUTES = new Set([
+  "/metrics",
+  "/status",
+  "/console",
+  "/console/app.js",
+  "/console/app.css",
+  "/console/feed",
+]);
+/**
+ * Routes that need the admin token when one is set: the data, not the console's page and
+ * files (a browser cannot send a header when it opens a page; the page asks for the token).
+ */
+const TOKEN_ROUTES = new Set(["/metrics", "/status", "/console/feed"]);
 
 /** A handler that owns a whole path. */
 export type Endpoint = (request: Request, peer: string) => Promise<Response>;
@@ -70,7 +95,8 @@ export function toPeerAddress(info: RequestInfo): string {
   return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
 
-type Route = (request: Request) => Response | Promise<Response>;
+/** A GET (and HEAD) route. */
+export type Route = (request: Request) => Response | Promise<Response>;
 
 /** `Content-Type` of the Prometheus text exposition format. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -82,6 +108,9 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
   const { state, log } = options;
   const clock = options.clock ?? systemClock;
   const tracing = options.tracing ?? noopTracing;
+  const clientAddress = options.clientAddress ??
+    ((_request: Request, remote: RequestInfo["remoteAddr"]) =>
+      toPeerAddress({ remoteAddr: remote }));
   const routes = new Map<string, Route>([
     ["/health", () => json(200, { status: "ok" })],
     ["/ready", () => state.isReady() ? json(200, { ready: true }) : json(503, { ready: false })],
@@ -93,6 +122,10 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       new Response(await metrics(), {
         headers: { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" },
       }));
+  }
+  if (options.console !== undefined) {
+    for (const [path, route] of Object.entries(options.console.pages)) routes.set(path, route);
+    routes.set("/console/feed", options.console.feed);
   }
   const exposure = options.exposure ?? "all";
   if (exposure === "public") { for (const path of ADMIN_ROUTES) routes.delete(path); }
@@ -108,7 +141,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
 
   /** An answer refusing the admin route, or undefined when the request may have it. */
   async function refuseAdmin(request: Request, path: string): Promise<Response | undefined> {
-    if (adminTokenMatches === undefined || !ADMIN_ROUTES.has(path)) return undefined;
+    if (adminTokenMatches === undefined || !TOKEN_ROUTES.has(path)) return undefined;
     const token = bearerToken(request.headers.get("authorization") ?? "");
     if (token !== undefined && token !== "" && await adminTokenMatches(token)) return undefined;
     return json(401, {
@@ -175,7 +208,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
     // 1.4 KB each, measured at 10 000 idle connections): when spans are not exported,
     // upgrades get none.
     if (route === "/{websocket}" && upgrades && !tracing.exporting) {
-      return handle(request, url, toPeerAddress(info));
+      return handle(request, url, clientAddress(request, info.remoteAddr));
     }
     const traceparent = request.headers.get("traceparent") ?? undefined;
     // Each request is its own trace (or continues the caller's), never a child of a
@@ -188,7 +221,9 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       // The WebSocket server logs upgrades (refused at debug, accepted at info).
       const debug = log.isEnabledFor("debug") && !(route === "/{websocket}" && upgrades);
       const startedAt = debug ? clock.monotonic() : 0;
-      const response = await handle(request, url, toPeerAddress(info));
+      const client = clientAddress(request, info.remoteAddr);
+      span.setAttribute("client.address", client);
+      const response = await handle(request, url, client);
       span.setAttribute("http.response.status_code", response.status);
       if (debug) {
         // The route, never the raw path (which a client chooses). At debug only: /health

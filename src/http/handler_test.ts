@@ -233,3 +233,66 @@ Deno.test("http handler logs each request answered at debug under pharos.http", 
     assert.deepEqual(logs.records, []);
   });
 });
+
+Deno.test("the console's routes: placed with the admin routes, only its feed behind the token", async (t) => {
+  const consoleRoutes = {
+    pages: {
+      "/console": () => new Response("<html>"),
+      "/console/app.js": () => new Response("js"),
+    },
+    feed: () => new Response("data: {}\n\n", { headers: { "content-type": "text/event-stream" } }),
+  };
+  const build = (exposure: "all" | "public" | "admin") =>
+    createHttpHandler({
+      state: { isReady: () => true, status: () => ({}) },
+      log: getLogger(["pharos", "test"]),
+      upgrade: () => Promise.resolve(new Response("upgraded")),
+      console: consoleRoutes,
+      exposure,
+      adminToken: "admin-secret",
+    });
+  const get = (handler: HttpHandler, path: string, headers: Record<string, string> = {}) =>
+    handler(new Request(`http://localhost${path}`, { headers }), info);
+
+  await t.step("one listener: the page without a token, the feed with it", async () => {
+    const all = build("all");
+    assert.equal((await get(all, "/console")).status, 200);
+    assert.equal(await (await get(all, "/console/app.js")).text(), "js");
+    const refused = await get(all, "/console/feed");
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers.get("www-authenticate"), 'Bearer realm="pharos-admin"');
+    await refused.body?.cancel();
+    const wrong = await get(all, "/console/feed", { authorization: "Bearer nope" });
+    assert.equal(wrong.status, 401);
+    await wrong.body?.cancel();
+    const feed = await get(all, "/console/feed", { authorization: "Bearer admin-secret" });
+    assert.equal(feed.status, 200);
+    assert.equal(feed.headers.get("content-type"), "text/event-stream");
+    await feed.body?.cancel();
+  });
+
+  await t.step("with an admin port: on the admin listener only", async () => {
+    for (const path of ["/console", "/console/app.js", "/console/feed"]) {
+      const response = await get(build("public"), path);
+      assert.equal(response.status, 404, path);
+      await response.body?.cancel();
+    }
+    const page = await get(build("admin"), "/console");
+    assert.equal(page.status, 200);
+    await page.body?.cancel();
+  });
+
+  await t.step("read-only: anything but GET and HEAD is refused", async () => {
+    for (const method of ["POST", "PUT", "DELETE"]) {
+      const response = await build("all")(
+        new Request("http://localhost/console/feed", {
+          method,
+          headers: { authorization: "Bearer admin-secret" },
+        }),
+        info,
+      );
+      assert.equal(response.status, 405, method);
+      await response.body?.cancel();
+    }
+  });
+});

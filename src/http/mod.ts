@@ -1,5 +1,7 @@
 /**
- * @module The single `Deno.serve` handler: `/health`, `/ready`, `/status` and the WebSocket upgrade.
+ * The single `Deno.serve` handler: `/health`, `/ready`, `/status`, `/metrics`, the console's
+ * routes, endpoints such as `/ingest`, and the WebSocket upgrade.
+ * @module
  */
 export {
   createHttpHandler,
@@ -9,5 +11,6 @@ export {
   type HttpState,
   PROMETHEUS_CONTENT_TYPE,
   type RequestInfo,
+  type Route,
   toPeerAddress,
 } from "./handler.ts";

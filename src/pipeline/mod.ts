@@ -1,6 +1,7 @@
 /**
- * @module The event path: sources → intake → VM → projector, batch by batch, with the
+ * The event path: sources → intake → VM → projector, batch by batch, with the
  * health, readiness, `/status` readings and per-event telemetry of that path.
+ * @module
  */
 export {
   type ConfiguredSources,

@@ -11,7 +11,7 @@ export type PatchFrameEncoder = (
 ) => Uint8Array;
 
 /**
- * A `patch` frame encoder (PROTOCOL.md §3) for one view, from already-serialised data: the
+ * A `patch` frame encoder (docs/protocol.md §3) for one view, from already-serialised data: the
  * projector serialises a mutation's data once and reuses it for the list, state and
  * append views. The frame's fixed head is built once per view, and the `append` list's
  * JSON once per distinct list (the VM hands the same array for the same paths).

@@ -1,5 +1,6 @@
 /**
- * @module Batches mutations, merges them into the view caches, builds frames and publishes them to the bus.
+ * Batches mutations, merges them into the view caches, builds frames and publishes them to the bus.
+ * @module
  */
 export { compareSortValues } from "./sort.ts";
 export { encodeDeleteFrame, encodePatchFrame, encodeUpsertFrame } from "./frames.ts";

@@ -1,4 +1,4 @@
-/** An error answer in the shape of PROTOCOL.md §6. */
+/** An error answer in the shape of docs/protocol.md §6. */
 export interface ErrorAnswer {
   readonly status: number;
   readonly code: string;
@@ -25,7 +25,7 @@ export function toJsonResponse(
 }
 
 /**
- * The error response of PROTOCOL.md §6: JSON body `{error, message, code, retryable,
+ * The error response of docs/protocol.md §6: JSON body `{error, message, code, retryable,
  * retry_after?}` with `X-Error-Code`, `Cache-Control: no-store` and `Retry-After` when set.
  * (The ws component has its own for handshakes; sources may not import it.)
  */

@@ -1,5 +1,6 @@
 /**
- * @module Upstream adapters behind one `Source` interface; the built-in demo generator.
+ * Upstream adapters behind one `Source` interface; the built-in demo generator.
+ * @module
  */
 export { type Backoff, type BackoffOptions, createBackoff } from "./backoff.ts";
 export { createDemoSource, type DemoSourceOptions } from "./demo_source.ts";

@@ -1,5 +1,6 @@
 /**
- * @module How users declare entities, handlers and views; validation; the built-in demo stack.
+ * How users declare entities, handlers and views; validation; the built-in demo stack.
+ * @module
  */
 export { BASE_VIEW_NAMES, defineStack, isStack, MAX_TAKE, validateStack } from "./define_stack.ts";
 export { demoStack, type DemoTransfer } from "./demo_stack.ts";

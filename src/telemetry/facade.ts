@@ -12,7 +12,7 @@ export interface WsTelemetry {
   messageReceived(): void;
   /** A protocol or socket error on a connection (`kind` is a bounded label). */
   connectionError(kind: string): void;
-  /** An upgrade refused before it became a connection (`code` as in PROTOCOL.md §6). */
+  /** An upgrade refused before it became a connection (`code` as in docs/protocol.md §6). */
   handshakeRejected(code: string): void;
   slowConsumerDropped(): void;
   /** A per-client limit was hit (`ws_limit_exceeded_total{limit}`). */
@@ -75,6 +75,27 @@ export type HandlerCancelReason = typeof HANDLER_CANCEL_REASONS[number];
 export interface SourceTelemetry {
   /** `count` events (default 1): the pipeline reports once per offer. */
   eventReceived(source: string, count?: number): void;
+}
+
+/** What made the JWT key set be read again (`auth_jwks_refreshes_total{trigger}`). */
+export const KEY_REFRESH_TRIGGERS = ["unknown-kid", "max-age", "file-changed"] as const;
+/** How a reading of the JWT key set went (`auth_jwks_refreshes_total{outcome}`). */
+export const KEY_REFRESH_OUTCOMES = ["updated", "unchanged", "failed"] as const;
+/**
+ * Why a trusted proxy's forwarding headers were not used (`forwarded_header_errors_total{problem}`):
+ * unreadable, naming no client (`unknown`, an obfuscated name), or longer than Pharos reads.
+ */
+export const FORWARDED_PROBLEMS = ["malformed", "unknown-client", "too-long"] as const;
+
+/** Authentication and client-address events. */
+export interface AuthTelemetry {
+  /** A reading of the JWKS source after start-up. */
+  keySetRefreshed(
+    trigger: typeof KEY_REFRESH_TRIGGERS[number],
+    outcome: typeof KEY_REFRESH_OUTCOMES[number],
+  ): void;
+  /** A trusted proxy's forwarding headers named no client: the peer address was used. */
+  forwardedHeaderRejected(problem: typeof FORWARDED_PROBLEMS[number]): void;
 }
 
 /** Cluster mode events; a server running alone reports none, and has none of its series. */
@@ -231,6 +252,7 @@ export interface Telemetry {
   readonly vm: VmTelemetry;
   readonly sources: SourceTelemetry;
   readonly cluster: ClusterTelemetry;
+  readonly auth: AuthTelemetry;
   readonly log: LogTelemetry;
   readonly tracing: Tracing;
   readonly observe: Observations;
@@ -292,6 +314,7 @@ export const noopTelemetry: Telemetry = Object.freeze({
   }),
   sources: Object.freeze({ eventReceived: noop }),
   cluster: Object.freeze({ appendFailed: noop, epochChanged: noop }),
+  auth: Object.freeze({ keySetRefreshed: noop, forwardedHeaderRejected: noop }),
   log: Object.freeze({ linesDropped: noop }),
   tracing: noopTracing,
   observe: Object.freeze({ health: noop, pipeline: noop, cluster: noop, catalog: noop }),

@@ -1,14 +1,19 @@
 /**
- * @module Telemetry facades handed to each component, a no-op implementation, and the
+ * Telemetry facades handed to each component, a no-op implementation, and the
  * OpenTelemetry-backed one: `createOtelTelemetry` over a host's providers, `initWithOtel` for
  * the server process, and the Prometheus `/metrics` renderer.
+ * @module
  */
 export {
   type ActiveSpan,
+  type AuthTelemetry,
   type ClusterReading,
   type ClusterTelemetry,
+  FORWARDED_PROBLEMS,
   HANDLER_CANCEL_REASONS,
   type HandlerCancelReason,
+  KEY_REFRESH_OUTCOMES,
+  KEY_REFRESH_TRIGGERS,
   type LogTelemetry,
   noopTelemetry,
   noopTracing,

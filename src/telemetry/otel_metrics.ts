@@ -1,8 +1,12 @@
 import type { Attributes, Meter, MetricOptions, ObservableResult } from "@opentelemetry/api";
 import {
+  type AuthTelemetry,
   type ClusterReading,
   type ClusterTelemetry,
+  FORWARDED_PROBLEMS,
   HANDLER_CANCEL_REASONS,
+  KEY_REFRESH_OUTCOMES,
+  KEY_REFRESH_TRIGGERS,
   type LogTelemetry,
   type Observations,
   type ProjectorTelemetry,
@@ -97,7 +101,7 @@ const HANDLER_BUCKETS_S = [
   1,
 ] as const;
 
-/** Every instrument Pharos records (OBSERVABILITY.md's catalog plus extras), by role. */
+/** Every instrument Pharos records (README's metric catalog, "Metrics and traces"), by role. */
 export const METRIC_DEFINITIONS = Object.freeze(
   {
     wsConnections: def("ws_connections_total", "counter", "WebSocket connections established"),
@@ -296,6 +300,18 @@ export const METRIC_DEFINITIONS = Object.freeze(
       "counter",
       "Times the cluster log was found lost and a new epoch began",
     ),
+    authJwksRefreshes: def(
+      "auth_jwks_refreshes_total",
+      "counter",
+      "Readings of the JWT key set after start-up, by trigger (unknown-kid, max-age, file-changed) and outcome (updated, unchanged, failed)",
+      ["trigger", "outcome"],
+    ),
+    forwardedHeaderErrors: def(
+      "forwarded_header_errors_total",
+      "counter",
+      "Requests from a trusted proxy whose Forwarded / X-Forwarded-For named no client (the peer address was used), by problem",
+      ["problem"],
+    ),
     logLinesDropped: def(
       "log_lines_dropped_total",
       "observableCounter",
@@ -442,6 +458,7 @@ export interface MetricFacades {
   readonly vm: VmTelemetry;
   readonly sources: SourceTelemetry;
   readonly cluster: ClusterTelemetry;
+  readonly auth: AuthTelemetry;
   readonly log: LogTelemetry;
   readonly observe: Observations;
   /** Counts log lines a logging handle dropped (read when metrics are collected). */
@@ -566,6 +583,15 @@ export function createMetricFacades(
   });
   clusterGauge(m.clusterRedisUp, (reading) => reading.redisUp ? 1 : 0);
 
+  const byTriggerOutcome = attributeCache<[string, string]>(["trigger", "outcome"]);
+  const keyRefreshes = counter(m.authJwksRefreshes);
+  for (const trigger of KEY_REFRESH_TRIGGERS) {
+    for (const outcome of KEY_REFRESH_OUTCOMES) keyRefreshes(0, byTriggerOutcome(trigger, outcome));
+  }
+  const byProblem = one("problem");
+  const forwardedErrors = counter(m.forwardedHeaderErrors);
+  for (const problem of FORWARDED_PROBLEMS) forwardedErrors(0, byProblem(problem));
+
   // An observable counter, so drops reported through the facade and drops read from a
   // logging handle add up in one series.
   let reportedDrops = 0;
@@ -634,6 +660,10 @@ export function createMetricFacades(
     cluster: {
       appendFailed: (count = 1) => appendErrors(count),
       epochChanged: () => epochChanges(1),
+    },
+    auth: {
+      keySetRefreshed: (trigger, outcome) => keyRefreshes(1, byTriggerOutcome(trigger, outcome)),
+      forwardedHeaderRejected: (problem) => forwardedErrors(1, byProblem(problem)),
     },
     log: {
       linesDropped(count) {

@@ -14,7 +14,7 @@ import { type Family, parsePrometheusText } from "./_prometheus_test_util.ts";
 import { type PrometheusNameInput, toPrometheusName } from "../../tests/fakes/prometheus_names.ts";
 import { promtoolCheckMetrics } from "../../tests/fakes/promtool.ts";
 
-/** OBSERVABILITY.md's table plus the extras: Prometheus name → type and label keys. */
+/** README's metric table ("Metrics and traces"): Prometheus name → type and label keys. */
 const EXPECTED: Readonly<Record<string, readonly [string, readonly string[]]>> = {
   // The catalog (names are contracts).
   ws_connections_total: ["counter", []],
@@ -63,6 +63,9 @@ const EXPECTED: Readonly<Record<string, readonly [string, readonly string[]]>> =
   cluster_checkpoint_age_seconds: ["gauge", []],
   cluster_redis_up: ["gauge", []],
   cluster_epoch_changes_total: ["counter", []],
+  // Authentication and client addresses.
+  auth_jwks_refreshes_total: ["counter", ["outcome", "trigger"]],
+  forwarded_header_errors_total: ["counter", ["problem"]],
 };
 
 function setUp(functionCallMetrics?: boolean) {
@@ -87,7 +90,9 @@ function setUp(functionCallMetrics?: boolean) {
 
 /** One call of every facade method (and readings for the observable gauges). */
 function recordOneOfEach(telemetry: Telemetry): void {
-  const { ws, projector, vm, sources, cluster, log, observe } = telemetry;
+  const { ws, projector, vm, sources, cluster, auth, log, observe } = telemetry;
+  auth.keySetRefreshed("unknown-kid", "updated");
+  auth.forwardedHeaderRejected("malformed");
   ws.connectionOpened();
   ws.connectionOpened();
   ws.connectionClosed(12.5);
@@ -217,6 +222,17 @@ Deno.test("/metrics values follow the facade calls", async () => {
   assert.equal(value(f, "cluster_redis_up"), 1);
   assert.equal(value(f, "cluster_log_append_errors_total"), 3);
   assert.equal(value(f, "cluster_epoch_changes_total"), 1);
+  assert.equal(
+    value(f, "auth_jwks_refreshes_total", { trigger: "unknown-kid", outcome: "updated" }),
+    1,
+  );
+  assert.equal(
+    value(f, "auth_jwks_refreshes_total", { trigger: "max-age", outcome: "failed" }),
+    0,
+    "every trigger and outcome from the start",
+  );
+  assert.equal(value(f, "forwarded_header_errors_total", { problem: "malformed" }), 1);
+  assert.equal(value(f, "forwarded_header_errors_total", { problem: "too-long" }), 0);
   assert.ok(value(f, "process_resident_memory_bytes") > 1_000_000);
   assert.ok(value(f, "process_heap_used_bytes") > 0);
   assert.ok(value(f, "process_cpu_seconds_total") > 0);

@@ -57,6 +57,20 @@ import { init, type InitOptions, type TelemetryConfig } from "./telemetry_config
  */
 export type OtelMode = "sdk" | "deno" | "disabled";
 
+/** The `also` log hook that hands each record to every receiver given. */
+function alsoLog(
+  ...receivers: (((record: SpanRecord) => void) | undefined)[]
+): { also?: (record: SpanRecord) => void } {
+  const present = receivers.filter((r): r is (record: SpanRecord) => void => r !== undefined);
+  if (present.length === 0) return {};
+  if (present.length === 1) return { also: present[0]! };
+  return {
+    also: (record) => {
+      for (const receive of present) receive(record);
+    },
+  };
+}
+
 /** Options of {@link initWithOtel}, besides those of `init` (log output and clock). */
 export interface OtelInitOptions extends Omit<InitOptions, "currentSpan" | "also"> {
   /**
@@ -68,6 +82,11 @@ export interface OtelInitOptions extends Omit<InitOptions, "currentSpan" | "also
   readonly serviceVersion?: string;
   /** Register and record `handler_call_duration_seconds`. Default false. */
   readonly functionCallMetrics?: boolean;
+  /**
+   * Also receives every log record the filter allows, with its span (the console's recent
+   * warnings). It must not throw, and must copy what it keeps.
+   */
+  readonly onLogRecord?: (record: SpanRecord) => void;
   /** Minimum time between export-failure warnings per signal. Default 30 000. */
   readonly exportWarnIntervalMs?: number;
   /**
@@ -219,7 +238,7 @@ export async function initWithOtel(
       ...(options.writable === undefined ? {} : { writable: options.writable }),
       clock,
       currentSpan: () => telemetry.tracing.activeSpan(),
-      ...(installed.onLogRecord === undefined ? {} : { also: installed.onLogRecord }),
+      ...alsoLog(installed.onLogRecord, options.onLogRecord),
     });
   } catch (error) {
     // Leave nothing installed behind a failed start-up.

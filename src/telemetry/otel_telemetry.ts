@@ -56,6 +56,7 @@ export function assembleTelemetry(parts: OtelParts): AssembledTelemetry {
     vm: Object.freeze(metrics.vm),
     sources: Object.freeze(metrics.sources),
     cluster: Object.freeze(metrics.cluster),
+    auth: Object.freeze(metrics.auth),
     log: Object.freeze(metrics.log),
     observe: Object.freeze(metrics.observe),
     tracing: Object.freeze(

@@ -1,5 +1,6 @@
 /**
- * @module Shared building blocks with no dependencies: clock, ids, task tracker, LRU map.
+ * Shared building blocks with no dependencies: clock, ids, task tracker, LRU map.
+ * @module
  */
 export { type Clock, systemClock } from "./clock.ts";
 export { type Ids, randomIds } from "./ids.ts";
@@ -7,3 +8,4 @@ export { LruMap } from "./lru.ts";
 export { createTaskTracker, type TaskErrorHandler, type TaskTracker } from "./tasks.ts";
 export { yieldToIo } from "./yield.ts";
 export { bearerToken, createTokenCheck } from "./token_check.ts";
+export { type Cidr, cidrContains, parseCidr, parseIp } from "./ip.ts";

@@ -52,7 +52,7 @@ export function clonePatchValue(value: unknown): unknown {
 }
 
 /**
- * Deep-merges `patch` into `target` in place, the PROTOCOL.md §4 way: objects merge key
+ * Deep-merges `patch` into `target` in place, the docs/protocol.md §4 way: objects merge key
  * by key; arrays at a dotted path listed in `appendPaths` are concatenated, other arrays
  * replaced; every array keeps at most its last 100 elements; scalars and `null` replace.
  * Values taken from the patch are copied, so the caller may reuse its patch object.

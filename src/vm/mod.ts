@@ -1,5 +1,6 @@
 /**
- * @module Runs stack handlers over events within a time budget, keeps per-entity state tables (LRU), emits mutations.
+ * Runs stack handlers over events within a time budget, keeps per-entity state tables (LRU), emits mutations.
+ * @module
  */
 export {
   adoptPatch,

@@ -58,7 +58,7 @@ class ActiveSubscription implements Disposable {
   }
 }
 
-/** Span per subscription kind, as OBSERVABILITY.md names them. */
+/** Span per subscription kind, as README's "Metrics and traces" names them. */
 const SUBSCRIBE_SPANS: Readonly<Record<ViewInfo["kind"], string>> = Object.freeze({
   state: "ws.subscribe.state",
   list: "ws.subscribe.list",

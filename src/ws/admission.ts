@@ -1,7 +1,7 @@
 import { type Clock, LruMap } from "../util/mod.ts";
 import type { HandshakeRejection } from "./rejection.ts";
 
-/** Per-client limits a token may set (PROTOCOL.md §6 `limits` claim); unset ones use the server's. */
+/** Per-client limits a token may set (docs/protocol.md §8 `limits` claim); unset ones use the server's. */
 export interface ClientLimits {
   readonly maxConnections?: number;
   readonly maxSubscriptions?: number;
@@ -141,6 +141,17 @@ export class Admission {
     countUp(this.#perSubject, subject);
     countUp(this.#perOrigin, origin);
     return new HeldSlot(this.#perIp, this.#perSubject, this.#perOrigin, ip, subject, origin);
+  }
+
+  /**
+   * The client addresses with the most open connections, most first (ties by address):
+   * what the per-IP limit counts, for `/status`.
+   */
+  busiestAddresses(count: number): { address: string; connections: number }[] {
+    return [...this.#perIp]
+      .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1))
+      .slice(0, count)
+      .map(([address, connections]) => ({ address, connections }));
   }
 
   /** Distinct keys counted, for tests and /status. */

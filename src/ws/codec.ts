@@ -188,7 +188,7 @@ export async function maybeGzip(bytes: Uint8Array): Promise<Uint8Array> {
   return gz.length < bytes.length ? gz : bytes;
 }
 
-/** An in-session error frame (text), PROTOCOL.md §6. */
+/** An in-session error frame (text), docs/protocol.md §6. */
 export interface ErrorFrame {
   readonly code: string;
   readonly message: string;

@@ -1,5 +1,6 @@
 /**
- * @module The wire protocol: frame codec, sessions with bounded queues, subscriptions, limits, the upgrade.
+ * The wire protocol: frame codec, sessions with bounded queues, subscriptions, limits, the upgrade.
+ * @module
  */
 export {
   Admission,

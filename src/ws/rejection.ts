@@ -1,4 +1,4 @@
-/** A refused handshake, PROTOCOL.md §6. */
+/** A refused handshake, docs/protocol.md §6. */
 export interface HandshakeRejection {
   readonly status: number;
   readonly code: string;
@@ -9,7 +9,7 @@ export interface HandshakeRejection {
   readonly suggestedAction?: string;
 }
 
-/** The HTTP response for a refused handshake: JSON body and the headers of PROTOCOL.md §6. */
+/** The HTTP response for a refused handshake: JSON body and the headers of docs/protocol.md §6. */
 export function toRejectionResponse(rejection: HandshakeRejection): Response {
   const headers = new Headers({
     "content-type": "application/json; charset=utf-8",

@@ -20,7 +20,7 @@ import type { Transport } from "./transport.ts";
 
 /** Decides whether an upgrade may proceed; the seam for authentication. */
 /**
- * Decides an upgrade before it happens: a rejection refuses it (PROTOCOL.md §6), an
+ * Decides an upgrade before it happens: a rejection refuses it (docs/protocol.md §6), an
  * {@link Admitted} lets it in with its credentials' subject, expiry and limits, and
  * undefined lets it in anonymously.
  */
@@ -65,6 +65,8 @@ export interface WsStatus {
   readonly connections: number;
   readonly connections_closing: number;
   readonly max_connections: number;
+  /** The busiest client addresses (at most 10) and their open connections. */
+  readonly client_addresses: readonly { address: string; connections: number }[];
 }
 
 /** The WebSocket side of the server. */
@@ -87,13 +89,16 @@ export interface WsServer {
   shutdown(options?: { code?: number; reason?: string; timeoutMs?: number }): Promise<void>;
 }
 
-/** Default session limits (PROTOCOL.md §5): the config's `ws.limits`, and the socket bound. */
+/** Default session limits (docs/protocol.md §5): the config's `ws.limits`, and the socket bound. */
 export const DEFAULT_SESSION_LIMITS: SessionLimits = Object.freeze({
   ...WS_DEFAULTS.limits,
   // Kept small because it is also what a peer that stopped reading can pin: Deno offers
   // no way to cut a socket whose writes are blocked, so the close frame waits behind it.
   socketHighWaterBytes: 256 * 1024,
 });
+
+/** Client addresses `/status` lists, the busiest first. */
+const STATUS_ADDRESSES = 10;
 
 /** A `Sec-WebSocket-Key`: base64 of 16 bytes (RFC 6455 §4.1). */
 const WEBSOCKET_KEY = /^[A-Za-z0-9+/]{22}==$/;
@@ -260,7 +265,8 @@ export function createWsServer(options: WsServerOptions): WsServer {
       if (tracing.exporting) {
         this.#span = tracing.startSpan("ws.connection", {
           "client.id": id,
-          "network.peer.address": peer,
+          // The client's address: a trusted proxy's forwarded one (PHAROS_TRUSTED_PROXIES).
+          "client.address": peer,
         }, { root: true, kind: "server" });
       }
       const session = new Session({
@@ -435,6 +441,9 @@ export function createWsServer(options: WsServerOptions): WsServer {
         connections: this.clientCount,
         connections_closing: this.closingCount,
         max_connections: maxClients,
+        // The client addresses the per-IP limit counts (behind trusted proxies, the
+        // forwarded ones), the busiest first.
+        client_addresses: admission.busiestAddresses(STATUS_ADDRESSES),
       };
     },
     get closingCount() {

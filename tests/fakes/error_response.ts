@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 
 /**
- * Checks an HTTP error answer against PROTOCOL.md §6 (status, JSON content type,
+ * Checks an HTTP error answer against docs/protocol.md §6 (status, JSON content type,
  * `X-Error-Code`, `Cache-Control: no-store`, `error` and `code` equal to `code`, a text
  * `message`) and returns its parsed body for further assertions.
  */

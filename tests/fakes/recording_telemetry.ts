@@ -32,6 +32,8 @@ export function createRecordingTelemetry(): RecordingTelemetry {
     projector: record("projector"),
     vm: record("vm"),
     sources: record("sources"),
+    cluster: record("cluster"),
+    auth: record("auth"),
     log: record("log"),
     // Spans are asserted through the real OTel set-up (tests/integration/otel_test.ts).
     tracing: noopTelemetry.tracing,

@@ -52,7 +52,7 @@ export function spawnDeno(
   const reading = Promise.all([
     collect(child.stdout, (text) => {
       out += text;
-      const match = out.match(/listening on [^\s]+:(\d+)/);
+      const match = out.match(/WebSocket server listening on [^\s]+:(\d+)/);
       if (match) onPort(Number(match[1]));
     }),
     collect(child.stderr, (text) => (err += text)),

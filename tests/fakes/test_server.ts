@@ -15,9 +15,9 @@ export interface TestServer extends AsyncDisposable {
   readonly telemetry: RecordingTelemetry;
   readonly config: Config;
   readonly port: number;
-  /** `ws://127.0.0.1:<port>` */
+  /** `ws://<PHAROS_HOST>:<port>` (127.0.0.1 unless the env says otherwise) */
   readonly wsUrl: string;
-  /** `http://127.0.0.1:<port>` */
+  /** `http://<PHAROS_HOST>:<port>` */
   readonly httpUrl: string;
   /** Applies queued mutations now, instead of waiting for the batch delay. */
   flush(): void;
@@ -31,15 +31,16 @@ export interface TestServerOptions {
   readonly extraSources?: readonly Source[];
 }
 
-/** Serves `app` on 127.0.0.1, port 0, and starts it; disposing shuts both down. */
-async function serve(app: App) {
-  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, app.handler);
+/** Serves `app` on `hostname` (127.0.0.1), port 0, and starts it; disposing shuts both down. */
+async function serve(app: App, hostname = "127.0.0.1") {
+  const server = Deno.serve({ port: 0, hostname, onListen() {} }, app.handler);
   await app.start();
   const port = server.addr.port;
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   return {
     port,
-    wsUrl: `ws://127.0.0.1:${port}`,
-    httpUrl: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://${host}:${port}`,
+    httpUrl: `http://${host}:${port}`,
     async [Symbol.asyncDispose]() {
       await app.shutdown();
       await server.shutdown();
@@ -59,7 +60,11 @@ async function buildApp(
 ): Promise<App> {
   return createApp({
     config,
-    auth: await prepareAuth(config.auth, systemClock),
+    auth: await prepareAuth(config.auth, {
+      clock: systemClock,
+      log: getLogger(["pharos", "auth"]),
+      telemetry: telemetry.auth,
+    }),
     clock: systemClock,
     ids: randomIds,
     log: getLogger(["pharos"]),
@@ -92,9 +97,9 @@ export interface EnvServer extends AsyncDisposable {
   readonly app: App;
   readonly telemetry: RecordingTelemetry;
   readonly port: number;
-  /** `ws://127.0.0.1:<port>` */
+  /** `ws://<PHAROS_HOST>:<port>` (127.0.0.1 unless the env says otherwise) */
   readonly wsUrl: string;
-  /** `http://127.0.0.1:<port>` */
+  /** `http://<PHAROS_HOST>:<port>` */
   readonly httpUrl: string;
 }
 
@@ -107,6 +112,7 @@ export async function startEnvServer(
   stack?: Stack,
 ): Promise<EnvServer> {
   const telemetry = createRecordingTelemetry();
-  const app = await buildApp(testConfig(env), telemetry, stack === undefined ? {} : { stack });
-  return { app, telemetry, ...(await serve(app)) };
+  const config = testConfig(env);
+  const app = await buildApp(config, telemetry, stack === undefined ? {} : { stack });
+  return { app, telemetry, ...(await serve(app, config.server.hostname)) };
 }

@@ -61,12 +61,12 @@ export async function barrier(client: TestClient, timeoutMs = 5000): Promise<voi
 
 /** Polls `predicate` every few milliseconds until it holds, or fails after `timeoutMs`. */
 export async function until(
-  predicate: () => boolean,
+  predicate: () => boolean | Promise<boolean>,
   what: string,
   timeoutMs = 5000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }

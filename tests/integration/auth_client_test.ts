@@ -1,6 +1,6 @@
 /**
  * HyperStack's official client (`hyperstack-typescript`) with each of its `auth` options
- * against a real Pharos (PROTOCOL.md §6): a static `token`, a `getToken` provider of
+ * against a real Pharos (docs/protocol.md §8): a static `token`, a `getToken` provider of
  * EdDSA JWTs, and `tokenEndpoint` + `publishableKey` against Pharos's own
  * `POST /ws/sessions`; refused connections as the client reports them; and the token
  * endpoint itself (keys, origins, CORS preflight, methods).

@@ -1,7 +1,7 @@
 // deno-lint-ignore-file no-console -- prints the hostile-token summary line
 /**
  * Authentication at the WebSocket upgrade, token limits, in-band refresh and the
- * admission limits, against a real server (PROTOCOL.md §6): static tokens, EdDSA JWTs
+ * admission limits, against a real server (docs/protocol.md §6, §8): static tokens, EdDSA JWTs
  * (and hostile ones), the `limits` claim, `refresh_auth`, token expiry mid-session, and
  * the per-IP, handshake-rate and message-rate limits with their metrics.
  */
@@ -117,6 +117,16 @@ interface Attempt {
   readonly expect: readonly [number, string];
   seen?: string;
   ok?: boolean;
+}
+
+/**
+ * `token` with the last character of its signature changed in the bits base64url leaves
+ * unused: it decodes to the same signature, so only a strict decoder can tell.
+ */
+function respelled(token: string): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const last = alphabet.indexOf(token.at(-1)!);
+  return `${token.slice(0, -1)}${alphabet[last ^ 1]}`;
 }
 
 Deno.test("jwt: valid tokens connect; each hostile token is refused with its code", async (t) => {
@@ -244,6 +254,29 @@ Deno.test("jwt: valid tokens connect; each hostile token is refused with its cod
       {
         name: "not a JWT at all",
         token: "hello",
+        expect: [400, "token-invalid-format"],
+      },
+      {
+        name: "crit: a critical header extension Pharos does not understand",
+        token: await signJwt(key.privateKey, claims(ISSUER, AUDIENCE), {
+          alg: "EdDSA",
+          kid: "k1",
+          crit: ["exp-policy"],
+          "exp-policy": "strict",
+        }),
+        expect: [400, "token-invalid-format"],
+      },
+      {
+        name: "unknown kid (a forger's key, not in the set)",
+        token: await signJwt(forger.privateKey, claims(ISSUER, AUDIENCE), {
+          alg: "EdDSA",
+          kid: "k9",
+        }),
+        expect: [401, "token-invalid-signature"],
+      },
+      {
+        name: "respelled: the signature's unused trailing bits flipped (same bytes)",
+        token: respelled(good),
         expect: [400, "token-invalid-format"],
       },
       {

@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md §2 "Unparseable text, wrong field types, binary client messages": ignored,
+ * docs/protocol.md §2 "Unparseable text, wrong field types, binary client messages": ignored,
  * counted, the socket stays open; messages over the size limit close only their socket
  * with 1009.
  */

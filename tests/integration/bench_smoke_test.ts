@@ -48,13 +48,14 @@ Deno.test("deno task bench --smoke runs every scenario and reports it", async ()
         "cluster: event throughput",
         "cluster: events lost",
         "cluster: fresh instance ready",
+        "console: fan-out flood with one console open",
       ]
     ) {
       assert.match(stdout, new RegExp(`^\\| [^|]*${figure.replace("/", "\\/")}`, "m"), figure);
     }
     const report = JSON.parse(await Deno.readTextFile(out));
     assert.equal(report.command, "deno task bench --smoke");
-    assert.equal(report.figures.length, 22);
+    assert.equal(report.figures.length, 23);
     const { settings, results } = report;
     assert.equal(results.fanout_runs.length, 4 * settings.repeats);
     for (const target of ["baseline", "pharos", "telemetry-off", "telemetry-on"]) {
@@ -113,6 +114,10 @@ Deno.test("deno task bench --smoke runs every scenario and reports it", async ()
     }
     assert.equal(cluster.bootstrap.tail_events, settings.clusterTailEvents);
     assert.ok(cluster.bootstrap.ready_ms > 0, "the fresh instance was timed to ready");
+    assert.deepEqual(
+      results.console_runs.map((run: { target: string }) => run.target),
+      Array.from({ length: settings.repeats }, () => ["pharos", "pharos-console"]).flat(),
+    );
     for (const target of ["baseline", "pharos"]) {
       assert.equal(results.idle[target].connections, settings.idleConnections);
       assert.equal(results.startup[target].runs_ms.length, settings.startupRuns);

@@ -49,7 +49,7 @@ Deno.test("cluster behind haproxy: the HyperStack client's instance is killed, i
   await settled([a, b], 8);
 
   const hs = await HyperStack.connect(tokenStack(lb.wsUrl), { url: lb.wsUrl });
-  await using _hs = { [Symbol.asyncDispose]: async () => hs.disconnect() };
+  using _hs = { [Symbol.dispose]: () => hs.disconnect() };
   const states: ConnectionState[] = [];
   hs.onConnectionStateChange((state) => states.push(state));
   // Subscribes now (the stream registers on creation); updates are read from the store.

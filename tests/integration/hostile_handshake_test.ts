@@ -2,7 +2,7 @@
 /**
  * A handshake flood against a real `main.ts` process with `PHAROS_MAX_CLIENTS=50`: hundreds
  * of concurrent upgrade attempts plus junk upgrade requests. Over-limit attempts must be
- * refused with a PROTOCOL.md §6 answer (503 `server-at-capacity`, or 429
+ * refused with a docs/protocol.md §6 answer (503 `server-at-capacity`, or 429
  * `rate-limit-exceeded` / `connection-limit-exceeded`), junk must never be upgraded or crash
  * anything, pre-connected clients keep receiving, and new clients connect once it is over.
  *
@@ -29,7 +29,7 @@ const REFUSALS: Readonly<Record<number, readonly string[]>> = {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Problems with a refusal, measured against PROTOCOL.md §6; empty when it conforms. */
+/** Problems with a refusal, measured against docs/protocol.md §6; empty when it conforms. */
 function refusalProblems(response: HandshakeResponse): string[] {
   const codes = REFUSALS[response.status];
   if (codes === undefined) return [`status ${response.status}`];
@@ -185,7 +185,7 @@ const JUNK: readonly (readonly [string, Uint8Array])[] = [
  * (the Request carries no version), although RFC 6455 §4.1 asks for 1.1. Tolerated unless
  * `HOSTILE_STRICT=1`: such a socket must still count toward the limit and be released
  * (checked by "slots-released"). Pharos itself refuses a bad key (400) and a version other
- * than 13 (426). Any path is upgraded by design (PROTOCOL.md §1).
+ * than 13 (426). Any path is upgraded by design (docs/protocol.md §1).
  */
 const LENIENT_UPGRADES = new Set(["HTTP/1.0 upgrade"]);
 const STRICT = Deno.env.get("HOSTILE_STRICT") === "1";

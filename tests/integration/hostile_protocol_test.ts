@@ -4,7 +4,7 @@
  * concurrent sessions send a seeded-random mix of mistyped, unknown, deeply nested, huge,
  * invalid UTF-8, binary, fragmented and mutated messages and subscribe floods, while
  * well-behaved observers must keep receiving patches. Afterwards the process must be alive
- * and healthy, its memory bounded and the errors counted (PROTOCOL.md §2, §5, §6).
+ * and healthy, its memory bounded and the errors counted (docs/protocol.md §2, §5, §6).
  *
  * `HOSTILE_MODE=soak` runs 20× the actions; `HOSTILE_SEED=<n>` replays another mix.
  */

@@ -1,6 +1,6 @@
 /**
  * HyperStack's official TypeScript client (`hyperstack-typescript` 0.6.9), used the way its
- * documentation shows, against a real Pharos: the compatibility promise of PROTOCOL.md.
+ * documentation shows, against a real Pharos: the compatibility promise of docs/protocol.md.
  */
 import assert from "node:assert/strict";
 import { type Frame, HyperStack, type SocketIssue, type Update } from "hyperstack-typescript";

@@ -1,5 +1,5 @@
 /**
- * Connection limits over real sockets: max clients (HTTP 503, PROTOCOL.md §1 and §6), the
+ * Connection limits over real sockets: max clients (HTTP 503, docs/protocol.md §1 and §6), the
  * idle timeout (§5) and the per-connection subscription limit (§6).
  */
 import assert from "node:assert/strict";

@@ -411,6 +411,8 @@ Deno.test("haproxy.cfg: haproxy -c accepts it; /ready checks, WebSocket tunnel t
   assert.match(cfg, /^\s*bind :8878$/m);
   assert.match(cfg, /^\s*http-check send meth GET uri \/ready$/m);
   assert.match(cfg, /^\s*http-check expect status 200$/m);
+  // The instances count each client through X-Forwarded-For (PHAROS_TRUSTED_PROXIES).
+  assert.match(cfg, /^\s*option forwardfor$/m);
   for (const name of ["pharos-a", "pharos-b"]) {
     assert.match(cfg, new RegExp(`^\\s*server ${name} ${name}:8877$`, "m"));
   }

@@ -1,5 +1,5 @@
 /**
- * OBSERVABILITY.md end to end: a real Pharos process exports to a real OTLP/HTTP receiver
+ * README's "Metrics and traces" end to end: a real Pharos process exports to a real OTLP/HTTP receiver
  * in this test (decoded with the official proto definitions), serves /metrics, and is
  * stopped with SIGTERM; every catalog span, chain and metric must have arrived.
  */
@@ -146,7 +146,7 @@ Deno.test("OTLP export: every catalog span, chain, attribute and metric reaches 
     const connection = one("ws.connection", (s) => s.attributes["client.id"] !== undefined);
     assert.equal(connection.parentSpanId, "", "a connection trace is its own root");
     assert.equal(connection.kind, "server");
-    assert.match(String(connection.attributes["network.peer.address"]), /^127\.0\.0\.1:\d+$/);
+    assert.match(String(connection.attributes["client.address"]), /^127\.0\.0\.1:\d+$/);
     for (const name of ["ws.subscribe.list", "ws.subscribe.state", "ws.subscribe.derived"]) {
       const child = one(name, (s) => s.traceId === connection.traceId);
       assert.equal(child.parentSpanId, connection.spanId);

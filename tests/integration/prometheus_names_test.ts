@@ -1,6 +1,6 @@
 /**
  * The OTLP → Prometheus name translation (tests/fakes/prometheus_names.ts) on the metric
- * catalog of OBSERVABILITY.md and on the general rules, and promtool's verdict on an
+ * metric catalog of README's "Metrics and traces" and on the general rules, and promtool's verdict on an
  * exposition written with the translated names.
  */
 import assert from "node:assert/strict";
@@ -105,7 +105,7 @@ const RULES: Row[] = [
   [gauge("bytes_in_flight", "By"), "bytes_in_flight"],
 ];
 
-Deno.test("toPrometheusName gives every catalog name of OBSERVABILITY.md", () => {
+Deno.test("toPrometheusName gives every catalog name of the README", () => {
   for (const [input, expected] of CATALOG) {
     assert.equal(toPrometheusName(input), expected, JSON.stringify(input));
   }

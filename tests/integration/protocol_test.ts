@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md §2–5 over real sockets: one test per rule, each against a fresh server on
+ * docs/protocol.md §2–5 over real sockets: one test per rule, each against a fresh server on
  * 127.0.0.1 with the demo Token stack fed by a manual source.
  */
 import assert from "node:assert/strict";
@@ -196,7 +196,7 @@ Deno.test("§3 frame types: data frames are binary, error frames and auth replie
   }
   assert.ok(data.every((f) => f.binary), "every data frame is binary");
 
-  // Field order as PROTOCOL.md §3 shows it.
+  // Field order as docs/protocol.md §3 shows it.
   const order = (op: string) => Object.keys(data.find((f) => f.json.op === op)!.json);
   assert.deepEqual(order("subscribed"), ["op", "view", "mode", "sort"]);
   assert.deepEqual(order("snapshot"), ["mode", "entity", "op", "data", "complete"]);

@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md §5 with real sockets: a client that never reads is dropped as a slow
+ * docs/protocol.md §5 with real sockets: a client that never reads is dropped as a slow
  * consumer (1008 "slow-consumer: …") while the clients that do read get every frame,
  * and the server's memory stays bounded meanwhile.
  */
