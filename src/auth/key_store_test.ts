@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../../tests/fakes/fake_clock.ts";
+import { startJwksServer } from "../../tests/fakes/jwks_server.ts";
 import { type KeyRefresh, openKeyStore, publicJwkOf, toKeySet } from "./mod.ts";
 
 async function newPublicJwk(kid?: string): Promise<JsonWebKey & { kid?: string }> {
@@ -16,26 +17,6 @@ async function newEcJwk(kid: string): Promise<JsonWebKey & { kid: string }> {
     "verify",
   ]) as CryptoKeyPair;
   return { ...await crypto.subtle.exportKey("jwk", pair.publicKey), kid };
-}
-
-/** A real HTTP JWKS server whose key set the test changes; it counts the fetches. */
-function startJwksServer(initial: JsonWebKey[]) {
-  let keys = initial;
-  let down = false;
-  let fetches = 0;
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
-    fetches++;
-    return down ? new Response("unavailable", { status: 503 }) : Response.json({ keys });
-  });
-  return {
-    url: `http://127.0.0.1:${server.addr.port}/jwks.json`,
-    get fetches() {
-      return fetches;
-    },
-    setKeys: (next: JsonWebKey[]) => void (keys = next),
-    setDown: (value: boolean) => void (down = value),
-    [Symbol.asyncDispose]: () => server.shutdown(),
-  };
 }
 
 Deno.test("toKeySet keeps the keys the accepted algorithms can use", async (t) => {
@@ -156,30 +137,30 @@ Deno.test("a key store on a JWKS URL (a real HTTP server)", async (t) => {
     maxAgeMs: 600_000,
     onRefresh: (refresh) => refreshes.push(refresh),
   });
-  assert.equal(idp.fetches, 1);
+  assert.equal(idp.fetches(), 1);
 
   await t.step("a key added at the identity provider is found by its kid", async () => {
     const k2 = await newPublicJwk("k2");
-    idp.setKeys([k1, k2]);
+    idp.publish([k1, k2]);
     // Within the cooldown of the start-up fetch: not fetched yet.
     assert.deepEqual(await store.candidates("EdDSA", "k2"), []);
-    assert.equal(idp.fetches, 1);
+    assert.equal(idp.fetches(), 1);
     clock.advance(30_000);
     assert.equal((await store.candidates("EdDSA", "k2")).length, 1);
-    assert.equal(idp.fetches, 2);
+    assert.equal(idp.fetches(), 2);
     assert.deepEqual(refreshes.at(-1), { trigger: "unknown-kid", outcome: "updated", keys: 2 });
   });
 
   await t.step("a flood of unknown kids fetches once per cooldown", async () => {
     clock.advance(30_000);
-    const before = idp.fetches;
+    const before = idp.fetches();
     const flood = await Promise.all(
       Array.from({ length: 200 }, (_, i) => store.candidates("EdDSA", `forged-${i}`)),
     );
     assert.ok(flood.every((keys) => keys.length === 0));
-    assert.equal(idp.fetches - before, 1, "one fetch for 200 tokens with unknown kids");
+    assert.equal(idp.fetches() - before, 1, "one fetch for 200 tokens with unknown kids");
     for (let i = 0; i < 50; i++) await store.candidates("EdDSA", `more-${i}`);
-    assert.equal(idp.fetches - before, 1, "none more within the cooldown");
+    assert.equal(idp.fetches() - before, 1, "none more within the cooldown");
   });
 
   await t.step("the identity provider down: the keys in force keep working", async () => {
@@ -191,9 +172,9 @@ Deno.test("a key store on a JWKS URL (a real HTTP server)", async (t) => {
       ["max-age", "failed", 2],
     );
     assert.match(refreshes.at(-1)!.error!.message, /Cannot load auth keys from .*: HTTP 503/);
-    const fetched = idp.fetches;
+    const fetched = idp.fetches();
     assert.equal((await store.candidates("EdDSA", "k1")).length, 1);
-    assert.equal(idp.fetches, fetched, "a failed fetch is not retried within the cooldown");
+    assert.equal(idp.fetches(), fetched, "a failed fetch is not retried within the cooldown");
     idp.setDown(false);
   });
 
@@ -203,7 +184,7 @@ Deno.test("a key store on a JWKS URL (a real HTTP server)", async (t) => {
       clock.advance(30_000); // the identity provider is back: the next use fetches the set
       assert.equal((await store.candidates("EdDSA", "k1")).length, 1);
       assert.deepEqual(refreshes.at(-1)?.outcome, "unchanged");
-      idp.setKeys([await newPublicJwk("k3")]);
+      idp.publish([await newPublicJwk("k3")]);
       clock.advance(599_000);
       assert.equal((await store.candidates("EdDSA", "k1")).length, 1, "still within the max age");
       clock.advance(1_000);

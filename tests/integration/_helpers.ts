@@ -137,3 +137,37 @@ export async function postIngest(
   assert.equal(response.status, 202, await response.clone().text());
   await response.body?.cancel();
 }
+
+/** The demo Token stack's views, as a HyperStack app declares them. */
+const TOKEN_VIEWS = {
+  Token: {
+    list: { mode: "list", view: "Token/list" },
+    state: { mode: "state", view: "Token/state" },
+    latest: { mode: "list", view: "Token/latest" },
+  },
+} as const;
+
+/** A HyperStack stack definition. */
+export interface TokenStack {
+  readonly name: "tokens";
+  readonly url: string;
+  readonly views: typeof TOKEN_VIEWS;
+}
+
+/** The stack definition a HyperStack app would declare for the demo Token stack at `url`. */
+export function tokenStack(url: string): TokenStack {
+  return { name: "tokens", url, views: TOKEN_VIEWS };
+}
+
+/** Runs `body`, failing after `ms` (a stuck `for await` would otherwise hang the test). */
+export async function within<T>(ms: number, what: string, body: () => Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([body(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

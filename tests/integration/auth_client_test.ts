@@ -18,33 +18,12 @@ import {
 import { errorBody } from "../fakes/error_response.ts";
 import { TestClient } from "../fakes/ws_client.ts";
 import { type EnvServer, startEnvServer } from "../fakes/test_server.ts";
-import { until } from "./_helpers.ts";
+import { tokenStack, until, within } from "./_helpers.ts";
 
 const ISSUER = "https://pharos.test";
 const AUDIENCE = "pharos-clients";
 
-function tokenStack(url: string) {
-  return {
-    name: "tokens",
-    url,
-    views: { Token: { list: { mode: "list", view: "Token/list" } } },
-  } as const;
-}
-
 type Auth = AuthConfig;
-
-/** Runs `body`, failing after `ms` (a stuck `for await` would otherwise hang the test). */
-async function within<T>(ms: number, what: string, body: () => Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([body(), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Connects with `auth`, waits for one Token/list update (demo data), disconnects. */
 async function connectsAndReceives(server: EnvServer, auth: Auth): Promise<void> {

@@ -16,30 +16,13 @@ import {
   writeJwks,
 } from "../fakes/auth_keys.ts";
 import { errorBody } from "../fakes/error_response.ts";
+import { startJwksServer } from "../fakes/jwks_server.ts";
 import { type EnvServer, startEnvServer } from "../fakes/test_server.ts";
 import { until } from "./_helpers.ts";
 
 const ISSUER = "https://issuer.test";
 const AUDIENCE = "pharos-test";
 const COOLDOWN_MS = 300;
-
-/** An identity provider's JWKS endpoint on a real `Deno.serve`; it counts the fetches. */
-function startIdentityProvider(initial: readonly JsonWebKey[]) {
-  let keys = initial;
-  let down = false;
-  let fetches = 0;
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
-    fetches++;
-    return down ? new Response("unavailable", { status: 503 }) : Response.json({ keys });
-  });
-  return {
-    url: `http://127.0.0.1:${server.addr.port}/.well-known/jwks.json`,
-    fetches: () => fetches,
-    publish: (next: readonly JsonWebKey[]) => void (keys = next),
-    setDown: (value: boolean) => void (down = value),
-    [Symbol.asyncDispose]: () => server.shutdown(),
-  };
-}
 
 /** A valid token signed by `key` and naming its `kid`. */
 function tokenOf(key: TestKeyPair, kid: string): Promise<string> {
@@ -61,7 +44,7 @@ Deno.test("jwt keys from a JWKS URL rotate without a restart", async (t) => {
   const k1 = await generateKeyPair("k1");
   const k2 = await generateKeyPair("k2");
   const forger = await generateKeyPair();
-  await using idp = startIdentityProvider([k1.publicJwk]);
+  await using idp = startJwksServer([k1.publicJwk]);
   await using server = await startEnvServer({
     PHAROS_AUTH: "jwt",
     PHAROS_AUTH_PUBLIC_KEYS: idp.url,

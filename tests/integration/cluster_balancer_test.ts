@@ -17,20 +17,12 @@ import {
 import { startHaproxy } from "../fakes/haproxy.ts";
 import { startRedis } from "../fakes/redis_server.ts";
 import { countOf, MINTS, settled, snapshotOf, transfers } from "./_cluster.ts";
+import { tokenStack } from "./_helpers.ts";
 
 interface Token {
   readonly mint: string;
   readonly transferCount: number;
   readonly _seq: string;
-}
-
-/** The stack definition a HyperStack app would declare for the demo Token stack. */
-function tokenStack(url: string) {
-  return {
-    name: "tokens",
-    url,
-    views: { Token: { list: { mode: "list", view: "Token/list" } } },
-  } as const;
 }
 
 Deno.test("cluster behind haproxy: the HyperStack client's instance is killed, it reconnects and converges", async () => {

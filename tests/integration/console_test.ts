@@ -16,7 +16,7 @@ import { launchChromium, type Page } from "../fakes/chromium.ts";
 import { spawnDeno, spawnServer } from "../fakes/server_process.ts";
 import { TestClient } from "../fakes/ws_client.ts";
 import { ROOT } from "./_tasks.ts";
-import { until } from "./_helpers.ts";
+import { tokenStack, until } from "./_helpers.ts";
 
 /** Keys of the console's entity table, as shown. */
 const TABLE_KEYS = `[...document.querySelectorAll("#entity-rows tr")].map((tr) => tr.dataset.key)`;
@@ -69,12 +69,8 @@ Deno.test("console on a default deno task start, in a real Chromium", async (t) 
   });
 
   await t.step("its entity keys are the ones HyperStack's client sees on Token/list", async () => {
-    const stack = {
-      name: "tokens",
-      url: `ws://127.0.0.1:${port}`,
-      views: { Token: { list: { mode: "list", view: "Token/list" } } },
-    } as const;
-    const hs = await HyperStack.connect(stack, { url: `ws://127.0.0.1:${port}` });
+    const url = `ws://127.0.0.1:${port}`;
+    const hs = await HyperStack.connect(tokenStack(url), { url });
     using _hs = { [Symbol.dispose]: () => hs.disconnect() };
     const watching = hs.views.Token.list.watch()[Symbol.asyncIterator]();
     await using _watching = {

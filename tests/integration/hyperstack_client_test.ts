@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { type Frame, HyperStack, type SocketIssue, type Update } from "hyperstack-typescript";
 import { transfer } from "../fakes/manual_source.ts";
 import { startTestServer } from "../fakes/test_server.ts";
-import { emitAndFlush, until } from "./_helpers.ts";
+import { emitAndFlush, tokenStack, until, within } from "./_helpers.ts";
 
 interface Token {
   mint: string;
@@ -17,37 +17,9 @@ interface Token {
   _seq: string;
 }
 
-/** The stack definition a HyperStack app would declare for the demo Token stack. */
-function tokenStack(url: string) {
-  return {
-    name: "tokens",
-    url,
-    views: {
-      Token: {
-        list: { mode: "list", view: "Token/list" },
-        state: { mode: "state", view: "Token/state" },
-        latest: { mode: "list", view: "Token/latest" },
-      },
-    },
-  } as const;
-}
-
 /** The view a frame is about: `view` of a `subscribed` frame, else `entity`. */
 function viewOf(frame: Frame): string {
   return "view" in frame ? frame.view : frame.entity;
-}
-
-/** Runs `body`, failing after `ms` (a stuck `for await` would otherwise hang the test). */
-async function within<T>(ms: number, what: string, body: () => Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([body(), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 Deno.test("HyperStack client: snapshot, live updates, state, derived view, unsubscribe", async (t) => {
