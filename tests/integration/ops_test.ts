@@ -492,6 +492,7 @@ Deno.test("alerts: the expected set, each with severity, annotations, runbook an
     "HighErrorRate",
     "HighEvictionRate",
     "HighMemoryUsage",
+    "JwksRefreshFailing",
     "PharosDown",
     "PharosNotReady",
     "SlowConsumerDisconnects",
