@@ -123,7 +123,7 @@ export async function openKeyStore(options: KeyStoreOptions): Promise<KeyStore> 
     ? urlReader(source, options)
     : fileReader(source, options);
   const imports = new KeyImports();
-  const extra = (options.extraKeys ?? []).map((jwk) => ({ ...jwk, use: "sig" }));
+  const extra = options.extraKeys ?? [];
 
   /** Parses and imports a reading; throws a `TypeError` saying what is wrong with it. */
   async function toCheckedSet(text: string): Promise<KeySet> {
@@ -172,8 +172,7 @@ export async function openKeyStore(options: KeyStoreOptions): Promise<KeyStore> 
         const fresh = await reader.read(reader.kind === "file" ? fingerprint : undefined);
         if (fresh === undefined) return; // the file did not change: nothing to report
         const unchanged = fresh.fingerprint === fingerprint;
-        const next = unchanged ? set : await toCheckedSet(fresh.text);
-        set = next;
+        if (!unchanged) set = await toCheckedSet(fresh.text);
         fingerprint = fresh.fingerprint;
         loadedAt = clock.now();
         const outcome = unchanged ? "unchanged" : "updated";
@@ -206,9 +205,7 @@ export async function openKeyStore(options: KeyStoreOptions): Promise<KeyStore> 
         await refresh("max-age", options.cooldownMs);
       }
       if (kid !== undefined && !set.kids.has(kid)) await refresh("unknown-kid", options.cooldownMs);
-      const current = set;
-      const found = candidatesFor(current, alg, kid);
-      return await Promise.all(found.map((key) => imports.get(key, alg)));
+      return await Promise.all(candidatesFor(set, alg, kid).map((key) => imports.get(key, alg)));
     },
     status: () => ({ keys: set.keys.length, loadedAt, source: reader.kind }),
   };

@@ -45,5 +45,4 @@ export {
   createClientAddress,
   type ForwardedProblem,
   type RemoteAddress,
-  toPeerText,
 } from "./trusted_proxies.ts";

@@ -1,3 +1,4 @@
+import { toPeerAddress } from "../http/mod.ts";
 import { type Cidr, cidrContains, parseIp } from "../util/mod.ts";
 
 /** The TCP peer of a request, as `Deno.serve` reports it. */
@@ -31,12 +32,6 @@ const MAX_HOPS = 32;
 interface Hop {
   readonly text: string;
   readonly ip: Uint8Array;
-}
-
-/** `host:port` of a peer, IPv6 in brackets. */
-export function toPeerText(remote: RemoteAddress): string {
-  const { hostname, port } = remote;
-  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
 
 /**
@@ -125,7 +120,7 @@ export function createClientAddress(options: ClientAddressOptions): ClientAddres
   const { trustedProxies, onForwardedProblem } = options;
   const isTrusted = (ip: Uint8Array) => trustedProxies.some((cidr) => cidrContains(cidr, ip));
   return (request, remote) => {
-    const peer = toPeerText(remote);
+    const peer = toPeerAddress({ remoteAddr: remote });
     if (trustedProxies.length === 0) return peer;
     const peerIp = parseIp(remote.hostname);
     if (peerIp === undefined || !isTrusted(peerIp)) return peer;

@@ -51,23 +51,10 @@ export interface HttpHandlerOptions {
   readonly clientAddress?: (request: Request, remote: RequestInfo["remoteAddr"]) => string;
 }
 
-/**
- * Routes that reveal internals: served on the admin port when there is one (the console's
- * page with them, so it is reached where its feed is).
- */
-const ADMIN_ROUTES = new Set([
-  "/metrics",
-  "/status",
-  "/console",
-  "/console/app.js",
-  "/console/app.css",
-  "/console/feed",
-]);
-/**
- * Routes that need the admin token when one is set: the data, not the console's page and
- * files (a browser cannot send a header when it opens a page; the page asks for the token).
- */
-const TOKEN_ROUTES = new Set(["/metrics", "/status", "/console/feed"]);
+/** Routes that reveal internals: served on the admin port when there is one. */
+const ADMIN_ROUTES = ["/metrics", "/status"];
+/** Where the console's feed is served (its pages are wherever `console.pages` says). */
+const CONSOLE_FEED = "/console/feed";
 
 /** A handler that owns a whole path. */
 export type Endpoint = (request: Request, peer: string) => Promise<Response>;
@@ -123,12 +110,22 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         headers: { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" },
       }));
   }
+  // The admin routes, and those of them that need the admin token when one is set. The
+  // console's pages go with the admin routes, so the page is reached where its feed is, but
+  // need no token: a browser cannot send a header when it opens a page (the page asks).
+  const adminRoutes = new Set(ADMIN_ROUTES);
+  const tokenRoutes = new Set(ADMIN_ROUTES);
   if (options.console !== undefined) {
-    for (const [path, route] of Object.entries(options.console.pages)) routes.set(path, route);
-    routes.set("/console/feed", options.console.feed);
+    for (const [path, route] of Object.entries(options.console.pages)) {
+      routes.set(path, route);
+      adminRoutes.add(path);
+    }
+    routes.set(CONSOLE_FEED, options.console.feed);
+    adminRoutes.add(CONSOLE_FEED);
+    tokenRoutes.add(CONSOLE_FEED);
   }
   const exposure = options.exposure ?? "all";
-  if (exposure === "public") { for (const path of ADMIN_ROUTES) routes.delete(path); }
+  if (exposure === "public") { for (const path of adminRoutes) routes.delete(path); }
   const endpoints = new Map(
     exposure === "admin" ? [] : Object.entries(options.endpoints ?? {}),
   );
@@ -141,7 +138,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
 
   /** An answer refusing the admin route, or undefined when the request may have it. */
   async function refuseAdmin(request: Request, path: string): Promise<Response | undefined> {
-    if (adminTokenMatches === undefined || !TOKEN_ROUTES.has(path)) return undefined;
+    if (adminTokenMatches === undefined || !tokenRoutes.has(path)) return undefined;
     const token = bearerToken(request.headers.get("authorization") ?? "");
     if (token !== undefined && token !== "" && await adminTokenMatches(token)) return undefined;
     return json(401, {
