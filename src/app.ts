@@ -209,12 +209,12 @@ export function createApp(options: AppOptions): App {
 
   const adminPort = config.server.adminPort >= 0;
   let publicPort = config.server.port;
-  const status = () => ({
+  const status = async () => ({
     ...pipeline.status(),
     ...ws.status(),
     handlers: hosts?.status() ?? { isolation: "inline" },
     ...authStatus(),
-    ...(cluster === undefined ? {} : { cluster: cluster.status() }),
+    ...(cluster === undefined ? {} : { cluster: await cluster.status() }),
   });
   const liveConsole = createConsole({
     tap: consoleTap,

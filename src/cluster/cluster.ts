@@ -10,11 +10,12 @@ import { createLogConsumer, type LogConsumer } from "./consumer.ts";
 import { createEventLog } from "./event_log.ts";
 import { clusterKeys } from "./keys.ts";
 import { createLease, type Lease } from "./lease.ts";
-import { createRedisMonitor } from "./monitor.ts";
+import { createRedisMonitor, PROBE_TIMEOUT_MS } from "./monitor.ts";
 import { compareIds } from "./position.ts";
 import { createRedisLink, loggableRedisUrl } from "./redis_link.ts";
 import { EMPTY_STATE, exportState, importState, type StateHolders } from "./state_io.ts";
-import { type ClusterStatus, toClusterStatus } from "./status.ts";
+import { type ClusterStatus, type LeaseHolder, toClusterStatus } from "./status.ts";
+import { withinMs } from "./within.ts";
 
 /** Options for {@link createCluster}. */
 export interface ClusterOptions {
@@ -46,7 +47,12 @@ export interface Cluster {
   /** Gives the lease up, stops the loops and closes the connections. */
   stop(): Promise<void>;
   isReady(): boolean;
-  status(): ClusterStatus;
+  /**
+   * The cluster's part of `/status`. The lease holder is read from Redis when asked (at
+   * most {@link PROBE_TIMEOUT_MS}), so every instance names the holder in force right after
+   * a handover; while Redis cannot be asked it is reported as not known.
+   */
+  status(): Promise<ClusterStatus>;
 }
 
 /** Builds cluster mode; nothing connects until `start`. */
@@ -262,6 +268,18 @@ export function createCluster(options: ClusterOptions): Cluster {
     });
   }
 
+  /** This instance while it holds the lease; otherwise whoever Redis names now. */
+  async function leaseHolder(): Promise<LeaseHolder> {
+    if (lease?.holding()) return { known: true, instance };
+    if (!monitor.up()) return { known: false };
+    try {
+      const holder = await withinMs(clock, PROBE_TIMEOUT_MS, eventLog.leaseHolder(), "lease read");
+      return { known: true, instance: holder };
+    } catch {
+      return { known: false };
+    }
+  }
+
   telemetry.observe.cluster(() => {
     const at = monitor.checkpointAt;
     return {
@@ -326,15 +344,15 @@ export function createCluster(options: ClusterOptions): Cluster {
       await link.close();
     },
     isReady,
-    status: () =>
+    status: async () =>
       toClusterStatus({
+        leaseHolder: await leaseHolder(),
         instance,
         url: loggableRedisUrl(config.redisUrl),
         epoch,
         ready: isReady(),
         redisUp: monitor.up(),
         leaseHeld: lease?.holding() ?? false,
-        leaseHolder: monitor.leaseHolder,
         applied: consumer?.applied.n ?? 0,
         top: monitor.top,
         checkpointAt: monitor.checkpointAt,

@@ -49,7 +49,6 @@ export type ProbeResult =
     readonly kind: "ok";
     readonly n: number;
     readonly checkpointAt: number | undefined;
-    readonly leaseHolder: string | undefined;
   }
   | { readonly kind: "epoch"; readonly epoch: string | undefined };
 
@@ -82,6 +81,8 @@ export interface EventLog {
   writeCheckpoint(epoch: string, checkpoint: Omit<StoredCheckpoint, "epoch">): Promise<boolean>;
   /** The `_seq` cursor of `source`'s last appended event. */
   cursorOf(source: string): Promise<string | undefined>;
+  /** The instance holding the lease now, undefined when none does. */
+  leaseHolder(): Promise<string | undefined>;
   acquireLease(instance: string, ms: number): Promise<boolean>;
   renewLease(instance: string, ms: number): Promise<boolean>;
   releaseLease(instance: string): Promise<void>;
@@ -146,7 +147,7 @@ export function createEventLog(link: RedisLink, keys: ClusterKeys): EventLog {
     },
     async probe(epoch, tag) {
       const reply = asArray(
-        await link.run(PROBE, [keys.meta, keys.log, keys.checkpoint, keys.lease], [epoch, tag]),
+        await link.run(PROBE, [keys.meta, keys.log, keys.checkpoint], [epoch, tag]),
       );
       if (reply[0] === -1) return { kind: "epoch", epoch: text(reply[1]) };
       const at = text(reply[2]);
@@ -154,7 +155,6 @@ export function createEventLog(link: RedisLink, keys: ClusterKeys): EventLog {
         kind: "ok",
         n: Number(reply[1]),
         checkpointAt: at === undefined ? undefined : Number(at),
-        leaseHolder: text(reply[3]),
       };
     },
     async readCheckpoint() {
@@ -182,6 +182,9 @@ export function createEventLog(link: RedisLink, keys: ClusterKeys): EventLog {
     },
     async cursorOf(source) {
       return text(await commands.hGet(keys.meta, `cursor:${source}`));
+    },
+    async leaseHolder() {
+      return text(await commands.get(keys.lease));
     },
     async acquireLease(instance, ms) {
       return (await commands.set(keys.lease, instance, { NX: true, PX: ms })) === "OK";

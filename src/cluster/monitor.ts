@@ -1,11 +1,12 @@
 import type { Clock } from "../util/mod.ts";
 import type { EventLog } from "./event_log.ts";
 import type { RedisLink } from "./redis_link.ts";
+import { withinMs } from "./within.ts";
 
 /** How often Redis is probed; `/ready` follows within about four of these. */
 export const PROBE_EVERY_MS = 250;
 /** A probe not answered in this long counts as Redis down. */
-const PROBE_TIMEOUT_MS = 750;
+export const PROBE_TIMEOUT_MS = 750;
 /** Redis counts as down once no probe has succeeded for this long. */
 const UP_WITHIN_MS = 1_000;
 /** Every this many probes writes a probe entry into the log, for the consumer to see. */
@@ -48,7 +49,6 @@ export interface RedisMonitor {
   resetTop(n: number): void;
   /** Wall-clock ms of the latest checkpoint, when there is one. */
   readonly checkpointAt: number | undefined;
-  readonly leaseHolder: string | undefined;
   /** The consumer read a probe entry back. */
   probeSeen(tag: string): void;
 }
@@ -59,7 +59,6 @@ export function createRedisMonitor(options: RedisMonitorOptions): RedisMonitor {
   let lastOkAt = -Infinity;
   let top = 0;
   let checkpointAt: number | undefined;
-  let leaseHolder: string | undefined;
   let probes = 0;
   let sent = 0;
   /** Monotonic time each unseen probe entry was written, by its number. */
@@ -68,12 +67,8 @@ export function createRedisMonitor(options: RedisMonitorOptions): RedisMonitor {
   let running = false;
   let tick: Promise<void> = Promise.resolve();
 
-  function withTimeout<T>(promise: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timeout = clock.setTimer(PROBE_TIMEOUT_MS, () => reject(new Error("probe timed out")));
-      promise.then(resolve, reject).finally(() => timeout[Symbol.dispose]());
-    });
-  }
+  const withTimeout = <T>(promise: Promise<T>) =>
+    withinMs(clock, PROBE_TIMEOUT_MS, promise, "probe");
 
   async function probe(): Promise<void> {
     const epoch = options.epoch();
@@ -96,7 +91,6 @@ export function createRedisMonitor(options: RedisMonitorOptions): RedisMonitor {
       if (streamProbe) unseen.set(sent, startedAt);
       top = Math.max(top, result.n);
       checkpointAt = result.checkpointAt;
-      leaseHolder = result.leaseHolder;
       checkConsumer();
     } catch {
       // Redis is slow or gone: `up()` turns false once no probe succeeded for a second.
@@ -146,9 +140,6 @@ export function createRedisMonitor(options: RedisMonitorOptions): RedisMonitor {
     },
     get checkpointAt() {
       return checkpointAt;
-    },
-    get leaseHolder() {
-      return leaseHolder;
     },
     probeSeen(tag) {
       const colon = tag.lastIndexOf(":");

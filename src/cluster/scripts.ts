@@ -56,17 +56,17 @@ return {1, ARGV[1]}
 `;
 
 /**
- * KEYS: meta, log, checkpoint, lease. ARGV: epoch, probe tag ("" for none).
+ * KEYS: meta, log, checkpoint. ARGV: epoch, probe tag ("" for none).
  * Liveness and epoch check in one round trip; with a tag, also a probe entry in the log
  * (field `p`), which this instance's consumer must see. Returns `{-1, epoch-in-redis}` on
- * a mismatch, else `{1, n, checkpoint-at, lease-holder}`.
+ * a mismatch, else `{1, n, checkpoint-at}`.
  */
 export const PROBE = `
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if epoch ~= ARGV[1] then return {-1, epoch or ''} end
 local n = redis.call('HGET', KEYS[1], 'n') or '0'
 if ARGV[2] ~= '' then redis.call('XADD', KEYS[2], '*', 'p', ARGV[2], 'n', n) end
-return {1, n, redis.call('HGET', KEYS[3], 'at') or '', redis.call('GET', KEYS[4]) or ''}
+return {1, n, redis.call('HGET', KEYS[3], 'at') or ''}
 `;
 
 /**

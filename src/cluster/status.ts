@@ -7,10 +7,24 @@ export interface ClusterStatus {
   readonly epoch: string | null;
   /** Caught up with the log, Redis up, no recovery under way. */
   readonly ready: boolean;
-  readonly lease: { readonly held: boolean; readonly holder: string | null };
+  /**
+   * `holder` is the instance holding the lease, `null` when none does; when Redis could not
+   * be asked (it is down, or did not answer in time) `holder_known` is false and `holder`
+   * is `null`: unknown, not "nobody".
+   */
+  readonly lease: {
+    readonly held: boolean;
+    readonly holder: string | null;
+    readonly holder_known: boolean;
+  };
   readonly log: { readonly applied: number; readonly top: number; readonly lag: number };
   readonly checkpoint: { readonly age_seconds: number | null };
 }
+
+/** Who holds the lease: an instance, nobody (`instance` undefined), or not known now. */
+export type LeaseHolder =
+  | { readonly known: true; readonly instance: string | undefined }
+  | { readonly known: false };
 
 /** What the report is made from. */
 export interface ClusterStatusInput {
@@ -20,7 +34,8 @@ export interface ClusterStatusInput {
   readonly ready: boolean;
   readonly redisUp: boolean;
   readonly leaseHeld: boolean;
-  readonly leaseHolder: string | undefined;
+  /** The holder as Redis named it when asked, or `unknown` when it could not be asked. */
+  readonly leaseHolder: LeaseHolder;
   readonly applied: number;
   readonly top: number;
   readonly checkpointAt: number | undefined;
@@ -37,7 +52,8 @@ export function toClusterStatus(input: ClusterStatusInput): ClusterStatus {
     ready: input.ready,
     lease: {
       held: input.leaseHeld,
-      holder: input.leaseHolder ?? (input.leaseHeld ? input.instance : null),
+      holder: input.leaseHolder.known ? input.leaseHolder.instance ?? null : null,
+      holder_known: input.leaseHolder.known,
     },
     log: {
       applied: input.applied,

@@ -24,7 +24,7 @@ export interface ConsoleSession {
 /** What the feed reads, each tick, of the running server. */
 export interface ConsoleReadings {
   /** `GET /status`'s body: readiness, sources, pipeline, connections, cluster. */
-  status(): Record<string, unknown>;
+  status(): Promise<Record<string, unknown>> | Record<string, unknown>;
   readonly views: readonly ConsoleView[];
   sessions(): Iterable<ConsoleSession>;
   /** Frames a client may queue: one past half of it is marked slow. */
@@ -90,6 +90,8 @@ export function createConsoleFeed(options: ConsoleFeedOptions): ConsoleFeed {
   const consoles = new Set<ReadableStreamDefaultController<Uint8Array>>();
   const history: ConsolePoint[] = [];
   let timer: Disposable | undefined;
+  /** The reading under way (the status is read asynchronously). */
+  let sampling: Promise<void> | undefined;
   let last: { at: number; events: number; errors: number; cancellations: number } | undefined;
   let logSeq = 0;
   let latest: Record<string, unknown> | undefined;
@@ -117,9 +119,9 @@ export function createConsoleFeed(options: ConsoleFeedOptions): ConsoleFeed {
   }
 
   /** Reads the server once and turns the counters into one chart point. */
-  function sample(): Record<string, unknown> {
+  async function sample(): Promise<Record<string, unknown>> {
+    const status = await readings.status();
     const now = clock.monotonic();
-    const status = readings.status();
     const events = eventsOf(status);
     const { handlerErrors, handlerCancellations } = tap.counts;
     const seconds = last === undefined ? 0 : Math.max(0.001, (now - last.at) / 1000);
@@ -168,13 +170,23 @@ export function createConsoleFeed(options: ConsoleFeedOptions): ConsoleFeed {
     controller.enqueue(bytes);
   }
 
+  /** A timer fired: one update to every open console, then the next while any is open. */
   function tick(): void {
-    latest = sample();
-    const bytes = encoder.encode(`event: update\ndata: ${JSON.stringify(latest)}\n\n`);
-    for (const controller of consoles) send(controller, bytes);
     timer = undefined;
-    if (consoles.size > 0) timer = clock.setTimer(intervalMs, tick);
-    else stopWatching();
+    sampling = sample().then((update) => {
+      latest = update;
+      const bytes = encoder.encode(`event: update\ndata: ${JSON.stringify(update)}\n\n`);
+      for (const controller of consoles) send(controller, bytes);
+    }).finally(() => {
+      sampling = undefined;
+      if (consoles.size > 0) schedule(intervalMs);
+      else stopWatching();
+    });
+  }
+
+  /** Arms the next tick, unless one is armed or a reading is under way (it arms the next). */
+  function schedule(ms: number): void {
+    if (timer === undefined && sampling === undefined) timer = clock.setTimer(ms, tick);
   }
 
   function stopWatching(): void {
@@ -205,7 +217,7 @@ export function createConsoleFeed(options: ConsoleFeedOptions): ConsoleFeed {
           controller.enqueue(
             encoder.encode(`retry: 2000\nevent: hello\ndata: ${JSON.stringify(hello)}\n\n`),
           );
-          if (timer === undefined) timer = clock.setTimer(first ? 0 : intervalMs, tick);
+          schedule(first ? 0 : intervalMs);
         },
         cancel() {
           consoles.delete(self);

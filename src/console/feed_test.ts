@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../../tests/fakes/fake_clock.ts";
+import { nextTurn } from "../../tests/wait.ts";
 import { createMemoryBus } from "../bus/mod.ts";
 import { getLogger } from "../log/mod.ts";
 import { noopTelemetry } from "../telemetry/mod.ts";
@@ -127,7 +128,10 @@ Deno.test("console feed: updates only while a console is open, as rates", async 
 Deno.test("console feed: a console that stops reading is dropped, not buffered without bound", async () => {
   const { clock, feed } = setup();
   const response = feed.stream(); // never read past the first chunk
-  for (let i = 0; i < 40; i++) clock.advance(1_000);
+  for (let i = 0; i < 40; i++) {
+    clock.advance(1_000);
+    await nextTurn(); // the reading (the status is read asynchronously) and its send
+  }
   assert.equal(feed.open, 0);
   await response.body!.cancel();
   assert.equal(clock.pendingTimers, 0);

@@ -10,7 +10,7 @@ export interface ConsoleOptions {
   readonly tap: ConsoleTap;
   readonly clock: Clock;
   /** `GET /status`'s body. */
-  readonly status: () => Record<string, unknown>;
+  readonly status: () => Promise<Record<string, unknown>> | Record<string, unknown>;
   readonly directory: ViewDirectory;
   readonly viewIds: readonly string[];
   readonly sessions: () => Iterable<ConsoleSession>;

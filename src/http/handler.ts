@@ -6,8 +6,8 @@ import { bearerToken, type Clock, createTokenCheck, systemClock } from "../util/
 export interface HttpState {
   /** True when the stream is healthy and the server is not draining. */
   isReady(): boolean;
-  /** JSON detail for `/status`. */
-  status(): Record<string, unknown>;
+  /** JSON detail for `/status` (some parts, such as the cluster's lease, are read when asked). */
+  status(): Promise<Record<string, unknown>> | Record<string, unknown>;
 }
 
 /** Options for {@link createHttpHandler}. */
@@ -101,7 +101,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
   const routes = new Map<string, Route>([
     ["/health", () => json(200, { status: "ok" })],
     ["/ready", () => state.isReady() ? json(200, { ready: true }) : json(503, { ready: false })],
-    ["/status", () => json(200, state.status())],
+    ["/status", async () => json(200, await state.status())],
   ]);
   const metrics = options.metrics;
   if (metrics !== undefined) {
