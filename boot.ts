@@ -11,11 +11,12 @@ import {
   type Config,
   ConfigError,
   helpText,
+  type LogFormat,
   parseCommandLine,
   parseConfig,
   versionText,
 } from "./src/config/mod.ts";
-import { createRecentRecords, getLogger, type Logger } from "./src/log/mod.ts";
+import { createRecentRecords, formatJsonRecord, getLogger, type Logger } from "./src/log/mod.ts";
 import { loadStack, type Stack, toModuleUrl } from "./src/stack/mod.ts";
 import { DEMO_STACK_MODULE, openSandbox, type Sandbox, SandboxError } from "./src/sandbox/mod.ts";
 import {
@@ -61,7 +62,7 @@ export async function boot(entry: string): Promise<Booted> {
     config = parseConfig({ env: Deno.env.toObject(), args: commandLine.args });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    console.error(`pharos: ${error.message}`);
+    reportStartupFailure(error.message, error.logFormat, { problems: error.problems });
     Deno.exit(EXIT_CONFIG);
   }
   // The console lists the latest warnings and errors: they are kept as they are logged.
@@ -98,7 +99,7 @@ export async function boot(entry: string): Promise<Booted> {
 
   /** Reports a start-up error on stderr, flushes telemetry and logs, and exits 2. */
   async function refuseToStart(message: string): Promise<never> {
-    console.error(`pharos: ${message}`);
+    reportStartupFailure(message, config.log.format);
     startup.recordError(new Error(message));
     startup.end();
     await otel[Symbol.asyncDispose]();
@@ -151,6 +152,31 @@ export async function boot(entry: string): Promise<Booted> {
     if (!(error instanceof ConfigError)) throw error;
     return await refuseToStart(error.message);
   }
+}
+
+/**
+ * Why the process cannot start, on stderr: `pharos: <message>` for a person at a terminal,
+ * or, when the logs are JSON, one JSON line shaped like every other (level `FATAL`), so a
+ * log shipper reading the container's output parses every line it gets.
+ */
+function reportStartupFailure(
+  message: string,
+  format: LogFormat,
+  fields: Record<string, unknown> = {},
+): void {
+  if (format === "text") {
+    console.error(`pharos: ${message}`);
+    return;
+  }
+  const line = formatJsonRecord({
+    timestamp: Date.now(),
+    level: "fatal",
+    category: ["pharos", "runtime"],
+    message: [message],
+    rawMessage: message,
+    properties: { ...fields, exit_code: EXIT_CONFIG },
+  });
+  console.error(line.trimEnd());
 }
 
 /** Starts the handler hosts for the configured stack module (the demo stack by default). */

@@ -13,10 +13,17 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
   /** One line per invalid option. */
   readonly problems: readonly string[];
+  /**
+   * The log format asked for, read even though the configuration as a whole is invalid
+   * (`text` when that option is absent or invalid itself), so the process reports the
+   * error in the format its log shipper parses.
+   */
+  readonly logFormat: LogFormat;
 
-  constructor(problems: readonly string[], options?: ErrorOptions) {
+  constructor(problems: readonly string[], logFormat: LogFormat = "text", options?: ErrorOptions) {
     super(`Invalid configuration:\n  - ${problems.join("\n  - ")}`, options);
     this.problems = problems;
+    this.logFormat = logFormat;
   }
 }
 
@@ -375,6 +382,6 @@ export function parseConfig(sources: ConfigSources): Config {
     }
   }
   if (problems.length === 0) problems.push(...crossCheck(config));
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(problems, config.log.format);
   return config;
 }

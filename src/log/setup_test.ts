@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { FakeClock } from "../../tests/fakes/fake_clock.ts";
 import { parseLogFilter } from "../config/mod.ts";
 import { systemClock } from "../util/mod.ts";
 import { configureLogging, getLogger, type LogRecord } from "./mod.ts";
@@ -87,10 +88,11 @@ Deno.test("configureLogging", async (t) => {
     async () => {
       const out = collector();
       out.block();
+      const clock = new FakeClock();
       const logging = await configureLogging({
         filter: parseLogFilter("info"),
         format: "text",
-        clock: systemClock,
+        clock,
         writable: out.writable,
         bufferRecords: 100,
       });
@@ -100,7 +102,7 @@ Deno.test("configureLogging", async (t) => {
       const elapsedMs = performance.now() - started;
       // Logging returned without waiting on the blocked writer.
       assert.ok(elapsedMs < 5000, `10 000 records took ${elapsedMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 1200)); // a drop report is due
+      clock.advance(1_000); // a drop report is due
       assert.ok(logging.droppedLines >= 9_000, `dropped ${logging.droppedLines}`);
       out.unblock();
       await logging[Symbol.asyncDispose]();
@@ -213,17 +215,18 @@ Deno.test("configureLogging", async (t) => {
     const out = collector();
     out.block();
     const span = { name: "runtime", traceId: "c".repeat(32), spanId: "d".repeat(16) };
+    const clock = new FakeClock();
     const logging = await configureLogging({
       filter: parseLogFilter("info"),
       format: "json",
-      clock: systemClock,
+      clock,
       writable: out.writable,
       bufferRecords: 10,
       currentSpan: () => span, // as if start-up's span were active forever
     });
     const log = getLogger(["pharos", "flood"]);
     for (let i = 0; i < 1000; i++) log.info("line {i}", { i });
-    await new Promise((resolve) => setTimeout(resolve, 1200)); // a drop report is due
+    clock.advance(1_000); // a drop report is due
     out.unblock();
     await logging[Symbol.asyncDispose]();
     const records = out.lines().map((line) => JSON.parse(line));

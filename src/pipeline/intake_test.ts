@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../../tests/fakes/fake_clock.ts";
 import type { PharosEvent } from "../stack/mod.ts";
-import { systemClock } from "../util/mod.ts";
 import { createIntake, type IntakeBatch, IntakeClosedError } from "./intake.ts";
 
 const event = (n: number): PharosEvent => ({ type: "T", slot: n, data: { n } });
+
+/**
+ * A clock that stands still: no slice ever ends, so the intake never yields a timer turn and
+ * these tests step through microtasks alone, however busy the machine is.
+ */
+const stillClock = () => new FakeClock();
 
 /** One batch's events as `source:n`. */
 const labels = (batch: IntakeBatch) =>
@@ -38,7 +43,7 @@ Deno.test("intake", async (t) => {
   await t.step("processes events one at a time, in arrival order across sources", async () => {
     const seen: string[] = [];
     const intake = createIntake({
-      clock: systemClock,
+      clock: stillClock(),
       maxBatch: 1,
       process: (batch) => {
         seen.push(...labels(batch));
@@ -55,7 +60,7 @@ Deno.test("intake", async (t) => {
   await t.step("offer is all-or-nothing against capacity and never waits", async () => {
     const g = gate();
     const intake = createIntake({
-      clock: systemClock,
+      clock: stillClock(),
       capacity: 3,
       maxBatch: 1,
       process: g.process,
@@ -76,7 +81,7 @@ Deno.test("intake", async (t) => {
   await t.step("submit waits while the queue is full and resolves once processed", async () => {
     const g = gate();
     const intake = createIntake({
-      clock: systemClock,
+      clock: stillClock(),
       capacity: 1,
       maxBatch: 1,
       process: g.process,
@@ -102,7 +107,7 @@ Deno.test("intake", async (t) => {
     const errors: unknown[] = [];
     const done: number[] = [];
     const intake = createIntake({
-      clock: systemClock,
+      clock: stillClock(),
       process: ({ events: [event] }) => {
         if (event!.data.n === 1) return Promise.reject(new Error("boom"));
         done.push(event!.data.n as number);
@@ -146,7 +151,7 @@ Deno.test("intake", async (t) => {
   await t.step("close drains what is queued, then refuses more", async () => {
     const done: number[] = [];
     const intake = createIntake({
-      clock: systemClock,
+      clock: stillClock(),
       process: (batch) => {
         for (const event of batch.events) done.push(event.data.n as number);
         return Promise.resolve();
@@ -194,7 +199,7 @@ Deno.test("intake batches", async (t) => {
   await t.step("takes what is queued, up to maxBatch, without waiting for more", async () => {
     const batches: string[][] = [];
     const intake = createIntake({
-      clock: systemClock,
+      clock: stillClock(),
       maxBatch: 3,
       process: (batch) => {
         batches.push(labels(batch));
@@ -215,7 +220,7 @@ Deno.test("intake batches", async (t) => {
     const sizes: number[] = [];
     let limit = 4;
     const intake = createIntake({
-      clock: systemClock,
+      clock: stillClock(),
       maxBatch: () => limit,
       process: (batch) => {
         sizes.push(batch.events.length);
@@ -233,7 +238,7 @@ Deno.test("intake batches", async (t) => {
     const failed: number[] = [];
     const done: number[] = [];
     const intake = createIntake({
-      clock: systemClock,
+      clock: stillClock(),
       maxBatch: 2,
       process: (batch) => {
         const ns = batch.events.map((e) => e.data.n as number);
@@ -253,7 +258,7 @@ Deno.test("intake batches", async (t) => {
 Deno.test("push waits for room, keeps the order, and says when its events are processed", async () => {
   const held = gate();
   const intake = createIntake({
-    clock: systemClock,
+    clock: stillClock(),
     capacity: 4,
     maxBatch: 2,
     process: held.process,

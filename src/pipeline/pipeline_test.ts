@@ -11,6 +11,7 @@ import { recordLogs } from "../../tests/fakes/recording_log.ts";
 import { createRecordingTelemetry } from "../../tests/fakes/recording_telemetry.ts";
 import { createRecordingTracing } from "../../tests/fakes/recording_tracing.ts";
 import { createPipeline, type PipelineOptions } from "./mod.ts";
+import { nextTurn, until } from "../../tests/wait.ts";
 
 const decoder = new TextDecoder();
 
@@ -76,14 +77,6 @@ function setup(
     batches,
     listen,
   };
-}
-
-/** Waits until `condition` holds, turning the event loop (the pipeline yields to I/O). */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let turn = 0; turn < 1000 && !condition(); turn++) {
-    await new Promise((resolve) => setTimeout(resolve, 0));
-  }
-  assert.ok(condition(), `timed out waiting for ${what}`);
 }
 
 Deno.test("pipeline: order, cursors and batches", async (t) => {
@@ -179,7 +172,9 @@ Deno.test("pipeline: each slice waits for the sockets to take the previous one's
   await pipeline.start();
   a!.offer(...[1, 2, 3, 4, 5].map((n) => transfer(`m${n}`, n)));
   await until(() => waits === 1, "the first wait");
-  for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+  // The pipeline is awaiting the fan-out's promise, which only `release` settles: had it
+  // gone on regardless, the batch would be out within these turns.
+  for (let i = 0; i < 20; i++) await nextTurn();
   assert.equal(frames.length, 0, "held before the first batch until the sockets are free");
   release();
   await until(() => waits === 2, "the second wait");

@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { FakeClock } from "../../tests/fakes/fake_clock.ts";
 import type { PharosEvent } from "../stack/mod.ts";
 import { createDemoSource, type DemoSourceOptions, type SourceStatus } from "./mod.ts";
+import { nextTurn } from "../../tests/wait.ts";
 
 /** Lets the source's asynchronous tick (sink calls, rescheduling) run to completion. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+const settle = nextTurn;
 
 async function setup(options: Partial<DemoSourceOptions> = {}) {
   const clock = new FakeClock();

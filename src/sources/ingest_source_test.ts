@@ -12,6 +12,7 @@ import {
   type SourceContext,
   type SourceStatus,
 } from "./mod.ts";
+import { nextTurn } from "../../tests/wait.ts";
 
 const TOKEN = "s3cret-ingest-token";
 const URL_ = "http://127.0.0.1:8877/ingest";
@@ -432,7 +433,7 @@ Deno.test("ingest source: status and stop", async (t) => {
       new Request(URL_, { method: "POST", body, headers: { authorization: `Bearer ${TOKEN}` } }),
       "peer",
     );
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await nextTurn();
     await source.stop();
     push!();
     assert.equal((await pending).status, 503);

@@ -9,6 +9,7 @@ import {
   type SourceContext,
   type SourceStatus,
 } from "./mod.ts";
+import { nextTurn, until } from "../../tests/wait.ts";
 
 function transfer(mint: string, slot: number, extra: Record<string, unknown> = {}) {
   return {
@@ -30,15 +31,6 @@ async function tempFile(lines: unknown[]): Promise<{ path: string } & AsyncDispo
     .join("\n");
   await Deno.writeTextFile(path, text);
   return { path, [Symbol.asyncDispose]: () => Deno.remove(path) };
-}
-
-/** Polls (real time, bounded) until `predicate` holds. */
-async function until(predicate: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
 }
 
 /** A context that records deliveries; `hold(n)` makes sink call n on wait until `release()`. */
@@ -242,12 +234,14 @@ Deno.test("replay source: recorded pace", async (t) => {
       await source.start(rec.context);
       await until(() => rec.delivered.length === 1 && clock.pendingTimers === 1, "a");
       clock.advance(999);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await nextTurn();
+      assert.equal(clock.pendingTimers, 1, "still waiting for b's time");
       assert.deepEqual(mints(rec.delivered), ["a"]);
       clock.advance(1);
       await until(() => rec.delivered.length === 3 && clock.pendingTimers === 1, "b and c");
       clock.advance(2499);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await nextTurn();
+      assert.equal(clock.pendingTimers, 1, "still waiting for d's time");
       assert.equal(rec.delivered.length, 3);
       clock.advance(1);
       await until(() => rec.last() === "disconnected", "the end of the file");
@@ -284,8 +278,8 @@ Deno.test("replay source: recorded pace", async (t) => {
     await source.stop();
     assert.equal(clock.pendingTimers, 0);
     assert.deepEqual(rec.statuses.map(([status]) => status), ["connected", "disconnected"]);
-    clock.advance(120_000);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    clock.advance(120_000); // no timer left to fire: nothing can follow
+    await nextTurn();
     assert.deepEqual(mints(rec.delivered), ["a"]);
     assert.equal(source.cursor?.(), "1:000000000000");
   });

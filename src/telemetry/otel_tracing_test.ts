@@ -9,6 +9,7 @@ import {
   TracerProvider,
 } from "@opentelemetry/sdk-trace";
 import { createOtelTracing, TRACER_NAME } from "./otel_tracing.ts";
+import { nextTurn } from "../../tests/wait.ts";
 
 /** A provider recording to memory, and an ALS context manager registered for the test. */
 function setUp(options: { contextManager?: boolean; sampler?: "off" } = {}) {
@@ -38,7 +39,8 @@ function setUp(options: { contextManager?: boolean; sampler?: "off" } = {}) {
   };
 }
 
-const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
+/** A timer hop: context must survive it. */
+const tick = nextTurn;
 
 Deno.test("inSpan nests children across await and returns the result unchanged", async () => {
   await using t = setUp();

@@ -72,6 +72,9 @@ export class OutboundQueue implements Pumpable {
   #bytes = 0;
   #drainTimer: Disposable | undefined;
   #closed = false;
+  /** Reserved places still waiting for their bytes, and who waits for there to be none. */
+  #unfilled = 0;
+  readonly #fillWaiters: (() => void)[] = [];
   #startedEmpty = true;
   /** True from `onBlocked` until the queue has drained (`onUnblocked`). */
   #blocked = false;
@@ -132,13 +135,24 @@ export class OutboundQueue implements Pumpable {
   reserve(estimatedBytes: number): (data: Uint8Array) => void {
     const item: Outgoing = { data: undefined, bytes: estimatedBytes };
     this.#append(item);
+    this.#unfilled++;
     return (data) => {
+      if (--this.#unfilled === 0) { for (const wake of this.#fillWaiters.splice(0)) wake(); }
       if (this.#closed) return;
       this.#bytes += data.length - item.bytes;
       item.bytes = data.length;
       item.data = data;
       this.pump();
     };
+  }
+
+  /**
+   * Resolves once every reserved place has had its bytes, closed queue or not: no snapshot
+   * batch is still compressing for it.
+   */
+  filled(): Promise<void> {
+    if (this.#unfilled === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#fillWaiters.push(resolve));
   }
 
   /** Drops everything queued and stops sending. */

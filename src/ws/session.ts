@@ -147,6 +147,14 @@ export class Session {
   }
 
   /** True once closing has started. */
+  /**
+   * Resolves once no snapshot batch of this session is still compressing (closed or not):
+   * after it, the session sends nothing more that it had under way.
+   */
+  compressed(): Promise<void> {
+    return this.#queue.filled();
+  }
+
   get closed(): boolean {
     return this.#closed;
   }

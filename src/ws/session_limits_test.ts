@@ -59,10 +59,10 @@ Deno.test("more bytes per minute than allowed: fatal rate-limit-exceeded", () =>
 });
 
 Deno.test("a snapshot sends at most maxSnapshotRows entities", async () => {
-  const { send, publish, transport, telemetry } = setup({ maxSnapshotRows: 5 });
+  const { send, publish, transport, telemetry, session } = setup({ maxSnapshotRows: 5 });
   publish(Array.from({ length: 12 }, (_, i) => `k${i}`));
   send({ type: "subscribe", view: "Token/list" });
-  await new Promise((resolve) => setTimeout(resolve, 20)); // snapshot compression
+  await session.compressed();
   const frames = await transport.frames();
   const rows = frames.filter((f) => f.json.op === "snapshot")
     .flatMap((f) => f.json.data as unknown[]);

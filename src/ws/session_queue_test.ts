@@ -2,6 +2,7 @@ import { connectSession } from "../../tests/fakes/test_session.ts";
 import { createTestProjector } from "../../tests/fakes/test_projector.ts";
 import assert from "node:assert/strict";
 import { MemoryTransport } from "../../tests/fakes/memory_transport.ts";
+import { until } from "../../tests/wait.ts";
 import { defineStack, toSeq } from "../stack/mod.ts";
 import type { SessionLimits } from "./mod.ts";
 
@@ -32,12 +33,6 @@ function setup() {
 /** How the transport was closed (a call, so earlier assertions do not narrow it). */
 function closedWith(transport: MemoryTransport): { code: number; reason: string } | undefined {
   return transport.closedWith;
-}
-
-/** Waits (in real time) for snapshot compression to finish. */
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 1));
-  assert.ok(condition(), `timed out waiting for ${what}`);
 }
 
 Deno.test("session outbound queue", async (t) => {
@@ -111,7 +106,7 @@ Deno.test("session outbound queue", async (t) => {
     assert.equal(client.session.queuedFrames, 3);
     assert.equal(client.transport.closedWith, undefined);
     client.session.close(1000, "done");
-    await new Promise((r) => setTimeout(r, 20)); // let compression settle before the test ends
+    await client.session.compressed(); // no compression outlives the test
   });
 
   await t.step("live frames stay behind a compressing snapshot", async () => {
@@ -123,7 +118,8 @@ Deno.test("session outbound queue", async (t) => {
     publish(["live"]);
     assert.equal(client.transport.sent.length, 1, "only subscribed: the snapshot is compressing");
     assert.equal(client.session.queuedFrames, 2);
-    await waitFor(() => client.session.queuedFrames === 0, "the queue to empty");
+    await client.session.compressed();
+    await until(() => client.session.queuedFrames === 0, "the queue to empty");
     const frames = await client.transport.frames();
     assert.deepEqual(frames.map((f) => f.json.op), ["subscribed", "snapshot", "patch"]);
     assert.equal(frames[1]?.gzip, true);
@@ -140,7 +136,8 @@ Deno.test("session outbound queue", async (t) => {
     client.subscribe();
     publish(["live-1"]);
     publish(["live-2"]);
-    await waitFor(() => client.session.queuedFrames === 0, "the queue to empty");
+    await client.session.compressed();
+    await until(() => client.session.queuedFrames === 0, "the queue to empty");
     const frames = (await client.transport.frames()).map((f) => f.json);
     assert.deepEqual(frames.map((f) => f.op), [
       "subscribed",
@@ -160,7 +157,7 @@ Deno.test("session outbound queue", async (t) => {
     const client = connect();
     client.subscribe();
     client.session.close(1000, "bye");
-    await new Promise((r) => setTimeout(r, 20));
+    await client.session.compressed(); // the batch it was compressing is done: the barrier
     assert.equal(client.transport.sent.length, 1);
     assert.equal(client.session.queuedFrames, 0);
   });
@@ -194,12 +191,13 @@ Deno.test("session outbound queue", async (t) => {
     client.transport.stalled = true;
     client.subscribe();
     // The ack went out before the socket backed up; the four batches (50+100+100+50) wait.
-    await waitFor(() => client.session.queuedFrames === 4, "four snapshot batches queued");
+    await client.session.compressed();
+    assert.equal(client.session.queuedFrames, 4, "four snapshot batches queued");
     assert.equal(client.session.closed, false);
     client.transport.stalled = false;
     client.transport.drain();
     clock.advance(50); // the session re-checks a full socket on a timer
-    await waitFor(() => client.session.queuedFrames === 0, "the queue to drain");
+    await until(() => client.session.queuedFrames === 0, "the queue to drain");
     const frames = (await client.transport.frames()).map((f) => f.json);
     assert.deepEqual(frames.map((f) => f.op), [
       "subscribed",

@@ -3,6 +3,7 @@ import { createTestProjector } from "../../tests/fakes/test_projector.ts";
 import assert from "node:assert/strict";
 import { defineStack, toSeq } from "../stack/mod.ts";
 import type { SessionLimits } from "./mod.ts";
+import { until } from "../../tests/wait.ts";
 
 const stack = defineStack({
   name: "test",
@@ -30,10 +31,8 @@ function setup(limits: Partial<SessionLimits> = {}) {
   const send = (message: unknown) => session.receive(JSON.stringify(message));
   /** Lets snapshot compression finish and the queue empty. */
   const settle = async () => {
-    for (let i = 0; i < 200 && session.queuedFrames > 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-    assert.equal(session.queuedFrames, 0, "the session queue did not empty");
+    await session.compressed();
+    await until(() => session.queuedFrames === 0, "the session queue to empty");
   };
   const frames = async () => (await transport.frames()).map((f) => f.json);
   return { clock, telemetry, bus, projector, transport, session, publish, send, settle, frames };

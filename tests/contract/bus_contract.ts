@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { Bus, BusMessage } from "../../src/bus/mod.ts";
+import { until } from "../wait.ts";
 
 /** Options every bus backend under test accepts. */
 export interface BusContractOptions {
@@ -19,12 +20,6 @@ const decoder = new TextDecoder();
 
 function message(key: string, body = key): BusMessage {
   return { key, bytes: encoder.encode(body) };
-}
-
-/** Waits until `predicate` holds (a networked bus may deliver after `publish` returns). */
-async function eventually(predicate: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !predicate(); i++) await new Promise((r) => setTimeout(r, 5));
-  assert.ok(predicate(), `timed out waiting for ${what}`);
 }
 
 /** Registers the bus contract suite as one `Deno.test` named after the backend. */
@@ -42,7 +37,7 @@ export function runBusContract(name: string, createBus: CreateBus): void {
         (m) => got.push({ key: m.key, body: decoder.decode(m.bytes) }),
       );
       for (let i = 0; i < 20; i++) bus.publish("Token/list", message(`k${i}`, `{"n":${i}}`));
-      await eventually(() => got.length === 20, "20 messages");
+      await until(() => got.length === 20, "20 messages");
       assert.deepEqual(got.map((m) => m.key), Array.from({ length: 20 }, (_, i) => `k${i}`));
       assert.equal(got[7]!.body, '{"n":7}');
     });
@@ -57,7 +52,7 @@ export function runBusContract(name: string, createBus: CreateBus): void {
       using _o = bus.subscribe("U", (m) => other.push(m.key));
       bus.publish("T", message("1"));
       bus.publish("U", message("2"));
-      await eventually(() => a.length === 1 && b.length === 1 && other.length === 1, "delivery");
+      await until(() => a.length === 1 && b.length === 1 && other.length === 1, "delivery");
       assert.deepEqual([a, b, other], [["1"], ["1"], ["2"]]);
     });
 
@@ -68,10 +63,10 @@ export function runBusContract(name: string, createBus: CreateBus): void {
       const subscription = bus.subscribe("T", (m) => gone.push(m.key));
       using _ = bus.subscribe("T", (m) => kept.push(m.key));
       bus.publish("T", message("before"));
-      await eventually(() => gone.length === 1 && kept.length === 1, "first delivery");
+      await until(() => gone.length === 1 && kept.length === 1, "first delivery");
       subscription[Symbol.dispose]();
       bus.publish("T", message("after"));
-      await eventually(() => kept.length === 2, "second delivery");
+      await until(() => kept.length === 2, "second delivery");
       assert.deepEqual(gone, ["before"]);
       assert.deepEqual(kept, ["before", "after"]);
     });
@@ -115,7 +110,7 @@ export function runBusContract(name: string, createBus: CreateBus): void {
       using _c = bus.subscribe("T", (m) => got.push(`c:${m.key}`));
       bus.publish("T", message("1"));
       bus.publish("T", message("2"));
-      await eventually(() => got.length === 4, "deliveries around the failing listener");
+      await until(() => got.length === 4, "deliveries around the failing listener");
       assert.deepEqual(got, ["a:1", "c:1", "a:2", "c:2"]);
       assert.deepEqual(errors, [["T", boom], ["T", boom]]);
     });

@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import type { Source, SourceContext, SourceStatus } from "../../src/sources/mod.ts";
 import { isSeq, parseEvent, type PharosEvent, toSeq } from "../../src/stack/mod.ts";
+import { nextTurn, until } from "../wait.ts";
 
 /**
  * How a kind's events come about:
@@ -47,6 +48,19 @@ export interface SourceHarness extends AsyncDisposable {
    * `live` ones.
    */
   breakUpstream?(): Promise<void>;
+  /**
+   * Moves time on, for a kind that makes its own events on a clock (demo, on a `FakeClock`):
+   * the contract calls it while it waits for deliveries, and before it checks that nothing
+   * more happened (after stop(), or while the sink is held), so absence is checked over
+   * time that passed, not time slept. Absent for kinds whose events come from `produce()`.
+   */
+  advance?(): Promise<void>;
+  /**
+   * After stop() resolved: resolves once nothing the upstream sent can reach the source any
+   * more (upstream: the feed saw its socket close). Absent where stop() resolving is that
+   * barrier already (a replay's read loop has ended; ingest answers each POST itself).
+   */
+  disconnected?(): Promise<void>;
   /** True when the source has `cursor()` and resumes from it (new instance or restart). */
   readonly supportsResume: boolean;
   /** Why a capability is missing; required for each one that is, so no step is skipped silently. */
@@ -59,22 +73,17 @@ export interface SourceHarness extends AsyncDisposable {
 /** Creates a fresh harness (and upstream) for one step. */
 export type CreateSourceHarness = () => SourceHarness | Promise<SourceHarness>;
 
-/** How long "nothing more happens" is watched for: after stop(), or for a held sink. */
-const QUIET_MS = 100;
-
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Polls `predicate` (real time) until it holds; fails naming `what` after `timeoutMs`. */
+/** Waits for `check`, moving the kind's own clock on meanwhile (see {@link SourceHarness.advance}). */
 export async function eventually(
-  predicate: () => boolean,
+  harness: Pick<SourceHarness, "advance">,
+  check: () => boolean,
   what: string,
-  timeoutMs = 5000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await pause(5);
-  }
+  await until(async () => {
+    if (check()) return true;
+    await harness.advance?.();
+    return check();
+  }, what);
 }
 
 /**
@@ -217,6 +226,7 @@ async function begin(
   assert.ok(recorder.statuses.length > 0, "start() resolved without reporting a status");
   if (events !== undefined && harness.production === "live") {
     await eventually(
+      harness,
       () => recorder.statuses.some(([status]) => status === "connected"),
       "the source to report connected",
     );
@@ -228,8 +238,45 @@ async function begin(
 async function stopAndWatch(harness: SourceHarness, source: Source, recorder: Recorder) {
   await assert.doesNotReject(source.stop(), "stop() must not reject");
   recorder.seal();
+  await afterStop(harness);
+}
+
+/**
+ * The barrier after stop(): the upstream produces more (and the kind's own clock moves on),
+ * and anything the source still did with its context is then recorded as late.
+ */
+async function afterStop(harness: SourceHarness): Promise<void> {
   if (harness.produce !== undefined) await harness.produce(contractEvents(900, 4));
-  await pause(QUIET_MS);
+  await harness.advance?.();
+  await harness.disconnected?.();
+}
+
+/**
+ * Waits until nothing produced so far can still reach `recorder`: a live kind's upstream
+ * produces one more event (`marker`), which must arrive after every earlier one; a recorded
+ * kind reports `disconnected` once it has read its recording to the end. Returns the
+ * marker, for the live kinds, so the caller counts it among what was produced.
+ */
+async function caughtUp(
+  harness: SourceHarness,
+  recorder: Recorder,
+  marker: PharosEvent,
+): Promise<PharosEvent | undefined> {
+  if (harness.production === "recorded") {
+    await eventually(
+      harness,
+      () => lastStatus(recorder) === "disconnected",
+      "the end of the recording (disconnected)",
+    );
+    return undefined;
+  }
+  await harness.produce!([marker]);
+  await eventually(
+    harness,
+    () => recorder.delivered.some((event) => event.data.n === marker.data.n),
+    "the marker event, produced after the others",
+  );
+  return marker;
 }
 
 /** What holds after every step: only the declared channel used, nothing after stop(). */
@@ -263,6 +310,11 @@ function assertConsistent(name: string, harness: SourceHarness): void {
     harness.produce === undefined,
     own,
     `${name}: produce() must be present exactly when production is not "own"`,
+  );
+  assert.equal(
+    harness.advance !== undefined,
+    own,
+    `${name}: advance() must be present exactly when production is "own"`,
   );
   assert.equal(
     harness.breakUpstream === undefined,
@@ -320,13 +372,15 @@ export function runSourceContract(name: string, createHarness: CreateSourceHarne
         const events = produced ? contractEvents(0, 10) : undefined;
         await begin(harness, source, recorder, events);
         await eventually(
+          harness,
           () => recorder.delivered.length >= (events?.length ?? 10),
           "the events to be delivered",
         );
         if (events !== undefined) {
-          await pause(QUIET_MS);
-          assert.deepEqual(ns(recorder.delivered), ns(events), "in the order produced, once");
-          assert.deepEqual(recorder.delivered, events, "delivered as produced");
+          const marker = await caughtUp(harness, recorder, contractEvents(10, 1)[0]!);
+          const all = marker === undefined ? events : [...events, marker];
+          assert.deepEqual(ns(recorder.delivered), ns(all), "in the order produced, once");
+          assert.deepEqual(recorder.delivered, all, "delivered as produced");
         }
         assert.ok(
           recorder.statuses.some(([status]) => status === "connected"),
@@ -355,7 +409,7 @@ export function runSourceContract(name: string, createHarness: CreateSourceHarne
         const recorder = createRecorder();
         const source = harness.create();
         await begin(harness, source, recorder, produced ? contractEvents(0, 4) : undefined);
-        await eventually(() => recorder.delivered.length >= 4, "some deliveries");
+        await eventually(harness, () => recorder.delivered.length >= 4, "some deliveries");
         await stopAndWatch(harness, source, recorder);
         assert.equal(lastStatus(recorder), "disconnected", "disconnected once stopped");
         await assert.doesNotReject(source.stop(), "a second stop() resolves too");
@@ -372,14 +426,13 @@ export function runSourceContract(name: string, createHarness: CreateSourceHarne
         const source = harness.create();
         recorder.hold(2);
         await begin(harness, source, recorder, produced ? contractEvents(0, 8) : undefined);
-        await eventually(() => recorder.sinkCalls >= 2, "a sink call in flight");
+        await eventually(harness, () => recorder.sinkCalls >= 2, "a sink call in flight");
         const stopping = source.stop();
-        await pause(20);
+        await nextTurn(); // stop() is under way while the sink call is still held
         recorder.release();
         await assert.doesNotReject(stopping, "stop() must not reject");
         recorder.seal();
-        if (harness.produce !== undefined) await harness.produce(contractEvents(900, 4));
-        await pause(QUIET_MS);
+        await afterStop(harness);
         assert.equal(recorder.sinkCalls, 2, "no sink call after the one in flight");
         assert.equal(lastStatus(recorder), "disconnected");
         assertClean(harness, recorder);
@@ -396,6 +449,7 @@ export function runSourceContract(name: string, createHarness: CreateSourceHarne
         const source = harness.create();
         await begin(harness, source, recorder);
         await eventually(
+          harness,
           () => recorder.statuses.some(isFailure),
           "an error or reconnecting status with a message",
         );
@@ -421,10 +475,11 @@ export function runSourceContract(name: string, createHarness: CreateSourceHarne
         const recorder = createRecorder();
         const source = harness.create();
         await begin(harness, source, recorder, contractEvents(0, 3));
-        await eventually(() => recorder.delivered.length === 3, "the first events");
+        await eventually(harness, () => recorder.delivered.length === 3, "the first events");
         const mark = recorder.statuses.length;
         await harness.breakUpstream!();
         await eventually(
+          harness,
           () => recorder.statuses.slice(mark).some(isFailure),
           "an error or reconnecting status with a message",
         );
@@ -444,6 +499,7 @@ export function runSourceContract(name: string, createHarness: CreateSourceHarne
         recorder.failSinkCall(1, new Error("contract: the pipeline is down"));
         await begin(harness, source, recorder, produced ? contractEvents(0, 4) : undefined);
         await eventually(
+          harness,
           () => recorder.statuses.some(isFailure),
           "an error or reconnecting status with a message",
         );
@@ -467,9 +523,9 @@ export function runSourceContract(name: string, createHarness: CreateSourceHarne
       const one = createRecorder();
       one.hold(3);
       await begin(harness, first, one, a);
-      await eventually(() => one.sinkCalls >= 3, "the third sink call");
+      await eventually(harness, () => one.sinkCalls >= 3, "the third sink call");
       const stopping = first.stop();
-      await pause(10);
+      await nextTurn(); // stop() is under way while the third sink call is still held
       one.release();
       await stopping;
       one.seal();
@@ -482,14 +538,17 @@ export function runSourceContract(name: string, createHarness: CreateSourceHarne
       assert.equal(second.cursor!(), cursor, "the resumed source starts at the cursor");
       const two = createRecorder();
       await begin(harness, second, two, b);
-      const last = seqOf(b.at(-1)!);
       await eventually(
-        () => two.delivered.some((event) => seqOf(event) === last),
+        harness,
+        () => two.delivered.some((event) => seqOf(event) === seqOf(b.at(-1)!)),
         "the last event produced",
       );
-      await pause(QUIET_MS);
+      // Nothing more arrives: a repeated event would come before a later one.
+      const marker = await caughtUp(harness, two, contractEvents(11, 1)[0]!);
+      const produced = marker === undefined ? [...a, ...b] : [...a, ...b, marker];
       await second.stop();
-      assertExactlyOnce([...one.delivered, ...two.delivered], [...a, ...b]);
+      assertExactlyOnce([...one.delivered, ...two.delivered], produced);
+      const last = seqOf(produced.at(-1)!);
       assert.equal(second.cursor!(), last, "the cursor follows the last event delivered");
       assertClean(harness, one, two);
     };
@@ -523,11 +582,17 @@ export function runSourceContract(name: string, createHarness: CreateSourceHarne
         recorder.hold(1);
         const events = produced ? contractEvents(0, 6) : undefined;
         await begin(harness, source, recorder, events);
-        await eventually(() => recorder.sinkCalls >= 1, "the first sink call");
-        await pause(QUIET_MS);
+        await eventually(harness, () => recorder.sinkCalls >= 1, "the first sink call");
+        // A kind on its own clock moves it on: its next events fall due and must wait. (For
+        // the others, what arrives while the first call is held is caught by maxInFlight.)
+        await harness.advance?.();
         assert.equal(recorder.sinkCalls, 1, "no second sink call while the first is pending");
         recorder.release();
-        await eventually(() => recorder.delivered.length >= 6, "the rest, once the sink is free");
+        await eventually(
+          harness,
+          () => recorder.delivered.length >= 6,
+          "the rest, once the sink is free",
+        );
         if (events !== undefined) assert.deepEqual(ns(recorder.delivered), ns(events));
         assert.equal(recorder.maxInFlight, 1, "one sink call in flight at a time");
         await source.stop();
@@ -544,16 +609,20 @@ export function runSourceContract(name: string, createHarness: CreateSourceHarne
         const source = harness.create();
         await begin(harness, source, recorder, []);
         recorder.refuseOffers = true;
+        // An offer source answers its producer at once: produce() returning is the barrier.
         await harness.produce!(contractEvents(0, 3));
-        await pause(QUIET_MS);
         assert.ok(recorder.offerCalls >= 1, "the batch was offered");
         assert.deepEqual(recorder.delivered, []);
         recorder.refuseOffers = false;
         const accepted = contractEvents(3, 3);
         await harness.produce!(accepted);
-        await eventually(() => recorder.delivered.length >= 3, "the next batch");
-        await pause(QUIET_MS);
-        assert.deepEqual(ns(recorder.delivered), ns(accepted), "only the accepted batch");
+        await eventually(harness, () => recorder.delivered.length >= 3, "the next batch");
+        const marker = await caughtUp(harness, recorder, contractEvents(6, 1)[0]!);
+        assert.deepEqual(
+          ns(recorder.delivered),
+          ns([...accepted, marker!]),
+          "only the accepted batches",
+        );
         await source.stop();
         assertClean(harness, recorder);
       },

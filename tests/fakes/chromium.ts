@@ -5,6 +5,7 @@
  * Not a fake: the folder's name is historical. Only loopback pages are loaded, and the
  * browser's own background networking is off (this machine has no internet).
  */
+import { eventually } from "../wait.ts";
 
 const STARTUP_TIMEOUT_MS = 20_000;
 
@@ -225,22 +226,15 @@ export async function launchChromium(): Promise<Browser> {
         },
         evaluate,
         async waitFor<T>(expression: string, what: string, timeoutMs = 10_000): Promise<T> {
-          const deadline = Date.now() + timeoutMs;
           let last: unknown;
-          for (;;) {
-            try {
+          return await eventually(
+            async () => {
               last = await evaluate(expression);
-              if (last) return last as T;
-            } catch (error) {
-              last = error;
-            }
-            if (Date.now() > deadline) {
-              throw new Error(
-                `timed out after ${timeoutMs} ms waiting for ${what} (last: ${last})`,
-              );
-            }
-            await new Promise((resolve) => setTimeout(resolve, 50));
-          }
+              return last ? last as T : undefined;
+            },
+            what,
+            { timeoutMs, everyMs: 50, detail: () => `last: ${last}` },
+          );
         },
         async setViewport(width, height, mobile = false) {
           await call("Emulation.setDeviceMetricsOverride", {

@@ -2,6 +2,7 @@
  * Pharos instances in cluster mode, each a real `main.ts` child process on its own port,
  * all on one real redis-server (tests/fakes/redis_server.ts).
  */
+import { until } from "../wait.ts";
 import { type ServerProcess, spawnServer } from "./server_process.ts";
 
 /** The ingest token every test instance accepts. */
@@ -31,7 +32,11 @@ export interface InstanceStatus {
     readonly redis: "up" | "down";
     readonly epoch: string | null;
     readonly ready: boolean;
-    readonly lease: { readonly held: boolean; readonly holder: string | null };
+    readonly lease: {
+      readonly held: boolean;
+      readonly holder: string | null;
+      readonly holder_known: boolean;
+    };
     readonly log: { readonly applied: number; readonly top: number; readonly lag: number };
     readonly checkpoint: { readonly age_seconds: number | null };
   };
@@ -47,26 +52,6 @@ export interface ClusterInstanceOptions {
   readonly sources?: string;
   /** Extra environment. */
   readonly env?: Record<string, string>;
-}
-
-/** Polls `check` until it holds, failing after `timeoutMs` with `what`. */
-export async function eventually(
-  check: () => Promise<boolean> | boolean,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 /** Starts one instance and waits for its port (not for readiness: see `ready`). */
@@ -112,7 +97,7 @@ export async function startInstance(options: ClusterInstanceOptions): Promise<Cl
     },
     readyCode,
     ready: (timeoutMs = 15_000) =>
-      eventually(async () => (await readyCode()) === 200, `${options.id} ready`, timeoutMs),
+      until(async () => (await readyCode()) === 200, `${options.id} ready`, timeoutMs),
     async kill() {
       try {
         process.child.kill("SIGKILL");

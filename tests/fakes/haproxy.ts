@@ -6,6 +6,7 @@
  * Not a fake: the folder's name is historical.
  */
 import { freePort } from "./auth_keys.ts";
+import { holdsWithin } from "../wait.ts";
 
 const SHIPPED = new URL("../../ops/haproxy/haproxy.cfg", import.meta.url);
 const STARTUP_TIMEOUT_MS = 10_000;
@@ -94,18 +95,14 @@ export async function startHaproxy(servers: readonly [number, number]): Promise<
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
 
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  for (;;) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      break;
-    } catch {
-      if (exited || Date.now() > deadline) {
-        await dispose();
-        throw new Error(`haproxy did not listen on ${port}:\n${output}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+  const listening = await holdsWithin(async () => {
+    if (exited) return true; // nothing more to wait for
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+    return true;
+  }, { timeoutMs: STARTUP_TIMEOUT_MS, everyMs: 20 });
+  if (!listening || exited) {
+    await dispose();
+    throw new Error(`haproxy did not listen on ${port}:\n${output}`);
   }
   return {
     port,

@@ -12,7 +12,13 @@
  * await receiver.waitFor((r) => r.spans().some((s) => s.name === "runtime"), 5000);
  * ```
  */
-import otlpRoot from "otlp-proto";
+import {
+  decodeMessage,
+  EXPORT_LOGS_REQUEST,
+  EXPORT_METRICS_REQUEST,
+  EXPORT_TRACE_REQUEST,
+} from "./otlp_proto.ts";
+import { until } from "../wait.ts";
 
 /** An attribute value as decoded from OTLP `AnyValue` (int64 values become numbers). */
 export type AttributeValue =
@@ -170,15 +176,10 @@ export interface OtlpReceiver extends AsyncDisposable {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The protobufjs root, typed just enough for what this file reads.
+// The decoded requests (tests/fakes/otlp_proto.ts), typed just enough for what this file reads.
 
-interface ProtoMessageType<T> {
-  decode(bytes: Uint8Array): unknown;
-  toObject(message: unknown, options: Record<string, unknown>): T;
-}
-
-type Long = string; // `longs: String`
-type Bytes = number[]; // `bytes: Array`
+type Long = string; // 64-bit integers as decimal text
+type Bytes = Uint8Array;
 
 interface PbAnyValue {
   stringValue?: string;
@@ -205,13 +206,13 @@ interface PbSpan {
   spanId?: Bytes;
   parentSpanId?: Bytes;
   name?: string;
-  kind?: string;
+  kind?: number;
   startTimeUnixNano?: Long;
   endTimeUnixNano?: Long;
   attributes?: PbKeyValue[];
   events?: { timeUnixNano?: Long; name?: string; attributes?: PbKeyValue[] }[];
   links?: { traceId?: Bytes; spanId?: Bytes; attributes?: PbKeyValue[] }[];
-  status?: { message?: string; code?: string };
+  status?: { message?: string; code?: number };
 }
 interface PbTraceRequest {
   resourceSpans?: {
@@ -246,9 +247,9 @@ interface PbMetric {
   description?: string;
   unit?: string;
   gauge?: { dataPoints?: PbNumberPoint[] };
-  sum?: { dataPoints?: PbNumberPoint[]; aggregationTemporality?: string; isMonotonic?: boolean };
-  histogram?: { dataPoints?: PbHistogramPoint[]; aggregationTemporality?: string };
-  exponentialHistogram?: { dataPoints?: PbHistogramPoint[]; aggregationTemporality?: string };
+  sum?: { dataPoints?: PbNumberPoint[]; aggregationTemporality?: number; isMonotonic?: boolean };
+  histogram?: { dataPoints?: PbHistogramPoint[]; aggregationTemporality?: number };
+  exponentialHistogram?: { dataPoints?: PbHistogramPoint[]; aggregationTemporality?: number };
   summary?: { dataPoints?: PbSummaryPoint[] };
 }
 interface PbMetricsRequest {
@@ -261,7 +262,7 @@ interface PbMetricsRequest {
 interface PbLogRecord {
   timeUnixNano?: Long;
   observedTimeUnixNano?: Long;
-  severityNumber?: string;
+  severityNumber?: number;
   severityText?: string;
   body?: PbAnyValue;
   attributes?: PbKeyValue[];
@@ -276,27 +277,17 @@ interface PbLogsRequest {
   }[];
 }
 
-interface OtlpProtoRoot {
-  opentelemetry: {
-    proto: {
-      collector: {
-        trace: { v1: { ExportTraceServiceRequest: ProtoMessageType<PbTraceRequest> } };
-        metrics: { v1: { ExportMetricsServiceRequest: ProtoMessageType<PbMetricsRequest> } };
-        logs: { v1: { ExportLogsServiceRequest: ProtoMessageType<PbLogsRequest> } };
-      };
-    };
-  };
-}
-
-const collector = (otlpRoot as unknown as OtlpProtoRoot).opentelemetry.proto.collector;
-const TO_OBJECT = { longs: String, enums: String, bytes: Array, arrays: true, defaults: false };
+/** The enums' values, by number, as this file reports them. */
+const SPAN_KINDS = ["unspecified", "internal", "server", "client", "producer", "consumer"] as const;
+const STATUS_CODES = ["unset", "ok", "error"] as const;
+const TEMPORALITIES = ["unspecified", "delta", "cumulative"] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Decoding.
 
 function toHex(bytes: Bytes | undefined): string {
   if (bytes === undefined) return "";
-  return bytes.map((b) => b.toString(16).padStart(2, "0")).join("");
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function toValue(value: PbAnyValue | undefined): AttributeValue {
@@ -321,19 +312,18 @@ function toScope(scope: PbScope | undefined): { name: string; version: string } 
   return { name: scope?.name ?? "", version: scope?.version ?? "" };
 }
 
-function stripPrefix(value: string | undefined, prefix: string, fallback: string): string {
-  if (value === undefined) return fallback;
-  return (value.startsWith(prefix) ? value.slice(prefix.length) : value).toLowerCase();
+/** An enum's name by its number (the first name for a number it does not know). */
+function named<T extends string>(names: readonly T[], value: number | undefined): T {
+  return names[value ?? 0] ?? names[0]!;
 }
 
-function toTemporality(value: string | undefined): DecodedTemporality {
-  return stripPrefix(value, "AGGREGATION_TEMPORALITY_", "unspecified") as DecodedTemporality;
+function toTemporality(value: number | undefined): DecodedTemporality {
+  return named(TEMPORALITIES, value);
 }
 
 /** Decodes an `ExportTraceServiceRequest` body. */
 export function decodeTraceRequest(bytes: Uint8Array): DecodedSpan[] {
-  const type = collector.trace.v1.ExportTraceServiceRequest;
-  const request = type.toObject(type.decode(bytes), TO_OBJECT);
+  const request = decodeMessage(bytes, EXPORT_TRACE_REQUEST) as PbTraceRequest;
   const spans: DecodedSpan[] = [];
   for (const rs of request.resourceSpans ?? []) {
     const resource = toAttributes(rs.resource?.attributes);
@@ -347,10 +337,10 @@ export function decodeTraceRequest(bytes: Uint8Array): DecodedSpan[] {
           traceId: toHex(span.traceId),
           spanId: toHex(span.spanId),
           parentSpanId: toHex(span.parentSpanId),
-          kind: stripPrefix(span.kind, "SPAN_KIND_", "unspecified") as DecodedSpanKind,
+          kind: named(SPAN_KINDS, span.kind) as DecodedSpanKind,
           attributes: toAttributes(span.attributes),
           status: {
-            code: stripPrefix(span.status?.code, "STATUS_CODE_", "unset") as DecodedStatusCode,
+            code: named(STATUS_CODES, span.status?.code) as DecodedStatusCode,
             message: span.status?.message ?? "",
           },
           events: (span.events ?? []).map((e) => ({
@@ -464,8 +454,7 @@ function toMetric(
 
 /** Decodes an `ExportMetricsServiceRequest` body. */
 export function decodeMetricsRequest(bytes: Uint8Array): DecodedMetric[] {
-  const type = collector.metrics.v1.ExportMetricsServiceRequest;
-  const request = type.toObject(type.decode(bytes), TO_OBJECT);
+  const request = decodeMessage(bytes, EXPORT_METRICS_REQUEST) as PbMetricsRequest;
   const metrics: DecodedMetric[] = [];
   for (const rm of request.resourceMetrics ?? []) {
     const resource = toAttributes(rm.resource?.attributes);
@@ -477,19 +466,9 @@ export function decodeMetricsRequest(bytes: Uint8Array): DecodedMetric[] {
   return metrics;
 }
 
-/** OTLP severity numbers by enum name (`enums: String` decodes them as names). */
-const SEVERITY_NUMBERS: Readonly<Record<string, number>> = Object.freeze(
-  Object.fromEntries(
-    ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"].flatMap((name, i) =>
-      ["", "2", "3", "4"].map((suffix, j) => [`SEVERITY_NUMBER_${name}${suffix}`, i * 4 + j + 1])
-    ),
-  ),
-);
-
 /** Decodes an `ExportLogsServiceRequest` body. */
 export function decodeLogsRequest(bytes: Uint8Array): DecodedLogRecord[] {
-  const type = collector.logs.v1.ExportLogsServiceRequest;
-  const request = type.toObject(type.decode(bytes), TO_OBJECT);
+  const request = decodeMessage(bytes, EXPORT_LOGS_REQUEST) as PbLogsRequest;
   const records: DecodedLogRecord[] = [];
   for (const rl of request.resourceLogs ?? []) {
     const resource = toAttributes(rl.resource?.attributes);
@@ -499,7 +478,7 @@ export function decodeLogsRequest(bytes: Uint8Array): DecodedLogRecord[] {
         records.push({
           timeUnixNano: r.timeUnixNano ?? "0",
           observedTimeUnixNano: r.observedTimeUnixNano ?? "0",
-          severityNumber: SEVERITY_NUMBERS[r.severityNumber ?? ""] ?? 0,
+          severityNumber: r.severityNumber ?? 0,
           severityText: r.severityText ?? "",
           body: toValue(r.body),
           attributes: toAttributes(r.attributes),
@@ -602,23 +581,18 @@ export function startOtlpReceiver(options: OtlpReceiverOptions = {}): Promise<Ot
             failure = status;
           },
           async waitFor(predicate, timeoutMs = 5000, what = "the expected telemetry") {
-            const deadline = Date.now() + timeoutMs;
-            while (!predicate(receiver)) {
-              if (Date.now() >= deadline) {
+            await until(() => predicate(receiver), what, {
+              timeoutMs,
+              detail() {
                 const seen = {
                   requests: log.map((r) => `${r.method} ${r.path} → ${r.status}`),
                   spans: spans.map((s) => s.name),
                   metrics: [...new Set(metrics.map((m) => m.name))],
                   logs: logRecords.map((r) => `${r.severityText} ${r.scope.name}: ${r.body}`),
                 };
-                throw new Error(
-                  `timed out after ${timeoutMs} ms waiting for ${what}; received ${
-                    JSON.stringify(seen).slice(0, 2000)
-                  }`,
-                );
-              }
-              await new Promise((r) => setTimeout(r, 10));
-            }
+                return `received ${JSON.stringify(seen).slice(0, 2000)}`;
+              },
+            });
           },
           async [Symbol.asyncDispose]() {
             await server.shutdown();

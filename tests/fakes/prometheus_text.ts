@@ -1,5 +1,5 @@
 /**
- * Test helper of this folder: a strict-enough parser of the Prometheus text exposition format,
+ * A strict-enough parser of the Prometheus text exposition format,
  * grouping `_bucket`/`_sum`/`_count` samples under their histogram.
  */
 

@@ -5,6 +5,7 @@
  * own temporary directory.
  */
 import { freePort } from "./auth_keys.ts";
+import { until } from "../wait.ts";
 
 /** A running redis-server; `stop` and `start` keep the port (a Redis restart). */
 export interface RedisServer extends AsyncDisposable {
@@ -28,24 +29,21 @@ export interface RedisServerOptions {
 const STARTUP_TIMEOUT_MS = 10_000;
 
 async function waitForPing(port: number): Promise<void> {
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    try {
+  await until(
+    async () => {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      await conn.write(new TextEncoder().encode("PING\r\n"));
-      const buffer = new Uint8Array(16);
-      const read = await conn.read(buffer);
-      conn.close();
-      if (read !== null && new TextDecoder().decode(buffer.subarray(0, read)).startsWith("+PONG")) {
-        return;
+      try {
+        await conn.write(new TextEncoder().encode("PING\r\n"));
+        const buffer = new Uint8Array(16);
+        const read = await conn.read(buffer);
+        return read !== null &&
+          new TextDecoder().decode(buffer.subarray(0, read)).startsWith("+PONG");
+      } finally {
+        conn.close();
       }
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(
-    `redis-server on port ${port} did not answer PING within ${STARTUP_TIMEOUT_MS} ms`,
+    },
+    `redis-server on port ${port} to answer PING`,
+    { timeoutMs: STARTUP_TIMEOUT_MS, everyMs: 20 },
   );
 }
 

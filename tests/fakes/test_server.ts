@@ -4,7 +4,7 @@ import { type Config, parseConfig } from "../../src/config/mod.ts";
 import { getLogger } from "../../src/log/mod.ts";
 import type { Source } from "../../src/sources/mod.ts";
 import type { Stack } from "../../src/stack/mod.ts";
-import { randomIds, systemClock } from "../../src/util/mod.ts";
+import { type Clock, randomIds, systemClock } from "../../src/util/mod.ts";
 import { createRecordingTelemetry, type RecordingTelemetry } from "./recording_telemetry.ts";
 import { ManualSource } from "./manual_source.ts";
 
@@ -29,6 +29,12 @@ export interface TestServerOptions {
   readonly env?: Record<string, string>;
   readonly stack?: Stack;
   readonly extraSources?: readonly Source[];
+  /**
+   * The app's clock (and its auth's). Default: the system clock. Pass a `FakeClock` to test
+   * staleness, heartbeats, expiry, idle timeouts and batching by advancing it; sockets and
+   * the event loop still run in real time.
+   */
+  readonly clock?: Clock;
 }
 
 /** Serves `app` on `hostname` (127.0.0.1), port 0, and starts it; disposing shuts both down. */
@@ -56,16 +62,17 @@ function testConfig(env: Record<string, string> = {}): Config {
 async function buildApp(
   config: Config,
   telemetry: RecordingTelemetry,
+  clock: Clock,
   extra: Pick<AppOptions, "sources" | "stack">,
 ): Promise<App> {
   return createApp({
     config,
     auth: await prepareAuth(config.auth, {
-      clock: systemClock,
+      clock,
       log: getLogger(["pharos", "auth"]),
       telemetry: telemetry.auth,
     }),
-    clock: systemClock,
+    clock,
     ids: randomIds,
     log: getLogger(["pharos"]),
     telemetry,
@@ -78,7 +85,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const config = testConfig(options.env);
   const telemetry = createRecordingTelemetry();
   const source = new ManualSource();
-  const app = await buildApp(config, telemetry, {
+  const app = await buildApp(config, telemetry, options.clock ?? systemClock, {
     sources: [source, ...(options.extraSources ?? [])],
     ...(options.stack === undefined ? {} : { stack: options.stack }),
   });
@@ -110,9 +117,10 @@ export interface EnvServer extends AsyncDisposable {
 export async function startEnvServer(
   env: Record<string, string>,
   stack?: Stack,
+  clock: Clock = systemClock,
 ): Promise<EnvServer> {
   const telemetry = createRecordingTelemetry();
   const config = testConfig(env);
-  const app = await buildApp(config, telemetry, stack === undefined ? {} : { stack });
+  const app = await buildApp(config, telemetry, clock, stack === undefined ? {} : { stack });
   return { app, telemetry, ...(await serve(app, config.server.hostname)) };
 }

@@ -84,8 +84,3 @@ export class TestClient implements AsyncDisposable {
     await this.#pending;
   }
 }
-
-/** Sleeps `ms` (only for letting the network settle in integration tests). */
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -4,6 +4,7 @@ import { defineStack, type PharosEvent, type Stack } from "../../src/stack/mod.t
 import type { SentFrame } from "../fakes/memory_transport.ts";
 import type { TestServer } from "../fakes/test_server.ts";
 import type { TestClient } from "../fakes/ws_client.ts";
+import { within } from "../wait.ts";
 
 const decoder = new TextDecoder();
 
@@ -59,33 +60,9 @@ export async function barrier(client: TestClient, timeoutMs = 5000): Promise<voi
   await client.waitFor(() => replies() > before, timeoutMs, "the refresh_auth reply");
 }
 
-/** Polls `predicate` every few milliseconds until it holds, or fails after `timeoutMs`. */
-export async function until(
-  predicate: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 5000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 /** The close event of `client`, or a failure when the server has not closed it within `timeoutMs`. */
-export async function closedWithin(client: TestClient, timeoutMs = 5000): Promise<CloseEvent> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`the socket was not closed within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([client.closed, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function closedWithin(client: TestClient, timeoutMs = 5000): Promise<CloseEvent> {
+  return within(timeoutMs, "the server to close the socket", client.closed);
 }
 
 /**
@@ -157,17 +134,4 @@ export interface TokenStack {
 /** The stack definition a HyperStack app would declare for the demo Token stack at `url`. */
 export function tokenStack(url: string): TokenStack {
   return { name: "tokens", url, views: TOKEN_VIEWS };
-}
-
-/** Runs `body`, failing after `ms` (a stuck `for await` would otherwise hang the test). */
-export async function within<T>(ms: number, what: string, body: () => Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([body(), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

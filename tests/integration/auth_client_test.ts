@@ -18,7 +18,8 @@ import {
 import { errorBody } from "../fakes/error_response.ts";
 import { TestClient } from "../fakes/ws_client.ts";
 import { type EnvServer, startEnvServer } from "../fakes/test_server.ts";
-import { tokenStack, until, within } from "./_helpers.ts";
+import { tokenStack } from "./_helpers.ts";
+import { until, within } from "../wait.ts";
 
 const ISSUER = "https://pharos.test";
 const AUDIENCE = "pharos-clients";
@@ -69,8 +70,7 @@ async function refused(
     return error;
   } finally {
     hs.disconnect();
-    await new Promise((resolve) => setTimeout(resolve, 50)); // let the close event run
-    assert.equal(server.app.ws.clientCount, 0);
+    await until(() => server.app.ws.clientCount === 0, "no client left on the server");
   }
 }
 

@@ -23,7 +23,9 @@ import { TestClient } from "../fakes/ws_client.ts";
 import { spawnServer } from "../fakes/server_process.ts";
 import { type EnvServer, startEnvServer } from "../fakes/test_server.ts";
 import type { SentFrame } from "../fakes/memory_transport.ts";
-import { closedWithin, until } from "./_helpers.ts";
+import { FakeClock } from "../fakes/fake_clock.ts";
+import { barrier, closedWithin } from "./_helpers.ts";
+import { until } from "../wait.ts";
 
 const ISSUER = "https://issuer.test";
 const AUDIENCE = "pharos-test";
@@ -390,13 +392,20 @@ Deno.test("jwt limits claim: max_subscriptions and max_connections", async (t) =
 Deno.test("refresh_auth over a real socket, and token expiry mid-session", async (t) => {
   const key = await generateKeyPair();
   const forger = await generateKeyPair();
+  // Expiry is the server's clock: a fake one, moved past each `exp` instead of waiting.
+  const clock = new FakeClock(Date.now());
+  const secondsFromNow = (seconds: number) => Math.floor(clock.now() / 1000) + seconds;
   await using jwks = await writeJwks(key.publicJwk);
-  await using server = await startEnvServer({
-    PHAROS_AUTH: "jwt",
-    PHAROS_AUTH_PUBLIC_KEYS: jwks.path,
-    PHAROS_AUTH_ISSUER: ISSUER,
-    PHAROS_AUTH_AUDIENCE: AUDIENCE,
-  });
+  await using server = await startEnvServer(
+    {
+      PHAROS_AUTH: "jwt",
+      PHAROS_AUTH_PUBLIC_KEYS: jwks.path,
+      PHAROS_AUTH_ISSUER: ISSUER,
+      PHAROS_AUTH_AUDIENCE: AUDIENCE,
+    },
+    undefined,
+    clock,
+  );
   const token = (overrides: Record<string, unknown> = {}, signer = key) =>
     signJwt(signer.privateKey, claims(ISSUER, AUDIENCE, overrides));
   const replies = (client: TestClient) => client.frames.filter(isAuthReply).map((f) => f.json);
@@ -406,11 +415,14 @@ Deno.test("refresh_auth over a real socket, and token expiry mid-session", async
     await client.waitFor(() => replies(client).length > before, 5000, "the refresh_auth reply");
     return replies(client)[before]!;
   }
+  /** Moves the server's clock to `ms` before (negative: after) `exp`, in seconds. */
+  const advanceTo = (exp: number, msBefore: number) =>
+    clock.advance(exp * 1000 - msBefore - clock.now());
 
   await t.step("a fresh valid token → success with its exp; bad ones → success false", async () => {
     await using client = await TestClient.connect(`${server.wsUrl}/?hs_token=${await token()}`);
     await framesFlow(client);
-    const exp = nowSeconds() + 900;
+    const exp = secondsFromNow(900);
     assert.deepEqual(await refresh(client, await token({ exp })), {
       success: true,
       expiresAt: exp,
@@ -418,7 +430,7 @@ Deno.test("refresh_auth over a real socket, and token expiry mid-session", async
     for (
       const [what, bad] of [
         ["forged", await token({}, forger)],
-        ["expired", await token({ exp: nowSeconds() - 120 })],
+        ["expired", await token({ exp: secondsFromNow(-120) })],
         ["garbage", "not-a-jwt"],
         ["another subject", await token({ sub: "mallory" })],
       ] as const
@@ -434,18 +446,20 @@ Deno.test("refresh_auth over a real socket, and token expiry mid-session", async
 
   let expiredClient: TestClient | undefined;
   await t.step(
-    "a token expiring in ~2 s → the session closes with 1008 token-expired",
+    "a token reaching its exp → the session closes with 1008 token-expired",
     async () => {
-      const started = Date.now();
-      const short = await token({ exp: nowSeconds() + 2 });
-      const client = await TestClient.connect(`${server.wsUrl}/?hs_token=${short}`);
+      const exp = secondsFromNow(2);
+      const client = await TestClient.connect(`${server.wsUrl}/?hs_token=${await token({ exp })}`);
       expiredClient = client;
       await framesFlow(client);
-      const closed = await closedWithin(client, 6000);
-      const elapsed = Date.now() - started;
+      advanceTo(exp, 1);
+      await barrier(client); // a reply to a later message: the session is still open
+      assert.equal(client.socket.readyState, WebSocket.OPEN, "open until exp");
+      assert.deepEqual(errorFrames(client.frames, "token-expired"), []);
+      clock.advance(1);
+      const closed = await closedWithin(client, 5000);
       assert.equal(closed.code, 1008);
       assert.match(closed.reason, /^token-expired/);
-      assert.ok(elapsed >= 900 && elapsed < 5000, `closed after ${elapsed} ms`);
     },
   );
 
@@ -467,15 +481,18 @@ Deno.test("refresh_auth over a real socket, and token expiry mid-session", async
   await expiredClient?.[Symbol.asyncDispose]();
 
   await t.step("a refresh before expiry keeps the session open past the old exp", async () => {
-    const short = await token({ exp: nowSeconds() + 2 });
-    await using client = await TestClient.connect(`${server.wsUrl}/?hs_token=${short}`);
+    const short = secondsFromNow(2);
+    await using client = await TestClient.connect(
+      `${server.wsUrl}/?hs_token=${await token({ exp: short })}`,
+    );
     await framesFlow(client);
-    const exp = nowSeconds() + 600;
+    const exp = secondsFromNow(600);
     assert.deepEqual(await refresh(client, await token({ exp })), {
       success: true,
       expiresAt: exp,
     });
-    await new Promise((resolve) => setTimeout(resolve, 3500));
+    advanceTo(short, -1_500); // well past the first token's exp
+    await barrier(client);
     assert.equal(client.socket.readyState, WebSocket.OPEN);
     assert.deepEqual(errorFrames(client.frames, "token-expired"), []);
   });

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { OPTIONS } from "../../src/config/mod.ts";
 import { freePort } from "../fakes/auth_keys.ts";
+import { until } from "../wait.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const README = await Deno.readTextFile(new URL("README.md", ROOT));
@@ -91,16 +92,15 @@ Deno.test("the README's configuration example starts a server", async () => {
   }).spawn();
   const output = Promise.all([child.stdout, child.stderr].map((s) => new Response(s).text()));
   try {
-    const deadline = Date.now() + 20_000;
-    let status = 0;
-    while (status !== 200 && Date.now() < deadline) {
-      status = await fetch(`http://127.0.0.1:${port}/ready`).then(
-        async (r) => (await r.body?.cancel(), r.status),
-        () => 0,
-      );
-      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    assert.equal(status, 200, "the example's server answers /ready");
+    await until(
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/ready`);
+        await response.body?.cancel();
+        return response.status === 200;
+      },
+      "the example's server to answer /ready",
+      { timeoutMs: 20_000, everyMs: 50 },
+    );
   } finally {
     child.kill("SIGTERM");
   }

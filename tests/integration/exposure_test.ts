@@ -9,7 +9,7 @@ import { errorBody } from "../fakes/error_response.ts";
 import { TestClient } from "../fakes/ws_client.ts";
 import { spawnServer } from "../fakes/server_process.ts";
 import { startEnvServer } from "../fakes/test_server.ts";
-import { until } from "./_helpers.ts";
+import { until } from "../wait.ts";
 
 const ADMIN_TOKEN = "admin-s3cret-token";
 
@@ -23,17 +23,12 @@ async function statusOf(url: string, token?: string): Promise<number> {
 }
 
 /** Waits until something answers /health on `port` (the admin listener starts after main's). */
-async function listening(port: number): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      if (await statusOf(`http://127.0.0.1:${port}/health`) === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+function listening(port: number): Promise<void> {
+  return until(
+    async () => await statusOf(`http://127.0.0.1:${port}/health`) === 200,
+    `something listening on ${port}`,
+    { timeoutMs: 15_000, everyMs: 50 },
+  );
 }
 
 Deno.test("admin port: /metrics and /status only there; /health on both (main.ts)", async (t) => {

@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { defineStack, type PharosEvent } from "../../src/stack/mod.ts";
 import { transfer } from "../fakes/manual_source.ts";
 import { startTestServer } from "../fakes/test_server.ts";
-import { delay } from "../fakes/ws_client.ts";
+import { FakeClock } from "../fakes/fake_clock.ts";
+import { within } from "../wait.ts";
+
+/** Whether {@link busyStack}'s handler works; the flood test turns it off once it is done. */
+const work = { busy: true };
 
 /** A stack whose handler keeps the thread busy ~0.2 ms per event, like real work. */
 const busyStack = defineStack({
@@ -11,8 +15,8 @@ const busyStack = defineStack({
     Doc: {
       handlers: {
         Put: (_state, event) => {
-          const until = performance.now() + 0.2;
-          while (performance.now() < until) { /* work */ }
+          const end = performance.now() + 0.2;
+          while (work.busy && performance.now() < end) { /* work */ }
           return { n: event.data.n };
         },
       },
@@ -32,42 +36,61 @@ Deno.test("/health and /ready answer while a flood of events is being processed"
     stack: busyStack,
     env: { PHAROS_PIPELINE_CAPACITY: "100000" },
   });
-  // ~1 s of handler work, queued at once.
-  assert.ok(server.app.intake.offer("manual", Array.from({ length: 5000 }, (_, i) => put(i))));
-  await delay(20);
-  const [health] = await getJson(`${server.httpUrl}/health`);
-  const [ready, body] = await getJson(`${server.httpUrl}/ready`);
-  const [, status] = await getJson(`${server.httpUrl}/status`);
-  const pending = server.app.intake.pending;
-  assert.deepEqual([health, ready, body], [200, 200, { ready: true }]);
-  assert.ok(pending > 0, "the routes answered before the flood was processed");
-  assert.equal((status.pipeline as { capacity: number }).capacity, 100000);
-  // A tight producer that awaits each event must not starve the routes either.
+  // ~10 s of handler work, queued at once: far more than the routes may take to answer.
+  const flood = Array.from({ length: 50_000 }, (_, i) => put(i));
+  assert.ok(server.app.intake.offer("manual", flood));
+  try {
+    // Each answer comes while the flood is still being processed.
+    const health = await getJson(`${server.httpUrl}/health`);
+    assert.ok(server.app.intake.pending > 0, "/health answered during the flood");
+    const [ready, body] = await getJson(`${server.httpUrl}/ready`);
+    assert.ok(server.app.intake.pending > 0, "/ready answered during the flood");
+    const [, status] = await getJson(`${server.httpUrl}/status`);
+    assert.ok(server.app.intake.pending > 0, "/status answered during the flood");
+    assert.deepEqual([health[0], ready, body], [200, 200, { ready: true }]);
+    assert.equal((status.pipeline as { capacity: number }).capacity, 100000);
+  } finally {
+    work.busy = false; // the rest of the flood goes through at once
+  }
+  await server.app.intake.idle();
+  work.busy = true;
+
+  // A tight producer that awaits each event must not starve the routes either: it goes on
+  // until /ready has answered.
+  let answered = false;
+  let emitted = 0;
   const producer = (async () => {
-    for (let i = 0; i < 3000; i++) await server.source.emit(put(i));
+    while (!answered) await server.source.emit(put(emitted++));
   })();
-  await delay(20);
-  const [again] = await getJson(`${server.httpUrl}/ready`);
-  assert.equal(again, 200);
-  let finished = false;
-  await Promise.race([producer.then(() => finished = true), delay(0)]);
-  assert.equal(finished, false, "/ready answered while the producer was still running");
-  await producer;
+  try {
+    const [again] = await within(
+      10_000,
+      "/ready beside a tight producer",
+      getJson(`${server.httpUrl}/ready`),
+    );
+    assert.equal(again, 200);
+  } finally {
+    answered = true;
+    await producer;
+  }
+  assert.ok(emitted > 0, "the producer ran while /ready was asked");
 });
 
 Deno.test("a silent source turns /ready 503 after 2 × heartbeat; an event restores it", async () => {
-  await using server = await startTestServer({ env: { PHAROS_HEARTBEAT_MS: "100" } });
+  const clock = new FakeClock(Date.now());
+  await using server = await startTestServer({ clock, env: { PHAROS_HEARTBEAT_MS: "1000" } });
   await server.source.emit(transfer("mintA", 1));
-  const [fresh] = await getJson(`${server.httpUrl}/ready`);
-  assert.equal(fresh, 200);
-  await delay(260);
+  assert.deepEqual(await getJson(`${server.httpUrl}/ready`), [200, { ready: true }]);
+  clock.advance(2_000); // silent for exactly 2 × heartbeat: not stale yet
+  assert.deepEqual(await getJson(`${server.httpUrl}/ready`), [200, { ready: true }]);
+  clock.advance(1);
   const [stale, body] = await getJson(`${server.httpUrl}/ready`);
   assert.deepEqual([stale, body], [503, { ready: false }]);
   const [, status] = await getJson(`${server.httpUrl}/status`);
   const manual = (status.sources as Record<string, unknown>[])[0]!;
   assert.equal(status.status, "Connected", "stale is not a status change");
   assert.equal(manual.healthy, false);
-  assert.ok((manual.last_event_age_ms as number) > 200);
+  assert.equal(manual.last_event_age_ms, 2_001);
   assert.equal(manual.events, 1);
   await server.source.emit(transfer("mintA", 2));
   const [restored] = await getJson(`${server.httpUrl}/ready`);

@@ -11,7 +11,8 @@
 import assert from "node:assert/strict";
 import { createHostileReport, metricSum, residentBytes, scaled } from "../fakes/hostile_report.ts";
 import { spawnServer } from "../fakes/server_process.ts";
-import { delay, TestClient } from "../fakes/ws_client.ts";
+import { TestClient } from "../fakes/ws_client.ts";
+import { holdsWithin, realTime } from "../wait.ts";
 import { type HandshakeResponse, RawWebSocket } from "./_raw_ws.ts";
 
 const MAX_CLIENTS = 50;
@@ -311,12 +312,10 @@ Deno.test("hostile handshake: a flood is refused per §6, healthy clients go on,
       for (const socket of accepted) socket.close();
       // The slots come back once the flood's sockets are gone.
       let active = NaN;
-      const deadline = Date.now() + 10_000;
-      while (Date.now() < deadline) {
-        active = metricSum(await metrics(), "ws_connections_active");
-        if (active === HEALTHY) break;
-        await delay(100);
-      }
+      await holdsWithin(
+        async () => (active = metricSum(await metrics(), "ws_connections_active")) === HEALTHY,
+        { timeoutMs: 10_000, everyMs: 100 },
+      );
       if (!quiet || active !== HEALTHY) {
         report.record(
           "slots-released",
@@ -375,7 +374,10 @@ Deno.test("hostile handshake: a flood is refused per §6, healthy clients go on,
       `${health.status}${exitedEarly ? ", process exited" : ""}`,
       health.status === 200 && !exitedEarly,
     );
-    await delay(300);
+    await realTime(
+      300,
+      "the server process settles (collection, freed buffers) before its RSS is read",
+    );
     const rssAfter = await residentBytes(server.child.pid);
     report.recordRssGrowth(rssBefore, rssAfter, RSS_GROWTH_BOUND);
   } finally {

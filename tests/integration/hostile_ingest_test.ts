@@ -18,7 +18,8 @@ import {
   scaled,
 } from "../fakes/hostile_report.ts";
 import { spawnServer } from "../fakes/server_process.ts";
-import { delay, TestClient } from "../fakes/ws_client.ts";
+import { TestClient } from "../fakes/ws_client.ts";
+import { realTime } from "../wait.ts";
 
 const TOKEN = "hostile-ingest-token-4f1c9e";
 const MAX_BYTES = 65_536;
@@ -137,7 +138,7 @@ async function rawHttp(
   try {
     await writeAll(conn, encoder.encode(head));
     for (const chunk of chunks) {
-      if (options.stallMs) await delay(options.stallMs);
+      if (options.stallMs) await realTime(options.stallMs, "a producer stalling mid-body");
       await writeAll(conn, chunk);
     }
     if (options.abandon) return "abandoned";
@@ -529,10 +530,14 @@ async function wsGarbage(ingest: Ingest, round: number): Promise<void> {
     JSON.stringify(transfer(goodMint, ingest.nextSlot())),
   ];
   for (const message of messages) producer.socket.send(message);
-  // Each text message with bad events is answered; the good one is applied.
-  await producer.waitFor((f) => f.length >= 5, 5000, "ingest-error replies").catch(() => undefined);
-  await delay(200);
-  const replies = producer.frames.map((f) => f.json);
+  // The barrier: a message of 7 bad events, whose reply (rejected: 7, more than any message
+  // above has) comes after every reply to the messages before it.
+  producer.socket.send(JSON.stringify(Array.from({ length: 7 }, () => null)));
+  const isBarrier = (f: { json: Record<string, unknown> }) => f.json.rejected === 7;
+  await producer.waitFor((f) => f.some(isBarrier), 5000, "the barrier's reply").catch(() => {
+    // A closed or silent socket is what the report records below.
+  });
+  const replies = producer.frames.filter((f) => !isBarrier(f)).map((f) => f.json);
   const open = producer.socket.readyState === WebSocket.OPEN;
   ingest.report.record(
     "ws-ingest-garbage",
@@ -660,7 +665,10 @@ Deno.test("hostile ingest: malformed producers get clean answers, good lines sti
       `${health.status}, status ${status.status}`,
       health.status === 200 && !exitedEarly,
     );
-    await delay(500);
+    await realTime(
+      500,
+      "the server process settles (collection, freed buffers) before its RSS is read",
+    );
     const rssAfter = await residentBytes(server.child.pid);
     report.recordRssGrowth(rssBefore, rssAfter, RSS_GROWTH_BOUND);
     report.record(

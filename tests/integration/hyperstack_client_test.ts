@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { type Frame, HyperStack, type SocketIssue, type Update } from "hyperstack-typescript";
 import { transfer } from "../fakes/manual_source.ts";
 import { startTestServer } from "../fakes/test_server.ts";
-import { emitAndFlush, tokenStack, until, within } from "./_helpers.ts";
+import { emitAndFlush, tokenStack } from "./_helpers.ts";
+import { until, within } from "../wait.ts";
 
 interface Token {
   mint: string;

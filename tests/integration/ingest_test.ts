@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { errorBody } from "../fakes/error_response.ts";
 import { defineStack, type PharosEvent } from "../../src/stack/mod.ts";
 import { TestClient } from "../fakes/ws_client.ts";
-import { until } from "./_helpers.ts";
+import { until } from "../wait.ts";
 import { startEnvServer } from "../fakes/test_server.ts";
 
 const TOKEN = "integration-ingest-token";

@@ -5,8 +5,10 @@
 import assert from "node:assert/strict";
 import { transfer } from "../fakes/manual_source.ts";
 import { startTestServer } from "../fakes/test_server.ts";
-import { delay, TestClient } from "../fakes/ws_client.ts";
-import { barrier, closedWithin, emitAndFlush, framesFor, opsFor, until } from "./_helpers.ts";
+import { FakeClock } from "../fakes/fake_clock.ts";
+import { TestClient } from "../fakes/ws_client.ts";
+import { barrier, closedWithin, emitAndFlush, framesFor, opsFor } from "./_helpers.ts";
+import { until } from "../wait.ts";
 import { RawWebSocket } from "./_raw_ws.ts";
 
 const LIST = "Token/list";
@@ -77,25 +79,35 @@ Deno.test("max clients: the next upgrade gets HTTP 503 until a client leaves", a
 });
 
 Deno.test("idle timeout: a silent client is closed with 1000, a pinging one stays", async () => {
-  await using server = await startTestServer({ env: { PHAROS_IDLE_TIMEOUT_MS: "1000" } });
+  const clock = new FakeClock(Date.now());
+  await using server = await startTestServer({ clock, env: { PHAROS_IDLE_TIMEOUT_MS: "1000" } });
   await using silent = await TestClient.connect(server.wsUrl);
   await using pinger = await TestClient.connect(server.wsUrl);
-  const started = Date.now();
-  // The silent client subscribes once, then only receives; server frames are not activity.
+  // The silent client subscribes once, then only receives: server frames are not activity.
   silent.send({ type: "subscribe", view: LIST });
-  const interval = setInterval(() => pinger.send({ type: "ping" }), 300);
-  using _interval = { [Symbol.dispose]: () => clearInterval(interval) };
-  const feed = setInterval(() => void server.source.emit(transfer("mintA", Date.now())), 200);
-  using _feed = { [Symbol.dispose]: () => clearInterval(feed) };
+  await silent.waitFor((f) => f.some((x) => x.json.op === "subscribed"));
+  await emitAndFlush(server, transfer("mintA", 1));
+  await silent.waitFor((f) => opsFor(f, LIST, "patch").length > 0, 5000, "a live patch");
+  const received = () => server.telemetry.count("ws.messageReceived");
+  const open = () => [...server.app.ws.sessions()].filter((session) => !session.closed).length;
+  /** The pinger pings, the server has read it, then the clock moves one idle sweep (250 ms). */
+  async function pingThenSweep(): Promise<void> {
+    const before = received();
+    pinger.send({ type: "ping" });
+    await until(() => received() > before, "the server to read the ping");
+    clock.advance(250);
+  }
 
-  const close = await closedWithin(silent, 4000);
-  const elapsed = Date.now() - started;
+  for (let i = 0; i < 4; i++) await pingThenSweep();
+  assert.equal(open(), 2, "silent for exactly the timeout (1000 ms): not closed yet");
+  await pingThenSweep();
+  const close = await closedWithin(silent, 5000);
   assert.equal(close.code, 1000);
   assert.match(close.reason, /^idle-timeout/);
-  assert.ok(elapsed >= 900, `not closed before the timeout (${elapsed} ms)`);
-  assert.ok(opsFor(silent.frames, LIST, "patch").length > 0, "it was receiving live frames");
 
-  await delay(1300); // longer than the timeout again
+  // Twice the timeout again, pinging: the pinger stays.
+  for (let i = 0; i < 8; i++) await pingThenSweep();
+  assert.equal(open(), 1);
   assert.equal(pinger.socket.readyState, WebSocket.OPEN, "the pinging client is still open");
   pinger.send({ type: "subscribe", view: LIST });
   await pinger.waitFor((f) => f.some((x) => x.json.op === "subscribed"));

@@ -10,7 +10,8 @@ import { systemClock } from "../../src/util/mod.ts";
 import { spawnServer } from "../fakes/server_process.ts";
 import { startTestServer } from "../fakes/test_server.ts";
 import { TestClient } from "../fakes/ws_client.ts";
-import { docStack, put, until } from "./_helpers.ts";
+import { docStack, put } from "./_helpers.ts";
+import { nextTurn, until } from "../wait.ts";
 import { RawWebSocket } from "./_raw_ws.ts";
 
 const LOCAL = { PORT: "0", PHAROS_HOST: "127.0.0.1", PHAROS_LOG_FORMAT: "json" };
@@ -24,6 +25,11 @@ async function stop(server: ReturnType<typeof spawnServer>): Promise<Line[]> {
   server.child.kill("SIGTERM");
   assert.equal((await server.exited).code, 0, server.stderr());
   return server.stdout().split("\n").filter((line) => line !== "").map((line) => JSON.parse(line));
+}
+
+/** Waits until the server has logged a line matching `pattern`. */
+function logged(server: ReturnType<typeof spawnServer>, pattern: RegExp): Promise<void> {
+  return until(() => pattern.test(server.stdout()), `a line matching ${pattern}`);
 }
 
 /** The one line with `message` (a template's rendering) for `client`; fails unless exactly one. */
@@ -74,10 +80,10 @@ Deno.test("debug: one subscription's life, end to end, with its fields", async (
   );
   await client.waitFor((f) => f.some((x) => x.json.op === "patch"), 5000, "a live patch");
   client.send({ type: "unsubscribe", view: "Token/list" });
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await logged(server, /unsubscribed from Token\/list/);
   client.socket.close(4000, "done testing");
   await client.closed;
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await logged(server, /Client \S+ disconnected/);
   const lines = await stop(server);
 
   // The subscribe request, with the parameters the client gave.
@@ -156,10 +162,10 @@ Deno.test("trace: every frame to a client, with view, op, key and bytes", async 
   client.send({ type: "subscribe", view: "Token/list" });
   await client.waitFor((f) => f.filter((x) => x.json.op === "patch").length >= 3, 5000, "patches");
   client.send({ type: "unsubscribe", view: "Token/list" });
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await logged(server, /unsubscribed from Token\/list/);
   const received = [...client.frames];
   await client[Symbol.asyncDispose]();
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await logged(server, /Client \S+ disconnected/);
   const lines = await stop(server);
 
   const frames = lines.filter((l) =>
@@ -199,9 +205,9 @@ Deno.test("default info: no debug or trace line at all", async () => {
   client.send({ type: "subscribe", view: "Token/latest", take: 3 });
   await client.waitFor((f) => f.some((x) => x.json.op === "patch"), 5000, "a live patch");
   client.send({ type: "unsubscribe", view: "Token/list" });
-  await new Promise((resolve) => setTimeout(resolve, 1100)); // a canonical batch line is due
+  await logged(server, /Projector batch processed/); // at most one a second at info
   await client[Symbol.asyncDispose]();
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await logged(server, /Client \S+ disconnected/);
   const lines = await stop(server);
   assert.ok(lines.some((l) => l.message === "Projector batch processed"), "info lines are there");
   const below = lines.filter((l) => l.level === "DEBUG" || l.level === "TRACE");
@@ -234,7 +240,7 @@ Deno.test("a slow client: why it is behind at debug, then the drop at warn", asy
       ...Array.from({ length: 8 }, () => put("doc", emitted + 1, PAYLOAD, emitted++)),
     );
     server.flush();
-    await new Promise((resolve) => setTimeout(resolve, 1));
+    await nextTurn(); // the socket writes what it can
   }
   const ws = records.filter((r) => r.category.join(".") === "pharos.ws");
   const blocked = ws.find((r) => String(r.rawMessage).includes("is not keeping up"));

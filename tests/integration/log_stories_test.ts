@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { type ServerProcess, spawnServer } from "../fakes/server_process.ts";
 import { transfer } from "../fakes/manual_source.ts";
 import { UpstreamFeed } from "../fakes/upstream_feed.ts";
+import { eventually, until } from "../wait.ts";
 
 type LogLine = Record<string, unknown>;
 
@@ -29,21 +30,17 @@ function linesOf(server: ServerProcess): LogLine[] {
 }
 
 /** The first line `match` accepts, waiting for it (the writer flushes every 50 ms). */
-async function lineOf(
+function lineOf(
   server: ServerProcess,
   what: string,
   match: (line: LogLine) => boolean,
   timeoutMs = 15_000,
 ): Promise<LogLine> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const line = linesOf(server).find(match);
-    if (line !== undefined) return line;
-    if (Date.now() > deadline) {
-      throw new Error(`no line for ${what}:\n${server.stdout()}\n${server.stderr()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  return eventually(() => linesOf(server).find(match), `a line for ${what}`, {
+    timeoutMs,
+    everyMs: 20,
+    detail: () => `${server.stdout()}\n${server.stderr()}`,
+  });
 }
 
 const at = (level: string, target: string, message: RegExp) => (line: LogLine) =>
@@ -167,13 +164,10 @@ Deno.test("a source reconnect at pharos.sources=debug: down, retried with a dela
   await lineOf(server, "the first connect", connected);
   feed.publish(transfer("mintA", 10, 1, { index: 0 }), transfer("mintA", 11, 2, { index: 0 }));
   // Delivered: the cursor is the second event's.
-  for (let tries = 0;; tries++) {
+  await until(async () => {
     const status = await (await fetch(`http://127.0.0.1:${port}/status`)).json();
-    const upstream = (status.sources as LogLine[]).find((s) => s.name === "upstream");
-    if (upstream?.events === 2) break;
-    assert.ok(tries < 500, "the two events arrive");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+    return (status.sources as LogLine[]).find((s) => s.name === "upstream")?.events === 2;
+  }, "the two events to arrive");
 
   await feed.kill();
   const closed = await lineOf(

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { configure, getConfig, type LogRecord, reset } from "@logtape/logtape";
 import { spawnServer } from "../fakes/server_process.ts";
 import { TestClient } from "../fakes/ws_client.ts";
+import { until } from "../wait.ts";
 import { RawWebSocket } from "./_raw_ws.ts";
 
 const LOCAL = { PORT: "0", PHAROS_HOST: "127.0.0.1", PHAROS_DEMO_RATE: "50" };
@@ -17,9 +18,15 @@ async function session(env: Record<string, string>, view = "Token/list"): Promis
   client.send({ type: "subscribe", view: "Token/list" });
   await client.waitFor((f) => f.some((x) => x.json.op === "patch"), 5000, "a live patch");
   client.send({ type: "unsubscribe", view: "Token/list" });
-  await new Promise((resolve) => setTimeout(resolve, 1100)); // a canonical batch line is due
+  // The unsubscribe logged, and a canonical batch line (one a second at most).
+  await until(
+    () =>
+      /unsubscribed from Token\/list/.test(server.stdout()) &&
+      server.stdout().includes("Projector batch processed"),
+    "the unsubscribe and a batch line in the log",
+  );
   await client[Symbol.asyncDispose]();
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await until(() => /Client \S+ disconnected/.test(server.stdout()), "the disconnect line");
   server.child.kill("SIGTERM");
   assert.equal((await server.exited).code, 0, server.stderr());
   return server.stdout().split("\n").filter((line) => line !== "");
@@ -148,10 +155,7 @@ Deno.test("a client that drops its TCP connection: one info line with why, no wa
   await socket.sendText({ type: "subscribe", view: "Token/list" });
   await socket.readFrame(5000); // the subscribed ack
   socket.conn.close(); // no close frame
-  const deadline = Date.now() + 5000;
-  while (!server.stdout().includes("disconnected") && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await until(() => server.stdout().includes("disconnected"), "the disconnect line");
   server.child.kill("SIGTERM");
   assert.equal((await server.exited).code, 0, server.stderr());
   const records = server.stdout().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { startOtlpReceiver } from "../fakes/otlp_receiver.ts";
 import { spawnServer } from "../fakes/server_process.ts";
 import { closedPort, sample } from "./_helpers.ts";
-import { delay, TestClient } from "../fakes/ws_client.ts";
+import { TestClient } from "../fakes/ws_client.ts";
+import { until } from "../wait.ts";
 
 Deno.test("collector down: Pharos keeps serving, failures are counted; back: exports resume", async () => {
   const port = closedPort();
@@ -18,19 +19,34 @@ Deno.test("collector down: Pharos keeps serving, failures are counted; back: exp
   const pharos = await server.port;
   await using client = await TestClient.connect(`ws://127.0.0.1:${pharos}`);
   client.send({ type: "subscribe", view: "Token/list" });
-  await delay(1500);
+  // Until both signals have failed to export (and been counted) at least once.
+  let metrics = "";
+  const failures = (signal: string) =>
+    sample(metrics, "telemetry_export_failures_total", `{signal="${signal}"}`);
+  await until(
+    async () => {
+      metrics = await (await fetch(`http://127.0.0.1:${pharos}/metrics`)).text();
+      return failures("metrics") > 0 && failures("traces") > 0;
+    },
+    "failed exports of metrics and traces, counted",
+    {
+      timeoutMs: 10_000,
+      everyMs: 100,
+      detail: () => metrics,
+    },
+  );
 
   const ready = await fetch(`http://127.0.0.1:${pharos}/ready`);
   assert.equal(ready.status, 200, "serving while the collector is down");
   await ready.body?.cancel();
   const before = client.ops("patch").length;
   await client.waitFor((f) => f.filter((x) => x.json.op === "patch").length > before + 10);
-  let metrics = await (await fetch(`http://127.0.0.1:${pharos}/metrics`)).text();
-  assert.ok(sample(metrics, "telemetry_export_failures_total", '{signal="metrics"}') > 0, metrics);
-  assert.ok(sample(metrics, "telemetry_export_failures_total", '{signal="traces"}') > 0);
   const rss = sample(metrics, "process_resident_memory_bytes");
   assert.ok(rss > 0 && rss < 512 * 1024 * 1024, `RSS ${rss}`);
-  assert.match(server.stdout(), /WARN pharos\.telemetry: .*export/i, "the failure is logged");
+  await until(
+    () => /WARN pharos\.telemetry: .*export/i.test(server.stdout()),
+    "the failure to be logged",
+  );
 
   // The collector comes back on the same port: spans and metrics flow again.
   await using receiver = await startOtlpReceiver({ port });

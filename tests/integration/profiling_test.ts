@@ -4,6 +4,7 @@
  * over the inspector by `scripts/inspect.ts`, with `--inspect-wait` released by it.
  */
 import assert from "node:assert/strict";
+import { eventually, realTime } from "../wait.ts";
 import { ROOT, runDeno } from "./_tasks.ts";
 
 /** `deno run <flags> main.ts` on port 0; resolves `inspector` when the debugger line shows. */
@@ -25,15 +26,12 @@ function startMain(flags: string[]) {
     read(child.stdout, (text) => (out += text)),
     read(child.stderr, (text) => (err += text)),
   ]).then(() => child.status);
-  const waitFor = async (pattern: RegExp, what: string): Promise<RegExpMatchArray> => {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const match = (out + err).match(pattern);
-      if (match) return match;
-      if (Date.now() > deadline) throw new Error(`no ${what}:\n${out}\n${err}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  };
+  const waitFor = (pattern: RegExp, what: string): Promise<RegExpMatchArray> =>
+    eventually(() => (out + err).match(pattern) ?? undefined, what, {
+      timeoutMs: 20_000,
+      everyMs: 20,
+      detail: () => `${out}\n${err}`,
+    });
   return {
     child,
     exited,
@@ -60,8 +58,8 @@ Deno.test("--cpu-prof writes a profile, its Markdown summary and flame graph on 
       "--cpu-prof-md",
       "--cpu-prof-flamegraph",
     ]);
+    // Sampling started with the process: start-up alone leaves samples in the profile.
     await server.waitFor(/listening on/, "listening line");
-    await new Promise((resolve) => setTimeout(resolve, 500));
     server.child.kill("SIGTERM");
     assert.equal((await server.exited).code, 0, server.output());
     const profile = JSON.parse(await Deno.readTextFile(`${dir}/pharos.cpuprofile`));
@@ -81,7 +79,10 @@ Deno.test("--inspect-wait + scripts/inspect.ts: released, then a heap snapshot a
       /Debugger listening on ws:\/\/(127\.0\.0\.1:\d+)\//,
       "debugger line",
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await realTime(
+      300,
+      "a real process: time to start serving, had it not waited for the debugger",
+    );
     assert.doesNotMatch(server.output(), /listening on 127/, "waits for the debugger");
     const tool = (...args: string[]) =>
       runDeno([

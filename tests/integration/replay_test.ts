@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { compareSeq } from "../../src/stack/mod.ts";
 import type { SentFrame } from "../fakes/memory_transport.ts";
 import { TestClient } from "../fakes/ws_client.ts";
-import { snapshotEntities, until } from "./_helpers.ts";
+import { snapshotEntities } from "./_helpers.ts";
+import { until } from "../wait.ts";
 import { type EnvServer, startEnvServer } from "../fakes/test_server.ts";
 
 const FIXTURE = new URL("../fixtures/transfers.ndjson", import.meta.url).pathname;

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { spawnServer } from "../fakes/server_process.ts";
 import { TestClient } from "../fakes/ws_client.ts";
 import { framesFor } from "./_helpers.ts";
+import { until } from "../wait.ts";
 
 const TOKEN = "ingest-secret-do-not-stream";
 
@@ -207,14 +208,7 @@ export default defineStack({
       await response.body?.cancel();
       return response.status;
     };
-    const waitFor = async (what: string, check: () => Promise<boolean>) => {
-      const deadline = Date.now() + 10_000;
-      while (!(await check())) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    };
-    await waitFor("a warm spare", async () => (await handlers()).sparePid !== null);
+    await until(async () => (await handlers()).sparePid !== null, "a warm spare", 10_000);
     assert.equal(await readyStatus(), 200);
     await using client = await TestClient.connect(`ws://127.0.0.1:${new URL(base).port}/`);
     client.send({ type: "subscribe", view: "Item/list" });
@@ -224,18 +218,22 @@ export default defineStack({
     Deno.kill(first.pid, "SIGKILL");
     // The spare takes over at the next batch; the host started to replace it cannot load.
     assert.equal((await post(base, [act("a")])).status, 202);
-    await waitFor("the spare promoted", async () => {
-      const now = await handlers();
-      return now.pid !== null && now.pid !== first.pid;
-    });
+    await until(
+      async () => {
+        const now = await handlers();
+        return now.pid !== null && now.pid !== first.pid;
+      },
+      "the spare promoted",
+      10_000,
+    );
     // The event sent as its host died is not lost: it ran on the spare.
     await client.waitFor(() => patchedKeys(client).includes("a"), 10_000);
     Deno.kill((await handlers()).pid, "SIGKILL");
-    await waitFor("/ready 503", async () => (await readyStatus()) === 503);
+    await until(async () => (await readyStatus()) === 503, "/ready 503", 10_000);
     assert.equal((await handlers()).available, false);
 
     await Deno.writeTextFile(`${dir}/dep.ts`, "export const step = 1;\n");
-    await waitFor("/ready 200 again", async () => (await readyStatus()) === 200);
+    await until(async () => (await readyStatus()) === 200, "/ready 200 again", 10_000);
     assert.equal((await handlers()).available, true);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -7,7 +7,7 @@ import { startOtlpReceiver } from "../fakes/otlp_receiver.ts";
 import { spawnDeno } from "../fakes/server_process.ts";
 import { TestClient } from "../fakes/ws_client.ts";
 import { ROOT, taskArgs } from "./_tasks.ts";
-import { until } from "./_helpers.ts";
+import { eventually, until } from "../wait.ts";
 
 /** The serve task's arguments, on a free loopback port instead of 8877. */
 function serveArgs(): string[] {
@@ -32,13 +32,15 @@ Deno.test("deno task serve: /health, /ready, a WebSocket subscriber, graceful SI
   const health = await fetch(`${http}/health`);
   assert.equal(health.status, 200);
   assert.deepEqual(await health.json(), { status: "ok" });
-  let ready = await fetch(`${http}/ready`);
-  for (let i = 0; i < 50 && ready.status !== 200; i++) {
-    await ready.body?.cancel();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    ready = await fetch(`${http}/ready`);
-  }
-  assert.equal(ready.status, 200);
+  const ready = await eventually(
+    async () => {
+      const response = await fetch(`${http}/ready`);
+      if (response.status === 200) return response;
+      await response.body?.cancel();
+    },
+    "/ready 200",
+    { everyMs: 100 },
+  );
   assert.deepEqual(await ready.json(), { ready: true });
 
   {

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { startTestServer } from "../fakes/test_server.ts";
-import { docStack, put, until } from "./_helpers.ts";
+import { docStack, put } from "./_helpers.ts";
+import { until } from "../wait.ts";
 import { RawWebSocket, toClose } from "./_raw_ws.ts";
 
 /** About 16 KB per live frame, so the non-reader's socket buffers fill fast. */

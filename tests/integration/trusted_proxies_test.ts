@@ -11,7 +11,7 @@ import { errorBody } from "../fakes/error_response.ts";
 import { recordLogs } from "../fakes/recording_log.ts";
 import { type EnvServer, startEnvServer } from "../fakes/test_server.ts";
 import { TestClient } from "../fakes/ws_client.ts";
-import { until } from "./_helpers.ts";
+import { until } from "../wait.ts";
 
 /** Opens a socket with `headers` and keeps it (disposed with `stack`). */
 async function hold(

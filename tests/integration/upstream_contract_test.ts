@@ -2,7 +2,8 @@ import { getLogger } from "../../src/log/mod.ts";
 import { createUpstreamSource } from "../../src/sources/mod.ts";
 import { systemClock } from "../../src/util/mod.ts";
 import { UpstreamFeed } from "../fakes/upstream_feed.ts";
-import { eventually, runSourceContract } from "./source_contract.ts";
+import { runSourceContract } from "../contract/source_contract.ts";
+import { until } from "../wait.ts";
 
 const log = getLogger(["pharos", "test", "contract", "upstream"]);
 
@@ -27,12 +28,14 @@ runSourceContract("upstream", () => {
       // live events to every open socket at once, so publishing before it has answered a
       // connection's subscribe would put new events ahead of the replay of older ones.
       // With no socket open (stopped, broken) the events only join the log, for later.
-      await eventually(
+      await until(
         () => feed.sockets.size === 0 || feed.subscribes.length >= feed.requests.length,
         "the feed to answer every subscribe",
       );
       feed.publish(...events);
     },
+    /** The source closed its socket: nothing the feed sends reaches it any more. */
+    disconnected: () => until(() => feed.sockets.size === 0, "the source to close its socket"),
     breakUpstream: () => feed.kill(),
     [Symbol.asyncDispose]: () => feed.kill(),
   };

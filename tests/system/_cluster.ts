@@ -3,9 +3,10 @@
  * `Token/list` as a fresh subscriber sees it, and waiting until instances have applied the
  * same offset.
  */
-import { type ClusterInstance, eventually } from "../fakes/cluster_instance.ts";
+import type { ClusterInstance } from "../fakes/cluster_instance.ts";
+import { until } from "../wait.ts";
 import { TestClient } from "../fakes/ws_client.ts";
-import { snapshotEntities } from "./_helpers.ts";
+import { snapshotEntities } from "../integration/_helpers.ts";
 
 /** The mints the transfers go round. */
 export const MINTS: readonly string[] = ["MintA", "MintB", "MintC", "MintD"];
@@ -53,13 +54,17 @@ export async function snapshotOf(instance: ClusterInstance): Promise<Entities> {
 /** Waits until every instance has applied the log up to the same offset, and returns it. */
 export async function settled(instances: readonly ClusterInstance[], atLeast = 0): Promise<number> {
   let offset = -1;
-  await eventually(async () => {
-    const statuses = await Promise.all(instances.map((instance) => instance.status()));
-    const applied = statuses.map((status) => status.cluster.log.applied);
-    offset = applied[0]!;
-    return applied.every((n) => n === offset) && offset >= atLeast &&
-      statuses.every((status) => status.cluster.log.lag === 0);
-  }, `instances to apply the same offset (>= ${atLeast})`);
+  await until(
+    async () => {
+      const statuses = await Promise.all(instances.map((instance) => instance.status()));
+      const applied = statuses.map((status) => status.cluster.log.applied);
+      offset = applied[0]!;
+      return applied.every((n) => n === offset) && offset >= atLeast &&
+        statuses.every((status) => status.cluster.log.lag === 0);
+    },
+    `instances to apply the same offset (>= ${atLeast})`,
+    10_000,
+  );
   return offset;
 }
 

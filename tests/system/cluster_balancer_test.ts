@@ -8,16 +8,12 @@
  */
 import assert from "node:assert/strict";
 import { type ConnectionState, HyperStack } from "hyperstack-typescript";
-import {
-  type ClusterInstance,
-  eventually,
-  ingest,
-  startInstance,
-} from "../fakes/cluster_instance.ts";
+import { type ClusterInstance, ingest, startInstance } from "../fakes/cluster_instance.ts";
 import { startHaproxy } from "../fakes/haproxy.ts";
 import { startRedis } from "../fakes/redis_server.ts";
 import { countOf, MINTS, settled, snapshotOf, transfers } from "./_cluster.ts";
-import { tokenStack } from "./_helpers.ts";
+import { tokenStack } from "../integration/_helpers.ts";
+import { until } from "../wait.ts";
 
 interface Token {
   readonly mint: string;
@@ -31,7 +27,7 @@ Deno.test("cluster behind haproxy: the HyperStack client's instance is killed, i
   await using b = await startInstance({ id: "b", redisUrl: redis.url });
   await Promise.all([a.ready(), b.ready()]);
   await using lb = await startHaproxy([a.port, b.port]);
-  await eventually(async () => {
+  await until(async () => {
     const response = await fetch(`${lb.url}/ready`);
     await response.body?.cancel();
     return response.status === 200;
@@ -49,7 +45,7 @@ Deno.test("cluster behind haproxy: the HyperStack client's instance is killed, i
   await using _watching = { [Symbol.asyncDispose]: async () => void await watching.return?.() };
   const tokens = () =>
     new Map((hs.views.Token.list.getSync() as Token[] ?? []).map((t) => [t.mint, t]));
-  await eventually(
+  await until(
     () => MINTS.every((mint) => tokens().get(mint)?.transferCount === 2),
     "the client's list snapshot through the balancer",
   );
@@ -58,7 +54,7 @@ Deno.test("cluster behind haproxy: the HyperStack client's instance is killed, i
     Number((await instance.status()).connections);
   const connections = () => Promise.all([a, b].map(connectionsOf));
   let on: number[] = [];
-  await eventually(
+  await until(
     async () => (on = await connections()).reduce((x, y) => x + y) === 1,
     "one client",
   );
@@ -67,7 +63,7 @@ Deno.test("cluster behind haproxy: the HyperStack client's instance is killed, i
   await victim.kill();
   // Posted while the client has no connection: it must get them with its new snapshot.
   assert.equal((await ingest(survivor, transfers(200, 8))).status, 202);
-  await eventually(
+  await until(
     async () => (await connectionsOf(survivor)) === 1 && hs.connectionState === "connected",
     "the client back, on the survivor",
     15_000,
@@ -78,7 +74,7 @@ Deno.test("cluster behind haproxy: the HyperStack client's instance is killed, i
 
   const fresh = await snapshotOf(survivor);
   for (const mint of MINTS) assert.equal(countOf(fresh, mint), 5, mint);
-  await eventually(() => {
+  await until(() => {
     const seen = tokens();
     return seen.size === fresh.size &&
       [...fresh].every(([mint, data]) =>

@@ -7,7 +7,8 @@
  * flushed log (a new epoch, and full snapshots for clients).
  */
 import assert from "node:assert/strict";
-import { eventually, ingest, startInstance } from "../fakes/cluster_instance.ts";
+import { ingest, startInstance } from "../fakes/cluster_instance.ts";
+import { until } from "../wait.ts";
 import { startOtlpReceiver } from "../fakes/otlp_receiver.ts";
 import { startRedis } from "../fakes/redis_server.ts";
 import { startStallingProxy } from "../fakes/stalling_proxy.ts";
@@ -104,10 +105,14 @@ Deno.test("cluster: the lease holder SIGKILLed: another takes over, _seq never r
   });
   await Promise.all([a.ready(), b.ready()]);
   let holder = "";
-  await eventually(async () => {
-    holder = (await a.status()).cluster.lease.holder ?? "";
-    return holder !== "";
-  }, "a lease holder");
+  await until(
+    async () => {
+      holder = (await a.status()).cluster.lease.holder ?? "";
+      return holder !== "";
+    },
+    "a lease holder",
+    10_000,
+  );
   const [victim, survivor] = holder === "a" ? [a, b] : [b, a];
 
   await using client = await TestClient.connect(`ws://127.0.0.1:${survivor.port}/`);
@@ -115,7 +120,7 @@ Deno.test("cluster: the lease holder SIGKILLed: another takes over, _seq never r
   await client.waitFor((frames) => frames.filter((f) => f.json.op === "patch").length >= 10);
   await victim.kill();
   const killedAt = Date.now();
-  await eventually(
+  await until(
     async () => (await survivor.status()).cluster.lease.held,
     "the survivor to take the lease",
     5_000,
@@ -134,22 +139,46 @@ Deno.test("cluster: the lease holder SIGKILLed: another takes over, _seq never r
   assert.equal(status.sources.find((s) => s.name === "demo")?.status, "Connected");
 });
 
-Deno.test("cluster: a holder shut down gracefully gives the lease up at once", async () => {
+Deno.test("cluster: a holder shut down gracefully gives the lease up at once; every instance names the new holder", async () => {
   await using redis = await startRedis();
   const env = { PHAROS_CLUSTER_LEASE_MS: "20000", PHAROS_DEMO_RATE: "20" };
   await using a = await startInstance({ id: "a", redisUrl: redis.url, sources: "demo", env });
   await a.ready();
-  await eventually(async () => (await a.status()).cluster.lease.held, "a holds the lease");
+  await until(async () => (await a.status()).cluster.lease.held, "a holds the lease", 10_000);
   await using b = await startInstance({ id: "b", redisUrl: redis.url, sources: "demo", env });
-  await b.ready();
+  await using c = await startInstance({ id: "c", redisUrl: redis.url, sources: "demo", env });
+  await Promise.all([b.ready(), c.ready()]);
+  for (const instance of [a, b, c]) {
+    const { lease } = (await instance.status()).cluster;
+    assert.deepEqual([lease.holder, lease.holder_known], ["a", true], "every instance names a");
+  }
   a.process.child.kill("SIGTERM");
   const stoppedAt = Date.now();
   assert.equal((await a.process.exited).code, 0);
   // Well inside the 20 s lease: the lease was released, not left to expire.
-  await eventually(async () => (await b.status()).cluster.lease.held, "b takes over", 5_000);
+  let next = "";
+  await until(
+    async () => {
+      const held = await Promise.all(
+        [b, c].map(async (i) => (await i.status()).cluster.lease.held),
+      );
+      next = held[0] ? "b" : held[1] ? "c" : "";
+      return next !== "";
+    },
+    "b or c to take over",
+    5_000,
+  );
   const tookOverMs = Date.now() - stoppedAt;
-  assert.ok(tookOverMs < 3_000, `b took over ${tookOverMs} ms after the SIGTERM`);
-  assert.equal(await redis.cli("GET", "pharos:tokens:lease"), "b");
+  assert.ok(tookOverMs < 3_000, `${next} took over ${tookOverMs} ms after the SIGTERM`);
+  // Right after the handover, both instances name the new holder: neither reports the one
+  // that left, nor "nobody".
+  const after = await Promise.all([b, c].map(async (i) => (await i.status()).cluster.lease));
+  assert.deepEqual(after.map((lease) => [lease.holder, lease.holder_known]), [
+    [next, true],
+    [next, true],
+  ]);
+  assert.deepEqual(after.map((lease) => lease.held), [next === "b", next === "c"]);
+  assert.equal(await redis.cli("GET", "pharos:tokens:lease"), next);
 });
 
 Deno.test("cluster: the upstream source moves with the lease and resumes from the log's cursor", async () => {
@@ -162,7 +191,7 @@ Deno.test("cluster: the upstream source moves with the lease and resumes from th
   await using a = await startInstance({ id: "a", redisUrl: redis.url, sources: "upstream", env });
   await using b = await startInstance({ id: "b", redisUrl: redis.url, sources: "upstream", env });
   await Promise.all([a.ready(), b.ready()]);
-  await eventually(() => feed.sockets.size === 1, "the lease holder connected to the upstream");
+  await until(() => feed.sockets.size === 1, "the lease holder connected to the upstream", 10_000);
   const holder = (await a.status()).cluster.lease.holder;
   const [victim, survivor] = holder === "a" ? [a, b] : [b, a];
   feed.publish(...transfers(9000, 20));
@@ -170,7 +199,7 @@ Deno.test("cluster: the upstream source moves with the lease and resumes from th
 
   await victim.kill();
   feed.log.push(...transfers(9001, 20)); // published while nobody reads the feed
-  await eventually(() => feed.sockets.size === 1, "the new holder connected", 8_000);
+  await until(() => feed.sockets.size === 1, "the new holder connected", 8_000);
   await settled([survivor], 40);
   // It subscribed from the last event in the log, not from the start of the feed.
   assert.equal(feed.subscribes.at(-1)?.from, "9000:000000000019");
@@ -187,9 +216,10 @@ Deno.test("cluster: a fresh instance loads the checkpoint, replays the tail, hol
     assert.equal((await ingest(a, transfers(2000 + batch, 40))).status, 202);
   }
   // The epoch's first checkpoint (offset 0) is replaced by the holder's within a second.
-  await eventually(
+  await until(
     async () => Number(await redis.cli("HGET", "pharos:tokens:checkpoint", "n")) === 200,
     "a checkpoint of the 200 events",
+    10_000,
   );
   assert.equal((await ingest(a, transfers(3000, 40))).status, 202); // the tail after it
   assert.notEqual((await a.status()).cluster.checkpoint.age_seconds, null);
@@ -220,7 +250,7 @@ Deno.test("cluster: Redis stopped and restarted: /ready follows, ingest 503, not
 
   await redis.stop();
   const stoppedAt = Date.now();
-  await eventually(
+  await until(
     async () => (await a.readyCode()) === 503 && (await b.readyCode()) === 503,
     "/ready 503",
     3_000,
@@ -236,6 +266,13 @@ Deno.test("cluster: Redis stopped and restarted: /ready follows, ingest 503, not
   assert.equal(refused.headers.get("retry-after"), "1");
   assert.equal((await refused.json()).error, "log-unavailable");
   assert.equal((await a.status()).cluster.redis, "down");
+  for (const instance of [a, b]) {
+    const { lease, instance: name } = (await instance.status()).cluster;
+    // Redis cannot be asked: only an instance still holding the lease knows who holds it;
+    // the other says it does not know, rather than "nobody".
+    const expected = lease.held ? [name, true] : [null, false];
+    assert.deepEqual([lease.holder, lease.holder_known], expected, JSON.stringify(lease));
+  }
 
   await redis.start();
   await Promise.all([a.ready(), b.ready()]);
@@ -263,10 +300,14 @@ Deno.test("cluster: the log flushed: a new epoch, clients reconnect for full sna
   await onB.waitFor((frames) => frames.some((f) => f.json.op === "snapshot"));
 
   await redis.cli("FLUSHALL");
-  await eventually(async () => {
-    const [sa, sb] = [await a.status(), await b.status()];
-    return sa.cluster.epoch !== epoch && sa.cluster.epoch === sb.cluster.epoch;
-  }, "both instances in one new epoch");
+  await until(
+    async () => {
+      const [sa, sb] = [await a.status(), await b.status()];
+      return sa.cluster.epoch !== epoch && sa.cluster.epoch === sb.cluster.epoch;
+    },
+    "both instances in one new epoch",
+    10_000,
+  );
   // One instance started the epoch with its state and kept its clients; the other loaded
   // that state, and its clients were told to reconnect (1012) for full snapshots.
   const closed = await Promise.race([
@@ -346,11 +387,15 @@ Deno.test("cluster: one trace runs from the producer through A's append to B's e
 
   const service = (span: { resource: Record<string, unknown> }) => span.resource["service.name"];
   let spans = receiver.spans();
-  await eventually(() => {
-    spans = receiver.spans().filter((span) => span.traceId === trace);
-    return spans.some((s) => s.name === "projector.publish" && service(s) === "pharos-b") &&
-      spans.some((s) => s.name === "cluster.append");
-  }, "A's append and B's publish spans in the producer's trace");
+  await until(
+    () => {
+      spans = receiver.spans().filter((span) => span.traceId === trace);
+      return spans.some((s) => s.name === "projector.publish" && service(s) === "pharos-b") &&
+        spans.some((s) => s.name === "cluster.append");
+    },
+    "A's append and B's publish spans in the producer's trace",
+    10_000,
+  );
   const append = spans.find((s) => s.name === "cluster.append");
   assert.ok(append, `no cluster.append span; have ${spans.map((s) => s.name)}`);
   assert.equal(service(append), "pharos-a");

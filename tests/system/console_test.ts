@@ -6,7 +6,7 @@
  * sized window and a large one; a row updates when an event for it is ingested; with the
  * admin port and token set, it asks for the token and refuses a wrong one.
  *
- * `CONSOLE_SCREENSHOT=/tmp/console.png deno task test tests/integration/console_test.ts`
+ * `CONSOLE_SCREENSHOT=/tmp/console.png deno task test tests/system/console_test.ts`
  * also writes the README's screenshot (copy it to docs/console.png; tests may write only /tmp).
  */
 import assert from "node:assert/strict";
@@ -15,8 +15,9 @@ import { freePort } from "../fakes/auth_keys.ts";
 import { launchChromium, type Page } from "../fakes/chromium.ts";
 import { spawnDeno, spawnServer } from "../fakes/server_process.ts";
 import { TestClient } from "../fakes/ws_client.ts";
-import { ROOT } from "./_tasks.ts";
-import { tokenStack, until } from "./_helpers.ts";
+import { ROOT } from "../integration/_tasks.ts";
+import { tokenStack } from "../integration/_helpers.ts";
+import { realTime, until } from "../wait.ts";
 
 /** Keys of the console's entity table, as shown. */
 const TABLE_KEYS = `[...document.querySelectorAll("#entity-rows tr")].map((tr) => tr.dataset.key)`;
@@ -132,7 +133,8 @@ Deno.test("console on a default deno task start, in a real Chromium", async (t) 
     await fitsWindow(page);
     if (Deno.env.get("CONSOLE_SCREENSHOT")) {
       await page.setViewport(1400, 1100);
-      await new Promise((resolve) => setTimeout(resolve, 3_000)); // a few chart points
+      // The screenshot for the README: a few chart points, one a second on the server's clock.
+      await realTime(3_000, "the console charts a point a second (a real server process)");
       await Deno.writeFile(Deno.env.get("CONSOLE_SCREENSHOT")!, await page.screenshot());
     }
   });

@@ -14,7 +14,8 @@ import { startRedis } from "../fakes/redis_server.ts";
 import { spawnServer } from "../fakes/server_process.ts";
 import { UpstreamFeed } from "../fakes/upstream_feed.ts";
 import { TestClient } from "../fakes/ws_client.ts";
-import { RawWebSocket } from "./_raw_ws.ts";
+import { RawWebSocket } from "../integration/_raw_ws.ts";
+import { eventually } from "../wait.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const ALERTS = new URL("ops/prometheus/alerts.yml", ROOT).pathname;
@@ -29,22 +30,6 @@ const ALERT_TIMEOUT_MS = 12_000;
  * 15 drops within the window (Prometheus extrapolates a young series by half an interval only).
  */
 const STALLED_CLIENTS = 20;
-
-/** Polls `attempt` until it returns a value, or fails with `what` (and the last detail) after `timeoutMs`. */
-async function eventually<T>(
-  what: string,
-  timeoutMs: number,
-  attempt: () => Promise<T | undefined>,
-  detail: () => string = () => "",
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const result = await attempt();
-    if (result !== undefined) return result;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${detail()}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 /** A free loopback TCP port (closed again, so Prometheus can bind it). */
 function freePort(): number {
@@ -130,11 +115,15 @@ class Prometheus implements AsyncDisposable {
     }).spawn();
     const prometheus = new Prometheus(child, dir, port);
     try {
-      await eventually("Prometheus to be ready", 15_000, async () => {
-        const response = await fetch(`${prometheus.url}/-/ready`).catch(() => undefined);
-        await response?.body?.cancel();
-        return response?.status === 200 ? true : undefined;
-      }, () => prometheus.#output);
+      await eventually(
+        async () => {
+          const response = await fetch(`${prometheus.url}/-/ready`).catch(() => undefined);
+          await response?.body?.cancel();
+          return response?.status === 200 ? true : undefined;
+        },
+        "Prometheus to be ready",
+        { timeoutMs: 15_000, everyMs: 250, detail: () => prometheus.#output },
+      );
     } catch (error) {
       await prometheus[Symbol.asyncDispose]();
       throw error;
@@ -179,14 +168,17 @@ class Prometheus implements AsyncDisposable {
         Object.entries(want).every(([key, value]) => alert.labels[key] === value)
       );
     await eventually(
-      wanted.map((w) => JSON.stringify(w)).join(", ") + " pending",
-      ALERT_TIMEOUT_MS,
       async () => {
         await whileWaiting();
         alerts = await this.alerts();
         return wanted.every(active) ? true : undefined;
       },
-      () => `alerts: ${JSON.stringify(alerts)}`,
+      wanted.map((w) => JSON.stringify(w)).join(", ") + " pending",
+      {
+        timeoutMs: ALERT_TIMEOUT_MS,
+        everyMs: 250,
+        detail: () => `alerts: ${JSON.stringify(alerts)}`,
+      },
     );
   }
 
@@ -370,20 +362,24 @@ Deno.test("a real Prometheus: rules evaluate, alerts go pending on their causes,
   }
 
   await t.step("every rule evaluates over scraped data: health ok, no error", async () => {
-    const up = await eventually("the first scrape of Pharos", 10_000, async () => {
-      const { result } = await prometheus.query(`up{job="pharos"} == 1`);
-      return (result as { metric: Record<string, string> }[])[0];
-    });
+    const up = await eventually(
+      async () => {
+        const { result } = await prometheus.query(`up{job="pharos"} == 1`);
+        return (result as { metric: Record<string, string> }[])[0];
+      },
+      "the first scrape of Pharos",
+      { timeoutMs: 10_000, everyMs: 250 },
+    );
     assert.equal(up.metric.instance, target);
     const scraped = Date.now();
     const rules = await eventually(
-      "an evaluation of every rule after the scrape",
-      10_000,
       async () => {
         const rules = await prometheus.rules();
         const fresh = rules.every((r) => Date.parse(r.lastEvaluation) > scraped);
         return rules.length > 0 && fresh ? rules : undefined;
       },
+      "an evaluation of every rule after the scrape",
+      { timeoutMs: 10_000, everyMs: 250 },
     );
     assert.ok(rules.length >= 10, `only ${rules.length} rules loaded from ${ALERTS}`);
     const unhealthy = rules.filter((r) => r.health !== "ok" || (r.lastError ?? "") !== "");
@@ -418,12 +414,16 @@ Deno.test("a real Prometheus: rules evaluate, alerts go pending on their causes,
   });
 
   await t.step("a dead upstream: StreamUnhealthy and PharosNotReady go pending", async () => {
-    await eventually("pharos_ready 1 and no PharosNotReady before the kill", 10_000, async () => {
-      const ready = await prometheus.query(`pharos_ready{job="pharos"} == 1`);
-      const alerts = await prometheus.alerts();
-      const notReady = alerts.some((a) => a.labels.alertname === "PharosNotReady");
-      return hasData(ready) && !notReady ? true : undefined;
-    });
+    await eventually(
+      async () => {
+        const ready = await prometheus.query(`pharos_ready{job="pharos"} == 1`);
+        const alerts = await prometheus.alerts();
+        const notReady = alerts.some((a) => a.labels.alertname === "PharosNotReady");
+        return hasData(ready) && !notReady ? true : undefined;
+      },
+      "pharos_ready 1 and no PharosNotReady before the kill",
+      { timeoutMs: 10_000, everyMs: 250 },
+    );
     clearInterval(publishing);
     await feed.kill();
     await prometheus.waitForAlerts([
@@ -456,10 +456,14 @@ Deno.test("a real Prometheus: rules evaluate, alerts go pending on their causes,
 
   await t.step("Redis stopped: ClusterRedisDown and ClusterLeaseLost go pending", async () => {
     const job = { job: "pharos-cluster" };
-    await eventually("the cluster instance holding the lease", 10_000, async () => {
-      const held = await prometheus.query(`cluster_lease_held{job="pharos-cluster"} == 1`);
-      return hasData(held) ? true : undefined;
-    });
+    await eventually(
+      async () => {
+        const held = await prometheus.query(`cluster_lease_held{job="pharos-cluster"} == 1`);
+        return hasData(held) ? true : undefined;
+      },
+      "the cluster instance holding the lease",
+      { timeoutMs: 10_000, everyMs: 250 },
+    );
     await redis.stop();
     await prometheus.waitForAlerts([
       { alertname: "ClusterRedisDown", ...job, instance: targets["pharos-cluster"] },
