@@ -34,7 +34,7 @@ export interface ClusterStatusInput {
   readonly ready: boolean;
   readonly redisUp: boolean;
   readonly leaseHeld: boolean;
-  /** The holder as Redis named it when asked, or `unknown` when it could not be asked. */
+  /** The holder as Redis named it when asked; not known when Redis could not be asked. */
   readonly leaseHolder: LeaseHolder;
   readonly applied: number;
   readonly top: number;

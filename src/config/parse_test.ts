@@ -71,6 +71,16 @@ Deno.test("parseConfig", async (t) => {
     for (const problem of error.problems) assert.ok(error.message.includes(problem));
   });
 
+  await t.step("the error carries the log format asked for, to be reported in it", () => {
+    const json = configError(() =>
+      parseConfig({ env: { PORT: "abc", PHAROS_LOG_FORMAT: "json" } })
+    );
+    assert.equal(json.logFormat, "json");
+    const bad = configError(() => parseConfig({ env: { PORT: "abc", PHAROS_LOG_FORMAT: "xml" } }));
+    assert.equal(bad.logFormat, "text", "an invalid format: text, the default");
+    assert.equal(configError(() => parseConfig({ env: { PORT: "abc" } })).logFormat, "text");
+  });
+
   await t.step("integers outside their range are rejected with the range", () => {
     const error = configError(() =>
       parseConfig({
