@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../../tests/fakes/fake_clock.ts";
-import { startJwksServer } from "../../tests/fakes/jwks_server.ts";
+import { fakeJwksFetch } from "../../tests/fakes/jwks_server.ts";
 import { type KeyRefresh, openKeyStore, publicJwkOf, toKeySet } from "./mod.ts";
 
 async function newPublicJwk(kid?: string): Promise<JsonWebKey & { kid?: string }> {
@@ -124,13 +124,14 @@ Deno.test("a key store on a file", async (t) => {
   }
 });
 
-Deno.test("a key store on a JWKS URL (a real HTTP server)", async (t) => {
+Deno.test("a key store on a JWKS URL", async (t) => {
   const clock = new FakeClock();
   const k1 = await newPublicJwk("k1");
-  await using idp = startJwksServer([k1]);
+  const idp = fakeJwksFetch([k1]);
   const refreshes: KeyRefresh[] = [];
   const store = await openKeyStore({
     source: idp.url,
+    fetch: idp.fetch,
     algorithms: ["EdDSA"],
     clock,
     cooldownMs: 30_000,
@@ -197,11 +198,11 @@ Deno.test("a key store on a JWKS URL (a real HTTP server)", async (t) => {
 
 Deno.test("a key store names the URL when it cannot start, and times out a stalled one", async () => {
   const clock = new FakeClock();
-  await using idp = startJwksServer([]);
+  const idp = fakeJwksFetch([]);
   const options = { algorithms: ["EdDSA"] as const, clock, cooldownMs: 0, maxAgeMs: 1_000 };
   idp.setDown(true);
   await assert.rejects(
-    openKeyStore({ source: idp.url, ...options }),
+    openKeyStore({ source: idp.url, ...options, fetch: idp.fetch }),
     (e: Error) => e.message === `Cannot load auth keys from ${idp.url}: HTTP 503`,
   );
   const stalled = (_input: RequestInfo | URL, init?: RequestInit) =>
