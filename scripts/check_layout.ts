@@ -3,8 +3,9 @@
  * Enforces the layout rules of README's "Development" section from the real module graph (`deno info --json`):
  * components import each other only through `mod.ts`, only in the allowed directions,
  * each component folder has a `mod.ts` opening with a module doc (description first, a bare
- * `@module` tag last, as `deno doc` reads it), and only `main.ts`
- * reads `Deno.env` or writes to the console.
+ * `@module` tag last, as `deno doc` reads it), only `main.ts`
+ * reads `Deno.env` or writes to the console, and unit tests open no sockets and start no
+ * processes.
  * @module
  */
 
@@ -142,6 +143,50 @@ for await (const file of walk(new URL("src/", root))) {
   if (/\bDeno\.serve\(/.test(text)) problems.push(`${name} calls Deno.serve; only main.ts may`);
   if (/^(let|var) /m.test(text) && !PROCESS_ENTRIES.includes(name)) {
     problems.push(`${name} has module-level mutable state`);
+  }
+}
+
+// Unit tests (`deno task test:unit`) build components from fakes: neither they nor the test
+// code they import (followed through relative imports within tests/ and *_test.ts files)
+// opens a socket or starts a process. Product code they reach is the test's to drive.
+const UNIT_TEST_ROOTS = ["src/", "tests/contract/", "tests/fakes/"];
+const REAL_IO =
+  /\b(Deno\.(serve|listen|listenTls|connect|connectTls)|new Deno\.Command|new WebSocket)\(/;
+
+async function* testFiles(dir: URL): AsyncGenerator<URL> {
+  for await (const entry of Deno.readDir(dir)) {
+    const url = new URL(entry.name + (entry.isDirectory ? "/" : ""), dir);
+    if (entry.isDirectory) yield* testFiles(url);
+    else if (entry.name.endsWith("_test.ts")) yield url;
+  }
+}
+
+const isTestCode = (url: URL) =>
+  url.href.startsWith(new URL("tests/", root).href) || url.href.endsWith("_test.ts");
+const pending: URL[] = [];
+for (const dir of UNIT_TEST_ROOTS) {
+  for await (const file of testFiles(new URL(dir, root))) pending.push(file);
+}
+const seen = new Set<string>();
+const reachedFrom = new Map<string, string>();
+while (pending.length > 0) {
+  const file = pending.pop()!;
+  if (seen.has(file.href)) continue;
+  seen.add(file.href);
+  const text = await Deno.readTextFile(file);
+  const name = file.href.slice(root.href.length);
+  if (REAL_IO.test(text)) {
+    const via = reachedFrom.get(file.href);
+    problems.push(
+      `${name} opens a socket or starts a process, so a unit test may not use it` +
+        (via === undefined ? "" : ` (reached from ${via})`),
+    );
+  }
+  for (const match of text.matchAll(/^(?:import|export)\b[^;]*?from "(\.{1,2}\/[^"]+)";/gms)) {
+    const target = new URL(match[1]!, file);
+    if (!isTestCode(target) || seen.has(target.href)) continue;
+    if (!reachedFrom.has(target.href)) reachedFrom.set(target.href, name);
+    pending.push(target);
   }
 }
 

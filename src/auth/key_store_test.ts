@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../../tests/fakes/fake_clock.ts";
-import { fakeJwksFetch } from "../../tests/fakes/jwks_server.ts";
+import { fakeJwksFetch } from "../../tests/fakes/jwks_endpoint.ts";
 import { type KeyRefresh, openKeyStore, publicJwkOf, toKeySet } from "./mod.ts";
 
 async function newPublicJwk(kid?: string): Promise<JsonWebKey & { kid?: string }> {
