@@ -24,7 +24,7 @@ Deno.test("a checkpoint carries handler state (bigints too), view caches and _se
   const first = server();
   for (const [mint, slot] of [["A", 10], ["B", 10], ["A", 11]] as const) {
     const { mutations } = await first.vm.process(transfer(mint, slot));
-    first.projector.push(mutations);
+    first.projector.apply(mutations);
   }
   const text = exportState(first);
 
@@ -43,7 +43,7 @@ Deno.test("a checkpoint carries handler state (bigints too), view caches and _se
 Deno.test("importing replaces what was there; the empty state clears it", async () => {
   const one = server();
   const { mutations } = await one.vm.process(transfer("A", 1));
-  one.projector.push(mutations);
+  one.projector.apply(mutations);
   importState(one, EMPTY_STATE);
   assert.equal(one.vm.state("Token", "A"), undefined);
   assert.deepEqual(one.projector.exportState(), { Token: [] });

@@ -361,22 +361,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "V8 heap limit of the handler host process, MiB; a host over it is replaced",
   },
   {
-    path: "projector.batchMaxSize",
+    path: "pipeline.maxBatchEvents",
     env: "PHAROS_BATCH_MAX",
     flag: "batch-max",
     kind: "int",
     min: 1,
     max: 100_000,
-    description: "Mutations per projector batch",
-  },
-  {
-    path: "projector.batchDelayMs",
-    env: "PHAROS_BATCH_DELAY_MS",
-    flag: "batch-delay-ms",
-    kind: "int",
-    min: 0,
-    max: 10_000,
-    description: "Longest a mutation waits for its batch to fill",
+    description:
+      "Most events the pipeline takes in one batch: their handlers run, then their changes are applied and published together (fewer when the batch would fan out to more than 4096 frames, or its handlers take over 2 ms)",
   },
   {
     path: "vm.functionCallMetrics",

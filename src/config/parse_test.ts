@@ -99,7 +99,7 @@ Deno.test("parseConfig", async (t) => {
     });
     assert.equal(config.server.port, 0);
     assert.equal(config.sources.demo.ratePerSecond, 0);
-    assert.equal(config.projector.batchMaxSize, 1);
+    assert.equal(config.pipeline.maxBatchEvents, 1);
   });
 
   await t.step("an unknown flag is a problem, reported with the others", () => {

@@ -6,6 +6,12 @@ export interface PipelineConfig {
    */
   readonly capacity: number;
   /**
+   * `PHAROS_BATCH_MAX`: most events per pipeline batch, whose handlers run and whose changes
+   * are applied and published together.
+   * @default {256}
+   */
+  readonly maxBatchEvents: number;
+  /**
    * `PHAROS_HEARTBEAT_MS`: expected event interval; a source is stale after 2 × this.
    * @default {30000}
    */
@@ -20,6 +26,7 @@ export interface PipelineConfig {
 /** Defaults of the `pipeline` slice. */
 export const PIPELINE_DEFAULTS: PipelineConfig = Object.freeze({
   capacity: 10_000,
+  maxBatchEvents: 256,
   heartbeatMs: 30_000,
   requiredSources: Object.freeze([] as string[]),
 });

@@ -5,21 +5,9 @@ export interface ProjectorConfig {
    * @default {500}
    */
   readonly cacheSize: number;
-  /**
-   * `PHAROS_BATCH_MAX`: mutations per projector batch.
-   * @default {256}
-   */
-  readonly batchMaxSize: number;
-  /**
-   * `PHAROS_BATCH_DELAY_MS`: longest a mutation waits for its batch to fill.
-   * @default {2}
-   */
-  readonly batchDelayMs: number;
 }
 
 /** Defaults of the `projector` slice. */
 export const PROJECTOR_DEFAULTS: ProjectorConfig = Object.freeze({
   cacheSize: 500,
-  batchMaxSize: 256,
-  batchDelayMs: 2,
 });

@@ -90,8 +90,8 @@ interface Chunk {
   readonly done: (() => void) | undefined;
 }
 
-/** The intake's defaults for batch size and slice length (the pipeline shares them). */
-export const INTAKE_DEFAULTS = Object.freeze({ maxBatch: 256, sliceMs: 2 });
+/** The intake's default slice length (the pipeline shares it). */
+export const INTAKE_DEFAULTS = Object.freeze({ sliceMs: 2 });
 
 /** Thrown by `submit` once the intake is closed. */
 export class IntakeClosedError extends Error {
@@ -103,7 +103,7 @@ export function createIntake(options: IntakeOptions): Intake {
   const { clock } = options;
   const capacity = options.capacity ?? PIPELINE_DEFAULTS.capacity;
   const sliceMs = options.sliceMs ?? INTAKE_DEFAULTS.sliceMs;
-  const maxBatch = options.maxBatch ?? INTAKE_DEFAULTS.maxBatch;
+  const maxBatch = options.maxBatch ?? PIPELINE_DEFAULTS.maxBatchEvents;
   const batchLimit = typeof maxBatch === "number" ? () => maxBatch : maxBatch;
   const detach = options.detach ?? ((fn) => fn());
   let chunks: Chunk[] = [];

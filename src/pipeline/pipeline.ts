@@ -50,7 +50,10 @@ export interface PipelineOptions {
   readonly requiredSources?: readonly string[];
   /** Events the intake holds at most; default {@link PIPELINE_DEFAULTS}. */
   readonly capacity?: number;
-  /** Most events per batch; default {@link INTAKE_DEFAULTS}. */
+  /**
+   * Most events per batch (`PHAROS_BATCH_MAX`); default {@link PIPELINE_DEFAULTS}. A batch
+   * runs in slices of handler time; each slice's changes are applied and published together.
+   */
   readonly maxBatchEvents?: number;
   /**
    * Most frames one batch may fan out to (events × listeners of their entity's views):
@@ -103,7 +106,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     vmLog,
     new Map(sources.map((source) => [source.name, sourceLog.getChild(source.kind)])),
   );
-  const maxBatchEvents = options.maxBatchEvents ?? INTAKE_DEFAULTS.maxBatch;
+  const maxBatchEvents = options.maxBatchEvents ?? PIPELINE_DEFAULTS.maxBatchEvents;
   const maxBatchFrames = options.maxBatchFrames ?? 4096;
   const sliceMs = options.sliceMs ?? INTAKE_DEFAULTS.sliceMs;
   const entities = Object.keys(stack.entities);
@@ -193,11 +196,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     for (const failure of result.failures) {
       batchLogs.failure(failure, batch.events[failure.event]!, spans?.[failure.event - from]);
     }
-    if (result.mutations.length > 0) {
-      const parents = spans && result.mutationEvents.map((at) => spans[at - from]);
-      projector.push(result.mutations, parents);
-    }
-    projector.flush();
+    // The slice is the projector's batch: applied and published now, as one.
+    const parents = spans && result.mutationEvents.map((at) => spans[at - from]);
+    projector.apply(result.mutations, parents);
     return result.next;
   }
 
@@ -270,7 +271,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       draining = true;
       await Promise.all(sources.map((source) => source.stop()));
       await intake.close();
-      tracing.inSpan("projector", { phase: "shutdown" }, () => projector.flush(), { root: true });
+      // Every batch was applied as it ran: the projector's shutdown marks the drained intake.
+      tracing.inSpan("projector", { phase: "shutdown" }, () => {}, { root: true });
       healthChecks?.[Symbol.dispose]();
     },
   };

@@ -108,7 +108,7 @@ Deno.test("pipeline: order, cursors and batches", async (t) => {
   });
 
   await t.step("batches take what is queued, bounded by count and by fan-out", async () => {
-    const { pipeline, sources: [a], batches, listen } = setup({
+    const { pipeline, sources: [a], batches, listen, telemetry } = setup({
       maxBatchEvents: 3,
       maxBatchFrames: 4,
     });
@@ -116,6 +116,7 @@ Deno.test("pipeline: order, cursors and batches", async (t) => {
     a!.offer(...[1, 2, 3, 4, 5].map((n) => transfer(`m${n}`, n)));
     await until(() => pipeline.intake.pending === 0 && batches.length === 2, "two batches");
     assert.deepEqual(batches.map((b) => b.size), [3, 2]);
+    assert.equal(telemetry.count("projector.batchDone"), 2, "each batch is the projector's");
     // Two listeners on Token/list: each event fans out to 2 frames, so 4 frames = 2 events.
     listen("Token/list");
     listen("Token/list");

@@ -20,8 +20,7 @@ function setup(cacheSize = 500) {
   const { telemetry, bus, projector } = createTestProjector(stack, { cacheSize });
   /** Applies one change to `key` now. */
   const change = (key: string, patch: Record<string, unknown>) => {
-    projector.push([{ entity: "Token", key, patch, append: [] }]);
-    projector.flush();
+    projector.apply([{ entity: "Token", key, patch, append: [] }]);
   };
   const score = (key: string, value: unknown) => change(key, { stats: { score: value } });
   return { bus, projector, change, score, telemetry };

@@ -73,29 +73,26 @@ interface EntityWork {
   derived?: number;
 }
 
-/** Batches mutations into view caches and publishes frames to the bus. */
-export interface Projector extends Disposable {
+/** Applies batches of mutations to the view caches and publishes their frames on the bus. */
+export interface Projector {
   /**
-   * Queues mutations; they are applied when the batch fills, its fan-out grows past
-   * `batchMaxFrames`, its delay passes, or {@link Projector.flush} is called (the pipeline
-   * does at the end of every intake batch). `parents[i]`, when given, is the span of the
-   * event behind `mutations[i]` (`vm.process_event`): it parents that mutation's
-   * `projector.mutation` span, so each event's trace continues across the batch.
+   * Applies `mutations` as one batch, now: the view caches take them in order and every
+   * frame they cause is published before this returns (one batch line, one
+   * `projector_latency` sample). The pipeline calls it once per slice of events it ran: the
+   * slice is the batch. `parents[i]`, when given, is the span of the event behind
+   * `mutations[i]` (`vm.process_event`): it parents that mutation's `projector.mutation`
+   * span, so each event's trace continues across the batch.
    */
-  push(mutations: readonly Mutation[], parents?: readonly (OpenSpan | undefined)[]): void;
-  /** Applies every queued mutation now. */
-  flush(): void;
-  /** Mutations waiting for their batch. */
-  readonly pending: number;
+  apply(mutations: readonly Mutation[], parents?: readonly (OpenSpan | undefined)[]): void;
   /** Frames one mutation of `entity` fans out to now (listeners of its base views). */
   fanoutOf(entity: string): number;
   /** Snapshot reads for subscribing sessions. */
   readonly directory: ViewDirectory;
   /** The id of every view (`Token/list`, `Token/latest`, …), base views first per entity. */
   readonly viewIds: readonly string[];
-  /** Every view cache, after applying what is queued: a cluster checkpoint's part. */
+  /** Every view cache: a cluster checkpoint's part. */
   exportState(): ProjectorState;
-  /** Replaces every view cache with a checkpoint's, dropping what is queued; no frames sent. */
+  /** Replaces every view cache with a checkpoint's; no frames are sent. */
   importState(state: ProjectorState): void;
 }
 
@@ -111,18 +108,8 @@ export interface ProjectorOptions {
   readonly paths: PathCache;
   /** Entities cached per view; default {@link PROJECTOR_DEFAULTS}. */
   readonly cacheSize?: number;
-  /** Mutations per batch; default {@link PROJECTOR_DEFAULTS}. */
-  readonly batchMaxSize?: number;
-  /** Longest wait for a batch to fill, ms; default {@link PROJECTOR_DEFAULTS}. */
-  readonly batchDelayMs?: number;
   /**
-   * Frames a batch may fan out to (mutations × listeners of their views) before it is
-   * flushed early; default 4096. Publishing is synchronous, so this bounds how long one
-   * flush holds the thread when thousands of clients listen (about 1 ms at the default).
-   */
-  readonly batchMaxFrames?: number;
-  /**
-   * Whether pushed mutations are handed over: their patch values become the cache's
+   * Whether applied mutations are handed over: their patch values become the cache's
    * instead of being copied (the pipeline's VM makes fresh wire patches per event, which
    * nothing else holds). Default false: patches are copied, so callers may reuse them.
    */
@@ -139,9 +126,6 @@ function seqOf(entity: Entity): string | undefined {
 export function createProjector(options: ProjectorOptions): Projector {
   const { bus, clock, log, telemetry } = options;
   const cacheSize = options.cacheSize ?? PROJECTOR_DEFAULTS.cacheSize;
-  const batchMaxSize = options.batchMaxSize ?? PROJECTOR_DEFAULTS.batchMaxSize;
-  const batchDelayMs = options.batchDelayMs ?? PROJECTOR_DEFAULTS.batchDelayMs;
-  const batchMaxFrames = options.batchMaxFrames ?? 4096;
   const entities = new Map<string, EntityViews>();
   const views = new Map<string, ViewInfo>();
   let framesInBatch = 0;
@@ -219,16 +203,10 @@ export function createProjector(options: ProjectorOptions): Projector {
   );
 
   const tracing = options.tracing ?? noopTracing;
-  let queue: Mutation[] = [];
-  /** Parallel to `queue` once any pushed mutation had a parent span. */
-  let parents: (OpenSpan | undefined)[] | undefined;
-  let queuedFrames = 0;
   const batchLogIntervalMs = options.batchLogIntervalMs ?? 1000;
   const ownsMutations = options.ownsMutations ?? false;
   let lastBatchLine = -Infinity;
   let unlogged = 0;
-  let timer: Disposable | undefined;
-  const onTimer = () => runBatch("timer");
 
   function applyMutation(views: EntityViews, mutation: Mutation, span: OpenSpan | undefined): void {
     // Frames first, from the patch as it came: merging may hand the patch's values to the
@@ -365,32 +343,15 @@ export function createProjector(options: ProjectorOptions): Projector {
     return work;
   }
 
-  /** Why a batch was applied, for its debug line. */
-  type Trigger = "size" | "frames" | "timer" | "flush";
-
-  function flush(): void {
-    runBatch("flush");
-  }
-
   /**
-   * Applies the queued batch, detached from the active span: the batch holds many events'
-   * mutations (each `projector.mutation` span names its own parent), and a timer's or the
-   * caller's context would give the batch's lines, and the sends it starts, the trace of
-   * whichever event happened to arm the timer or fill the batch.
+   * Applies a batch detached from the active span: it holds many events' mutations (each
+   * `projector.mutation` span names its own parent), and the caller's context would give
+   * the batch's lines, and the sends it starts, the trace of whichever event came first.
    */
-  function runBatch(trigger: Trigger): void {
-    timer?.[Symbol.dispose]();
-    timer = undefined;
-    if (queue.length === 0) return;
-    tracing.detached(() => applyBatch(trigger));
-  }
-
-  function applyBatch(trigger: Trigger): void {
-    const batch = queue;
-    const batchParents = parents;
-    queue = [];
-    parents = undefined;
-    queuedFrames = 0;
+  function applyBatch(
+    batch: readonly Mutation[],
+    parents: readonly (OpenSpan | undefined)[] | undefined,
+  ): void {
     const started = clock.monotonic();
     framesInBatch = 0;
     let errors = 0;
@@ -400,7 +361,7 @@ export function createProjector(options: ProjectorOptions): Projector {
     for (let i = 0; i < batch.length; i++) {
       const mutation = batch[i]!;
       try {
-        apply(mutation, batchParents?.[i], trace);
+        apply(mutation, parents?.[i], trace);
       } catch (error) {
         errors++;
         telemetry.viewError(mutation.entity);
@@ -414,22 +375,20 @@ export function createProjector(options: ProjectorOptions): Projector {
     const work = reportCounts(debug);
     const durationMs = clock.monotonic() - started;
     telemetry.batchDone(durationMs / 1000);
-    logBatch(batch.length, errors, durationMs, work, trigger);
+    logBatch(batch.length, errors, durationMs, work);
   }
 
   /**
    * The canonical batch line: at info at most once per batchLogIntervalMs, carrying how
    * many batches went unlogged since the last one, so it stays readable under load; every
    * batch is at debug. A batch with errors is always logged. Logged outside any span: the
-   * line sums many events' work, so the trace of whichever event armed the timer (or
-   * offered the burst) would be a wrong link.
+   * line sums many events' work, so the trace of any one of them would be a wrong link.
    */
   function logBatch(
     size: number,
     errors: number,
     durationMs: number,
     work: Record<string, EntityWork> | undefined,
-    trigger: Trigger,
   ): void {
     const now = clock.monotonic();
     const info = errors > 0 || now - lastBatchLine >= batchLogIntervalMs;
@@ -450,7 +409,7 @@ export function createProjector(options: ProjectorOptions): Projector {
       unlogged = 0;
     } else {
       unlogged++;
-      log.debug("Projector batch processed", { ...fields, trigger, entities: work });
+      log.debug("Projector batch processed", { ...fields, entities: work });
     }
   }
 
@@ -500,44 +459,14 @@ export function createProjector(options: ProjectorOptions): Projector {
   };
 
   return {
-    push(mutations, mutationParents) {
-      for (let i = 0; i < mutations.length; i++) {
-        const mutation = mutations[i]!;
-        const parent = mutationParents?.[i];
-        if (parent !== undefined || parents !== undefined) {
-          (parents ??= new Array<OpenSpan | undefined>(queue.length))[queue.length] = parent;
-        }
-        queue.push(mutation);
-        queuedFrames += fanoutOf(mutation.entity);
-      }
-      if (queue.length >= batchMaxSize) runBatch("size");
-      else if (queuedFrames >= batchMaxFrames) runBatch("frames");
-      else if (queue.length > 0 && timer === undefined) {
-        // Armed outside the pushing event's span: the timer's batch is not that event's.
-        timer = tracing.detached(() => clock.setTimer(batchDelayMs, onTimer));
-      }
+    apply(mutations, parents) {
+      if (mutations.length === 0) return;
+      tracing.detached(() => applyBatch(mutations, parents));
     },
     fanoutOf,
-    flush,
-    get pending() {
-      return queue.length;
-    },
     directory,
     viewIds: Object.freeze([...views.keys()]),
-    exportState() {
-      flush();
-      return exportCaches(entities.values());
-    },
-    importState(state) {
-      timer?.[Symbol.dispose]();
-      timer = undefined;
-      queue = [];
-      parents = undefined;
-      queuedFrames = 0;
-      importCaches(entities.values(), state);
-    },
-    [Symbol.dispose]() {
-      flush();
-    },
+    exportState: () => exportCaches(entities.values()),
+    importState: (state) => importCaches(entities.values(), state),
   };
 }

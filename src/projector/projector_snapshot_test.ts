@@ -41,8 +41,7 @@ function write(key: string, slot?: number): Mutation {
 Deno.test("projector directory snapshots", async (t) => {
   // Written in the order a, b, c, d; their _seq order is c < a < b, and d has none.
   const projector = setup();
-  projector.push([write("a", 9), write("b", 10), write("c", 2), write("d")]);
-  projector.flush();
+  projector.apply([write("a", 9), write("b", 10), write("c", 2), write("d")]);
   const { directory } = projector;
   const keys = (view: string, query: Parameters<typeof directory.snapshot>[1]) =>
     directory.snapshot(view, query).map((entity) => entity.key);

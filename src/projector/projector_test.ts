@@ -10,7 +10,7 @@ import { FakeClock } from "../../tests/fakes/fake_clock.ts";
 import { parseLogFilter } from "../config/mod.ts";
 import { configureLogging, getLogger, type LogRecord, type SpanRecord } from "../log/mod.ts";
 import { noopTracing, type Tracing } from "../telemetry/mod.ts";
-import { type Clock, systemClock } from "../util/mod.ts";
+import { systemClock } from "../util/mod.ts";
 
 const stack = defineStack({
   name: "test",
@@ -47,10 +47,9 @@ Deno.test("projector patch frames", async (t) => {
     using state = listen(bus, "Token/state");
     using append = listen(bus, "Token/append");
     const seq = "100:000000000007";
-    projector.push([
+    projector.apply([
       mutation("m1", { mint: "m1", recent: [{ a: 1 }], _seq: seq }, { append: ["recent"], seq }),
     ]);
-    projector.flush();
     const data = `{"mint":"m1","recent":[{"a":1}],"_seq":"${seq}"}`;
     const tail = `"key":"m1","data":${data},"append":["recent"],"seq":"${seq}"}`;
     assert.deepEqual(list.texts, [`{"mode":"list","entity":"Token/list","op":"patch",${tail}`]);
@@ -63,8 +62,7 @@ Deno.test("projector patch frames", async (t) => {
   await t.step("append is omitted when empty and seq when the event had no slot", () => {
     const { bus, projector } = setup();
     using list = listen(bus, "Token/list");
-    projector.push([mutation("m1", { n: 1 })]);
-    projector.flush();
+    projector.apply([mutation("m1", { n: 1 })]);
     assert.deepEqual(list.texts, [
       '{"mode":"list","entity":"Token/list","op":"patch","key":"m1","data":{"n":1}}',
     ]);
@@ -79,8 +77,7 @@ Deno.test("projector patch frames", async (t) => {
       slot: 5,
       data: { mint: "mintA", from: "a", to: "b", amount: "9007199254740993" },
     });
-    projector.push(result.mutations);
-    projector.flush();
+    projector.apply(result.mutations);
     assert.equal(list.texts.length, 1);
     assert.match(list.texts[0]!, /"volume":"9007199254740993"/);
     assert.match(list.texts[0]!, /"amount":"9007199254740993"/);
@@ -93,16 +90,14 @@ Deno.test("projector patch frames", async (t) => {
 
   await t.step("frames go only to views with subscribers; the cache updates regardless", () => {
     const { bus, projector, telemetry } = setup();
-    projector.push([mutation("m1", { n: 1 })]);
-    projector.flush();
+    projector.apply([mutation("m1", { n: 1 })]);
     assert.equal(telemetry.count("projector.framePublished"), 0);
     assert.deepEqual(projector.directory.snapshot("Token/list", {}), [{
       key: "m1",
       data: { n: 1 },
     }]);
     using state = listen(bus, "Token/state");
-    projector.push([mutation("m1", { n: 2 })]);
-    projector.flush();
+    projector.apply([mutation("m1", { n: 2 })]);
     assert.equal(state.texts.length, 1);
     assert.equal(telemetry.count("projector.framePublished"), 1);
     assert.equal(telemetry.count("projector.framePublished", "state", "Token"), 1);
@@ -111,8 +106,7 @@ Deno.test("projector patch frames", async (t) => {
   await t.step("every patch of a key is forwarded, none coalesced away", () => {
     const { bus, projector } = setup();
     using state = listen(bus, "Token/state");
-    projector.push([mutation("m1", { a: 1 }), mutation("m1", { b: 2 }), mutation("m1", { a: 3 })]);
-    projector.flush();
+    projector.apply([mutation("m1", { a: 1 }), mutation("m1", { b: 2 }), mutation("m1", { a: 3 })]);
     assert.deepEqual(state.json().map((f) => f.data), [{ a: 1 }, { b: 2 }, { a: 3 }]);
     assert.deepEqual(projector.directory.snapshot("Token/state", { key: "m1" }), [
       { key: "m1", data: { a: 3, b: 2 } },
@@ -120,42 +114,21 @@ Deno.test("projector patch frames", async (t) => {
   });
 });
 
-Deno.test("projector batching", async (t) => {
-  await t.step("a batch below batchMaxSize waits for the delay", () => {
-    const { bus, projector, clock } = setup({ batchMaxSize: 3, batchDelayMs: 5 });
+Deno.test("apply: a batch is applied and published at once, as one batch", async (t) => {
+  await t.step("every frame is out when apply returns; one batch is counted", () => {
+    const { bus, projector, clock, telemetry } = setup();
     using list = listen(bus, "Token/list");
-    projector.push([mutation("a", { n: 1 })]);
-    projector.push([mutation("b", { n: 2 })]);
-    assert.equal(projector.pending, 2);
-    clock.advance(4);
-    assert.equal(list.texts.length, 0);
-    clock.advance(1);
-    assert.equal(projector.pending, 0);
-    assert.deepEqual(list.json().map((f) => f.key), ["a", "b"]);
-    assert.equal(clock.pendingTimers, 0);
-  });
-
-  await t.step("reaching batchMaxSize flushes at once and cancels the timer", () => {
-    const { bus, projector, clock, telemetry } = setup({ batchMaxSize: 3, batchDelayMs: 5 });
-    using list = listen(bus, "Token/list");
-    projector.push([mutation("a", { n: 1 })]);
-    projector.push([mutation("b", { n: 2 }), mutation("c", { n: 3 })]);
-    assert.equal(projector.pending, 0);
+    projector.apply([mutation("a", { n: 1 }), mutation("b", { n: 2 }), mutation("c", { n: 3 })]);
     assert.deepEqual(list.json().map((f) => f.key), ["a", "b", "c"]);
-    assert.equal(clock.pendingTimers, 0);
     assert.equal(telemetry.count("projector.mutationsProcessed", "Token"), 3);
     assert.equal(telemetry.count("projector.batchDone"), 1);
+    assert.equal(clock.pendingTimers, 0, "no timer: nothing waits for a later batch");
   });
 
-  await t.step("disposing the projector applies what is still queued", () => {
-    const { bus, projector } = setup({ batchDelayMs: 1000 });
-    using list = listen(bus, "Token/list");
-    {
-      using p = projector;
-      p.push([mutation("a", { n: 1 })]);
-      assert.equal(list.texts.length, 0);
-    }
-    assert.equal(list.texts.length, 1);
+  await t.step("an empty batch is no batch", () => {
+    const { projector, telemetry } = setup();
+    projector.apply([]);
+    assert.equal(telemetry.count("projector.batchDone"), 0);
   });
 });
 
@@ -163,12 +136,11 @@ Deno.test("projector faults and caches", async (t) => {
   await t.step("a failing mutation is counted and the rest of the batch still applies", () => {
     const { bus, projector, telemetry } = setup();
     using list = listen(bus, "Token/list");
-    projector.push([
+    projector.apply([
       mutation("a", { n: 1 }),
       { entity: "Nope", key: "x", patch: {}, append: [] },
       mutation("b", { n: 2 }),
     ]);
-    projector.flush();
     assert.equal(telemetry.count("projector.viewError", "Nope"), 1);
     assert.equal(telemetry.count("projector.mutationsProcessed", "Token"), 2);
     assert.deepEqual(list.json().map((f) => f.key), ["a", "b"]);
@@ -176,8 +148,7 @@ Deno.test("projector faults and caches", async (t) => {
 
   await t.step("the view cache keeps cacheSize entities and counts evictions", () => {
     const { projector, telemetry } = setup({ cacheSize: 2 });
-    projector.push([mutation("a", { n: 1 }), mutation("b", { n: 2 }), mutation("c", { n: 3 })]);
-    projector.flush();
+    projector.apply([mutation("a", { n: 1 }), mutation("b", { n: 2 }), mutation("c", { n: 3 })]);
     assert.equal(telemetry.count("projector.viewCacheEviction", "Token"), 1);
     assert.deepEqual(projector.directory.snapshot("Token/list", {}).map((e) => e.key), ["c", "b"]);
     assert.deepEqual(projector.directory.snapshot("Token/state", { key: "a" }), []);
@@ -186,9 +157,8 @@ Deno.test("projector faults and caches", async (t) => {
   await t.step("cached entities are merged copies, not the mutation's objects", () => {
     const { projector } = setup();
     const patch = { nested: { x: 1 }, recent: [1] };
-    projector.push([mutation("a", patch, { append: ["recent"] })]);
-    projector.push([mutation("a", { nested: { y: 2 }, recent: [2] }, { append: ["recent"] })]);
-    projector.flush();
+    projector.apply([mutation("a", patch, { append: ["recent"] })]);
+    projector.apply([mutation("a", { nested: { y: 2 }, recent: [2] }, { append: ["recent"] })]);
     assert.deepEqual(patch, { nested: { x: 1 }, recent: [1] });
     assert.deepEqual(projector.directory.snapshot("Token/state", { key: "a" }), [
       { key: "a", data: { nested: { x: 1, y: 2 }, recent: [1, 2] } },
@@ -200,9 +170,8 @@ Deno.test("ownsMutations: the cache takes patches over without copying; frames u
   const { projector, bus } = setup({ ownsMutations: true });
   const frames = listen(bus, "Token/list");
   const first = { nested: { x: 1 }, recent: [1] };
-  projector.push([mutation("a", first, { append: ["recent"] })]);
-  projector.push([mutation("a", { nested: { y: 2 }, recent: [2] }, { append: ["recent"] })]);
-  projector.flush();
+  projector.apply([mutation("a", first, { append: ["recent"] })]);
+  projector.apply([mutation("a", { nested: { y: 2 }, recent: [2] }, { append: ["recent"] })]);
   const [cached] = projector.directory.snapshot("Token/state", { key: "a" });
   assert.equal(cached?.data, first, "the first patch became the cached entity");
   assert.deepEqual(cached?.data, { nested: { x: 1, y: 2 }, recent: [1, 2] });
@@ -219,8 +188,7 @@ Deno.test("the canonical batch line: info at most once per interval, every batch
     batchLogIntervalMs: 1000,
   });
   const change = (key: string) => {
-    projector.push([{ entity: "Token", key, patch: { n: 1 }, append: [] }]);
-    projector.flush();
+    projector.apply([{ entity: "Token", key, patch: { n: 1 }, append: [] }]);
   };
   change("a"); // first batch: info
   change("b"); // within the interval: debug only
@@ -241,7 +209,6 @@ Deno.test("the canonical batch line: info at most once per interval, every batch
     r.rawMessage === "Projector batch processed"
   );
   assert.equal(debugBatches.length, 2);
-  assert.deepEqual(debugBatches.map((r) => r.properties.trigger), ["flush", "flush"]);
 });
 
 Deno.test("debug and trace: batch work per entity, every mutation applied", async () => {
@@ -256,8 +223,7 @@ Deno.test("debug and trace: batch work per entity, every mutation applied", asyn
     log: getLogger(["pharos", "projector"]),
   });
   using _frames = listen(bus, "Token/list");
-  projector.push([mutation("a", { n: 1 }, { seq: "1:000000000000" }), mutation("b", { n: 2 })]);
-  projector.flush();
+  projector.apply([mutation("a", { n: 1 }, { seq: "1:000000000000" }), mutation("b", { n: 2 })]);
   const trace = records.filter((r) => r.level === "trace").map((r) => r.properties);
   assert.deepEqual(trace, [
     { entity: "Token", key: "a", frames: 1, seq: "1:000000000000" },
@@ -266,13 +232,11 @@ Deno.test("debug and trace: batch work per entity, every mutation applied", asyn
   // The first batch is the interval's info line; the next, within it, is at debug.
   const batch = records.find((r) => r.rawMessage === "Projector batch processed");
   assert.equal(batch?.level, "info");
-  projector.push([mutation("a", { n: 3 })]);
-  projector.flush();
+  projector.apply([mutation("a", { n: 3 })]);
   const debug = records.filter((r) =>
     r.rawMessage === "Projector batch processed" && r.level === "debug"
   );
   assert.equal(debug.length, 1);
-  assert.equal(debug[0]!.properties.trigger, "flush");
   assert.deepEqual(debug[0]!.properties.entities, { Token: { mutations: 1, cached: 2, list: 1 } });
 });
 
@@ -302,17 +266,16 @@ Deno.test("with debug and trace off, the projector builds no debug or trace reco
   const { projector, bus } = createTestProjector(stack, { log: counting });
   using _frames = listen(bus, "Token/list");
   for (let i = 0; i < 5; i++) {
-    projector.push([mutation(`k${i}`, { n: i })]);
-    projector.flush();
+    projector.apply([mutation(`k${i}`, { n: i })]);
   }
   assert.equal(built, 0);
   assert.deepEqual(records.filter((r) => r.level === "debug" || r.level === "trace"), []);
   assert.equal(records.filter((r) => r.rawMessage === "Projector batch processed").length, 1);
 });
 
-Deno.test("a batch applied by its timer carries no span of the event that armed it", async () => {
-  // Tracing with an active span, and a clock whose timers keep the context they were
-  // armed in (as the runtime's do).
+Deno.test("a batch applied inside an event's span carries no span: it sums many events", async () => {
+  // Tracing with an active span, as when the pipeline applies a slice while one of its
+  // events' spans is current.
   let active: { name: string; traceId: string; spanId: string } | undefined;
   const tracing: Tracing = {
     ...noopTracing,
@@ -327,23 +290,6 @@ Deno.test("a batch applied by its timer carries no span of the event that armed 
       }
     },
   };
-  const fake = new FakeClock();
-  const clock: Clock = {
-    now: () => fake.now(),
-    monotonic: () => fake.monotonic(),
-    setTimer(ms, fn) {
-      const armedIn = active;
-      return fake.setTimer(ms, () => {
-        const saved = active;
-        active = armedIn;
-        try {
-          fn();
-        } finally {
-          active = saved;
-        }
-      });
-    },
-  };
   const records: SpanRecord[] = [];
   await using _logging = await configureLogging({
     filter: parseLogFilter("debug"),
@@ -356,28 +302,17 @@ Deno.test("a batch applied by its timer carries no span of the event that armed 
   const projector = createProjector({
     stack,
     bus: createMemoryBus({ onListenerError: (_topic, error) => assert.fail(String(error)) }),
-    clock,
+    clock: new FakeClock(),
     log: getLogger(["pharos", "projector"]),
     telemetry: telemetry.projector,
     tracing,
     paths: createPathCache({ telemetry: telemetry.vm }),
-    batchDelayMs: 5,
   });
-  active = { name: "vm.process_event", traceId: "e".repeat(32), spanId: "f".repeat(16) };
-  projector.push([mutation("a", { n: 1 })]); // arms the batch timer inside the event's span
-  active = undefined;
-  fake.advance(5);
-  const batch = records.filter((r) => r.rawMessage === "Projector batch processed");
-  assert.equal(batch.length, 1);
-  assert.equal(batch[0]!.span, undefined, "no stale event context");
-  assert.equal(batch[0]!.properties.batches_since_last, 1);
-
-  // A batch filled (and so applied) inside an event's span is detached too.
   active = { name: "vm.process_event", traceId: "1".repeat(32), spanId: "2".repeat(16) };
-  projector.push([mutation("b", { n: 1 })]);
-  projector.flush();
+  projector.apply([mutation("b", { n: 1 })]);
   active = undefined;
   const lines = records.filter((r) => r.rawMessage === "Projector batch processed");
-  assert.equal(lines.length, 2);
-  assert.equal(lines[1]!.span, undefined);
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0]!.span, undefined, "no event's context on the batch line");
+  assert.equal(lines[0]!.properties.batches_since_last, 1);
 });

@@ -17,11 +17,10 @@ function setup(limits: Partial<SessionLimits> = {}, auth?: Admitted) {
   });
   let slot = 0;
   const publish = (keys: string[]) => {
-    projector.push(keys.map((key) => {
+    projector.apply(keys.map((key) => {
       const seq = toSeq(++slot, 0);
       return { entity: "Token", key, patch: { slot, _seq: seq }, append: [], seq };
     }));
-    projector.flush();
   };
   const send = (message: Record<string, unknown>) => session.receive(JSON.stringify(message));
   const texts = () =>

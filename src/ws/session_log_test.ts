@@ -58,8 +58,7 @@ async function run(spec: string) {
   session.receive(JSON.stringify({ type: "subscribe", view: "Token/latest", take: 2 }));
   const before = { ...calls };
   for (let i = 0; i < 50; i++) {
-    fixture.projector.push([{ entity: "Token", key: `k${i}`, patch: { n: i }, append: [] }]);
-    fixture.projector.flush();
+    fixture.projector.apply([{ entity: "Token", key: `k${i}`, patch: { n: i }, append: [] }]);
   }
   const hot = { debug: calls.debug - before.debug, trace: calls.trace - before.trace };
   session.close(1000, "done");

@@ -21,11 +21,10 @@ function setup() {
   /** Applies changes to `keys` (one mutation each) and publishes their frames now. */
   let slot = 0;
   const publish = (keys: string[], extra: Record<string, unknown> = {}) => {
-    projector.push(keys.map((key) => {
+    projector.apply(keys.map((key) => {
       const seq = toSeq(++slot, 0);
       return { entity: "Token", key, patch: { slot, ...extra, _seq: seq }, append: [], seq };
     }));
-    projector.flush();
   };
   return { clock, telemetry, bus, projector, connect, publish };
 }

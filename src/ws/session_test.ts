@@ -19,14 +19,13 @@ function setup(limits: Partial<SessionLimits> = {}) {
   /** Applies a change to `key` (with `_seq` at `slot`) and publishes its frames now. */
   const publish = (key: string, slot: number, extra: Record<string, unknown> = {}) => {
     const seq = toSeq(slot, 0);
-    projector.push([{
+    projector.apply([{
       entity: "Token",
       key,
       patch: { slot, ...extra, _seq: seq },
       append: [],
       seq,
     }]);
-    projector.flush();
   };
   const send = (message: unknown) => session.receive(JSON.stringify(message));
   /** Lets snapshot compression finish and the queue empty. */

@@ -19,8 +19,6 @@ export interface TestServer extends AsyncDisposable {
   readonly wsUrl: string;
   /** `http://<PHAROS_HOST>:<port>` */
   readonly httpUrl: string;
-  /** Applies queued mutations now, instead of waiting for the batch delay. */
-  flush(): void;
 }
 
 /** Options for {@link startTestServer}. */
@@ -94,7 +92,6 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     source,
     telemetry,
     config,
-    flush: () => app.projector.flush(),
     ...(await serve(app)),
   };
 }

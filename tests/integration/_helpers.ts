@@ -2,7 +2,6 @@
 import assert from "node:assert/strict";
 import { defineStack, type PharosEvent, type Stack } from "../../src/stack/mod.ts";
 import type { SentFrame } from "../fakes/memory_transport.ts";
-import type { TestServer } from "../fakes/test_server.ts";
 import type { TestClient } from "../fakes/ws_client.ts";
 import { within } from "../wait.ts";
 
@@ -33,12 +32,6 @@ export function snapshotEntities(
   return opsFor(frames, view, "snapshot").flatMap((f) =>
     f.json.data as { key: string; data: Record<string, unknown> }[]
   );
-}
-
-/** Emits `events` through the server's manual source and applies the projector batch now. */
-export async function emitAndFlush(server: TestServer, ...events: PharosEvent[]): Promise<void> {
-  await server.source.emit(...events);
-  server.flush();
 }
 
 /** True for the text reply to `refresh_auth` (the frame {@link barrier} waits for). */

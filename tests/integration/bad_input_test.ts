@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { transfer } from "../fakes/manual_source.ts";
 import { startTestServer } from "../fakes/test_server.ts";
 import { TestClient } from "../fakes/ws_client.ts";
-import { barrier, closedWithin, emitAndFlush, framesFor, isAuthReply, opsFor } from "./_helpers.ts";
+import { barrier, closedWithin, framesFor, isAuthReply, opsFor } from "./_helpers.ts";
 
 const LIST = "Token/list";
 const MAX_MESSAGE_BYTES = 1024;
@@ -72,7 +72,7 @@ Deno.test("bad input: hundreds of malformed messages are ignored and counted", a
     for (let round = 0; round < REPEAT; round++) {
       for (const message of BAD_MESSAGES) noisy.socket.send(message);
       // Live traffic keeps flowing to the other client meanwhile.
-      await emitAndFlush(server, transfer(`mint${round}`, 100 + round));
+      await server.source.emit(transfer(`mint${round}`, 100 + round));
       emitted++;
     }
     await barrier(noisy);
@@ -113,7 +113,7 @@ Deno.test("bad input: hundreds of malformed messages are ignored and counted", a
     assert.match(close.reason, /^message-too-big/);
     assert.equal(server.telemetry.count("ws.connectionError", "message-too-big"), 1);
 
-    await emitAndFlush(server, transfer("after", 200));
+    await server.source.emit(transfer("after", 200));
     emitted++;
     await barrier(watcher);
     assert.equal(opsFor(watcher.frames, LIST, "patch").length, emitted, "the watcher goes on");

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { type Frame, HyperStack, type SocketIssue, type Update } from "hyperstack-typescript";
 import { transfer } from "../fakes/manual_source.ts";
 import { startTestServer } from "../fakes/test_server.ts";
-import { emitAndFlush, tokenStack } from "./_helpers.ts";
+import { tokenStack } from "./_helpers.ts";
 import { until, within } from "../wait.ts";
 
 interface Token {
@@ -26,10 +26,7 @@ function viewOf(frame: Frame): string {
 Deno.test("HyperStack client: snapshot, live updates, state, derived view, unsubscribe", async (t) => {
   await using server = await startTestServer();
   // 60 tokens: the list snapshot comes as two gzipped batches (50 + 10).
-  await emitAndFlush(
-    server,
-    ...Array.from({ length: 60 }, (_, i) => transfer(`mint${i}`, 100 + i)),
-  );
+  await server.source.emit(...Array.from({ length: 60 }, (_, i) => transfer(`mint${i}`, 100 + i)));
 
   const hs = await HyperStack.connect(tokenStack(server.wsUrl), { url: server.wsUrl });
   // Disconnect before the server shuts down (else the client would try to reconnect), and
@@ -55,7 +52,7 @@ Deno.test("HyperStack client: snapshot, live updates, state, derived view, unsub
     await within(5000, "Token/list updates", async () => {
       for await (const update of views.list.watch()) {
         updates.push(update);
-        if (updates.length === 60) await emitAndFlush(server, transfer("mint7", 500, 9));
+        if (updates.length === 60) await server.source.emit(transfer("mint7", 500, 9));
         if (update.type === "patch") break; // breaking out unsubscribes
       }
     });
@@ -82,7 +79,7 @@ Deno.test("HyperStack client: snapshot, live updates, state, derived view, unsub
         seen.push(token as Token);
         // Token/list would get these too, were it still subscribed.
         if (seen.length === 1) {
-          await emitAndFlush(server, transfer("mint8", 501), transfer("mint7", 502));
+          await server.source.emit(transfer("mint8", 501), transfer("mint7", 502));
         }
         if (seen.length === 2) break;
       }
@@ -104,7 +101,7 @@ Deno.test("HyperStack client: snapshot, live updates, state, derived view, unsub
     await within(5000, "Token/latest updates", async () => {
       for await (const update of views.latest.watch({ take: 3 })) {
         updates.push(update);
-        if (updates.length === 3) await emitAndFlush(server, transfer("mintTop", 10_000));
+        if (updates.length === 3) await server.source.emit(transfer("mintTop", 10_000));
         if (update.type === "upsert" && update.key === "mintTop") break;
       }
     });

@@ -7,7 +7,7 @@ import { transfer } from "../fakes/manual_source.ts";
 import { startTestServer } from "../fakes/test_server.ts";
 import { FakeClock } from "../fakes/fake_clock.ts";
 import { TestClient } from "../fakes/ws_client.ts";
-import { barrier, closedWithin, emitAndFlush, framesFor, opsFor } from "./_helpers.ts";
+import { barrier, closedWithin, framesFor, opsFor } from "./_helpers.ts";
 import { until } from "../wait.ts";
 import { RawWebSocket } from "./_raw_ws.ts";
 
@@ -64,7 +64,7 @@ Deno.test("max clients: the next upgrade gets HTTP 503 until a client leaves", a
   await t.step("existing clients are unaffected", async () => {
     second.send({ type: "subscribe", view: LIST });
     await barrier(second);
-    await emitAndFlush(server, transfer("mintA", 1));
+    await server.source.emit(transfer("mintA", 1));
     await second.waitFor((f) => opsFor(f, LIST, "patch").length === 1);
   });
 
@@ -86,7 +86,7 @@ Deno.test("idle timeout: a silent client is closed with 1000, a pinging one stay
   // The silent client subscribes once, then only receives: server frames are not activity.
   silent.send({ type: "subscribe", view: LIST });
   await silent.waitFor((f) => f.some((x) => x.json.op === "subscribed"));
-  await emitAndFlush(server, transfer("mintA", 1));
+  await server.source.emit(transfer("mintA", 1));
   await silent.waitFor((f) => opsFor(f, LIST, "patch").length > 0, 5000, "a live patch");
   const received = () => server.telemetry.count("ws.messageReceived");
   const open = () => [...server.app.ws.sessions()].filter((session) => !session.closed).length;
@@ -116,7 +116,7 @@ Deno.test("idle timeout: a silent client is closed with 1000, a pinging one stay
 
 Deno.test("subscription limit: an error frame beyond it, and the socket stays open", async (t) => {
   await using server = await startTestServer({ env: { PHAROS_MAX_SUBSCRIPTIONS: "2" } });
-  await emitAndFlush(server, transfer("mintA", 1));
+  await server.source.emit(transfer("mintA", 1));
   await using client = await TestClient.connect(server.wsUrl);
   client.send({ type: "subscribe", view: LIST });
   client.send({ type: "subscribe", view: LATEST });
@@ -144,7 +144,7 @@ Deno.test("subscription limit: an error frame beyond it, and the socket stays op
   });
 
   await t.step("the socket stays open and its subscriptions stay live", async () => {
-    await emitAndFlush(server, transfer("mintA", 2));
+    await server.source.emit(transfer("mintA", 2));
     await barrier(client);
     assert.equal(client.socket.readyState, WebSocket.OPEN);
     assert.equal(opsFor(client.frames, LIST, "patch").length, 1);

@@ -239,7 +239,6 @@ Deno.test("a slow client: why it is behind at debug, then the drop at warn", asy
     await server.source.emit(
       ...Array.from({ length: 8 }, () => put("doc", emitted + 1, PAYLOAD, emitted++)),
     );
-    server.flush();
     await nextTurn(); // the socket writes what it can
   }
   const ws = records.filter((r) => r.category.join(".") === "pharos.ws");

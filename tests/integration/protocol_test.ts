@@ -11,7 +11,6 @@ import { TestClient } from "../fakes/ws_client.ts";
 import {
   barrier,
   docStack,
-  emitAndFlush,
   framesFor,
   isAuthReply,
   opsFor,
@@ -43,7 +42,7 @@ async function snapshotKeys(server: TestServer, message: Entity): Promise<string
 
 Deno.test("§1 handshake: any non-route path upgrades, and nothing is sent before a subscribe", async () => {
   await using server = await startTestServer();
-  await emitAndFlush(server, transfer("mintA", 1));
+  await server.source.emit(transfer("mintA", 1));
   for (const path of ["", "/", "/ws", "/any/path?hs_token=x"]) {
     await using client = await TestClient.connect(`${server.wsUrl}${path}`);
     client.send({ type: "ping" });
@@ -61,7 +60,7 @@ Deno.test("§1 handshake: any non-route path upgrades, and nothing is sent befor
 
 Deno.test("§3 subscribed: the first frame of a subscription, exact JSON per view kind", async (t) => {
   await using server = await startTestServer();
-  await emitAndFlush(server, transfer("mintA", 100, 5));
+  await server.source.emit(transfer("mintA", 100, 5));
 
   const cases = [
     {
@@ -111,7 +110,7 @@ Deno.test("§3 subscribed: the first frame of a subscription, exact JSON per vie
 Deno.test("§3 snapshot: batches of 50, then 100, complete only on the last", async () => {
   await using server = await startTestServer();
   const events = Array.from({ length: 180 }, (_, i) => transfer(`mint${i}`, 1000 + i));
-  await emitAndFlush(server, ...events);
+  await server.source.emit(...events);
 
   await using client = await TestClient.connect(server.wsUrl);
   client.send({ type: "subscribe", view: LIST });
@@ -135,7 +134,7 @@ Deno.test("§3 snapshot: batches of 50, then 100, complete only on the last", as
 Deno.test("§3 compression: big snapshot batches are gzipped, small ones and live frames are not", async (t) => {
   await t.step("snapshot batches of 1024 bytes or more arrive gzipped and decode", async () => {
     await using server = await startTestServer();
-    await emitAndFlush(server, ...Array.from({ length: 60 }, (_, i) => transfer(`mint${i}`, i)));
+    await server.source.emit(...Array.from({ length: 60 }, (_, i) => transfer(`mint${i}`, i)));
     await using client = await TestClient.connect(server.wsUrl);
     client.send({ type: "subscribe", view: LIST });
     const frames = await client.waitFor((f) => f.some((x) => x.json.complete === true));
@@ -152,7 +151,7 @@ Deno.test("§3 compression: big snapshot batches are gzipped, small ones and liv
 
   await t.step("a small snapshot batch arrives as plain JSON", async () => {
     await using server = await startTestServer();
-    await emitAndFlush(server, transfer("mintA", 1));
+    await server.source.emit(transfer("mintA", 1));
     await using client = await TestClient.connect(server.wsUrl);
     client.send({ type: "subscribe", view: LIST });
     const [, snapshot] = await client.waitFor((f) => f.length >= 2);
@@ -164,11 +163,11 @@ Deno.test("§3 compression: big snapshot batches are gzipped, small ones and liv
   await t.step("a large, compressible live patch is never gzipped", async () => {
     await using server = await startTestServer({ stack: docStack });
     const text = "a".repeat(8192);
-    await emitAndFlush(server, put("doc1", 1, text));
+    await server.source.emit(put("doc1", 1, text));
     await using client = await TestClient.connect(server.wsUrl);
     client.send({ type: "subscribe", view: "Doc/list" });
     await client.waitFor((f) => f.length >= 2);
-    await emitAndFlush(server, put("doc1", 2, text, 1));
+    await server.source.emit(put("doc1", 2, text, 1));
     const frames = await client.waitFor((f) => f.length >= 3);
     const [, snapshot, patch] = frames;
     assert.ok(snapshot!.gzip, "the same data in a snapshot is compressed");
@@ -181,13 +180,13 @@ Deno.test("§3 compression: big snapshot batches are gzipped, small ones and liv
 
 Deno.test("§3 frame types: data frames are binary, error frames and auth replies are text", async () => {
   await using server = await startTestServer();
-  await emitAndFlush(server, transfer("mintA", 1));
+  await server.source.emit(transfer("mintA", 1));
   await using client = await TestClient.connect(server.wsUrl);
   client.send({ type: "subscribe", view: LIST });
   client.send({ type: "subscribe", view: LATEST });
   client.send({ type: "subscribe", view: STATE, key: "mintA" });
   await barrier(client);
-  await emitAndFlush(server, transfer("mintB", 2), transfer("mintA", 3));
+  await server.source.emit(transfer("mintB", 2), transfer("mintA", 3));
   client.send({ type: "subscribe", view: STATE }); // no key: an error frame
   client.send({ type: "refresh_auth", token: "t" });
   const frames = await client.waitFor((f) => f.filter(isAuthReply).length === 2);
@@ -231,8 +230,8 @@ Deno.test("§4 merge: append paths accumulate in the cache, capped at the newest
   await using server = await startTestServer();
 
   await t.step("a late subscriber's snapshot has the concatenated array", async () => {
-    await emitAndFlush(server, transfer("mintA", 10, 1), transfer("mintA", 11, 2));
-    await emitAndFlush(server, transfer("mintA", 12, 3));
+    await server.source.emit(transfer("mintA", 10, 1), transfer("mintA", 11, 2));
+    await server.source.emit(transfer("mintA", 12, 3));
     const frames = await framesAfterSubscribe(server, {
       type: "subscribe",
       view: LIST,
@@ -250,7 +249,7 @@ Deno.test("§4 merge: append paths accumulate in the cache, capped at the newest
     await using client = await TestClient.connect(server.wsUrl);
     client.send({ type: "subscribe", view: LIST, key: "mintA" });
     await client.waitFor((f) => f.length >= 2);
-    await emitAndFlush(server, transfer("mintA", 13, 4));
+    await server.source.emit(transfer("mintA", 13, 4));
     const [, , patch] = await client.waitFor((f) => f.length >= 3);
     assert.deepEqual(patch!.json.append, ["recentTransfers"]);
     assert.deepEqual((patch!.json.data as Entity).recentTransfers, [
@@ -260,7 +259,7 @@ Deno.test("§4 merge: append paths accumulate in the cache, capped at the newest
 
   await t.step("130 transfers to one mint: the array keeps the newest 100", async () => {
     const events = Array.from({ length: 130 }, (_, i) => transfer("mintB", 1000 + i, i));
-    await emitAndFlush(server, ...events);
+    await server.source.emit(...events);
     const frames = await framesAfterSubscribe(server, {
       type: "subscribe",
       view: LIST,
@@ -279,8 +278,7 @@ Deno.test("§4 list snapshot set: after cursor, snapshotLimit, then the key filt
   await using server = await startTestServer();
   // Update order A, B, C, D, E; _seq order D < E < B < C < A. Slot 99 sorts before
   // slot 100 only when compared as numbers ("100:…" < "99:…" as text).
-  await emitAndFlush(
-    server,
+  await server.source.emit(
     transfer("A", 300),
     transfer("B", 100),
     transfer("C", 200),
@@ -320,19 +318,19 @@ Deno.test("§4 list snapshot set: after cursor, snapshotLimit, then the key filt
     client.send({ type: "subscribe", view: LIST, after: "300:000000000000" });
     await barrier(client);
     assert.deepEqual(framesFor(client.frames, LIST).map((f) => f.json.op), ["subscribed"]);
-    await emitAndFlush(server, transfer("F", 301));
+    await server.source.emit(transfer("F", 301));
     await client.waitFor((f) => opsFor(f, LIST, "patch").length === 1);
   });
 });
 
 Deno.test("§4 withSnapshot:false: subscribed, then only live frames", async () => {
   await using server = await startTestServer();
-  await emitAndFlush(server, transfer("mintA", 1), transfer("mintB", 2));
+  await server.source.emit(transfer("mintA", 1), transfer("mintB", 2));
   await using client = await TestClient.connect(server.wsUrl);
   client.send({ type: "subscribe", view: LIST, withSnapshot: false });
   client.send({ type: "subscribe", view: LATEST, withSnapshot: false });
   await barrier(client);
-  await emitAndFlush(server, transfer("mintA", 3));
+  await server.source.emit(transfer("mintA", 3));
   await barrier(client);
   assert.deepEqual(framesFor(client.frames, LIST).map((f) => f.json.op), ["subscribed", "patch"]);
   assert.deepEqual(framesFor(client.frames, LATEST).map((f) => f.json.op), [
@@ -343,8 +341,8 @@ Deno.test("§4 withSnapshot:false: subscribed, then only live frames", async () 
 
 Deno.test("§4 derived window: delete for keys leaving, then upsert, with take from the subscription", async (t) => {
   await using server = await startTestServer();
-  await emitAndFlush(server, transfer("m1", 1), transfer("m2", 2), transfer("m3", 3));
-  await emitAndFlush(server, transfer("m0", 0));
+  await server.source.emit(transfer("m1", 1), transfer("m2", 2), transfer("m3", 3));
+  await server.source.emit(transfer("m0", 0));
   await using client = await TestClient.connect(server.wsUrl);
   // The client's view of the window, rebuilt from frames as HyperStack's client does.
   const window = new Map<string, Entity>();
@@ -374,7 +372,7 @@ Deno.test("§4 derived window: delete for keys leaving, then upsert, with take f
 
   await t.step("a new top entry: delete of the key that left, then upsert", async () => {
     const seen = framesFor(client.frames, LATEST).length;
-    await emitAndFlush(server, transfer("m4", 4));
+    await server.source.emit(transfer("m4", 4));
     await barrier(client);
     const delta = framesFor(client.frames, LATEST).slice(seen);
     const deletes = delta.filter((f) => f.json.op === "delete");
@@ -390,14 +388,14 @@ Deno.test("§4 derived window: delete for keys leaving, then upsert, with take f
   });
 
   await t.step("an entry moving up inside the window is upserted with its new data", async () => {
-    await emitAndFlush(server, transfer("m2", 5));
+    await server.source.emit(transfer("m2", 5));
     await barrier(client);
     assert.deepEqual(apply(), ["m2", "m4", "m3"]);
     assert.equal(window.get("m2")!.transferCount, 2);
   });
 
   await t.step("a change below the window leaves it as it is", async () => {
-    await emitAndFlush(server, transfer("m0", 0, 7));
+    await server.source.emit(transfer("m0", 0, 7));
     await barrier(client);
     assert.deepEqual(apply(), ["m2", "m4", "m3"]);
   });
@@ -426,7 +424,7 @@ Deno.test("§4 derived window: delete for keys leaving, then upsert, with take f
 
 Deno.test("§2 duplicate subscribe: nothing new is sent and the live stream keeps running", async () => {
   await using server = await startTestServer();
-  await emitAndFlush(server, transfer("mintA", 1));
+  await server.source.emit(transfer("mintA", 1));
   await using client = await TestClient.connect(server.wsUrl);
   client.send({ type: "subscribe", view: LIST });
   await barrier(client);
@@ -439,7 +437,7 @@ Deno.test("§2 duplicate subscribe: nothing new is sent and the live stream keep
   await barrier(client);
   assert.equal(framesFor(client.frames, LIST).length, 2, "no second ack or snapshot");
 
-  await emitAndFlush(server, transfer("mintA", 2), transfer("mintB", 3));
+  await server.source.emit(transfer("mintA", 2), transfer("mintB", 3));
   await barrier(client);
   const patches = opsFor(client.frames, LIST, "patch");
   assert.deepEqual(patches.map((f) => f.json.key), ["mintA", "mintB"], "each patch once");
@@ -451,27 +449,27 @@ Deno.test("§2 unsubscribe: frames stop for that view while other views continue
   client.send({ type: "subscribe", view: LIST });
   client.send({ type: "subscribe", view: STATE, key: "mintA" });
   await barrier(client);
-  await emitAndFlush(server, transfer("mintA", 1));
+  await server.source.emit(transfer("mintA", 1));
   await barrier(client);
   assert.equal(opsFor(client.frames, LIST, "patch").length, 1);
   assert.equal(opsFor(client.frames, STATE, "patch").length, 1);
 
   client.send({ type: "unsubscribe", view: LIST });
   await barrier(client);
-  await emitAndFlush(server, transfer("mintA", 2), transfer("mintA", 3));
+  await server.source.emit(transfer("mintA", 2), transfer("mintA", 3));
   await barrier(client);
   assert.equal(opsFor(client.frames, LIST, "patch").length, 1, "no Token/list frame after");
   assert.equal(opsFor(client.frames, STATE, "patch").length, 3, "Token/state still live");
 
   client.send({ type: "unsubscribe", view: STATE, key: "other" }); // not subscribed: no-op
-  await emitAndFlush(server, transfer("mintA", 4));
+  await server.source.emit(transfer("mintA", 4));
   await barrier(client);
   assert.equal(opsFor(client.frames, STATE, "patch").length, 4);
 });
 
 Deno.test("§2 unknown fields such as partition and filters are ignored", async () => {
   await using server = await startTestServer();
-  await emitAndFlush(server, transfer("mintA", 1));
+  await server.source.emit(transfer("mintA", 1));
   const frames = await framesAfterSubscribe(server, {
     type: "subscribe",
     view: LIST,
@@ -485,11 +483,11 @@ Deno.test("§2 unknown fields such as partition and filters are ignored", async 
 
 Deno.test("§2 legacy subscribe: a bare {view} object subscribes", async () => {
   await using server = await startTestServer();
-  await emitAndFlush(server, transfer("mintA", 1));
+  await server.source.emit(transfer("mintA", 1));
   await using client = await TestClient.connect(server.wsUrl);
   client.send({ view: LIST });
   await barrier(client);
-  await emitAndFlush(server, transfer("mintA", 2));
+  await server.source.emit(transfer("mintA", 2));
   await barrier(client);
   assert.deepEqual(framesFor(client.frames, LIST).map((f) => f.json.op), [
     "subscribed",
@@ -504,8 +502,8 @@ Deno.test("§3 values: big integers as decimal strings, data._seq equals the fra
   client.send({ type: "subscribe", view: LIST });
   await barrier(client);
   const big = 2n ** 60n;
-  await emitAndFlush(server, transfer("whale", 123456789, big, { index: 42 }));
-  await emitAndFlush(server, transfer("whale", 123456789, big));
+  await server.source.emit(transfer("whale", 123456789, big, { index: 42 }));
+  await server.source.emit(transfer("whale", 123456789, big));
   await barrier(client);
   const patches = opsFor(client.frames, LIST, "patch");
   assert.equal(patches.length, 2);
@@ -540,7 +538,7 @@ Deno.test("§3 values: big integers as decimal strings, data._seq equals the fra
       type: "Transfer",
       data: { mint: "whale", from: "a", to: "b", amount: "1" },
     };
-    await emitAndFlush(server, noSlot);
+    await server.source.emit(noSlot);
     await barrier(client);
     const patch = opsFor(client.frames, LIST, "patch")[2]!;
     assert.ok(!("seq" in patch.json));
@@ -550,7 +548,7 @@ Deno.test("§3 values: big integers as decimal strings, data._seq equals the fra
 
 Deno.test("§2 unknown view: no frame at all, counted, and the socket keeps working", async () => {
   await using server = await startTestServer();
-  await emitAndFlush(server, transfer("mintA", 1));
+  await server.source.emit(transfer("mintA", 1));
   await using client = await TestClient.connect(server.wsUrl);
   client.send({ type: "subscribe", view: "Token/nope" });
   client.send({ type: "subscribe", view: "Ghost/list", key: "x" });
@@ -575,7 +573,7 @@ Deno.test("§2 unknown view: no frame at all, counted, and the socket keeps work
 
 Deno.test("§4 state view: every live patch for the key is delivered", async () => {
   await using server = await startTestServer();
-  await emitAndFlush(server, transfer("mintA", 1));
+  await server.source.emit(transfer("mintA", 1));
   await using client = await TestClient.connect(server.wsUrl);
   client.send({ type: "subscribe", view: STATE, key: "mintA" });
   client.send({ type: "subscribe", view: LIST, key: "mintA" });
@@ -588,7 +586,6 @@ Deno.test("§4 state view: every live patch for the key is delivered", async () 
   const events: PharosEvent[] = [];
   for (let i = 0; i < 50; i++) events.push(transfer("mintA", 10 + i, 1), transfer("mintB", 10 + i));
   await server.source.emit(...events);
-  server.flush();
   await client.waitFor((f) => opsFor(f, STATE, "patch").length >= 50, 5000, "50 state patches");
   await barrier(client);
 
@@ -632,7 +629,7 @@ Deno.test("§4 view cache: an LRU of the configured size, eviction silent on the
   await using client = await TestClient.connect(server.wsUrl);
   client.send({ type: "subscribe", view: LIST });
   await barrier(client);
-  await emitAndFlush(server, ...["m1", "m2", "m3", "m4", "m5"].map((m, i) => transfer(m, i + 1)));
+  await server.source.emit(...["m1", "m2", "m3", "m4", "m5"].map((m, i) => transfer(m, i + 1)));
   await barrier(client);
   assert.deepEqual(
     framesFor(client.frames, LIST).map((f) => [f.json.op, f.json.key]),

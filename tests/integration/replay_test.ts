@@ -39,13 +39,12 @@ async function allApplied(server: EnvServer): Promise<void> {
   await until(
     () =>
       [...counts].every(([mint, count]) =>
-        server.app.vm.state("Token", mint)?.transferCount === count
+        (server.app.projector.directory.snapshot("Token/state", { key: mint })[0]?.data as
+          | { transferCount?: number }
+          | undefined)?.transferCount === count
       ),
-    "every fixture transfer to be applied",
+    "every fixture transfer to be applied and published",
   );
-  // The VM is ahead of the projector by up to a batch: publish the rest now, so a new
-  // subscriber's snapshot holds everything.
-  server.app.projector.flush();
 }
 
 /** A fresh subscriber's `Token/list` snapshot, by key. */

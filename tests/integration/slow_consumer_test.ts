@@ -87,7 +87,6 @@ Deno.test("slow consumer: a client that never reads is dropped, readers get ever
   const emitBatch = async () => {
     const events = Array.from({ length: BATCH }, () => put("doc", emitted + 1, PAYLOAD, emitted++));
     await server.source.emit(...events);
-    server.flush();
     await until(
       () => reading.every((r) => r.patches === emitted),
       `readers to receive ${emitted} patches`,

@@ -6,12 +6,10 @@ import { TestClient } from "../fakes/ws_client.ts";
 Deno.test("a subscriber gets subscribed, snapshot and live patch frames", async () => {
   await using server = await startTestServer();
   await server.source.emit(transfer("mintA", 100, 5));
-  server.flush();
   await using client = await TestClient.connect(server.wsUrl);
   client.send({ type: "subscribe", view: "Token/list" });
   await client.waitFor((f) => f.length >= 2);
   await server.source.emit(transfer("mintA", 101, 7));
-  server.flush();
   const frames = await client.waitFor((f) => f.length >= 3);
   assert.deepEqual(frames.map((f) => f.json.op), ["subscribed", "snapshot", "patch"]);
   assert.ok(frames.every((f) => f.binary));
