@@ -15,7 +15,8 @@ const MODULE_DOC = /^\/\*\*\n \* [^@\s][^\n]*\n(?: \*(?: [^\n]*)?\n)* \* @module
 /** Which components each component may import (besides itself). */
 const ALLOWED: Record<string, readonly string[]> = {
   util: [],
-  auth: ["util", "config", "log", "telemetry", "ws", "http"],
+  protocol: [],
+  auth: ["util", "config", "log", "telemetry", "ws", "http", "protocol"],
   console: ["util", "bus", "log", "telemetry"],
   config: ["util"],
   health: ["util", "config"],
@@ -24,10 +25,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   stack: ["util"],
   bus: ["util"],
   vm: ["util", "config", "stack", "telemetry"],
-  sources: ["util", "config", "stack", "log", "telemetry"],
-  projector: ["util", "config", "vm", "bus", "stack", "log", "telemetry"],
-  ws: ["util", "config", "bus", "stack", "log", "telemetry"],
-  http: ["util", "ws", "health", "telemetry", "log"],
+  sources: ["util", "config", "stack", "log", "telemetry", "protocol"],
+  projector: ["util", "config", "vm", "bus", "stack", "log", "telemetry", "protocol"],
+  ws: ["util", "config", "bus", "stack", "log", "telemetry", "protocol"],
+  http: ["util", "ws", "health", "telemetry", "log", "protocol"],
   sandbox: ["util", "config", "stack", "telemetry", "vm", "log"],
   cluster: [
     "util",

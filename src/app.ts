@@ -14,6 +14,7 @@ import {
   toSourceSpecs,
 } from "./pipeline/mod.ts";
 import { createProjector, type Projector } from "./projector/mod.ts";
+import { CloseCode } from "./protocol/mod.ts";
 import type { Source } from "./sources/mod.ts";
 import { BASE_VIEW_NAMES, demoStack, type Stack } from "./stack/mod.ts";
 import type { Telemetry } from "./telemetry/mod.ts";
@@ -27,9 +28,6 @@ import {
   upgradeToSocket,
   type WsServer,
 } from "./ws/mod.ts";
-
-/** RFC 6455's "Service Restart": clients reconnect after it. */
-const SERVICE_RESTART = 1012;
 
 /** Everything `createApp` needs; dependencies are explicit, tunables come from `config`. */
 export interface AppOptions {
@@ -197,7 +195,7 @@ export function createApp(options: AppOptions): App {
 
   /** Clients of a state that was replaced reconnect (1012) and subscribe again for snapshots. */
   function closeClients(reason: string): void {
-    for (const session of ws.sessions()) session.close(SERVICE_RESTART, reason);
+    for (const session of ws.sessions()) session.close(CloseCode.ServiceRestart, reason);
   }
 
   const endpoints: Record<string, Endpoint> = {};

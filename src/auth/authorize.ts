@@ -1,6 +1,7 @@
 import { type AuthConfig, ConfigError } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import type { Admitted, Authorize, HandshakeRejection } from "../ws/mod.ts";
+import type { ErrorAnswer } from "../protocol/mod.ts";
+import type { Admitted, Authorize } from "../ws/mod.ts";
 import { AuthError } from "./errors.ts";
 import type { Identity } from "./identity.ts";
 import type { JwtVerifier } from "./jwt.ts";
@@ -8,7 +9,7 @@ import { presentedToken } from "./presented_token.ts";
 import type { AuthSetup } from "./setup.ts";
 import type { StaticVerifier } from "./static_tokens.ts";
 
-function rejectionOf(error: AuthError): HandshakeRejection {
+function rejectionOf(error: AuthError): ErrorAnswer {
   return {
     status: error.status,
     code: error.code,
@@ -37,7 +38,7 @@ export function createAuthorize(config: AuthConfig, setup: AuthSetup, log: Logge
   }
   const mode = config.authMode;
   /** The refusal, told at debug with its code (the token is never logged). */
-  const refuse = (peer: string, error: AuthError): HandshakeRejection => {
+  const refuse = (peer: string, error: AuthError): ErrorAnswer => {
     if (log.isEnabledFor("debug")) {
       log.debug("Upgrade from {peer} refused ({mode}): {code}", {
         peer,

@@ -1,13 +1,5 @@
+import { LIMIT_CLAIM_KEYS, type TokenLimits } from "../protocol/mod.ts";
 import { AuthError } from "./errors.ts";
-
-/** Per-token limits from the JWT `limits` claim; an absent field means the server default. */
-export interface AuthLimits {
-  readonly maxConnections?: number;
-  readonly maxSubscriptions?: number;
-  readonly maxSnapshotRows?: number;
-  readonly maxMessagesPerMinute?: number;
-  readonly maxBytesPerMinute?: number;
-}
 
 /** Who a verified token speaks for. */
 export interface Identity {
@@ -15,28 +7,9 @@ export interface Identity {
   readonly subject: string | undefined;
   /** Unix seconds after which the token is no longer valid; undefined for static tokens. */
   readonly expiresAt: number | undefined;
-  readonly limits: AuthLimits;
+  readonly limits: TokenLimits;
   /** The `origin` claim, when the token is bound to one. */
   readonly origin?: string;
-}
-
-/** Wire (snake_case) claim keys and the {@link AuthLimits} field each one fills. */
-const LIMIT_KEYS = [
-  ["max_connections", "maxConnections"],
-  ["max_subscriptions", "maxSubscriptions"],
-  ["max_snapshot_rows", "maxSnapshotRows"],
-  ["max_messages_per_minute", "maxMessagesPerMinute"],
-  ["max_bytes_per_minute", "maxBytesPerMinute"],
-] as const;
-
-/** The snake_case claim key for each {@link AuthLimits} field, for minting. */
-export function toLimitsClaim(limits: AuthLimits): Record<string, number> {
-  const claim: Record<string, number> = {};
-  for (const [wire, field] of LIMIT_KEYS) {
-    const value = limits[field];
-    if (value !== undefined) claim[wire] = value;
-  }
-  return claim;
 }
 
 /**
@@ -44,7 +17,7 @@ export function toLimitsClaim(limits: AuthLimits): Record<string, number> {
  * issuers can add limits before every server knows them; a known key with anything but a
  * non-negative safe integer is refused, since silently dropping it would lift the limit.
  */
-export function parseLimitsClaim(value: unknown): AuthLimits {
+export function parseLimitsClaim(value: unknown): TokenLimits {
   if (value === undefined) return {};
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new AuthError(
@@ -54,7 +27,7 @@ export function parseLimitsClaim(value: unknown): AuthLimits {
   }
   const record = value as Record<string, unknown>;
   const limits: Record<string, number> = {};
-  for (const [wire, field] of LIMIT_KEYS) {
+  for (const [wire, field] of LIMIT_CLAIM_KEYS) {
     if (!Object.hasOwn(record, wire)) continue;
     const n = record[wire];
     if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {

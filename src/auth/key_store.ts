@@ -1,6 +1,7 @@
 import type { JwsAlgorithm } from "../config/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import { candidatesFor, KeyImports, type KeySet, toKeySet } from "./jwks.ts";
+import { errorMessage } from "../util/mod.ts";
 
 /** What made the key store read its source again. */
 export type KeyRefreshTrigger = "unknown-kid" | "max-age" | "file-changed";
@@ -106,7 +107,7 @@ function fileReader(path: string, options: KeyStoreOptions): SourceReader {
 
 function describe(error: unknown): string {
   if (error instanceof DOMException && error.name === "TimeoutError") return "timed out";
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Clock } from "../util/mod.ts";
 import { base64url, importJWK, SignJWT } from "jose";
-import { type AuthLimits, toLimitsClaim } from "./identity.ts";
+import { type TokenLimits, toLimitsClaim } from "../protocol/mod.ts";
 
 /** Issues signed JWTs for clients of this server. */
 export interface TokenMinter {
@@ -13,7 +13,7 @@ export interface MintClaims {
   readonly subject: string;
   /** Binds the token to this `Origin` header value. */
   readonly origin?: string;
-  readonly limits?: AuthLimits;
+  readonly limits?: TokenLimits;
 }
 
 /** Options for {@link createTokenMinter}. */

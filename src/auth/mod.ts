@@ -10,7 +10,7 @@
  */
 export { createAuthorize } from "./authorize.ts";
 export { AUTH_ERROR_CODES, AuthError, type AuthErrorCode, authErrorStatus } from "./errors.ts";
-export { type AuthLimits, type Identity, parseLimitsClaim } from "./identity.ts";
+export { type Identity, parseLimitsClaim } from "./identity.ts";
 export {
   createJwtVerifier,
   type JwtVerifier,

@@ -1,7 +1,7 @@
 import { type AuthConfig, parsePublishableKeys } from "../config/mod.ts";
 import type { Endpoint } from "../http/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { toRejectionResponse } from "../ws/mod.ts";
+import { toErrorResponse } from "../protocol/mod.ts";
 import type { AuthErrorCode } from "./errors.ts";
 import type { TokenMinter } from "./mint.ts";
 import { presentedToken } from "./presented_token.ts";
@@ -18,7 +18,7 @@ function endpointError(
   message: string,
   headers: Record<string, string>,
 ): Response {
-  const response = toRejectionResponse({ status, code, message, retryable: false });
+  const response = toErrorResponse({ status, code, message, retryable: false });
   for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
   return response;
 }

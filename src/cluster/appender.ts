@@ -1,6 +1,6 @@
 import type { Logger } from "../log/mod.ts";
 import type { AppendOutcome, Source, SourceContext } from "../sources/mod.ts";
-import { type PharosEvent, toSeq } from "../stack/mod.ts";
+import { createSeqCounter, type PharosEvent, toSeq } from "../stack/mod.ts";
 import type { ClusterTelemetry, Tracing } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import type { EventLog, LogRecord } from "./event_log.ts";
@@ -52,22 +52,12 @@ function positionOf(event: PharosEvent): string | undefined {
 }
 
 /**
- * Where a source stands after each event, counted as the VM counts `_seq` (the explicit
- * index, else arrival order within the slot), for the source that takes over.
+ * Where a source stands after each event, counted as the VM counts `_seq`, for the source
+ * that takes over.
  */
 function createCursorTracker(): (event: PharosEvent) => string | undefined {
-  let slot: number | undefined;
-  let next = 0;
-  return (event) => {
-    if (event.slot === undefined) return undefined;
-    if (event.slot !== slot) {
-      slot = event.slot;
-      next = 0;
-    }
-    const index = event.index ?? next;
-    next = Math.max(next, index + 1);
-    return toSeq(event.slot, index);
-  };
+  const seqs = createSeqCounter();
+  return (event) => seqs.next(event)?.seq;
 }
 
 /** Creates the appender. */

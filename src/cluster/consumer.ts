@@ -5,6 +5,7 @@ import type { Tracing } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import type { EventLog, LogEntry } from "./event_log.ts";
 import { LOG_START, type LogPosition } from "./position.ts";
+import { errorMessage } from "../util/mod.ts";
 
 /** Entries one read takes at most. */
 const READ_COUNT = 512;
@@ -73,7 +74,7 @@ export function createLogConsumer(options: LogConsumerOptions): LogConsumer {
       if (badEntries++ % 1000 === 0) {
         logger.warn("Cluster log entry {id} is not an event, skipped: {error}", {
           id: entry.id,
-          error: error instanceof Error ? error.message : String(error),
+          error: errorMessage(error),
           skipped: badEntries,
           code: "cluster-bad-entry",
         });

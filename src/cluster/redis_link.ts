@@ -1,5 +1,6 @@
 import { createClient } from "redis";
 import type { Logger } from "../log/mod.ts";
+import { errorMessage } from "../util/mod.ts";
 
 /** A node-redis client as the cluster configures it. */
 export type RedisClient = ReturnType<typeof newClient>;
@@ -57,7 +58,7 @@ export function createRedisLink(url: string, log: Logger): RedisLink {
       log.warn("Redis connection ({role}) failed: {error}", {
         role,
         url: loggableRedisUrl(url),
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
         code: "redis-connection-failed",
       });
     });

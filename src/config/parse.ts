@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { parseCidr } from "../util/mod.ts";
+import { errorMessage, parseCidr } from "../util/mod.ts";
 import { AUTH_MODES, type AuthMode, JWS_ALGORITHMS, type JwsAlgorithm } from "./auth_config.ts";
 import { commandLineProblems } from "./cli.ts";
 import { LOG_FORMATS, type LogFormat } from "./log_config.ts";
@@ -356,7 +356,7 @@ export function parseConfig(sources: ConfigSources): Config {
       flags = parsed.values as Record<string, string | undefined>;
     } catch (error) {
       // What the shape check above lets through (`--port -1`: a value that looks like a flag).
-      problems.push(`command line: ${error instanceof Error ? error.message : String(error)}`);
+      problems.push(`command line: ${errorMessage(error)}`);
     }
   }
 
@@ -378,7 +378,7 @@ export function parseConfig(sources: ConfigSources): Config {
     try {
       config = withValue(config, spec.path.split("."), parseValue(spec, raw, origin)) as Config;
     } catch (error) {
-      problems.push(error instanceof Error ? error.message : String(error));
+      problems.push(errorMessage(error));
     }
   }
   if (problems.length === 0) problems.push(...crossCheck(config));

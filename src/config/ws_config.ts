@@ -76,7 +76,10 @@ export interface WsConfig {
    * @default {300000}
    */
   readonly idleTimeoutMs: number;
-  /** Per-connection limits; a token's `limits` claim may lower them for its holder. */
+  /**
+   * Per-connection limits. A token's `limits` claim replaces them for its holder, up or
+   * down (the issuer is trusted to grant more; see the protocol's `TokenLimits`).
+   */
   readonly limits: WsLimitsConfig;
   /** Checked at the upgrade, before a connection is let in. */
   readonly admission: WsAdmissionConfig;

@@ -1,4 +1,5 @@
 import type { Logger } from "../log/mod.ts";
+import { toJsonResponse } from "../protocol/mod.ts";
 import { noopTracing, type Tracing } from "../telemetry/mod.ts";
 import { bearerToken, type Clock, createTokenCheck, systemClock } from "../util/mod.ts";
 
@@ -67,15 +68,6 @@ export interface RequestInfo {
 /** The one `Deno.serve` handler: HTTP routes plus the WebSocket upgrade. */
 export type HttpHandler = (request: Request, info: RequestInfo) => Promise<Response>;
 
-const JSON_HEADERS = {
-  "content-type": "application/json; charset=utf-8",
-  "cache-control": "no-store",
-};
-
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
-}
-
 /** Formats a peer address as `host:port` (`[v6]:port` for IPv6). */
 export function toPeerAddress(info: RequestInfo): string {
   const { hostname, port } = info.remoteAddr;
@@ -99,9 +91,15 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
     ((_request: Request, remote: RequestInfo["remoteAddr"]) =>
       toPeerAddress({ remoteAddr: remote }));
   const routes = new Map<string, Route>([
-    ["/health", () => json(200, { status: "ok" })],
-    ["/ready", () => state.isReady() ? json(200, { ready: true }) : json(503, { ready: false })],
-    ["/status", async () => json(200, await state.status())],
+    ["/health", () => toJsonResponse(200, { status: "ok" })],
+    [
+      "/ready",
+      () =>
+        state.isReady()
+          ? toJsonResponse(200, { ready: true })
+          : toJsonResponse(503, { ready: false }),
+    ],
+    ["/status", async () => toJsonResponse(200, await state.status())],
   ]);
   const metrics = options.metrics;
   if (metrics !== undefined) {
@@ -141,7 +139,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
     if (adminTokenMatches === undefined || !tokenRoutes.has(path)) return undefined;
     const token = bearerToken(request.headers.get("authorization") ?? "");
     if (token !== undefined && token !== "" && await adminTokenMatches(token)) return undefined;
-    return json(401, {
+    return toJsonResponse(401, {
       error: "admin-token-required",
       message: `${path} requires the admin token as Authorization: Bearer`,
     }, { "www-authenticate": 'Bearer realm="pharos-admin"' });
@@ -158,7 +156,10 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
           path: url.pathname,
           error,
         });
-        return json(500, { error: "internal-error", message: "The request failed on the server" });
+        return toJsonResponse(500, {
+          error: "internal-error",
+          message: "The request failed on the server",
+        });
       }
     }
     const route = routes.get(url.pathname);
@@ -167,17 +168,17 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         return await options.upgrade(request, peer);
       } catch (error) {
         log.error("WebSocket upgrade failed: {error}", { error });
-        return json(400, { error: "bad-upgrade", message: "WebSocket upgrade failed" });
+        return toJsonResponse(400, { error: "bad-upgrade", message: "WebSocket upgrade failed" });
       }
     }
     if (route === undefined) {
-      return json(404, {
+      return toJsonResponse(404, {
         error: "not-found",
         message: `No route for ${request.method} ${url.pathname}`,
       });
     }
     if (request.method !== "GET" && request.method !== "HEAD") {
-      return json(405, {
+      return toJsonResponse(405, {
         error: "method-not-allowed",
         message: `${url.pathname} accepts GET and HEAD`,
       }, {

@@ -3,6 +3,7 @@ import type { PharosEvent } from "../stack/mod.ts";
 import type { OpenSpan } from "../telemetry/mod.ts";
 import { type BatchFailure, CANCEL_CODES, type VmBatchResult } from "../vm/mod.ts";
 import type { IntakeBatch } from "./intake.ts";
+import { errorMessage } from "../util/mod.ts";
 
 /**
  * The pipeline's log lines about the batches it runs: failures at warn and error, and, only
@@ -50,7 +51,7 @@ export function createBatchLogs(
         code: failure.code,
         event_type: event.type,
         ...(event.slot === undefined ? {} : { slot: event.slot }),
-        error: failure.error instanceof Error ? failure.error.message : String(failure.error),
+        error: errorMessage(failure.error),
       };
       const line = cancelled
         ? () => vmLog.error("Handler {entity}.{handler} cancelled ({code}): {error}", properties)

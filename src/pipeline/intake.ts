@@ -1,6 +1,6 @@
 import { PIPELINE_DEFAULTS } from "../config/mod.ts";
 import type { PharosEvent } from "../stack/mod.ts";
-import type { Clock } from "../util/mod.ts";
+import { type Clock, Fifo } from "../util/mod.ts";
 
 /**
  * Events taken from the queue together, in arrival order: `events[i]` came from
@@ -106,8 +106,7 @@ export function createIntake(options: IntakeOptions): Intake {
   const maxBatch = options.maxBatch ?? PIPELINE_DEFAULTS.maxBatchEvents;
   const batchLimit = typeof maxBatch === "number" ? () => maxBatch : maxBatch;
   const detach = options.detach ?? ((fn) => fn());
-  let chunks: Chunk[] = [];
-  let head = 0;
+  const chunks = new Fifo<Chunk>();
   let queued = 0;
   let draining: Promise<void> | undefined;
   let closed = false;
@@ -148,8 +147,8 @@ export function createIntake(options: IntakeOptions): Intake {
     const events: PharosEvent[] = [];
     const sources: string[] = [];
     const completed: (() => void)[] = [];
-    while (events.length < limit && head < chunks.length) {
-      const chunk = chunks[head]!;
+    while (events.length < limit && chunks.size > 0) {
+      const chunk = chunks.peek()!;
       const end = Math.min(chunk.events.length, chunk.next + limit - events.length);
       for (let i = chunk.next; i < end; i++) {
         events.push(chunk.events[i]!);
@@ -158,12 +157,7 @@ export function createIntake(options: IntakeOptions): Intake {
       chunk.next = end;
       if (end < chunk.events.length) break;
       if (chunk.done !== undefined) completed.push(chunk.done);
-      chunks[head] = undefined as unknown as Chunk;
-      head++;
-    }
-    if (head > 1024 && head * 2 > chunks.length) {
-      chunks = chunks.slice(head);
-      head = 0;
+      chunks.shift();
     }
     queued -= events.length;
     return { batch: { events, sources }, completed };
@@ -194,8 +188,7 @@ export function createIntake(options: IntakeOptions): Intake {
       for (const done of completed) done();
       await yieldIfSliceSpent();
     }
-    chunks = [];
-    head = 0;
+    chunks.clear();
   }
 
   function kick(): void {

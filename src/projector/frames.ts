@@ -1,4 +1,5 @@
 import type { ViewMode } from "../bus/mod.ts";
+import { dataFrameHead } from "../protocol/mod.ts";
 
 const encoder = new TextEncoder();
 
@@ -17,7 +18,7 @@ export type PatchFrameEncoder = (
  * JSON once per distinct list (the VM hands the same array for the same paths).
  */
 export function createPatchFrameEncoder(mode: ViewMode, view: string): PatchFrameEncoder {
-  const head = `{"mode":"${mode}","entity":${JSON.stringify(view)},"op":"patch","key":`;
+  const head = `${dataFrameHead(mode, view, "patch")},"key":`;
   let lastAppend: readonly string[] | undefined;
   let lastAppendPart = "";
   return (key, dataJson, append, seq) => {
@@ -47,17 +48,15 @@ export function encodePatchFrame(
 /** Builds an `upsert` frame of a derived view, carrying the full entity. */
 export function encodeUpsertFrame(view: string, key: string, data: unknown): Uint8Array {
   return encoder.encode(
-    `{"mode":"list","entity":${JSON.stringify(view)},"op":"upsert","key":${
-      JSON.stringify(key)
-    },"data":${JSON.stringify(data)}}`,
+    `${dataFrameHead("list", view, "upsert")},"key":${JSON.stringify(key)},"data":${
+      JSON.stringify(data)
+    }}`,
   );
 }
 
 /** Builds a `delete` frame of a derived view, for a key that left the window. */
 export function encodeDeleteFrame(view: string, key: string): Uint8Array {
   return encoder.encode(
-    `{"mode":"list","entity":${JSON.stringify(view)},"op":"delete","key":${
-      JSON.stringify(key)
-    },"data":null}`,
+    `${dataFrameHead("list", view, "delete")},"key":${JSON.stringify(key)},"data":null}`,
   );
 }

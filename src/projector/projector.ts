@@ -8,7 +8,7 @@ import type {
 } from "../bus/mod.ts";
 import { PROJECTOR_DEFAULTS } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { compareSeq, type Stack } from "../stack/mod.ts";
+import { compareSeq, DERIVED_VIEW_TAKE, type Stack } from "../stack/mod.ts";
 import {
   noopTracing,
   type OpenSpan,
@@ -172,7 +172,7 @@ export function createProjector(options: ProjectorOptions): Projector {
         mode: "list",
         kind: "derived",
         sort: { field: options.paths.segments(view.sortBy), order: view.order ?? "asc" },
-        defaultTake: view.take ?? 100,
+        defaultTake: view.take ?? DERIVED_VIEW_TAKE,
       };
       views.set(info.id, info);
       derived.push(

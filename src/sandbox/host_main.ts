@@ -8,7 +8,7 @@
  */
 import { isStack, type PharosEvent, type Stack } from "../stack/mod.ts";
 import { noopTelemetry, type VmTelemetry } from "../telemetry/mod.ts";
-import { systemClock } from "../util/mod.ts";
+import { errorMessage, systemClock } from "../util/mod.ts";
 import { createVm, encodeRaw, type Vm } from "../vm/mod.ts";
 import { toManifest } from "./manifest.ts";
 import {
@@ -42,7 +42,7 @@ function send(message: HostMessage): void {
 
 function messageOf(error: unknown): [string, string] {
   const name = error instanceof Error ? error.name : "Error";
-  const text = error instanceof Error ? error.message : String(error);
+  const text = errorMessage(error);
   return [name, text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}…` : text];
 }
 

@@ -1,5 +1,5 @@
 import { parseEvent, type PharosEvent } from "../stack/mod.ts";
-import { truncate } from "./_http_error.ts";
+import { errorMessage, truncate } from "../util/mod.ts";
 
 /** Why one event of a batch was refused: `line` (1-based) for NDJSON, `index` for arrays. */
 export type EventError =
@@ -66,7 +66,7 @@ export function toText(bytes: BufferSource): string {
 }
 
 function messageOf(error: unknown): string {
-  return truncate(error instanceof Error ? error.message : String(error));
+  return truncate(errorMessage(error));
 }
 
 function parseJson(text: string): unknown {

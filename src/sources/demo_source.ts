@@ -3,6 +3,7 @@ import type { Logger } from "../log/mod.ts";
 import type { PharosEvent } from "../stack/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import type { Source, SourceContext } from "./types.ts";
+import { errorMessage } from "../util/mod.ts";
 
 /** Options for {@link createDemoSource}. */
 export interface DemoSourceOptions {
@@ -107,7 +108,7 @@ export function createDemoSource(options: DemoSourceOptions): Source {
       tick = emitDue(context).then(
         () => schedule(context),
         (error) => {
-          context.onStatus("error", error instanceof Error ? error.message : String(error));
+          context.onStatus("error", errorMessage(error));
           schedule(context);
         },
       );

@@ -1,7 +1,7 @@
 import type { Logger } from "../log/mod.ts";
 import { isTraceparent, type PharosEvent } from "../stack/mod.ts";
-import { bearerToken, type Clock, createTokenCheck } from "../util/mod.ts";
-import { toErrorResponse, toJsonResponse, truncate } from "./_http_error.ts";
+import { bearerToken, type Clock, createTokenCheck, errorMessage, truncate } from "../util/mod.ts";
+import { CloseCode, toErrorResponse, toJsonResponse } from "../protocol/mod.ts";
 import {
   type Batch,
   BodyTooLargeError,
@@ -54,14 +54,6 @@ export interface IngestSource extends Source {
    */
   handle(request: Request, peer: string): Promise<Response>;
 }
-
-/** WebSocket close codes the ingest endpoint sends (RFC 6455's, like the ws component's). */
-export const IngestCloseCode = Object.freeze({
-  /** The source stopped (server shutting down). */
-  GoingAway: 1001,
-  /** A message over `maxBodyBytes`. */
-  MessageTooBig: 1009,
-});
 
 /** Seconds a producer should wait after a 503 before sending again. */
 const RETRY_AFTER_SECONDS = 1;
@@ -260,7 +252,7 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
           retryable: false,
         });
       }
-      const message = truncate(error instanceof Error ? error.message : String(error));
+      const message = truncate(errorMessage(error));
       warn("invalid-body", "Ingest body from {peer} refused: {error}", { peer, error: message });
       return toErrorResponse({ status: 400, code: "invalid-body", message, retryable: false });
     }
@@ -342,14 +334,14 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
         maxBytes,
       });
       sockets.delete(transport);
-      transport.close(IngestCloseCode.MessageTooBig, `message-too-big: over ${maxBytes} bytes`);
+      transport.close(CloseCode.MessageTooBig, `message-too-big: over ${maxBytes} bytes`);
       return;
     }
     let batch: Batch;
     try {
       batch = parseMessage(typeof data === "string" ? data : toText(data));
     } catch (error) {
-      const message = truncate(error instanceof Error ? error.message : String(error));
+      const message = truncate(errorMessage(error));
       batch = { events: [], errors: [{ index: 0, error: message }], rejected: 1 };
     }
     const outcome = offer(batch.events);
@@ -427,7 +419,7 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
       return upgrade(request, {
         onOpen(transport) {
           if (context === undefined) {
-            transport.close(IngestCloseCode.GoingAway, "server shutting down");
+            transport.close(CloseCode.GoingAway, "server shutting down");
             return;
           }
           open = transport;
@@ -455,7 +447,7 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
       return toErrorResponse({
         status: 400,
         code: "invalid-upgrade",
-        message: truncate(error instanceof Error ? error.message : String(error)),
+        message: truncate(errorMessage(error)),
         retryable: false,
       });
     }
@@ -475,7 +467,7 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
       if (context === undefined) return Promise.resolve();
       for (const transport of sockets) {
         try {
-          transport.close(IngestCloseCode.GoingAway, "server shutting down");
+          transport.close(CloseCode.GoingAway, "server shutting down");
         } catch (error) {
           log.debug("Cannot close an ingest socket: {error}", { source: name, error });
         }

@@ -6,7 +6,6 @@ export { type Backoff, type BackoffOptions, createBackoff } from "./backoff.ts";
 export { createDemoSource, type DemoSourceOptions } from "./demo_source.ts";
 export {
   createIngestSource,
-  IngestCloseCode,
   type IngestSource,
   type IngestSourceOptions,
 } from "./ingest_source.ts";
@@ -23,7 +22,6 @@ export type {
 } from "./types.ts";
 export {
   createUpstreamSource,
-  UpstreamCloseCode,
   type UpstreamSource,
   type UpstreamSourceOptions,
 } from "./upstream_source.ts";

@@ -1,9 +1,10 @@
 import type { Logger } from "../log/mod.ts";
-import { compareSeq, isSeq, parseEvent, type PharosEvent, toSeq } from "../stack/mod.ts";
+import { compareSeq, createSeqCounter, isSeq, parseEvent, type PharosEvent } from "../stack/mod.ts";
 import type { Clock } from "../util/mod.ts";
-import { truncate } from "./_http_error.ts";
+import { truncate } from "../util/mod.ts";
 import { createLineSplitter, type Line } from "./_lines.ts";
 import type { Source, SourceContext } from "./types.ts";
+import { errorMessage } from "../util/mod.ts";
 
 /** Options for {@link createReplaySource}. */
 export interface ReplaySourceOptions {
@@ -113,9 +114,8 @@ export function createReplaySource(options: ReplaySourceOptions): Source {
     let events = 0;
     let skipped = 0;
     let resumed = 0;
-    // Per-slot arrival counter, as the VM keeps it.
-    let lastSlot: number | undefined;
-    let nextIndex = 0;
+    // `_seq` numbering as the VM keeps it.
+    const seqs = createSeqCounter();
     // The position of the latest slotted line, for lines without a slot when resuming.
     let position: string | undefined;
     // Recorded pace: monotonic time and timestamp of the first timed event delivered.
@@ -134,16 +134,7 @@ export function createReplaySource(options: ReplaySourceOptions): Source {
         };
       });
 
-    const seqFor = (event: PharosEvent): string | undefined => {
-      if (event.slot === undefined) return undefined;
-      if (event.slot !== lastSlot) {
-        lastSlot = event.slot;
-        nextIndex = 0;
-      }
-      const index = event.index ?? nextIndex;
-      nextIndex = Math.max(nextIndex, index + 1);
-      return toSeq(event.slot, index);
-    };
+    const seqFor = (event: PharosEvent): string | undefined => seqs.next(event)?.seq;
 
     const skip = (line: number, error: string) => {
       skipped++;
@@ -234,9 +225,7 @@ export function createReplaySource(options: ReplaySourceOptions): Source {
       }
     } catch (error) {
       if (state.stopping) return;
-      const message = `Cannot replay ${file}: ${
-        truncate(error instanceof Error ? error.message : String(error))
-      }`;
+      const message = `Cannot replay ${file}: ${truncate(errorMessage(error))}`;
       log.error("Replay of {file} failed at event {events}: {error}", {
         source: name,
         file,
@@ -268,9 +257,7 @@ export function createReplaySource(options: ReplaySourceOptions): Source {
     try {
       handle = await Deno.open(file, { read: true });
     } catch (error) {
-      const message = `Cannot open replay file ${file}: ${
-        truncate(error instanceof Error ? error.message : String(error))
-      }`;
+      const message = `Cannot open replay file ${file}: ${truncate(errorMessage(error))}`;
       log.error("{message}", { source: name, file, message });
       state.ended = true;
       context.onStatus("error", message);

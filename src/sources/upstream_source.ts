@@ -1,27 +1,16 @@
 import type { Logger } from "../log/mod.ts";
-import { compareSeq, isSeq, parseEvent, type PharosEvent, toSeq } from "../stack/mod.ts";
-import type { Clock } from "../util/mod.ts";
+import {
+  compareSeq,
+  createSeqCounter,
+  isSeq,
+  parseEvent,
+  type PharosEvent,
+  type SeqCounter,
+} from "../stack/mod.ts";
+import { CloseCode } from "../protocol/mod.ts";
+import { type Clock, errorMessage, Fifo } from "../util/mod.ts";
 import { createBackoff } from "./backoff.ts";
 import type { Source, SourceContext, SourceStatus } from "./types.ts";
-
-/**
- * Close codes the upstream source sends. Browsers' and Deno's `WebSocket.close` accept
- * only 1000 and 3000–4999, so the protocol codes a client would mean (1008, 1011) are
- * sent as their 40xx mirror in the private-use range.
- *
- * | Code | Name           | When                                                         |
- * | ---- | -------------- | ------------------------------------------------------------ |
- * | 1000 | Normal         | `stop()`                                                     |
- * | 4008 | Overflow       | more than `maxQueuedEvents` waiting (1008 policy violation)  |
- * | 4011 | DeliveryFailed | the sink rejected an event (1011 internal error); resume     |
- */
-export const UpstreamCloseCode = Object.freeze(
-  {
-    Normal: 1000,
-    Overflow: 4008,
-    DeliveryFailed: 4011,
-  } as const,
-);
 
 /** Options for {@link createUpstreamSource}. */
 export interface UpstreamSourceOptions {
@@ -82,9 +71,8 @@ interface Session {
   ending: boolean;
   /** Message of the last `error` event, for the status line. */
   error: string | undefined;
-  /** Arrival-order numbering within a slot, as the VM's: reset when the slot changes. */
-  lastSlot: number | undefined;
-  nextIndex: number;
+  /** `_seq` numbering of this connection's events, as the VM's. */
+  readonly seqs: SeqCounter;
   readonly closed: Promise<void>;
   readonly markClosed: () => void;
   /** Gives up on a closing handshake that never completes (see `endSession`). */
@@ -103,7 +91,7 @@ function toLoggableUrl(url: URL): string {
 }
 
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }
 
 function withCursor(value: unknown, cursor: string | undefined): unknown {
@@ -198,17 +186,13 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
   let generation = 0;
   let current: Session | undefined;
   let reconnectTimer: Disposable | undefined;
-  let queue: QueuedEvent[] = [];
-  let head = 0;
+  const queue = new Fifo<QueuedEvent>();
   let draining: Promise<void> | undefined;
   let invalidEvents = 0;
   let duplicateEvents = 0;
 
-  const pending = () => queue.length - head;
-  const clearQueue = () => {
-    queue = [];
-    head = 0;
-  };
+  const pending = () => queue.size;
+  const clearQueue = () => queue.clear();
 
   function report(status: SourceStatus, message?: string): void {
     try {
@@ -309,8 +293,7 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
       openedAt: undefined,
       ending: false,
       error: undefined,
-      lastSlot: undefined,
-      nextIndex: 0,
+      seqs: createSeqCounter(),
       closed,
       markClosed,
       closeTimer: undefined,
@@ -401,16 +384,11 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
 
   /** Gives an event with a slot its `_seq`, numbering it by arrival if it has no index. */
   function toQueued(session: Session, event: PharosEvent): QueuedEvent {
-    if (event.slot === undefined) return { event, seq: undefined };
-    if (event.slot !== session.lastSlot) {
-      session.lastSlot = event.slot;
-      session.nextIndex = 0;
-    }
-    const index = event.index ?? session.nextIndex;
-    session.nextIndex = Math.max(session.nextIndex, index + 1);
+    const numbered = session.seqs.next(event);
+    if (numbered === undefined) return { event, seq: undefined };
     return {
-      event: event.index === undefined ? { ...event, index } : event,
-      seq: toSeq(event.slot, index),
+      event: event.index === undefined ? { ...event, index: numbered.index } : event,
+      seq: numbered.seq,
     };
   }
 
@@ -462,12 +440,12 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
           source: name,
           queued: pending() + items.length,
           limit: maxQueuedEvents,
-          code: String(UpstreamCloseCode.Overflow),
+          code: String(CloseCode.UpstreamOverflow),
           cursor: cursor ?? null,
         },
       );
       clearQueue();
-      endSession(session, UpstreamCloseCode.Overflow, "queue overflow");
+      endSession(session, CloseCode.UpstreamOverflow, "queue overflow");
       return;
     }
     for (const item of items) queue.push(item);
@@ -475,14 +453,8 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
   }
 
   async function drain(run: number, sink: SourceContext["sink"]): Promise<void> {
-    while (running && run === generation && head < queue.length) {
-      const item = queue[head]!;
-      queue[head] = undefined as unknown as QueuedEvent;
-      head++;
-      if (head > 1024 && head * 2 > queue.length) {
-        queue = queue.slice(head);
-        head = 0;
-      }
+    while (running && run === generation && queue.size > 0) {
+      const item = queue.shift()!;
       if (isDelivered(item)) {
         duplicateEvents++;
         continue;
@@ -497,7 +469,7 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
         );
         clearQueue();
         if (current !== undefined) {
-          endSession(current, UpstreamCloseCode.DeliveryFailed, "delivery failed");
+          endSession(current, CloseCode.UpstreamDeliveryFailed, "delivery failed");
         }
         return;
       }
@@ -565,7 +537,7 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
       if (session !== undefined) {
         session.closeTimer?.[Symbol.dispose]();
         session.closeTimer = undefined;
-        closeSocket(session, UpstreamCloseCode.Normal, "source stopped");
+        closeSocket(session, CloseCode.Normal, "source stopped");
         await waitClosed(session);
       }
       while (draining !== undefined) await draining;

@@ -1,13 +1,10 @@
 import assert from "node:assert/strict";
+import { CloseCode } from "../protocol/mod.ts";
 import { FakeClock } from "../../tests/fakes/fake_clock.ts";
 import { createRecorder, event, positions } from "../../tests/fakes/upstream_recorder.ts";
 import { nextTurn, until } from "../../tests/wait.ts";
 import { getLogger } from "../log/mod.ts";
-import {
-  createUpstreamSource,
-  UpstreamCloseCode,
-  type UpstreamSourceOptions,
-} from "./upstream_source.ts";
+import { createUpstreamSource, type UpstreamSourceOptions } from "./upstream_source.ts";
 
 const log = getLogger(["pharos", "sources", "upstream"]);
 
@@ -199,7 +196,7 @@ Deno.test("upstream source timing and resume (fake clock)", async (t) => {
       recorder.failOnce(new Error("pipeline hiccup"));
       first.receive([event(1, 1), event(1, 2)]);
       await until(() => first.closedWith !== undefined, "the close");
-      assert.deepEqual(first.closedWith, [UpstreamCloseCode.DeliveryFailed, "delivery failed"]);
+      assert.deepEqual(first.closedWith, [CloseCode.UpstreamDeliveryFailed, "delivery failed"]);
 
       // The upstream never answers the close: the source gives up on it after 500 ms.
       upstream.clock.advance(499);
@@ -212,7 +209,7 @@ Deno.test("upstream source timing and resume (fake clock)", async (t) => {
       second.open();
       assert.deepEqual(JSON.parse(second.sent[0]!), { from: "1:000000000000" });
       // The abandoned socket closing late changes nothing.
-      first.closed(UpstreamCloseCode.DeliveryFailed, "");
+      first.closed(CloseCode.UpstreamDeliveryFailed, "");
       assert.equal(recorder.kinds().at(-1), "connected");
       second.receive([event(1, 0), event(1, 1), event(1, 2)]);
       await until(() => recorder.delivered.length === 3, "the resumed events");

@@ -5,7 +5,14 @@
 export { BASE_VIEW_NAMES, defineStack, isStack, MAX_TAKE, validateStack } from "./define_stack.ts";
 export { demoStack, type DemoTransfer } from "./demo_stack.ts";
 export { isTraceparent, parseEvent } from "./event.ts";
-export { compareSeq, isSeq, toSeq } from "./seq.ts";
+export {
+  compareSeq,
+  createSeqCounter,
+  isSeq,
+  type SeqCounter,
+  type SeqCounterState,
+  toSeq,
+} from "./seq.ts";
 export { loadStack, toModuleUrl } from "./load.ts";
 export {
   describePermissions,
@@ -25,3 +32,4 @@ export type {
   Stack,
   StackDefinition,
 } from "./types.ts";
+export { DERIVED_VIEW_TAKE } from "./types.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { compareSeq, isSeq, toSeq } from "./mod.ts";
+import { compareSeq, createSeqCounter, isSeq, toSeq } from "./mod.ts";
 
 Deno.test("_seq cursors", async (t) => {
   await t.step("toSeq pads the index to 12 digits", () => {
@@ -39,5 +39,47 @@ Deno.test("_seq cursors", async (t) => {
     ) {
       assert.equal(isSeq(bad), false, String(bad));
     }
+  });
+});
+
+Deno.test("a seq counter numbers events within their slot", async (t) => {
+  await t.step("arrival order, its own index when it has one, never backwards", () => {
+    const counter = createSeqCounter();
+    const seqs = [
+      { slot: 5 },
+      { slot: 5 },
+      { slot: 5, index: 7 },
+      { slot: 5 },
+      { slot: 5, index: 2 },
+      { slot: 5 },
+      { slot: 6 },
+    ].map((event) => counter.next(event)?.seq);
+    assert.deepEqual(seqs, [
+      toSeq(5, 0),
+      toSeq(5, 1),
+      toSeq(5, 7),
+      toSeq(5, 8),
+      toSeq(5, 2),
+      toSeq(5, 9),
+      toSeq(6, 0),
+    ]);
+  });
+
+  await t.step("no slot, or a slot or index that is not a position, gives or counts none", () => {
+    const counter = createSeqCounter();
+    assert.equal(counter.next({}), undefined);
+    assert.equal(counter.next({ slot: -1 }), undefined);
+    assert.equal(counter.next({ slot: 1.5 }), undefined);
+    assert.deepEqual(counter.next({ slot: 3, index: -4 }), { seq: toSeq(3, 0), index: 0 });
+  });
+
+  await t.step("its state is saved and restored", () => {
+    const one = createSeqCounter();
+    one.next({ slot: 8 });
+    one.next({ slot: 8 });
+    const two = createSeqCounter();
+    two.restore(one.state());
+    assert.deepEqual(two.state(), { slot: 8, next: 2 });
+    assert.equal(two.next({ slot: 8 })?.seq, toSeq(8, 2));
   });
 });

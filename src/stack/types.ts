@@ -42,13 +42,16 @@ export type Handler = (
 /** Sort order of a derived view. */
 export type SortOrder = "asc" | "desc";
 
+/** A derived view's window size when neither the subscriber nor the stack gives a `take`. */
+export const DERIVED_VIEW_TAKE = 100;
+
 /** A derived sorted view over an entity's list: a window of entities ordered by one field. */
 export interface DerivedViewDefinition {
   /** Dotted path of the sort field, e.g. `lastTransfer.slot`. */
   readonly sortBy: string;
   /** Default `asc`. */
   readonly order?: SortOrder;
-  /** Window size when the subscriber gives no `take`; default 100. */
+  /** Window size when the subscriber gives no `take`; default {@link DERIVED_VIEW_TAKE}. */
   readonly take?: number;
 }
 

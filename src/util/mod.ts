@@ -1,11 +1,13 @@
 /**
- * Shared building blocks with no dependencies: clock, ids, task tracker, LRU map.
+ * Shared building blocks with no dependencies: clock, ids, task tracker, LRU map, error text.
  * @module
  */
 export { type Clock, systemClock } from "./clock.ts";
 export { type Ids, randomIds } from "./ids.ts";
+export { Fifo } from "./fifo.ts";
 export { LruMap } from "./lru.ts";
 export { createTaskTracker, type TaskErrorHandler, type TaskTracker } from "./tasks.ts";
 export { yieldToIo } from "./yield.ts";
 export { bearerToken, createTokenCheck } from "./token_check.ts";
 export { type Cidr, cidrContains, parseCidr, parseIp } from "./ip.ts";
+export { errorMessage, truncate } from "./errors.ts";

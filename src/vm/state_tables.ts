@@ -5,11 +5,12 @@ import {
 } from "../telemetry/mod.ts";
 import { LruMap } from "../util/mod.ts";
 import {
+  createSeqCounter,
   type EntityDefinition,
   type Patch,
   type PharosEvent,
+  type SeqCounterState,
   type Stack,
-  toSeq,
 } from "../stack/mod.ts";
 import { toErrorCode } from "./handler_run.ts";
 import { appendPathsIn, mergePatch } from "./merge.ts";
@@ -34,7 +35,7 @@ export interface Mutation {
 export interface VmState {
   readonly tables: Readonly<Record<string, readonly (readonly [string, unknown])[]>>;
   /** The slot of the last event with one, and the next arrival index within it. */
-  readonly seq: { readonly slot: number | null; readonly next: number };
+  readonly seq: SeqCounterState;
 }
 
 /** A handler run that did not produce a mutation. */
@@ -216,9 +217,7 @@ export function createStateTables(options: StateTablesOptions): StateTables {
     };
   });
   const byName = new Map(entities.map((runtime) => [runtime.name, runtime]));
-  // Per-slot arrival counter for events without an explicit index.
-  let lastSlot: number | undefined;
-  let nextIndex = 0;
+  const seqs = createSeqCounter();
 
   function fail(
     out: BatchOutput,
@@ -237,21 +236,7 @@ export function createStateTables(options: StateTablesOptions): StateTables {
   return {
     entities,
     runtime: (entity) => byName.get(entity),
-    seqFor(event) {
-      if (typeof event.slot !== "number" || !Number.isSafeInteger(event.slot) || event.slot < 0) {
-        return undefined;
-      }
-      if (event.slot !== lastSlot) {
-        lastSlot = event.slot;
-        nextIndex = 0;
-      }
-      const index = typeof event.index === "number" && Number.isSafeInteger(event.index) &&
-          event.index >= 0
-        ? event.index
-        : nextIndex;
-      nextIndex = Math.max(nextIndex, index + 1);
-      return toSeq(event.slot, index);
-    },
+    seqFor: (event) => seqs.next(event)?.seq,
     exportState(encode) {
       const tables: Record<string, (readonly [string, unknown])[]> = {};
       for (const runtime of entities) {
@@ -259,7 +244,7 @@ export function createStateTables(options: StateTablesOptions): StateTables {
           [key, encode(state)] as const
         );
       }
-      return { tables, seq: { slot: lastSlot ?? null, next: nextIndex } };
+      return { tables, seq: seqs.state() };
     },
     importState(state, decode) {
       for (const runtime of entities) {
@@ -272,8 +257,7 @@ export function createStateTables(options: StateTablesOptions): StateTables {
           telemetry.stateTableAtCapacity(runtime.name, runtime.atCapacity);
         }
       }
-      lastSlot = state.seq.slot ?? undefined;
-      nextIndex = state.seq.next;
+      seqs.restore(state.seq);
     },
     fail,
     failWith(out, at, runtime, handler, error) {

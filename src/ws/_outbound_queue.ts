@@ -1,4 +1,4 @@
-import type { Clock } from "../util/mod.ts";
+import { type Clock, Fifo } from "../util/mod.ts";
 import type { Transport } from "./transport.ts";
 import type { Pumpable, SendScheduler } from "./send_scheduler.ts";
 
@@ -67,8 +67,7 @@ export class OutboundQueue implements Pumpable {
   readonly #limits: QueueLimits;
   readonly #events: QueueEvents;
   readonly #scheduler: SendScheduler | undefined;
-  #items: Outgoing[] = [];
-  #head = 0;
+  readonly #items = new Fifo<Outgoing>();
   #bytes = 0;
   #drainTimer: Disposable | undefined;
   #closed = false;
@@ -89,7 +88,7 @@ export class OutboundQueue implements Pumpable {
 
   /** Frames waiting. */
   get frames(): number {
-    return this.#items.length - this.#head;
+    return this.#items.size;
   }
 
   /** Bytes waiting. */
@@ -160,8 +159,7 @@ export class OutboundQueue implements Pumpable {
     this.#closed = true;
     this.#drainTimer?.[Symbol.dispose]();
     this.#drainTimer = undefined;
-    this.#items = [];
-    this.#head = 0;
+    this.#items.clear();
     this.#bytes = 0;
   }
 
@@ -172,7 +170,7 @@ export class OutboundQueue implements Pumpable {
    */
   #held(): boolean {
     if (this.frames === 0) return false;
-    return this.#drainTimer !== undefined || this.#items[this.#head]!.data === undefined;
+    return this.#drainTimer !== undefined || this.#items.peek()!.data === undefined;
   }
 
   #full(incomingBytes: number): boolean {
@@ -221,7 +219,7 @@ export class OutboundQueue implements Pumpable {
     let buffered = transport.bufferedAmount;
     this.#startedEmpty = buffered === 0;
     const highWater = this.#limits.socketHighWaterBytes;
-    while (this.#head < this.#items.length) {
+    while (this.#items.size > 0) {
       if (buffered > highWater && (buffered = transport.bufferedAmount) > highWater) {
         this.#drainTimer = this.#clock.setTimer(DRAIN_POLL_MS, () => {
           this.#drainTimer = undefined;
@@ -233,7 +231,7 @@ export class OutboundQueue implements Pumpable {
         }
         break;
       }
-      const item = this.#items[this.#head]!;
+      const item = this.#items.peek()!;
       if (item.data === undefined) break; // a snapshot batch still compressing
       try {
         transport.send(item.data);
@@ -241,24 +239,16 @@ export class OutboundQueue implements Pumpable {
         this.#events.onSendError(error);
         return sent;
       }
-      this.#items[this.#head] = undefined as unknown as Outgoing; // let the bytes go
-      this.#head++;
+      this.#items.shift();
       this.#bytes -= item.bytes;
       buffered += item.bytes;
       sentBytes += item.bytes;
       sent++;
     }
     if (sent > 0) this.#events.onSent(sent, sentBytes);
-    if (this.#head === this.#items.length) {
-      this.#items = [];
-      this.#head = 0;
-      if (this.#blocked) {
-        this.#blocked = false;
-        this.#events.onUnblocked?.();
-      }
-    } else if (this.#head > 1024) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
+    if (this.#items.size === 0 && this.#blocked) {
+      this.#blocked = false;
+      this.#events.onUnblocked?.();
     }
     return sent;
   }

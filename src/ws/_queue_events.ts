@@ -1,7 +1,7 @@
 import type { Logger } from "../log/mod.ts";
 import type { WsTelemetry } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
-import { CloseCode } from "./close_codes.ts";
+import { CloseCode } from "../protocol/mod.ts";
 import type { ErrorFrame } from "./codec.ts";
 import { MinuteCounter } from "./_minute_counter.ts";
 import type { QueueEvents, QueueLimits } from "./_outbound_queue.ts";

@@ -2,6 +2,7 @@ import type { Bus, ViewDirectory, ViewInfo } from "../bus/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { noopTracing, type Tracing, type WsTelemetry } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
+import { DERIVED_VIEW_TAKE } from "../stack/mod.ts";
 import { encodeSubscribedFrame, type ErrorFrame, type SubscribeMessage } from "./codec.ts";
 import type { OutboundQueue } from "./_outbound_queue.ts";
 import { roundSeconds, type SessionLog, subscribeParameters } from "./_session_log.ts";
@@ -215,7 +216,7 @@ export class Subscriptions {
     const openedAt = this.#o.clock.monotonic();
     const window = this.#o.directory.openWindow(info.id, {
       skip: message.skip ?? 0,
-      take: message.take ?? info.defaultTake ?? 100,
+      take: message.take ?? info.defaultTake ?? DERIVED_VIEW_TAKE,
     });
     const key = message.key;
     if (message.withSnapshot !== false) {

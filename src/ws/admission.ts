@@ -1,14 +1,5 @@
 import { type Clock, LruMap } from "../util/mod.ts";
-import type { HandshakeRejection } from "./rejection.ts";
-
-/** Per-client limits a token may set (docs/protocol.md §8 `limits` claim); unset ones use the server's. */
-export interface ClientLimits {
-  readonly maxConnections?: number;
-  readonly maxSubscriptions?: number;
-  readonly maxSnapshotRows?: number;
-  readonly maxMessagesPerMinute?: number;
-  readonly maxBytesPerMinute?: number;
-}
+import type { ErrorAnswer, TokenLimits } from "../protocol/mod.ts";
 
 /** Outcome of a successful `refresh_auth`: the new expiry, unix seconds. */
 export interface Refreshed {
@@ -22,7 +13,7 @@ export interface Admitted {
   readonly subject?: string;
   /** When the credentials expire, unix seconds: the session then ends with `token-expired`. */
   readonly expiresAt?: number;
-  readonly limits?: ClientLimits;
+  readonly limits?: TokenLimits;
   /**
    * Checks a `refresh_auth` token (same subject); rejects with an Error whose `code` says
    * why. Absent: in-band refresh is not supported for these credentials.
@@ -61,7 +52,7 @@ export type AdmissionLimit =
 /** A refusal, with the limit that caused it. */
 export interface Refusal {
   readonly limit: AdmissionLimit;
-  readonly rejection: HandshakeRejection;
+  readonly rejection: ErrorAnswer;
 }
 
 /** Handshake windows remembered at most (one per recent client IP); older ones are forgotten. */

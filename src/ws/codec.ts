@@ -1,5 +1,6 @@
 import type { SnapshotEntity, ViewInfo } from "../bus/mod.ts";
 import { isSeq } from "../stack/mod.ts";
+import { dataFrameHead, subscribedFrameHead } from "../protocol/mod.ts";
 
 /** A client message the server could not accept; the socket stays open. */
 export class ProtocolError extends Error {
@@ -142,9 +143,7 @@ const encoder = new TextEncoder();
 /** The `subscribed` acknowledgement (binary data frame). */
 export function encodeSubscribedFrame(info: ViewInfo): Uint8Array {
   const sort = info.sort === undefined ? "" : `,"sort":${JSON.stringify(info.sort)}`;
-  return encoder.encode(
-    `{"op":"subscribed","view":${JSON.stringify(info.id)},"mode":"${info.mode}"${sort}}`,
-  );
+  return encoder.encode(`${subscribedFrameHead(info.id, info.mode)}${sort}}`);
 }
 
 /** First snapshot batch size; later batches are {@link SNAPSHOT_BATCH}. */
@@ -164,15 +163,14 @@ export function encodeSnapshotBatches(
   entities: readonly SnapshotEntity[],
 ): Uint8Array[] {
   const batches: Uint8Array[] = [];
+  const head = dataFrameHead(info.mode, info.id, "snapshot");
   let start = 0;
   while (start < entities.length) {
     const size = start === 0 ? FIRST_SNAPSHOT_BATCH : SNAPSHOT_BATCH;
     const slice = entities.slice(start, start + size);
     start += slice.length;
     batches.push(encoder.encode(
-      `{"mode":"${info.mode}","entity":${JSON.stringify(info.id)},"op":"snapshot","data":${
-        JSON.stringify(slice)
-      },"complete":${start >= entities.length}}`,
+      `${head},"data":${JSON.stringify(slice)},"complete":${start >= entities.length}}`,
     ));
   }
   return batches;

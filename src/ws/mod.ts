@@ -7,14 +7,12 @@ export {
   type AdmissionLimit,
   type AdmissionLimits,
   type Admitted,
-  type ClientLimits,
   ipOf,
   NO_ADMISSION_LIMITS,
   type Refreshed,
   type Refusal,
   type Slot,
 } from "./admission.ts";
-export { CloseCode, toCloseReason } from "./close_codes.ts";
 export {
   type ClientMessage,
   encodeErrorFrame,
@@ -31,7 +29,6 @@ export {
   type SubscribeMessage,
 } from "./codec.ts";
 export { type SocketEvents, upgradeToSocket } from "./deno_socket.ts";
-export { type HandshakeRejection, toRejectionResponse } from "./rejection.ts";
 export {
   type Authorize,
   createWsServer,

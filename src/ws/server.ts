@@ -3,9 +3,8 @@ import { WS_DEFAULTS } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { noopTracing, type OpenSpan, type Tracing, type WsTelemetry } from "../telemetry/mod.ts";
 import type { Clock, Ids } from "../util/mod.ts";
-import { CloseCode } from "./close_codes.ts";
+import { CloseCode, type ErrorAnswer, toErrorResponse } from "../protocol/mod.ts";
 import { type SocketEvents, upgradeToSocket } from "./deno_socket.ts";
-import { type HandshakeRejection, toRejectionResponse } from "./rejection.ts";
 import type { SendScheduler } from "./send_scheduler.ts";
 import {
   Admission,
@@ -17,6 +16,7 @@ import {
 } from "./admission.ts";
 import { Session, type SessionLimits } from "./session.ts";
 import type { Transport } from "./transport.ts";
+import { errorMessage } from "../util/mod.ts";
 
 /** Decides whether an upgrade may proceed; the seam for authentication. */
 /**
@@ -28,10 +28,10 @@ export type Authorize = (
   request: Request,
   peer: string,
 ) =>
-  | HandshakeRejection
+  | ErrorAnswer
   | Admitted
   | undefined
-  | Promise<HandshakeRejection | Admitted | undefined>;
+  | Promise<ErrorAnswer | Admitted | undefined>;
 
 /** Turns a request into socket events; defaults to the real Deno upgrade. */
 export type Upgrader = (request: Request, events: SocketEvents) => Response;
@@ -86,7 +86,7 @@ export interface WsServer {
   /** The WebSocket part of `GET /status`. */
   status(): WsStatus;
   /** Stops accepting, closes every session with `code`, and waits (up to `timeoutMs`) for them to end. */
-  shutdown(options?: { code?: number; reason?: string; timeoutMs?: number }): Promise<void>;
+  shutdown(options: { code?: number; reason?: string; timeoutMs: number }): Promise<void>;
 }
 
 /** Default session limits (docs/protocol.md §5): the config's `ws.limits`, and the socket bound. */
@@ -107,7 +107,7 @@ const WEBSOCKET_KEY = /^[A-Za-z0-9+/]{22}==$/;
  * RFC 6455 §4.2.1 checks the runtime does not make: a request without a well-formed key
  * gets 400, one for another protocol version 426 (with the version we speak).
  */
-function checkHandshakeHeaders(request: Request): HandshakeRejection | undefined {
+function checkHandshakeHeaders(request: Request): ErrorAnswer | undefined {
   if (request.headers.get("sec-websocket-version")?.trim() !== "13") {
     return {
       status: 426,
@@ -155,7 +155,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
 
   const admission = new Admission(options.admission ?? WS_DEFAULTS.admission, clock);
 
-  function reject(rejection: HandshakeRejection, peer: string): Response {
+  function reject(rejection: ErrorAnswer, peer: string): Response {
     telemetry.handshakeRejected(rejection.code);
     serverLog.debug("Refused WebSocket upgrade from {peer}: {status} {code}", () => ({
       peer,
@@ -163,7 +163,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
       code: rejection.code,
       message: rejection.message,
     }));
-    return toRejectionResponse(rejection);
+    return toErrorResponse(rejection);
   }
 
   function refuse(refusal: Refusal, peer: string): Response {
@@ -319,7 +319,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
       this.#span?.end();
     }
     onError(error: unknown): void {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessage(error);
       telemetry.connectionError("socket");
       if (isConnectionDrop(message)) {
         // The peer went away (closed its TCP connection, reset it): ordinary client life,
@@ -452,7 +452,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
       return closing;
     },
     sessions: () => sessions.values(),
-    async shutdown(shutdownOptions = {}) {
+    async shutdown(shutdownOptions) {
       accepting = false;
       // Sessions already closed but not yet ended belong to peers that stopped reading:
       // their close frame cannot be written, so waiting for them would only stall.
@@ -479,7 +479,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
           endWaiters.add(() => {
             if (!awaited.some((session) => sessions.has(session))) resolve();
           });
-          timer = clock.setTimer(shutdownOptions.timeoutMs ?? 5_000, resolve);
+          timer = clock.setTimer(shutdownOptions.timeoutMs, resolve);
         });
         timer?.[Symbol.dispose]();
         endWaiters.clear();

@@ -201,7 +201,7 @@ Deno.test("ws server", async (t) => {
     const b = await connect();
     await server.handleUpgrade(request(), "127.0.0.1:40003"); // answered, not yet open
     let done = false;
-    const shutdown = server.shutdown().then(() => done = true);
+    const shutdown = server.shutdown({ timeoutMs: 5_000 }).then(() => done = true);
     assert.equal(a.transport.closedWith?.code, 1001);
     assert.equal(b.transport.closedWith?.code, 1001);
     const refused = await server.handleUpgrade(request(), "127.0.0.1:40004");
@@ -249,7 +249,7 @@ Deno.test("ws server", async (t) => {
       assert.equal(server.closingCount, 1);
       assert.equal(server.clientCount, 2, "it still holds a client slot");
       let done = false;
-      const shutdown = server.shutdown().then(() => done = true);
+      const shutdown = server.shutdown({ timeoutMs: 5_000 }).then(() => done = true);
       reader.events.onClose(1001, "");
       await shutdown;
       assert.ok(done, "shutdown returned without advancing the clock past its timeout");

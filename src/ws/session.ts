@@ -2,7 +2,7 @@ import type { Bus, ViewDirectory } from "../bus/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Tracing, WsTelemetry } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
-import { CloseCode, toCloseReason } from "./close_codes.ts";
+import { CloseCode, toCloseReason } from "../protocol/mod.ts";
 import {
   type ClientMessage,
   encodeErrorFrame,

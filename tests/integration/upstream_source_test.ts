@@ -4,10 +4,10 @@
  * socket are the unit tests beside the source (src/sources/upstream_source_test.ts).
  */
 import assert from "node:assert/strict";
+import { CloseCode } from "../../src/protocol/mod.ts";
 import { getLogger } from "../../src/log/mod.ts";
 import {
   createUpstreamSource,
-  UpstreamCloseCode,
   type UpstreamSource,
   type UpstreamSourceOptions,
 } from "../../src/sources/mod.ts";
@@ -163,7 +163,7 @@ Deno.test("upstream source against a real upstream", async (t) => {
       assert.equal(source.cursor(), "2:000000000001");
       await source.stop();
       assert.equal(recorder.kinds().at(-1), "disconnected");
-      assert.equal(feed.closeCodes.at(-1), UpstreamCloseCode.Normal);
+      assert.equal(feed.closeCodes.at(-1), CloseCode.Normal);
     },
   );
 
@@ -253,7 +253,7 @@ Deno.test("upstream source against a real upstream", async (t) => {
     // Two wait behind the one in flight; four more make six, over the bound of five.
     feed.log.push(event(7, 3), event(7, 4), event(7, 5), event(7, 6));
     feed.send(JSON.stringify(feed.log.slice(3)));
-    await until(() => feed.closeCodes.includes(UpstreamCloseCode.Overflow), "the 4008 close");
+    await until(() => feed.closeCodes.includes(CloseCode.UpstreamOverflow), "the 4008 close");
     // Nothing was delivered yet, so the upstream replays all seven in one message: taken
     // whole into the emptied queue (refusing it would refuse every replay).
     await until(() => feed.subscribes.length === 2, "the resubscription");

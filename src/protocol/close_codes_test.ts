@@ -2,13 +2,16 @@ import assert from "node:assert/strict";
 import { CloseCode, toCloseReason } from "./mod.ts";
 
 Deno.test("close codes and reasons", async (t) => {
-  await t.step("named codes are the RFC 6455 values", () => {
+  await t.step("named codes are the RFC 6455 values, and two private-use mirrors", () => {
     assert.deepEqual({ ...CloseCode }, {
       Normal: 1000,
       GoingAway: 1001,
       PolicyViolation: 1008,
       MessageTooBig: 1009,
       InternalError: 1011,
+      ServiceRestart: 1012,
+      UpstreamOverflow: 4008,
+      UpstreamDeliveryFailed: 4011,
     });
   });
 

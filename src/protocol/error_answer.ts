@@ -1,4 +1,4 @@
-/** An error answer in the shape of docs/protocol.md §6. */
+/** An error answer in the shape of docs/protocol.md §6: a refused handshake, ingest request or token request. */
 export interface ErrorAnswer {
   readonly status: number;
   readonly code: string;
@@ -6,6 +6,8 @@ export interface ErrorAnswer {
   readonly retryable: boolean;
   /** Seconds; sets `Retry-After` and `retry_after`. */
   readonly retryAfterSeconds?: number;
+  /** What the client should do about it (`suggested_action`). */
+  readonly suggestedAction?: string;
   /** Extra headers, e.g. `Allow`. */
   readonly headers?: Readonly<Record<string, string>>;
 }
@@ -26,8 +28,8 @@ export function toJsonResponse(
 
 /**
  * The error response of docs/protocol.md §6: JSON body `{error, message, code, retryable,
- * retry_after?}` with `X-Error-Code`, `Cache-Control: no-store` and `Retry-After` when set.
- * (The ws component has its own for handshakes; sources may not import it.)
+ * retry_after?, suggested_action?}` with `X-Error-Code`, `Cache-Control: no-store` and
+ * `Retry-After` when set.
  */
 export function toErrorResponse(answer: ErrorAnswer): Response {
   const headers: Record<string, string> = { ...answer.headers, "x-error-code": answer.code };
@@ -41,10 +43,6 @@ export function toErrorResponse(answer: ErrorAnswer): Response {
     headers["retry-after"] = String(answer.retryAfterSeconds);
     body.retry_after = answer.retryAfterSeconds;
   }
+  if (answer.suggestedAction !== undefined) body.suggested_action = answer.suggestedAction;
   return toJsonResponse(answer.status, body, headers);
-}
-
-/** Cuts `text` to at most `max` characters, marking the cut, so bad input is never echoed whole. */
-export function truncate(text: string, max = 200): string {
-  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
 }
