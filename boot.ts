@@ -11,11 +11,11 @@ import {
   type Config,
   ConfigError,
   helpText,
-  type LogFormat,
   parseCommandLine,
   parseConfig,
   versionText,
 } from "./src/config/mod.ts";
+import { type LogFormat } from "./src/log/mod.ts";
 import { createRecentRecords, formatJsonRecord, getLogger, type Logger } from "./src/log/mod.ts";
 import { loadStack, type Stack, toModuleUrl } from "./src/stack/mod.ts";
 import { DEMO_STACK_MODULE, openSandbox, type Sandbox, SandboxError } from "./src/sandbox/mod.ts";

@@ -1,9 +1,4 @@
-import { type LogFilter, parseLogFilter } from "./log_filter.ts";
-
-/** Log output formats. */
-export const LOG_FORMATS = ["text", "json"] as const;
-/** A log output format. */
-export type LogFormat = (typeof LOG_FORMATS)[number];
+import { type LogFilter, type LogFormat, parseLogFilter } from "../log/mod.ts";
 
 /** How the process logs (the `log` component's `configureLogging` options). */
 export interface LogConfig {

@@ -24,7 +24,7 @@ export {
   JWS_ALGORITHMS,
   type JwsAlgorithm,
 } from "./auth_config.ts";
-export { LOG_DEFAULTS, LOG_FORMATS, type LogConfig, type LogFormat } from "./log_config.ts";
+export { LOG_DEFAULTS, type LogConfig } from "./log_config.ts";
 export { PIPELINE_DEFAULTS, type PipelineConfig } from "./pipeline_config.ts";
 export { PROJECTOR_DEFAULTS, type ProjectorConfig } from "./projector_config.ts";
 export { SERVER_DEFAULTS, type ServerConfig } from "./server_config.ts";
@@ -48,10 +48,3 @@ export {
 } from "./ws_config.ts";
 export { ConfigError, type ConfigSources, parseConfig, parsePublishableKeys } from "./parse.ts";
 export { closestFlag, type CommandLine, helpText, parseCommandLine, versionText } from "./cli.ts";
-export {
-  FILTER_LEVELS,
-  type FilterDirective,
-  type FilterLevel,
-  type LogFilter,
-  parseLogFilter,
-} from "./log_filter.ts";

@@ -1,7 +1,7 @@
 import { AUTH_DEFAULTS, type AuthConfig } from "./auth_config.ts";
 import { CLUSTER_DEFAULTS, type ClusterConfig } from "./cluster_config.ts";
 import { LOG_DEFAULTS, type LogConfig } from "./log_config.ts";
-import type { LogFilter } from "./log_filter.ts";
+import type { LogFilter } from "../log/mod.ts";
 import { PIPELINE_DEFAULTS, type PipelineConfig } from "./pipeline_config.ts";
 import { PROJECTOR_DEFAULTS, type ProjectorConfig } from "./projector_config.ts";
 import { SERVER_DEFAULTS, type ServerConfig } from "./server_config.ts";

@@ -2,9 +2,8 @@ import { parseArgs } from "node:util";
 import { errorMessage, parseCidr } from "../util/mod.ts";
 import { AUTH_MODES, type AuthMode, JWS_ALGORITHMS, type JwsAlgorithm } from "./auth_config.ts";
 import { commandLineProblems } from "./cli.ts";
-import { LOG_FORMATS, type LogFormat } from "./log_config.ts";
 import { ISOLATION_MODES, type IsolationMode } from "./vm_config.ts";
-import { parseLogFilter } from "./log_filter.ts";
+import { LOG_FORMATS, type LogFormat, parseLogFilter } from "../log/mod.ts";
 import { type Config, DEFAULT_CONFIG, OPTIONS, type OptionSpec } from "./options.ts";
 import { type ReplayPace, SOURCE_KINDS, type SourceKind } from "./sources_config.ts";
 

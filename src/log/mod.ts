@@ -8,3 +8,11 @@ export { configureLogging, type LoggingHandle, type LoggingOptions } from "./set
 export { createRecentRecords, type RecentRecord, type RecentRecords } from "./recent.ts";
 export { type CurrentSpan, type SpanInfo, type SpanRecord } from "./span_record.ts";
 export { escapeControl, formatTextRecord } from "./text_formatter.ts";
+export {
+  FILTER_LEVELS,
+  type FilterDirective,
+  type FilterLevel,
+  type LogFilter,
+  parseLogFilter,
+} from "./filter.ts";
+export { LOG_FORMATS, type LogFormat } from "./format.ts";

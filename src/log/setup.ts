@@ -6,7 +6,8 @@ import {
   reset,
   type Sink,
 } from "@logtape/logtape";
-import type { FilterLevel, LogFilter, LogFormat } from "../config/mod.ts";
+import type { FilterLevel, LogFilter } from "./filter.ts";
+import type { LogFormat } from "./format.ts";
 import type { Clock } from "../util/mod.ts";
 import { formatJsonRecord } from "./json_formatter.ts";
 import { LineWriter } from "./_line_writer.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../../tests/fakes/fake_clock.ts";
-import { parseLogFilter } from "../config/mod.ts";
+import { parseLogFilter } from "../log/mod.ts";
 import { systemClock } from "../util/mod.ts";
 import { configureLogging, getLogger, type LogRecord } from "./mod.ts";
 

@@ -7,7 +7,7 @@ import { defineStack, demoStack } from "../stack/mod.ts";
 import { createPathCache, createVm, type Mutation } from "../vm/mod.ts";
 import { createProjector, type ProjectorOptions } from "./mod.ts";
 import { FakeClock } from "../../tests/fakes/fake_clock.ts";
-import { parseLogFilter } from "../config/mod.ts";
+import { parseLogFilter } from "../log/mod.ts";
 import { configureLogging, getLogger, type LogRecord, type SpanRecord } from "../log/mod.ts";
 import { noopTracing, type Tracing } from "../telemetry/mod.ts";
 import { systemClock } from "../util/mod.ts";

@@ -1,4 +1,5 @@
-import { LOG_DEFAULTS, type LogFilter, parseLogFilter } from "../config/mod.ts";
+import { LOG_DEFAULTS } from "../config/mod.ts";
+import { type LogFilter, parseLogFilter } from "../log/mod.ts";
 import {
   configureLogging,
   type CurrentSpan,

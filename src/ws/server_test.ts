@@ -4,7 +4,7 @@ import { FakeClock } from "../../tests/fakes/fake_clock.ts";
 import { MemoryTransport } from "../../tests/fakes/memory_transport.ts";
 import { createRecordingTelemetry } from "../../tests/fakes/recording_telemetry.ts";
 import { createMemoryBus } from "../bus/mod.ts";
-import { parseLogFilter } from "../config/mod.ts";
+import { parseLogFilter } from "../log/mod.ts";
 import { configureLogging, getLogger, type LogRecord } from "../log/mod.ts";
 import { systemClock } from "../util/mod.ts";
 import { createProjector } from "../projector/mod.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createTestProjector } from "../../tests/fakes/test_projector.ts";
 import { MemoryTransport } from "../../tests/fakes/memory_transport.ts";
-import { parseLogFilter } from "../config/mod.ts";
+import { parseLogFilter } from "../log/mod.ts";
 import { configureLogging, getLogger, type Logger, type LogRecord } from "../log/mod.ts";
 import { defineStack } from "../stack/mod.ts";
 import { systemClock } from "../util/mod.ts";

@@ -4,7 +4,7 @@
  * trace, a slow client's lines, and nothing below info by default.
  */
 import assert from "node:assert/strict";
-import { parseLogFilter } from "../../src/config/mod.ts";
+import { parseLogFilter } from "../../src/log/mod.ts";
 import { configureLogging, type LogRecord } from "../../src/log/mod.ts";
 import { systemClock } from "../../src/util/mod.ts";
 import { spawnServer } from "../fakes/server_process.ts";
