@@ -18,18 +18,18 @@ const ALLOWED: Record<string, readonly string[]> = {
   protocol: [],
   auth: ["util", "config", "log", "telemetry", "ws", "http", "protocol"],
   console: ["util", "bus", "log", "telemetry"],
-  config: ["util", "log"],
+  config: ["util", "log", "sources"],
   health: ["util", "config"],
   log: ["util"],
   telemetry: ["util", "config", "log"],
-  stack: ["util"],
-  bus: ["util"],
+  stack: [],
+  bus: [],
   vm: ["util", "config", "stack", "telemetry"],
-  sources: ["util", "config", "stack", "log", "telemetry", "protocol"],
+  sources: ["util", "stack", "log", "protocol"],
   projector: ["util", "config", "vm", "bus", "stack", "log", "telemetry", "protocol"],
   ws: ["util", "config", "bus", "stack", "log", "telemetry", "protocol"],
-  http: ["util", "ws", "health", "telemetry", "log", "protocol"],
-  sandbox: ["util", "config", "stack", "telemetry", "vm", "log"],
+  http: ["util", "telemetry", "log", "protocol"],
+  sandbox: ["util", "stack", "telemetry", "vm", "log"],
   cluster: [
     "util",
     "config",
@@ -74,7 +74,10 @@ function componentOf(specifier: string): { component: string; file: string } | u
 }
 
 type Graph = {
-  modules: { specifier: string; dependencies?: { code?: { specifier: string } }[] }[];
+  modules: {
+    specifier: string;
+    dependencies?: { code?: { specifier: string }; type?: { specifier: string } }[];
+  }[];
 };
 const modules: Graph["modules"] = [];
 for (const entry of ["main.ts", "src/mod.ts"]) {
@@ -91,12 +94,14 @@ for (const entry of ["main.ts", "src/mod.ts"]) {
   modules.push(...(JSON.parse(new TextDecoder().decode(output.stdout)) as Graph).modules);
 }
 const graph = { modules };
+const used = new Set<string>();
 
 for (const module of graph.modules) {
   const from = componentOf(module.specifier);
   if (from === undefined || from.component === "") continue;
   for (const dependency of module.dependencies ?? []) {
-    const target = dependency.code?.specifier;
+    // Type-only imports count: a type is as much a dependency on its component as a value.
+    const target = dependency.code?.specifier ?? dependency.type?.specifier;
     if (target === undefined) continue;
     const to = componentOf(target);
     if (to === undefined || to.component === from.component) continue;
@@ -109,8 +114,30 @@ for (const module of graph.modules) {
       problems.push(
         `${where} imports ${to.component}: not an allowed direction for ${from.component}`,
       );
+    } else used.add(`${from.component}→${to.component}`);
+  }
+}
+
+// The table is the map README draws: a direction nobody follows is removed from it, and the
+// directions form no cycle (each component builds only on those below it).
+for (const [component, allowed] of Object.entries(ALLOWED)) {
+  for (const to of allowed) {
+    if (!used.has(`${component}→${to}`)) {
+      problems.push(`ALLOWED lets ${component} import ${to}, but none does: remove it`);
     }
   }
+}
+function cycleFrom(component: string, path: readonly string[]): string[] | undefined {
+  if (path.includes(component)) return [...path.slice(path.indexOf(component)), component];
+  for (const to of ALLOWED[component] ?? []) {
+    const cycle = cycleFrom(to, [...path, component]);
+    if (cycle !== undefined) return cycle;
+  }
+  return undefined;
+}
+for (const component of Object.keys(ALLOWED)) {
+  const cycle = cycleFrom(component, []);
+  if (cycle !== undefined) problems.push(`ALLOWED has a cycle: ${cycle.join(" → ")}`);
 }
 
 for await (const entry of Deno.readDir(new URL("src/", root))) {

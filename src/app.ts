@@ -97,14 +97,12 @@ export function createApp(options: AppOptions): App {
   const log = (name: string) => options.log.getChild(name);
   const stack = options.stack ?? demoStack;
 
-  const configured = options.sources === undefined
-    ? createConfiguredSources(toSourceSpecs(config.sources, stack), {
-      config,
-      clock,
-      log: log("sources"),
-      upgrade: upgradeToSocket,
-    })
-    : { sources: options.sources };
+  const sources = options.sources ?? createConfiguredSources(toSourceSpecs(config.sources, stack), {
+    config,
+    clock,
+    log: log("sources"),
+    upgrade: upgradeToSocket,
+  });
 
   const hosts = options.handlerHosts;
   const vm = hosts === undefined
@@ -153,7 +151,7 @@ export function createApp(options: AppOptions): App {
   });
   const pipeline = createPipeline({
     stack,
-    sources: configured.sources,
+    sources,
     ...(cluster === undefined ? {} : { cluster: cluster.pipeline }),
     vm,
     projector,
@@ -199,9 +197,11 @@ export function createApp(options: AppOptions): App {
   }
 
   const endpoints: Record<string, Endpoint> = {};
-  if (configured.ingest !== undefined) {
-    const ingest = configured.ingest;
-    endpoints["/ingest"] = (request, peer) => ingest.handle(request, peer);
+  // Sources that answer on a path of their own.
+  for (const { endpoint } of sources) {
+    if (endpoint !== undefined) {
+      endpoints[endpoint.path] = (request, peer) => endpoint.handle(request, peer);
+    }
   }
   if (tokenEndpoint !== undefined) endpoints[TOKEN_ENDPOINT_PATH] = tokenEndpoint;
 

@@ -24,7 +24,6 @@ export {
   type PipelineConfig,
   type ProjectorConfig,
   type ServerConfig,
-  type SourcesConfig,
   type VmConfig,
   type WsConfig,
 } from "./config/mod.ts";
@@ -39,7 +38,7 @@ export {
   type Stack,
   type StackDefinition,
 } from "./stack/mod.ts";
-export type { Source, SourceContext, SourceStatus } from "./sources/mod.ts";
+export type { Source, SourceContext, SourcesConfig, SourceStatus } from "./sources/mod.ts";
 export {
   createMetricsEndpoint,
   createOtelTelemetry,

@@ -2,7 +2,7 @@ import type { ClusterConfig } from "../config/mod.ts";
 import type { HealthBoard } from "../health/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Intake, Pipeline, PipelineCluster } from "../pipeline/mod.ts";
-import type { Source } from "../sources/mod.ts";
+import { isSingletonKind, type Source } from "../sources/mod.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import { createAppender, LeaseLostError } from "./appender.ts";
@@ -72,7 +72,7 @@ export function createCluster(options: ClusterOptions): Cluster {
   let health: HealthBoard | undefined;
   let checkpointTimer: Disposable | undefined;
   let checkpointing: Promise<void> = Promise.resolve();
-  const isSingleton = (source: Source) => source.kind !== "ingest";
+  const isSingleton = (source: Source) => isSingletonKind(source.kind);
 
   const monitor = createRedisMonitor({
     link,

@@ -13,7 +13,7 @@ export interface LeaseOptions {
   readonly logger: Logger;
   readonly instance: string;
   readonly leaseMs: number;
-  /** The demo, upstream and replay sources: they run only where the lease is. */
+  /** The singleton sources (the registry's `isSingletonKind`): they run only where the lease is. */
   readonly singletons: readonly Source[];
   /** Starts a singleton, resuming after the log's cursor of it. */
   readonly startSource: (source: Source, resumeFrom: string | undefined) => Promise<void>;

@@ -2,7 +2,8 @@
  * Cluster mode (`PHAROS_REDIS_URL`): several instances share one ordered event log per
  * stack in a Redis Stream. Every instance appends what its sources receive and applies the
  * whole log in order, so all hold the same state and number the same `_seq` cursors; a
- * lease in Redis runs the singleton sources (demo, upstream, replay) on one instance;
+ * lease in Redis runs the singleton sources (the kinds the sources registry marks so) on
+ * one instance;
  * checkpoints let a new instance start from state plus the log's tail; an epoch catches a
  * Redis that lost the log.
  * @module

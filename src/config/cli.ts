@@ -31,10 +31,10 @@ const PLACEHOLDERS: Readonly<Record<OptionKind, string>> = {
   logFilter: "<filter>",
   logFormat: "<text|json>",
   host: "<host>",
-  sourceKinds: "<kinds>",
+  choiceList: "<names>",
   names: "<names>",
   wsUrl: "<ws-url>",
-  replayPace: "<recorded|fast>",
+  choice: "<choice>",
   jsonObject: "<json>",
   authMode: "<none|static|jwt>",
   isolation: "<process|inline>",
@@ -45,6 +45,12 @@ const PLACEHOLDERS: Readonly<Record<OptionKind, string>> = {
   cidrs: "<cidrs>",
   algorithms: "<algs>",
 };
+
+/** What `--help` shows for an option's value: its choices when it has them. */
+function placeholder(spec: OptionSpec): string {
+  if (spec.kind === "choice" && spec.choices !== undefined) return `<${spec.choices.join("|")}>`;
+  return PLACEHOLDERS[spec.kind];
+}
 
 /** The default as a terminal shows it (README's Markdown without the backticks). */
 function plainDefault(spec: OptionSpec): string {
@@ -73,7 +79,7 @@ export function helpText(version: string): string {
   const options = OPTIONS.map((spec) => {
     const fallback = spec.fallbackEnv === undefined ? "" : ` (or ${spec.fallbackEnv})`;
     return [
-      `  --${spec.flag} ${PLACEHOLDERS[spec.kind]}`,
+      `  --${spec.flag} ${placeholder(spec)}`,
       `      env ${spec.env}${fallback}; default ${plainDefault(spec)}`,
       wrap(spec.description.replaceAll("`", ""), 96, "      "),
     ].join("\n");

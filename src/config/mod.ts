@@ -28,17 +28,6 @@ export { LOG_DEFAULTS, type LogConfig } from "./log_config.ts";
 export { PIPELINE_DEFAULTS, type PipelineConfig } from "./pipeline_config.ts";
 export { PROJECTOR_DEFAULTS, type ProjectorConfig } from "./projector_config.ts";
 export { SERVER_DEFAULTS, type ServerConfig } from "./server_config.ts";
-export {
-  type DemoConfig,
-  type IngestConfig,
-  type ReplayConfig,
-  type ReplayPace,
-  SOURCE_KINDS,
-  type SourceKind,
-  SOURCES_DEFAULTS,
-  type SourcesConfig,
-  type UpstreamConfig,
-} from "./sources_config.ts";
 export { ISOLATION_MODES, type IsolationMode, VM_DEFAULTS, type VmConfig } from "./vm_config.ts";
 export {
   WS_DEFAULTS,

@@ -5,7 +5,15 @@ import type { LogFilter } from "../log/mod.ts";
 import { PIPELINE_DEFAULTS, type PipelineConfig } from "./pipeline_config.ts";
 import { PROJECTOR_DEFAULTS, type ProjectorConfig } from "./projector_config.ts";
 import { SERVER_DEFAULTS, type ServerConfig } from "./server_config.ts";
-import { SOURCES_DEFAULTS, type SourcesConfig } from "./sources_config.ts";
+import {
+  DEFAULT_SOURCE_KIND,
+  singletonKindNames,
+  SOURCE_KIND_NAMES,
+  type SourceOptionRow,
+  sourceOptionRows,
+  SOURCES_DEFAULTS,
+  type SourcesConfig,
+} from "../sources/mod.ts";
 import { VM_DEFAULTS, type VmConfig } from "./vm_config.ts";
 import { WS_DEFAULTS, type WsConfig } from "./ws_config.ts";
 
@@ -73,10 +81,10 @@ export type OptionKind =
   | "logFilter"
   | "logFormat"
   | "host"
-  | "sourceKinds"
+  | "choice"
+  | "choiceList"
   | "names"
   | "wsUrl"
-  | "replayPace"
   | "jsonObject"
   | "authMode"
   | "isolation"
@@ -102,10 +110,30 @@ export interface OptionSpec {
   readonly min?: number;
   /** Inclusive upper bound for integers. */
   readonly max?: number;
+  /** The values a `choice` takes, or each item of a `choiceList`. */
+  readonly choices?: readonly string[];
   readonly description: string;
   /** How README shows the default, when the value itself says too little. */
   readonly defaultText?: string;
 }
+
+/** A kind's option (from the sources registry) as a row of this table. */
+function toOptionSpec({ path, option }: SourceOptionRow): OptionSpec {
+  const { type } = option;
+  return {
+    path: path as ConfigPath,
+    env: option.env,
+    flag: option.flag,
+    kind: type.kind,
+    ...(type.kind === "int" ? { min: type.min, max: type.max } : {}),
+    ...(type.kind === "choice" ? { choices: type.choices } : {}),
+    description: option.description,
+    ...(option.defaultText === undefined ? {} : { defaultText: option.defaultText }),
+  };
+}
+
+/** The options of every kind of source, as the sources registry lists them. */
+const SOURCE_OPTIONS: readonly OptionSpec[] = sourceOptionRows().map(toOptionSpec);
 
 /** Every option, in README order. */
 export const OPTIONS: readonly OptionSpec[] = [
@@ -154,10 +182,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     path: "sources.kinds",
     env: "PHAROS_SOURCES",
     flag: "sources",
-    kind: "sourceKinds",
-    defaultText: "`demo` (or the stack module's `sources`)",
-    description:
-      "Comma-separated sources to run: demo, ingest, upstream, replay (each named after its kind)",
+    kind: "choiceList",
+    choices: SOURCE_KIND_NAMES,
+    defaultText: `\`${DEFAULT_SOURCE_KIND}\` (or the stack module's \`sources\`)`,
+    description: `Comma-separated sources to run: ${
+      SOURCE_KIND_NAMES.join(", ")
+    } (each named after its kind)`,
   },
   {
     path: "pipeline.requiredSources",
@@ -186,82 +216,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     description:
       "Events waiting for the handlers; beyond it ingest answers 503 and other sources wait",
   },
-  {
-    path: "sources.ingest.token",
-    env: "PHAROS_INGEST_TOKEN",
-    flag: "ingest-token",
-    kind: "secret",
-    defaultText: "(none)",
-    description: "Bearer token for /ingest; required when ingest is enabled",
-  },
-  {
-    path: "sources.ingest.maxBodyBytes",
-    env: "PHAROS_INGEST_MAX_BYTES",
-    flag: "ingest-max-bytes",
-    kind: "int",
-    min: 1024,
-    max: 1024 * 1024 * 1024,
-    description: "Largest POST /ingest body (413 beyond it) and WebSocket ingest message",
-  },
-  {
-    path: "sources.upstream.url",
-    env: "PHAROS_UPSTREAM_URL",
-    flag: "upstream-url",
-    kind: "wsUrl",
-    defaultText: "(none)",
-    description: "ws:// or wss:// URL of the upstream event feed; required for the upstream source",
-  },
-  {
-    path: "sources.upstream.token",
-    env: "PHAROS_UPSTREAM_TOKEN",
-    flag: "upstream-token",
-    kind: "secret",
-    defaultText: "(none)",
-    description: "Sent to the upstream as Authorization: Bearer",
-  },
-  {
-    path: "sources.upstream.subscribe",
-    env: "PHAROS_UPSTREAM_SUBSCRIBE",
-    flag: "upstream-subscribe",
-    kind: "jsonObject",
-    defaultText: "(none)",
-    description:
-      'JSON message sent on every (re)connect; the string "{{cursor}}" becomes the last seen _seq (the field is dropped before the first event)',
-  },
-  {
-    path: "sources.replay.file",
-    env: "PHAROS_REPLAY_FILE",
-    flag: "replay-file",
-    kind: "string",
-    defaultText: "(none)",
-    description: "NDJSON file of events to replay; required for the replay source",
-  },
-  {
-    path: "sources.replay.pace",
-    env: "PHAROS_REPLAY_PACE",
-    flag: "replay-pace",
-    kind: "replayPace",
-    description:
-      "recorded (wait as the events' timestamps say) or fast (as fast as the pipeline takes them)",
-  },
-  {
-    path: "sources.demo.ratePerSecond",
-    env: "PHAROS_DEMO_RATE",
-    flag: "demo-rate",
-    kind: "int",
-    min: 0,
-    max: 1_000_000,
-    description: "Events per second from the demo source (0 = paused)",
-  },
-  {
-    path: "sources.demo.keys",
-    env: "PHAROS_DEMO_KEYS",
-    flag: "demo-keys",
-    kind: "int",
-    min: 1,
-    max: 1_000_000,
-    description: "Distinct mints the demo source cycles through",
-  },
+  ...SOURCE_OPTIONS,
   {
     path: "ws.maxClients",
     env: "PHAROS_MAX_CLIENTS",
@@ -605,8 +560,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: "int",
     min: 300,
     max: 600_000,
-    description:
-      "Lease of the singleton sources (demo, upstream, replay), renewed every third of it; another instance takes over within it after the holder dies",
+    description: `Lease of the singleton sources (${
+      singletonKindNames().join(", ")
+    }), renewed every third of it; another instance takes over within it after the holder dies`,
   },
   {
     path: "cluster.checkpointMs",

@@ -5,7 +5,7 @@ import { commandLineProblems } from "./cli.ts";
 import { ISOLATION_MODES, type IsolationMode } from "./vm_config.ts";
 import { LOG_FORMATS, type LogFormat, parseLogFilter } from "../log/mod.ts";
 import { type Config, DEFAULT_CONFIG, OPTIONS, type OptionSpec } from "./options.ts";
-import { type ReplayPace, SOURCE_KINDS, type SourceKind } from "./sources_config.ts";
+import { sourceOptionProblems } from "../sources/mod.ts";
 
 /** Every problem found in the configuration, reported together. */
 export class ConfigError extends Error {
@@ -89,18 +89,17 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): unknown {
     case "secret":
       if (/\s/.test(value)) throw new TypeError(`${where}: must not contain whitespace`);
       return value;
-    case "sourceKinds": {
-      const kinds = list(value);
-      const unknown = kinds.filter((kind) => !(SOURCE_KINDS as readonly string[]).includes(kind));
-      if (kinds.length === 0 || unknown.length > 0) {
-        throw new TypeError(
-          `${where}: expected a comma-separated list of ${SOURCE_KINDS.join(", ")}`,
-        );
+    case "choiceList": {
+      const choices = spec.choices ?? [];
+      const items = list(value);
+      const unknown = items.filter((item) => !choices.includes(item));
+      if (items.length === 0 || unknown.length > 0) {
+        throw new TypeError(`${where}: expected a comma-separated list of ${choices.join(", ")}`);
       }
-      if (new Set(kinds).size !== kinds.length) {
+      if (new Set(items).size !== items.length) {
         throw new TypeError(`${where}: lists a source twice`);
       }
-      return Object.freeze(kinds as SourceKind[]);
+      return Object.freeze(items);
     }
     case "names": {
       const names = list(value);
@@ -125,11 +124,13 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): unknown {
         throw new TypeError(`${where}: expected ${ISOLATION_MODES.join(" or ")}`);
       }
       return value as IsolationMode;
-    case "replayPace":
-      if (value !== "recorded" && value !== "fast") {
-        throw new TypeError(`${where}: expected recorded or fast`);
+    case "choice": {
+      const choices = spec.choices ?? [];
+      if (!choices.includes(value)) {
+        throw new TypeError(`${where}: expected ${choices.join(" or ")}`);
       }
-      return value as ReplayPace;
+      return value;
+    }
     case "authMode":
       if (!(AUTH_MODES as readonly string[]).includes(value)) {
         throw new TypeError(`${where}: expected ${AUTH_MODES.join(", ")}`);
@@ -297,22 +298,10 @@ function authProblems({ auth, server }: Config): string[] {
 /** Problems that only show when options are read together. */
 function crossCheck(config: Config): string[] {
   const problems = authProblems(config);
-  const { kinds, ingest, upstream, replay } = config.sources;
+  const { kinds } = config.sources;
   // With PHAROS_SOURCES unset the stack module may choose the sources; the app checks those.
   if (kinds.length === 0) return problems;
-  const has = (kind: SourceKind) => kinds.includes(kind);
-  if (has("ingest") && ingest.token === "") {
-    problems.push("PHAROS_SOURCES includes ingest: set PHAROS_INGEST_TOKEN (ingest is never open)");
-  }
-  if (!has("ingest") && ingest.token !== "") {
-    problems.push("PHAROS_INGEST_TOKEN is set but PHAROS_SOURCES does not include ingest");
-  }
-  if (has("upstream") && upstream.url === "") {
-    problems.push("PHAROS_SOURCES includes upstream: set PHAROS_UPSTREAM_URL");
-  }
-  if (has("replay") && replay.file === "") {
-    problems.push("PHAROS_SOURCES includes replay: set PHAROS_REPLAY_FILE");
-  }
+  problems.push(...sourceOptionProblems(config.sources));
   const unknown = config.pipeline.requiredSources.filter((name) =>
     !(kinds as readonly string[]).includes(name)
   );

@@ -5,20 +5,25 @@ import {
   PIPELINE_DEFAULTS,
   PROJECTOR_DEFAULTS,
   SERVER_DEFAULTS,
-  SOURCES_DEFAULTS,
   VM_DEFAULTS,
   WS_DEFAULTS,
 } from "./mod.ts";
+import {
+  DEMO_DEFAULTS,
+  INGEST_DEFAULTS,
+  REPLAY_DEFAULTS,
+  UPSTREAM_DEFAULTS,
+} from "../sources/mod.ts";
 
 /** Each slice interface and the defaults object that fills it. */
 const SLICES: Record<string, [file: string, defaults: object]> = {
   ServerConfig: ["server_config.ts", SERVER_DEFAULTS],
   LogConfig: ["log_config.ts", LOG_DEFAULTS],
-  SourcesConfig: ["sources_config.ts", SOURCES_DEFAULTS],
-  DemoConfig: ["sources_config.ts", SOURCES_DEFAULTS.demo],
-  IngestConfig: ["sources_config.ts", SOURCES_DEFAULTS.ingest],
-  UpstreamConfig: ["sources_config.ts", SOURCES_DEFAULTS.upstream],
-  ReplayConfig: ["sources_config.ts", SOURCES_DEFAULTS.replay],
+  // The sources slice holds each kind's options, in the kind's own folder.
+  DemoOptions: ["../sources/demo/options.ts", DEMO_DEFAULTS],
+  IngestOptions: ["../sources/ingest/options.ts", INGEST_DEFAULTS],
+  UpstreamOptions: ["../sources/upstream/options.ts", UPSTREAM_DEFAULTS],
+  ReplayOptions: ["../sources/replay/options.ts", REPLAY_DEFAULTS],
   PipelineConfig: ["pipeline_config.ts", PIPELINE_DEFAULTS],
   VmConfig: ["vm_config.ts", VM_DEFAULTS],
   ProjectorConfig: ["projector_config.ts", PROJECTOR_DEFAULTS],

@@ -3,12 +3,7 @@
  * health, readiness, `/status` readings and per-event telemetry of that path.
  * @module
  */
-export {
-  type ConfiguredSources,
-  createConfiguredSources,
-  type SourceDeps,
-  toSourceSpecs,
-} from "./configured_sources.ts";
+export { createConfiguredSources, type SourceDeps, toSourceSpecs } from "./configured_sources.ts";
 export {
   createIntake,
   type Intake,

@@ -55,10 +55,22 @@ export interface Source {
   /** Stops delivering; resolves when no further event will reach the sink. */
   stop(): Promise<void>;
   /**
+   * An HTTP path the source answers itself (ingest's `/ingest`): every request on it, any
+   * method and WebSocket upgrades, goes to its `handle`.
+   */
+  readonly endpoint?: SourceEndpoint;
+  /**
    * The position after the last event delivered (`_seq`), for sources that can resume:
    * started again with it, they deliver nothing at or before it and lose nothing after.
    */
   cursor?(): string | undefined;
+}
+
+/** A path a source answers on the server's listener. */
+export interface SourceEndpoint {
+  readonly path: string;
+  /** Answers one request; `peer` is `host:port` (the client's, behind trusted proxies). */
+  handle(request: Request, peer: string): Promise<Response>;
 }
 
 /** The socket side a source sees after a WebSocket upgrade (same shape as the ws component's). */

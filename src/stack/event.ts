@@ -12,7 +12,7 @@ function isPosition(value: unknown): value is number {
 }
 
 /**
- * Validates untrusted input (ingest, upstream, replay) as an event
+ * Validates untrusted input (what a source received) as an event
  * `{ type, key?, slot?, index?, data, traceparent? }`. Unknown fields are dropped.
  * Throws a `TypeError` naming the first bad field.
  */

@@ -68,38 +68,23 @@ export interface EntityDefinition {
 }
 
 /**
- * A source a stack module asks for. Used when `PHAROS_SOURCES` is not set; secrets
- * (the ingest token) still come from the environment.
+ * A source a stack module asks for: its `kind` (a kind of the sources registry,
+ * `src/sources/registry.ts`), an optional instance `name` (default: the kind), and the
+ * kind's own fields (README's "Sources" lists them). Used when `PHAROS_SOURCES` is not set;
+ * secrets (tokens) still come from the environment. The kind's fields are checked
+ * when the server builds its sources, every problem reported together at start-up.
  */
-export type SourceSpec =
-  | {
-    readonly kind: "demo";
-    readonly name?: string;
-    readonly ratePerSecond?: number;
-    readonly keys?: number;
-  }
-  | { readonly kind: "ingest"; readonly name?: string }
-  | {
-    readonly kind: "upstream";
-    readonly name?: string;
-    readonly url: string;
-    readonly token?: string;
-    readonly headers?: Readonly<Record<string, string>>;
-    /** Sent on every (re)connect; the string "{{cursor}}" becomes the last seen `_seq`. */
-    readonly subscribe?: Readonly<Record<string, unknown>>;
-  }
-  | {
-    readonly kind: "replay";
-    readonly name?: string;
-    readonly file: string;
-    readonly pace?: "recorded" | "fast";
-  };
+export interface SourceSpec {
+  readonly kind: string;
+  readonly name?: string;
+  readonly [field: string]: unknown;
+}
 
 /** A stack as written by users. */
 export interface StackDefinition {
   readonly name: string;
   readonly entities: Readonly<Record<string, EntityDefinition>>;
-  /** Sources to run when `PHAROS_SOURCES` is not set; default: the demo source. */
+  /** Sources to run when `PHAROS_SOURCES` is not set; default: the registry's default source. */
   readonly sources?: readonly SourceSpec[];
   /**
    * What handlers may reach from their sandbox (`PHAROS_HANDLER_ISOLATION=process`);

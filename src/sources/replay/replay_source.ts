@@ -1,10 +1,16 @@
-import type { Logger } from "../log/mod.ts";
-import { compareSeq, createSeqCounter, isSeq, parseEvent, type PharosEvent } from "../stack/mod.ts";
-import type { Clock } from "../util/mod.ts";
-import { truncate } from "../util/mod.ts";
-import { createLineSplitter, type Line } from "./_lines.ts";
-import type { Source, SourceContext } from "./types.ts";
-import { errorMessage } from "../util/mod.ts";
+import type { Logger } from "../../log/mod.ts";
+import {
+  compareSeq,
+  createSeqCounter,
+  isSeq,
+  parseEvent,
+  type PharosEvent,
+} from "../../stack/mod.ts";
+import type { Clock } from "../../util/mod.ts";
+import { truncate } from "../../util/mod.ts";
+import { createLineSplitter, type Line } from "./lines.ts";
+import type { Source, SourceContext } from "../types.ts";
+import { errorMessage } from "../../util/mod.ts";
 
 /** Options for {@link createReplaySource}. */
 export interface ReplaySourceOptions {

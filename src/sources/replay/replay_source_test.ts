@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../../tests/fakes/fake_clock.ts";
-import { recordLogs } from "../../tests/fakes/recording_log.ts";
-import { getLogger } from "../log/mod.ts";
-import type { PharosEvent } from "../stack/mod.ts";
+import { FakeClock } from "../../../tests/fakes/fake_clock.ts";
+import { recordLogs } from "../../../tests/fakes/recording_log.ts";
+import { getLogger } from "../../log/mod.ts";
+import type { PharosEvent } from "../../stack/mod.ts";
 import {
   createReplaySource,
   type ReplaySourceOptions,
   type SourceContext,
   type SourceStatus,
-} from "./mod.ts";
-import { nextTurn, until } from "../../tests/wait.ts";
+} from "../mod.ts";
+import { nextTurn, until } from "../../../tests/wait.ts";
 
 function transfer(mint: string, slot: number, extra: Record<string, unknown> = {}) {
   return {

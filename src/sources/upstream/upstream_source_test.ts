@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { CloseCode } from "../protocol/mod.ts";
-import { FakeClock } from "../../tests/fakes/fake_clock.ts";
-import { createRecorder, event, positions } from "../../tests/fakes/upstream_recorder.ts";
-import { nextTurn, until } from "../../tests/wait.ts";
-import { getLogger } from "../log/mod.ts";
+import { CloseCode } from "../../protocol/mod.ts";
+import { FakeClock } from "../../../tests/fakes/fake_clock.ts";
+import { createRecorder, event, positions } from "../../../tests/fakes/upstream_recorder.ts";
+import { nextTurn, until } from "../../../tests/wait.ts";
+import { getLogger } from "../../log/mod.ts";
 import { createUpstreamSource, type UpstreamSourceOptions } from "./upstream_source.ts";
 
 const log = getLogger(["pharos", "sources", "upstream"]);

@@ -1,18 +1,18 @@
-import { SOURCES_DEFAULTS } from "../config/mod.ts";
-import type { Logger } from "../log/mod.ts";
-import type { PharosEvent } from "../stack/mod.ts";
-import type { Clock } from "../util/mod.ts";
-import type { Source, SourceContext } from "./types.ts";
-import { errorMessage } from "../util/mod.ts";
+import type { Logger } from "../../log/mod.ts";
+import type { PharosEvent } from "../../stack/mod.ts";
+import type { Clock } from "../../util/mod.ts";
+import type { Source, SourceContext } from "../types.ts";
+import { DEMO_DEFAULTS } from "./options.ts";
+import { errorMessage } from "../../util/mod.ts";
 
 /** Options for {@link createDemoSource}. */
 export interface DemoSourceOptions {
   readonly clock: Clock;
   /** Default "demo". */
   readonly name?: string;
-  /** Events per second; 0 pauses the generator. Default {@link SOURCES_DEFAULTS}.demo. */
+  /** Events per second; 0 pauses the generator. Default {@link DEMO_DEFAULTS}. */
   readonly ratePerSecond?: number;
-  /** Distinct mints cycled through; default {@link SOURCES_DEFAULTS}.demo. */
+  /** Distinct mints cycled through; default {@link DEMO_DEFAULTS}. */
   readonly keys?: number;
   /** PRNG seed, for reproducible streams; default 1. */
   readonly seed?: number;
@@ -50,10 +50,10 @@ function address(random: () => number): string {
 export function createDemoSource(options: DemoSourceOptions): Source {
   const { clock, log } = options;
   const name = options.name ?? "demo";
-  const rate = options.ratePerSecond ?? SOURCES_DEFAULTS.demo.ratePerSecond;
+  const rate = options.ratePerSecond ?? DEMO_DEFAULTS.ratePerSecond;
   const random = createRandom(options.seed ?? 1);
   const mints = Array.from(
-    { length: options.keys ?? SOURCES_DEFAULTS.demo.keys },
+    { length: options.keys ?? DEMO_DEFAULTS.keys },
     () => address(random),
   );
   const wallets = Array.from({ length: 64 }, () => address(random));

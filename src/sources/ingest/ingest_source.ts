@@ -1,7 +1,13 @@
-import type { Logger } from "../log/mod.ts";
-import { isTraceparent, type PharosEvent } from "../stack/mod.ts";
-import { bearerToken, type Clock, createTokenCheck, errorMessage, truncate } from "../util/mod.ts";
-import { CloseCode, toErrorResponse, toJsonResponse } from "../protocol/mod.ts";
+import type { Logger } from "../../log/mod.ts";
+import { isTraceparent, type PharosEvent } from "../../stack/mod.ts";
+import {
+  bearerToken,
+  type Clock,
+  createTokenCheck,
+  errorMessage,
+  truncate,
+} from "../../util/mod.ts";
+import { CloseCode, toErrorResponse, toJsonResponse } from "../../protocol/mod.ts";
 import {
   type Batch,
   BodyTooLargeError,
@@ -9,7 +15,7 @@ import {
   parseMessage,
   readBoundedText,
   toText,
-} from "./_ingest_body.ts";
+} from "./body.ts";
 
 import type {
   SocketTransport,
@@ -17,7 +23,7 @@ import type {
   Source,
   SourceContext,
   SourceStatus,
-} from "./types.ts";
+} from "../types.ts";
 
 /**
  * Content types a POST may declare (none at all is accepted too). Form posts and the like
@@ -54,6 +60,9 @@ export interface IngestSource extends Source {
    */
   handle(request: Request, peer: string): Promise<Response>;
 }
+
+/** The path producers post to and open sockets on. */
+export const INGEST_PATH = "/ingest";
 
 /** Seconds a producer should wait after a 503 before sending again. */
 const RETRY_AFTER_SECONDS = 1;
@@ -453,10 +462,38 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
     }
   }
 
+  /** Answers one request on the ingest path: a POST of events, or a WebSocket upgrade. */
+  async function handle(request: Request, peer: string): Promise<Response> {
+    if (context === undefined) return unavailable();
+    const isUpgrade = request.method === "GET" &&
+      (request.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
+    if (!isUpgrade && request.method !== "POST") {
+      await request.body?.cancel();
+      return toErrorResponse({
+        status: 405,
+        code: "method-not-allowed",
+        message: `Use POST to send events (or a WebSocket upgrade), not ${
+          truncate(request.method, 16)
+        }`,
+        retryable: false,
+        headers: { allow: "POST" },
+      });
+    }
+    const refusal = await authenticate(request, peer, isUpgrade);
+    if (refusal !== undefined) {
+      await request.body?.cancel();
+      return refusal;
+    }
+    if (context === undefined) return unavailable();
+    return isUpgrade ? handleUpgrade(request, peer) : await handlePost(request, peer);
+  }
+
   return {
     name,
     kind: "ingest",
-    stream: "/ingest",
+    stream: INGEST_PATH,
+    handle,
+    endpoint: { path: INGEST_PATH, handle },
     start(next) {
       if (context !== undefined) return Promise.resolve();
       context = next;
@@ -477,30 +514,6 @@ export function createIngestSource(options: IngestSourceOptions): IngestSource {
       // Offers check `context` synchronously, so from here on no event reaches the sink.
       context = undefined;
       return Promise.resolve();
-    },
-    async handle(request, peer) {
-      if (context === undefined) return unavailable();
-      const isUpgrade = request.method === "GET" &&
-        (request.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
-      if (!isUpgrade && request.method !== "POST") {
-        await request.body?.cancel();
-        return toErrorResponse({
-          status: 405,
-          code: "method-not-allowed",
-          message: `Use POST to send events (or a WebSocket upgrade), not ${
-            truncate(request.method, 16)
-          }`,
-          retryable: false,
-          headers: { allow: "POST" },
-        });
-      }
-      const refusal = await authenticate(request, peer, isUpgrade);
-      if (refusal !== undefined) {
-        await request.body?.cancel();
-        return refusal;
-      }
-      if (context === undefined) return unavailable();
-      return isUpgrade ? handleUpgrade(request, peer) : await handlePost(request, peer);
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { Logger } from "../log/mod.ts";
+import type { Logger } from "../../log/mod.ts";
 import {
   compareSeq,
   createSeqCounter,
@@ -6,11 +6,11 @@ import {
   parseEvent,
   type PharosEvent,
   type SeqCounter,
-} from "../stack/mod.ts";
-import { CloseCode } from "../protocol/mod.ts";
-import { type Clock, errorMessage, Fifo } from "../util/mod.ts";
+} from "../../stack/mod.ts";
+import { CloseCode } from "../../protocol/mod.ts";
+import { type Clock, errorMessage, Fifo } from "../../util/mod.ts";
 import { createBackoff } from "./backoff.ts";
-import type { Source, SourceContext, SourceStatus } from "./types.ts";
+import type { Source, SourceContext, SourceStatus } from "../types.ts";
 
 /** Options for {@link createUpstreamSource}. */
 export interface UpstreamSourceOptions {

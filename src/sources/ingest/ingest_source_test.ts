@@ -1,18 +1,18 @@
 import assert from "node:assert/strict";
-import { errorBody } from "../../tests/fakes/error_response.ts";
-import { FakeClock } from "../../tests/fakes/fake_clock.ts";
-import { MemoryTransport } from "../../tests/fakes/memory_transport.ts";
-import { recordLogs } from "../../tests/fakes/recording_log.ts";
-import { getLogger } from "../log/mod.ts";
-import type { PharosEvent } from "../stack/mod.ts";
+import { errorBody } from "../../../tests/fakes/error_response.ts";
+import { FakeClock } from "../../../tests/fakes/fake_clock.ts";
+import { MemoryTransport } from "../../../tests/fakes/memory_transport.ts";
+import { recordLogs } from "../../../tests/fakes/recording_log.ts";
+import { getLogger } from "../../log/mod.ts";
+import type { PharosEvent } from "../../stack/mod.ts";
 import {
   createIngestSource,
   type IngestSourceOptions,
   type SocketEvents,
   type SourceContext,
   type SourceStatus,
-} from "./mod.ts";
-import { nextTurn } from "../../tests/wait.ts";
+} from "../mod.ts";
+import { nextTurn } from "../../../tests/wait.ts";
 
 const TOKEN = "s3cret-ingest-token";
 const URL_ = "http://127.0.0.1:8877/ingest";

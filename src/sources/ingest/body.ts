@@ -1,5 +1,5 @@
-import { parseEvent, type PharosEvent } from "../stack/mod.ts";
-import { errorMessage, truncate } from "../util/mod.ts";
+import { parseEvent, type PharosEvent } from "../../stack/mod.ts";
+import { errorMessage, truncate } from "../../util/mod.ts";
 
 /** Why one event of a batch was refused: `line` (1-based) for NDJSON, `index` for arrays. */
 export type EventError =

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../../tests/fakes/fake_clock.ts";
-import type { PharosEvent } from "../stack/mod.ts";
-import { createDemoSource, type DemoSourceOptions, type SourceStatus } from "./mod.ts";
-import { nextTurn } from "../../tests/wait.ts";
+import { FakeClock } from "../../../tests/fakes/fake_clock.ts";
+import type { PharosEvent } from "../../stack/mod.ts";
+import { createDemoSource, type DemoSourceOptions, type SourceStatus } from "../mod.ts";
+import { nextTurn } from "../../../tests/wait.ts";
 
 /** Lets the source's asynchronous tick (sink calls, rescheduling) run to completion. */
 const settle = nextTurn;
