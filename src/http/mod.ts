@@ -5,12 +5,9 @@
  */
 export {
   createHttpHandler,
-  type Endpoint,
   type HttpHandler,
   type HttpHandlerOptions,
-  type HttpState,
-  PROMETHEUS_CONTENT_TYPE,
   type RequestInfo,
-  type Route,
   toPeerAddress,
 } from "./handler.ts";
+export { type Endpoint, type HttpState, PROMETHEUS_CONTENT_TYPE, type Route } from "./routes.ts";

@@ -30,10 +30,8 @@ export {
 } from "./codec.ts";
 export { type SocketEvents, upgradeToSocket } from "./deno_socket.ts";
 export {
-  type Authorize,
   createWsServer,
   DEFAULT_SESSION_LIMITS,
-  type Upgrader,
   type WsServer,
   type WsServerOptions,
   type WsStatus,
@@ -46,3 +44,4 @@ export {
 } from "./send_scheduler.ts";
 export { Session, type SessionLimits, type SessionOptions } from "./session.ts";
 export type { Transport } from "./transport.ts";
+export type { Authorize, Upgrader } from "./upgrade.ts";

@@ -195,6 +195,25 @@ Deno.test("ws server", async (t) => {
     assert.equal(clock.pendingTimers, 0, "the idle sweep stops with the last client");
   });
 
+  await t.step(
+    "restartClients closes every client with 1012 and its reason, and still accepts",
+    async () => {
+      const { server, connect } = setup();
+      const a = await connect();
+      const b = await connect();
+      server.restartClients("state-replaced: cluster epoch changed");
+      const restarted = { code: 1012, reason: "state-replaced: cluster epoch changed" };
+      assert.deepEqual(a.transport.closedWith, restarted);
+      assert.deepEqual(b.transport.closedWith, restarted);
+      a.events.onClose(1012, "");
+      b.events.onClose(1012, "");
+      assert.equal(server.clientCount, 0);
+      const again = await connect();
+      assert.equal(again.transport.closedWith, undefined, "clients may reconnect at once");
+      again.events.onClose(1000, "");
+    },
+  );
+
   await t.step("shutdown closes every client with 1001 and waits for them to end", async () => {
     const { server, connect, request, sockets } = setup();
     const a = await connect();
