@@ -56,3 +56,37 @@ export function createLineSplitter(maxLineLength: number): LineSplitter {
     },
   };
 }
+
+/** The lines one read completes; `done` once the stream has ended (its last line included). */
+export interface LineChunk {
+  readonly lines: Line[];
+  readonly done: boolean;
+}
+
+/** Reads a byte stream as lines; see {@link createLineReader}. */
+export interface LineReader {
+  /** Reads the next chunk of the stream and returns the lines it completes. */
+  read(): Promise<LineChunk>;
+}
+
+/**
+ * Reads UTF-8 bytes from `reader` as lines of at most `maxLineLength` characters (see
+ * {@link createLineSplitter}), decoding with a streaming `TextDecoder` so a character split
+ * across chunks stays whole. The caller owns `reader` and cancels it.
+ */
+export function createLineReader(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  maxLineLength: number,
+): LineReader {
+  const decoder = new TextDecoder();
+  const splitter = createLineSplitter(maxLineLength);
+  return {
+    async read() {
+      const { done, value } = await reader.read();
+      const lines = done
+        ? splitter.push(decoder.decode()).concat(splitter.end())
+        : splitter.push(decoder.decode(value, { stream: true }));
+      return { lines, done };
+    },
+  };
+}
