@@ -1,7 +1,7 @@
 /**
  * The upstream source against a real upstream: a WebSocket feed on loopback
  * (tests/fakes/upstream_feed.ts). Timing, backoff and resume on a fake clock and a scripted
- * socket are the unit tests beside the source (src/sources/upstream_source_test.ts).
+ * socket are the unit tests beside the source (src/sources/upstream/upstream_source_test.ts).
  */
 import assert from "node:assert/strict";
 import { CloseCode } from "../../src/protocol/mod.ts";
