@@ -1,15 +1,15 @@
 import { PIPELINE_DEFAULTS } from "../config/mod.ts";
-import { createHealthBoard, type HealthBoard } from "../health/mod.ts";
+import type { HealthBoard } from "../health/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Projector } from "../projector/mod.ts";
 import type { Source, SourceContext } from "../sources/mod.ts";
 import type { Stack } from "../stack/mod.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
-import { type Clock, yieldToIo } from "../util/mod.ts";
+import type { Clock } from "../util/mod.ts";
 import type { Vm } from "../vm/mod.ts";
-import { createBatchLogs } from "./batch_logs.ts";
-import { recordEventSpans, recordHostSpans } from "./event_spans.ts";
-import { createIntake, type Intake, INTAKE_DEFAULTS, type IntakeBatch } from "./intake.ts";
+import { createBatchLoop } from "./batch_loop.ts";
+import { type Intake, INTAKE_DEFAULTS } from "./intake.ts";
+import { createSourceHealth } from "./source_health.ts";
 import { startSource } from "./source_runner.ts";
 import { type PipelineStatus, toPipelineStatus } from "./status.ts";
 
@@ -96,43 +96,15 @@ export interface Pipeline {
 
 /** Builds the pipeline over already built components; nothing runs until `start`. */
 export function createPipeline(options: PipelineOptions): Pipeline {
-  const { clock, vm, projector, stack, sources } = options;
+  const { clock, vm, stack, sources, cluster } = options;
   const { tracing } = options.telemetry;
-  const vmLog = options.log.getChild("vm");
   const sourceLog = options.log.getChild("sources");
-  const healthLog = options.log.getChild("health");
-  /** Each source's own logger (`pharos.sources.<kind>`), for its events' trace lines. */
-  const batchLogs = createBatchLogs(
-    vmLog,
-    new Map(sources.map((source) => [source.name, sourceLog.getChild(source.kind)])),
-  );
-  const maxBatchEvents = options.maxBatchEvents ?? PIPELINE_DEFAULTS.maxBatchEvents;
-  const maxBatchFrames = options.maxBatchFrames ?? 4096;
-  const sliceMs = options.sliceMs ?? INTAKE_DEFAULTS.sliceMs;
-  const entities = Object.keys(stack.entities);
-  const fanoutIdle = options.fanoutIdle ?? (() => undefined);
-
-  const health = createHealthBoard({
+  const { health, monitors } = createSourceHealth({
     clock,
-    ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
-    ...(options.requiredSources === undefined ? {} : { required: options.requiredSources }),
-    onStale: (source, silentMs) =>
-      healthLog.warn("Stream appears to be stale - no recent events", {
-        source,
-        silent_ms: Math.round(silentMs),
-      }),
-    onTransition: (source, { from, to, healthy }) =>
-      healthLog.debug("Source {source} health: {from} to {to} (healthy: {healthy})", {
-        source,
-        from,
-        to,
-        healthy,
-      }),
-  });
-  const monitors = new Map(sources.map((source) => [source, health.add(source.name, source.kind)]));
-  healthLog.info("Health monitoring enabled", {
-    heartbeat_ms: options.heartbeatMs ?? PIPELINE_DEFAULTS.heartbeatMs,
-    sources: sources.map((source) => source.name).join(","),
+    log: options.log.getChild("health"),
+    sources,
+    heartbeatMs: options.heartbeatMs,
+    requiredSources: options.requiredSources,
   });
 
   // The projector is built by the app; the pipeline runs it, so its start-up is logged here.
@@ -140,87 +112,25 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     options.log.getChild("projector").info("Projector started");
   }, { root: true });
 
-  /** Events per batch now: fewer when each one fans out to many clients. */
-  function batchLimit(): number {
-    let fanout = 1;
-    for (const entity of entities) fanout = Math.max(fanout, projector.fanoutOf(entity));
-    return Math.max(1, Math.min(maxBatchEvents, Math.floor(maxBatchFrames / fanout)));
-  }
-
-  /**
-   * Runs a batch in pieces of at most `sliceMs` of handler time, each merged and published
-   * before the next, yielding to I/O between pieces: a batch of slow handlers must not
-   * hold `/ready` for the whole batch.
-   */
-  async function processBatch(batch: IntakeBatch): Promise<void> {
-    let from = 0;
-    while (from < batch.events.length) {
-      // Before each slice, the sockets take the previous slice's frames: the pipeline's
-      // back-pressure. (Waiting only every thousand frames let a single fast subscriber's
-      // socket fall behind the pipeline's own output until it counted as a slow consumer:
-      // measured, the client was dropped within a second.) That wait yields to I/O; when
-      // there was nothing to wait for, a slice after the first yields itself.
-      const waiting = fanoutIdle();
-      if (waiting !== undefined) await waiting;
-      else if (from > 0) await yieldToIo();
-      from = await processSlice(batch, from);
-    }
-  }
-
-  async function processSlice(batch: IntakeBatch, from: number): Promise<number> {
-    // Spans per event only when someone can look them up: otherwise none are made. The
-    // log levels are read once per slice: with debug and trace off, nothing more is done.
-    const exporting = tracing.exporting;
-    const debug = vmLog.isEnabledFor("debug");
-    const trace = debug && vmLog.isEnabledFor("trace");
-    const startedAt = clock.monotonic();
-    const result = await vm.processBatch(batch.events, {
-      from,
-      budgetMs: sliceMs,
-      timings: exporting,
-      runs: trace,
-    });
-    const ranMs = debug ? clock.monotonic() - startedAt : 0;
-    // The handler host runs the next batch while this one is published (two cores at work).
-    if (vm.prefetch !== undefined && result.next === batch.events.length) {
-      const ahead = intake.takeAhead();
-      if (ahead !== undefined) vm.prefetch(ahead.events, { timings: exporting, runs: trace });
-    }
-    const spans = exporting
-      ? recordEventSpans(tracing, batch, result, { from, startedAt })
-      : undefined;
-    if (spans !== undefined) recordHostSpans(tracing, result, spans);
-    batchLogs.sourceEvents(batch, from, result.next);
-    if (debug) batchLogs.slice(batch, from, result, ranMs);
-    if (trace) batchLogs.runs(batch, from, result, spans);
-    for (const failure of result.failures) {
-      batchLogs.failure(failure, batch.events[failure.event]!, spans?.[failure.event - from]);
-    }
-    // The slice is the projector's batch: applied and published now, as one.
-    const parents = spans && result.mutationEvents.map((at) => spans[at - from]);
-    projector.apply(result.mutations, parents);
-    return result.next;
-  }
-
-  const intake = createIntake({
+  const intake = createBatchLoop({
+    vm,
+    projector: options.projector,
     clock,
-    ...(options.capacity === undefined ? {} : { capacity: options.capacity }),
-    maxBatch: batchLimit,
-    sliceMs,
-    yieldToEventLoop: yieldToIo,
-    detach: (fn) => tracing.detached(fn),
-    process: processBatch,
-    onError: (batch, error) =>
-      vmLog.error("Failed to process {count} events: {error}", {
-        count: batch.events.length,
-        error,
-      }),
+    tracing,
+    log: options.log.getChild("vm"),
+    // Each source's own logger (`pharos.sources.<kind>`), for its events' trace lines.
+    sourceLogs: new Map(sources.map((source) => [source.name, sourceLog.getChild(source.kind)])),
+    entities: Object.keys(stack.entities),
+    fanoutIdle: options.fanoutIdle ?? (() => undefined),
+    capacity: options.capacity,
+    maxBatchEvents: options.maxBatchEvents ?? PIPELINE_DEFAULTS.maxBatchEvents,
+    maxBatchFrames: options.maxBatchFrames ?? 4096,
+    sliceMs: options.sliceMs ?? INTAKE_DEFAULTS.sliceMs,
   });
 
   let started = false;
   let draining = false;
   let healthChecks: Disposable | undefined;
-  const cluster = options.cluster;
   const isReady = () =>
     started && !draining && health.isHealthy() && (vm.available?.() ?? true) &&
     (cluster?.isReady() ?? true);

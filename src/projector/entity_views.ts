@@ -1,0 +1,133 @@
+import type { Bus, ViewInfo, ViewMode } from "../bus/mod.ts";
+import { DERIVED_VIEW_TAKE, type EntityDefinition, type Stack } from "../stack/mod.ts";
+import type { ProjectorTelemetry, SpanAttributes } from "../telemetry/mod.ts";
+import { LruMap } from "../util/mod.ts";
+import type { PathCache } from "../vm/mod.ts";
+import type { CachedViews } from "./cache_state.ts";
+import { DerivedView } from "./derived_view.ts";
+import { createPatchFrameEncoder, type PatchFrameEncoder } from "./frames.ts";
+
+/** A cached entity, as merged from its patches. */
+export type Entity = Record<string, unknown>;
+
+/** One of an entity's list/state/append views. */
+export interface BaseView {
+  readonly id: string;
+  readonly mode: ViewMode;
+  readonly spanAttributes: SpanAttributes;
+  readonly encode: PatchFrameEncoder;
+  /** Frames published in the current batch. */
+  frames: number;
+}
+
+/** Every view of one entity type, around the cache they share. */
+export interface EntityViews extends CachedViews {
+  readonly name: string;
+  /** Shared by E/list, E/state and E/append: they receive identical updates. */
+  readonly cache: LruMap<string, Entity>;
+  readonly appendSet: ReadonlySet<string>;
+  readonly baseViews: readonly BaseView[];
+  readonly derived: readonly DerivedView[];
+  readonly spanAttributes: SpanAttributes;
+  /** Mutations applied in the current batch. */
+  applied: number;
+}
+
+/** Every view of a stack: per entity type, by view id, and the derived ones by id. */
+export interface ViewTable {
+  readonly entities: ReadonlyMap<string, EntityViews>;
+  /** Every view's info by id: per entity type, its base views first, then its derived ones. */
+  readonly infos: ReadonlyMap<string, ViewInfo>;
+  readonly derivedById: ReadonlyMap<string, DerivedView>;
+}
+
+/** What building the views needs. */
+export interface ViewTableDeps {
+  readonly bus: Bus;
+  readonly paths: PathCache;
+  readonly telemetry: ProjectorTelemetry;
+  /** Derived views count the frames they publish here (the batch's counts). */
+  readonly counts: { derivedFrame(entity: string): void };
+  /** Entities cached per entity type. */
+  readonly cacheSize: number;
+}
+
+/** Builds the cache and the views of every entity type `stack` declares. */
+export function createViewTable(stack: Stack, deps: ViewTableDeps): ViewTable {
+  const entities = new Map<string, EntityViews>();
+  const infos = new Map<string, ViewInfo>();
+  const derivedById = new Map<string, DerivedView>();
+  for (const [name, definition] of Object.entries(stack.entities)) {
+    const views = createEntityViews(name, definition, deps);
+    entities.set(name, views);
+    for (const info of baseViewInfos(name)) infos.set(info.id, info);
+    for (const view of views.derived) {
+      infos.set(view.info.id, view.info);
+      derivedById.set(view.info.id, view);
+    }
+  }
+  return { entities, infos, derivedById };
+}
+
+/** One entity type's cache, its base views and its derived views. */
+function createEntityViews(
+  name: string,
+  definition: EntityDefinition,
+  { bus, paths, telemetry, counts, cacheSize }: ViewTableDeps,
+): EntityViews {
+  const derived: DerivedView[] = [];
+  const cache = new LruMap<string, Entity>(cacheSize, (key) => {
+    telemetry.viewCacheEviction(name);
+    for (const view of derived) view.update(key, true);
+  });
+  const baseViews = (["list", "state", "append"] as const).map((mode): BaseView => ({
+    id: `${name}/${mode}`,
+    mode,
+    spanAttributes: Object.freeze({ view: `${name}/${mode}`, mode }),
+    encode: createPatchFrameEncoder(mode, `${name}/${mode}`),
+    frames: 0,
+  }));
+  for (const [viewName, view] of Object.entries(definition.views ?? {})) {
+    const info: ViewInfo = {
+      id: `${name}/${viewName}`,
+      entity: name,
+      mode: "list",
+      kind: "derived",
+      sort: { field: paths.segments(view.sortBy), order: view.order ?? "asc" },
+      defaultTake: view.take ?? DERIVED_VIEW_TAKE,
+    };
+    derived.push(
+      new DerivedView(info, view, {
+        bus,
+        paths,
+        lookup: (key) => cache.get(key),
+        keys: () => cache.keys(),
+        onFrame: () => counts.derivedFrame(name),
+      }),
+    );
+  }
+  return {
+    name,
+    cache,
+    appendSet: new Set(definition.append ?? []),
+    baseViews,
+    derived,
+    spanAttributes: Object.freeze({ entity: name }),
+    applied: 0,
+  };
+}
+
+/** The infos of an entity type's `list`, `state` and `append` views, in that order. */
+function baseViewInfos(name: string): ViewInfo[] {
+  return [
+    {
+      id: `${name}/list`,
+      entity: name,
+      mode: "list",
+      kind: "list",
+      sort: { field: ["_seq"], order: "desc" },
+    },
+    { id: `${name}/state`, entity: name, mode: "state", kind: "state" },
+    { id: `${name}/append`, entity: name, mode: "append", kind: "append" },
+  ];
+}
