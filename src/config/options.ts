@@ -2,7 +2,7 @@ import { AUTH_DEFAULTS, type AuthConfig } from "./auth_config.ts";
 import { CLUSTER_DEFAULTS, type ClusterConfig } from "./cluster_config.ts";
 import { LOG_DEFAULTS, type LogConfig } from "./log_config.ts";
 import type { LogFilter } from "../log/mod.ts";
-import { PIPELINE_DEFAULTS, type PipelineConfig } from "./pipeline_config.ts";
+import { BATCH_BOUNDS, PIPELINE_DEFAULTS, type PipelineConfig } from "./pipeline_config.ts";
 import { PROJECTOR_DEFAULTS, type ProjectorConfig } from "./projector_config.ts";
 import { SERVER_DEFAULTS, type ServerConfig } from "./server_config.ts";
 import {
@@ -323,7 +323,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 1,
     max: 100_000,
     description:
-      "Most events the pipeline takes in one batch: their handlers run, then their changes are applied and published together (fewer when the batch would fan out to more than 4096 frames, or its handlers take over 2 ms)",
+      `Most events the pipeline takes in one batch: their handlers run, then their changes are applied and published together (fewer when the batch would fan out to more than ${BATCH_BOUNDS.maxFrames} frames, or its handlers take over ${BATCH_BOUNDS.sliceMs} ms)`,
   },
   {
     path: "vm.functionCallMetrics",

@@ -23,6 +23,13 @@ export interface PipelineConfig {
   readonly requiredSources: readonly string[];
 }
 
+/**
+ * What bounds a batch besides `PHAROS_BATCH_MAX`, fixed rather than options: the frames one
+ * batch may fan out to (see `PipelineOptions.maxBatchFrames`) and the handler time before it
+ * yields to I/O (see `PipelineOptions.sliceMs`). Here so the option table states them.
+ */
+export const BATCH_BOUNDS = Object.freeze({ maxFrames: 4096, sliceMs: 2 });
+
 /** Defaults of the `pipeline` slice. */
 export const PIPELINE_DEFAULTS: PipelineConfig = Object.freeze({
   capacity: 10_000,

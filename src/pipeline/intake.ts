@@ -1,4 +1,4 @@
-import { PIPELINE_DEFAULTS } from "../config/mod.ts";
+import { BATCH_BOUNDS, PIPELINE_DEFAULTS } from "../config/mod.ts";
 import type { PharosEvent } from "../stack/mod.ts";
 import { type Clock, Fifo } from "../util/mod.ts";
 
@@ -91,7 +91,7 @@ interface Chunk {
 }
 
 /** The intake's default slice length (the pipeline shares it). */
-export const INTAKE_DEFAULTS = Object.freeze({ sliceMs: 2 });
+export const INTAKE_DEFAULTS = Object.freeze({ sliceMs: BATCH_BOUNDS.sliceMs });
 
 /** Thrown by `submit` once the intake is closed. */
 export class IntakeClosedError extends Error {

@@ -1,4 +1,4 @@
-import { PIPELINE_DEFAULTS } from "../config/mod.ts";
+import { BATCH_BOUNDS, PIPELINE_DEFAULTS } from "../config/mod.ts";
 import type { HealthBoard } from "../health/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Projector } from "../projector/mod.ts";
@@ -58,7 +58,7 @@ export interface PipelineOptions {
   /**
    * Most frames one batch may fan out to (events × listeners of their entity's views):
    * with thousands of subscribers a batch shrinks to a few events, so one batch never
-   * queues hundreds of thousands of frames at once. Default 4096 (measured with 1000
+   * queues hundreds of thousands of frames at once. Default `BATCH_BOUNDS` (4096, measured with 1000
    * clients: 1024, one event a batch, took the fan-out flood from 1.03 to 0.56 × the
    * baseline, each batch paying for a wait on the sockets).
    */
@@ -124,7 +124,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     fanoutIdle: options.fanoutIdle ?? (() => undefined),
     capacity: options.capacity,
     maxBatchEvents: options.maxBatchEvents ?? PIPELINE_DEFAULTS.maxBatchEvents,
-    maxBatchFrames: options.maxBatchFrames ?? 4096,
+    maxBatchFrames: options.maxBatchFrames ?? BATCH_BOUNDS.maxFrames,
     sliceMs: options.sliceMs ?? INTAKE_DEFAULTS.sliceMs,
   });
 

@@ -1,5 +1,6 @@
 /**
- * Batches mutations, merges them into the view caches, builds frames and publishes them to the bus.
+ * Applies a batch of mutations to the view caches, builds their frames and publishes them to
+ * the bus, and answers snapshots from the caches.
  * @module
  */
 export { compareSortValues } from "./sort.ts";
