@@ -6,15 +6,13 @@
  * the HyperStack protocol for entities.
  * @module
  */
+export { type ConsoleFeed, type ConsoleFeedOptions, createConsoleFeed } from "./feed.ts";
 export {
-  type ConsoleFeed,
-  type ConsoleFeedOptions,
   type ConsolePoint,
   type ConsoleReadings,
   type ConsoleSession,
   type ConsoleView,
-  createConsoleFeed,
-} from "./feed.ts";
+} from "./sampler.ts";
 export {
   type ConsoleRoute,
   type ConsoleRoutes,

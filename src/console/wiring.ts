@@ -1,8 +1,9 @@
 import type { ViewDirectory } from "../bus/mod.ts";
 import type { RecentRecords } from "../log/mod.ts";
 import type { Clock } from "../util/mod.ts";
-import { type ConsoleSession, type ConsoleView, createConsoleFeed } from "./feed.ts";
+import { createConsoleFeed } from "./feed.ts";
 import { type ConsoleRoutes, createConsoleRoutes } from "./routes.ts";
+import type { ConsoleSession, ConsoleView } from "./sampler.ts";
 import type { ConsoleTap } from "./tap.ts";
 
 /** What {@link createConsole} reads of the app. */

@@ -40,7 +40,11 @@ export {
   SAMPLER_NAMES,
   type SamplerName,
 } from "./otel_env.ts";
-export { type InstrumentKind, METRIC_DEFINITIONS, type MetricDefinition } from "./otel_metrics.ts";
+export {
+  type InstrumentKind,
+  METRIC_DEFINITIONS,
+  type MetricDefinition,
+} from "./metric_definitions.ts";
 export { createOtelTelemetry, METER_NAME, type OtelTelemetryOptions } from "./otel_telemetry.ts";
 export { TRACER_NAME } from "./otel_tracing.ts";
 export { LOGGER_NAME, TARGET_ATTRIBUTE, toOtelLogRecord } from "./otlp_logs.ts";

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { ProxyTracerProvider } from "@opentelemetry/api";
 import { DataPointType, MeterProvider } from "@opentelemetry/sdk-metrics";
 import { HANDLER_CANCEL_REASONS, WS_LIMITS } from "./facade.ts";
-import { createMetricFacades, METRIC_DEFINITIONS, ZEROED_EXPORT_SIGNALS } from "./otel_metrics.ts";
+import { METRIC_DEFINITIONS } from "./metric_definitions.ts";
+import { ZEROED_EXPORT_SIGNALS } from "./metrics_export.ts";
+import { createMetricFacades } from "./otel_metrics.ts";
 import { createOtelTelemetry } from "./otel_telemetry.ts";
 import {
   createMetricsEndpoint,

@@ -1,51 +1,16 @@
-import {
-  context,
-  type Meter,
-  metrics,
-  propagation,
-  ProxyTracerProvider,
-  trace,
-  type Tracer,
-} from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import {
-  CompositePropagator,
-  W3CBaggagePropagator,
-  W3CTraceContextPropagator,
-} from "@opentelemetry/core";
-import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
-import {
-  type IMetricReader,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-} from "@opentelemetry/sdk-metrics";
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  type Sampler,
-  type SpanProcessor,
-  TraceIdRatioBasedSampler,
-  TracerProvider,
-} from "@opentelemetry/sdk-trace";
 import { getLogger, type LoggingHandle, type SpanRecord } from "../log/mod.ts";
 import { type Clock, systemClock } from "../util/mod.ts";
 import type { Telemetry } from "./facade.ts";
-import { type Env, type OtelSettings, type OtlpTarget, toOtelSettings } from "./otel_env.ts";
-import { assembleTelemetry, METER_NAME } from "./otel_telemetry.ts";
-import { TRACER_NAME } from "./otel_tracing.ts";
-import { createOtlpLogs, type OtlpLogs } from "./otlp_logs.ts";
+import { type Env, type OtelSettings, toOtelSettings } from "./otel_env.ts";
+import { safeUrl } from "./otel_exporters.ts";
+import type { InstallContext, Installed } from "./otel_install.ts";
+import { installLocal } from "./otel_local_mode.ts";
+import { installSdk } from "./otel_sdk_mode.ts";
+import { runShutdownSteps } from "./otel_shutdown.ts";
+import { assembleTelemetry } from "./otel_telemetry.ts";
 import type { ProcessReadings } from "./process_metrics.ts";
 import { createMetricsEndpoint } from "./prometheus.ts";
-import {
-  createExportOutcomes,
-  type ExportSignal,
-  ResilientMetricExporter,
-  ResilientSpanExporter,
-} from "./resilient_export.ts";
 import { init, type InitOptions, type TelemetryConfig } from "./telemetry_config.ts";
 
 /**
@@ -56,20 +21,6 @@ import { init, type InitOptions, type TelemetryConfig } from "./telemetry_config
  * - `disabled`: `OTEL_SDK_DISABLED=true`; no spans, no export, only `/metrics`.
  */
 export type OtelMode = "sdk" | "deno" | "disabled";
-
-/** The `also` log hook that hands each record to every receiver given. */
-function alsoLog(
-  ...receivers: (((record: SpanRecord) => void) | undefined)[]
-): { also?: (record: SpanRecord) => void } {
-  const present = receivers.filter((r): r is (record: SpanRecord) => void => r !== undefined);
-  if (present.length === 0) return {};
-  if (present.length === 1) return { also: present[0]! };
-  return {
-    also: (record) => {
-      for (const receive of present) receive(record);
-    },
-  };
-}
 
 /** Options of {@link initWithOtel}, besides those of `init` (log output and clock). */
 export interface OtelInitOptions extends Omit<InitOptions, "currentSpan" | "also"> {
@@ -111,62 +62,6 @@ export interface OtelGuard extends AsyncDisposable {
   renderMetrics(): Promise<string>;
   /** Same as {@link OtelGuard.renderMetrics} (the seed's name). */
   metricsText(): Promise<string>;
-}
-
-function toSampler(settings: OtelSettings["sampler"]): Sampler {
-  const ratio = () => new TraceIdRatioBasedSampler(settings.ratio);
-  switch (settings.name) {
-    case "always_on":
-      return new AlwaysOnSampler();
-    case "always_off":
-      return new AlwaysOffSampler();
-    case "traceidratio":
-      return ratio();
-    case "parentbased_always_off":
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
-    case "parentbased_traceidratio":
-      return new ParentBasedSampler({ root: ratio() });
-    case "parentbased_always_on":
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
-  }
-}
-
-type ExporterConfig = NonNullable<ConstructorParameters<typeof OTLPTraceExporter>[0]>;
-
-function exporterConfig(target: OtlpTarget): ExporterConfig {
-  return {
-    url: target.url,
-    headers: { ...target.headers },
-    timeoutMillis: target.timeoutMs,
-    // The enum lives in otlp-exporter-base, which the import map does not name.
-    compression: (target.gzip ? "gzip" : "none") as unknown as NonNullable<
-      ExporterConfig["compression"]
-    >,
-  };
-}
-
-/** The URL without credentials, for logs. */
-function safeUrl(target: OtlpTarget | undefined): string {
-  if (target === undefined) return "off";
-  const url = new URL(target.url);
-  url.username = "";
-  url.password = "";
-  return url.href;
-}
-
-/** A signal whose export failures are counted (`logs` included). */
-type CountedSignal = ExportSignal;
-
-interface Installed {
-  readonly meters: readonly Meter[];
-  readonly tracer: Tracer;
-  readonly exportSignals: readonly CountedSignal[];
-  /** Wires the failure counter into the exporters once the facades exist. */
-  readonly onExportFailure: { count: (signal: CountedSignal) => void };
-  /** Receives every record the log filter allows, when log records are exported. */
-  readonly onLogRecord: ((record: SpanRecord) => void) | undefined;
-  /** Flushes and shuts down, in order; each step may be abandoned at the deadline. */
-  readonly shutdownSteps: readonly (readonly [string, () => Promise<void>])[];
 }
 
 /**
@@ -211,13 +106,16 @@ export async function initWithOtel(
     ...(options.serviceVersion === undefined ? {} : { serviceVersion: options.serviceVersion }),
   }, options.env ?? {});
   const mode: OtelMode = settings.denoNative ? "deno" : settings.disabled ? "disabled" : "sdk";
-  const version = options.serviceVersion;
-  const resource = defaultResource().merge(resourceFromAttributes(settings.resource));
   const endpoint = createMetricsEndpoint();
-
-  const installed = mode === "sdk"
-    ? installSdk(settings, resource, endpoint.reader, clock, options, version)
-    : installLocal(mode, resource, endpoint.reader, clock, options, settings, version);
+  const install: InstallContext = {
+    settings,
+    resource: defaultResource().merge(resourceFromAttributes(settings.resource)),
+    pullReader: endpoint.reader,
+    clock,
+    exportWarnIntervalMs: options.exportWarnIntervalMs,
+    version: options.serviceVersion,
+  };
+  const installed = mode === "sdk" ? installSdk(install) : installLocal(mode, install);
 
   const { telemetry, metrics: facades } = assembleTelemetry({
     meters: installed.meters,
@@ -232,41 +130,14 @@ export async function initWithOtel(
   });
   installed.onExportFailure.count = (signal) => facades.exportFailed(signal);
 
-  let logging: LoggingHandle;
-  try {
-    logging = await init(config, {
-      ...(options.writable === undefined ? {} : { writable: options.writable }),
-      clock,
-      currentSpan: () => telemetry.tracing.activeSpan(),
-      ...alsoLog(installed.onLogRecord, options.onLogRecord),
-    });
-  } catch (error) {
-    // Leave nothing installed behind a failed start-up.
-    for (const [, work] of installed.shutdownSteps) await work().catch(() => {});
-    throw error;
-  }
+  const logging = await startLogging(config, options, { clock, telemetry, installed });
   facades.countLogDrops(() => logging.droppedLines);
-
-  const log = getLogger(["pharos", "telemetry"]);
-  for (const warning of settings.warnings) {
-    log.warn("Ignored OpenTelemetry setting: {warning}", { warning });
-  }
-  log.info("OpenTelemetry set up ({mode} mode)", {
-    mode,
-    traces: mode === "deno" ? "runtime" : safeUrl(settings.traces),
-    metrics: mode === "deno" ? "runtime" : safeUrl(settings.metrics),
-    logs: installed.onLogRecord === undefined ? "off" : safeUrl(settings.logs),
-    sampler: settings.sampler.name,
-    service: settings.resource["service.name"],
-  });
+  logSetUp(mode, settings, installed);
 
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 5000;
   let disposed: Promise<void> | undefined;
   const dispose = async () => {
-    const deadline = clock.monotonic() + shutdownTimeoutMs;
-    for (const [name, work] of installed.shutdownSteps) {
-      await withDeadline(name, work, deadline - clock.monotonic(), clock);
-    }
+    await runShutdownSteps(installed.shutdownSteps, { timeoutMs: shutdownTimeoutMs, clock });
     await logging[Symbol.asyncDispose]();
   };
   const renderMetrics = () => endpoint.render();
@@ -284,214 +155,60 @@ export async function initWithOtel(
   };
 }
 
-/** Runs one shutdown step, giving up (with a warning) after `budgetMs`; never rejects. */
-async function withDeadline(
-  name: string,
-  work: () => Promise<void>,
-  budgetMs: number,
-  clock: Clock,
-): Promise<void> {
-  const log = getLogger(["pharos", "telemetry"]);
-  let timer: Disposable | undefined;
+/**
+ * Sets up logging with trace correlation, handing each record to the OTLP log pipeline (when
+ * there is one) and to `options.onLogRecord`.
+ */
+async function startLogging(
+  config: TelemetryConfig,
+  options: OtelInitOptions,
+  parts: {
+    readonly clock: Clock;
+    readonly telemetry: Telemetry;
+    readonly installed: Installed;
+  },
+): Promise<LoggingHandle> {
+  const { installed, telemetry } = parts;
   try {
-    const outcome = await Promise.race([
-      // The step keeps running if abandoned; its failure must not surface as unhandled.
-      work().then(() => "done" as const, (error: unknown) => ({ error })),
-      new Promise<"timeout">((resolve) => {
-        timer = clock.setTimer(Math.max(0, budgetMs), () => resolve("timeout"));
-      }),
-    ]);
-    if (outcome === "timeout") {
-      log.warn("OpenTelemetry shutdown: {step} did not finish in time; dropping what is left", {
-        step: name,
-      });
-    } else if (outcome !== "done") {
-      log.warn("OpenTelemetry shutdown: {step} failed: {error}", {
-        step: name,
-        error: outcome.error,
-      });
-    }
-  } finally {
-    timer?.[Symbol.dispose]();
-  }
-}
-
-type Resource = ReturnType<typeof defaultResource>;
-
-function installSdk(
-  settings: OtelSettings,
-  resource: Resource,
-  pullReader: IMetricReader,
-  clock: Clock,
-  options: OtelInitOptions,
-  version: string | undefined,
-): Installed {
-  const onExportFailure = { count: (_signal: CountedSignal) => {} };
-  const outcomes = outcomesFor(clock, options, onExportFailure);
-
-  const readers: IMetricReader[] = [pullReader];
-  if (settings.metrics !== undefined) {
-    readers.push(
-      new PeriodicExportingMetricReader({
-        exporter: new ResilientMetricExporter(
-          new OTLPMetricExporter(exporterConfig(settings.metrics)),
-          outcomes("metrics"),
-        ),
-        exportIntervalMillis: settings.metricExportIntervalMs,
-        exportTimeoutMillis: settings.metricExportTimeoutMs,
-      }),
-    );
-  }
-  const meterProvider = new MeterProvider({ resource, readers });
-
-  const spanProcessors: SpanProcessor[] = [];
-  if (settings.traces !== undefined) {
-    spanProcessors.push(
-      new BatchSpanProcessor({
-        exporter: new ResilientSpanExporter(
-          new OTLPTraceExporter(exporterConfig(settings.traces)),
-          outcomes("traces"),
-        ),
-        maxQueueSize: settings.spanQueue.maxQueueSize,
-        maxExportBatchSize: settings.spanQueue.maxExportBatchSize,
-        scheduledDelayMillis: settings.spanQueue.scheduledDelayMs,
-        exportTimeoutMillis: settings.spanQueue.exportTimeoutMs,
-        // Queue size, capacity and dropped spans as the SDK's own metrics.
-        selfObsMeterProvider: meterProvider,
-      }),
-    );
-  }
-  // Without a traces endpoint spans are still recorded (no processor): log lines keep their
-  // trace and span ids, and sampling decisions still propagate.
-  const tracerProvider = new TracerProvider({
-    resource,
-    sampler: toSampler(settings.sampler),
-    spanProcessors,
-  });
-
-  const contextManager = new AsyncLocalStorageContextManager().enable();
-  const registered = {
-    context: context.setGlobalContextManager(contextManager),
-    propagation: propagation.setGlobalPropagator(
-      new CompositePropagator({
-        propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
-      }),
-    ),
-    trace: trace.setGlobalTracerProvider(tracerProvider),
-    metrics: metrics.setGlobalMeterProvider(meterProvider),
-  };
-  // Another SDK got there first: ours still records (through its own providers), but the
-  // unused context manager must not stay enabled.
-  if (!registered.context) contextManager.disable();
-
-  const logs = installLogs(settings, resource, outcomes, version, meterProvider);
-
-  const exportSignals: CountedSignal[] = [];
-  if (settings.traces !== undefined) exportSignals.push("traces");
-  if (settings.metrics !== undefined) exportSignals.push("metrics");
-  if (logs !== undefined) exportSignals.push("logs");
-
-  return {
-    meters: [meterProvider.getMeter(METER_NAME, version)],
-    tracer: tracerProvider.getTracer(TRACER_NAME, version),
-    exportSignals,
-    onExportFailure,
-    onLogRecord: logs?.emit,
-    shutdownSteps: [
-      ["flushing spans", () => tracerProvider.forceFlush()],
-      ["shutting down tracing", () => tracerProvider.shutdown()],
-      // After spans, so the final export carries the failures and drops counted above.
-      ["exporting the last metrics", () => meterProvider.shutdown()],
-      // Last, so the records about shutting down (and any failure above) are in it.
-      ...logsShutdownSteps(logs),
-      ["unregistering globals", () => {
-        if (registered.trace) trace.disable();
-        if (registered.metrics) metrics.disable();
-        if (registered.propagation) propagation.disable();
-        if (registered.context) context.disable(); // disables the context manager too
-        return Promise.resolve();
-      }],
-    ],
-  };
-}
-
-/** Export outcomes of one signal, counted through `counter` once the facades exist. */
-function outcomesFor(
-  clock: Clock,
-  options: OtelInitOptions,
-  counter: { count: (signal: CountedSignal) => void },
-): (signal: CountedSignal) => ReturnType<typeof createExportOutcomes> {
-  return (signal) =>
-    createExportOutcomes({
-      signal,
-      clock,
-      count: () => counter.count(signal),
-      ...(options.exportWarnIntervalMs === undefined
-        ? {}
-        : { warnIntervalMs: options.exportWarnIntervalMs }),
+    return await init(config, {
+      ...(options.writable === undefined ? {} : { writable: options.writable }),
+      clock: parts.clock,
+      currentSpan: () => telemetry.tracing.activeSpan(),
+      ...alsoLog(installed.onLogRecord, options.onLogRecord),
     });
-}
-
-/** The OTLP log pipeline, when a logs endpoint is configured. */
-function installLogs(
-  settings: OtelSettings,
-  resource: Resource,
-  outcomes: (signal: CountedSignal) => ReturnType<typeof createExportOutcomes>,
-  version: string | undefined,
-  selfObsMeterProvider?: MeterProvider,
-): OtlpLogs | undefined {
-  if (settings.logs === undefined) return undefined;
-  return createOtlpLogs({
-    target: settings.logs,
-    queue: settings.logQueue,
-    resource,
-    outcomes: outcomes("logs"),
-    ...(version === undefined ? {} : { version }),
-    ...(selfObsMeterProvider === undefined ? {} : { selfObsMeterProvider }),
-  });
-}
-
-function logsShutdownSteps(
-  logs: OtlpLogs | undefined,
-): (readonly [string, () => Promise<void>])[] {
-  return logs === undefined ? [] : [["exporting the last log records", () => logs.shutdown()]];
-}
-
-function installLocal(
-  mode: "deno" | "disabled",
-  resource: Resource,
-  pullReader: IMetricReader,
-  clock: Clock,
-  options: OtelInitOptions,
-  settings: OtelSettings,
-  version: string | undefined,
-): Installed {
-  // Pull-only: read by /metrics, never exported.
-  const local = new MeterProvider({ resource, readers: [pullReader] });
-  const meters = [local.getMeter(METER_NAME, version)];
-  let tracer: Tracer;
-  if (mode === "deno") {
-    meters.unshift(metrics.getMeterProvider().getMeter(METER_NAME, version));
-    tracer = trace.getTracerProvider().getTracer(TRACER_NAME, version);
-  } else {
-    // A provider with no delegate hands out no-op tracers; the global one is left alone.
-    tracer = new ProxyTracerProvider().getTracer(TRACER_NAME, version);
+  } catch (error) {
+    // Leave nothing installed behind a failed start-up.
+    for (const [, work] of installed.shutdownSteps) await work().catch(() => {});
+    throw error;
   }
-  // Deno-native mode: the runtime exports spans and metrics but has no logs API for these
-  // records, so Pharos exports them (and counts their failures) itself.
-  const onExportFailure = { count: (_signal: CountedSignal) => {} };
-  const logs = mode === "deno"
-    ? installLogs(settings, resource, outcomesFor(clock, options, onExportFailure), version)
-    : undefined;
+}
+
+/** The `also` log hook that hands each record to every receiver given. */
+function alsoLog(
+  ...receivers: (((record: SpanRecord) => void) | undefined)[]
+): { also?: (record: SpanRecord) => void } {
+  const present = receivers.filter((r): r is (record: SpanRecord) => void => r !== undefined);
+  if (present.length === 0) return {};
+  if (present.length === 1) return { also: present[0]! };
   return {
-    meters,
-    tracer,
-    exportSignals: logs === undefined ? [] : ["logs"],
-    onExportFailure,
-    onLogRecord: logs?.emit,
-    shutdownSteps: [
-      ["shutting down the /metrics reader", () => local.shutdown()],
-      ...logsShutdownSteps(logs),
-    ],
+    also: (record) => {
+      for (const receive of present) receive(record);
+    },
   };
+}
+
+/** Logs the ignored settings, then where each signal goes (credentials left out). */
+function logSetUp(mode: OtelMode, settings: OtelSettings, installed: Installed): void {
+  const log = getLogger(["pharos", "telemetry"]);
+  for (const warning of settings.warnings) {
+    log.warn("Ignored OpenTelemetry setting: {warning}", { warning });
+  }
+  log.info("OpenTelemetry set up ({mode} mode)", {
+    mode,
+    traces: mode === "deno" ? "runtime" : safeUrl(settings.traces),
+    metrics: mode === "deno" ? "runtime" : safeUrl(settings.metrics),
+    logs: installed.onLogRecord === undefined ? "off" : safeUrl(settings.logs),
+    sampler: settings.sampler.name,
+    service: settings.resource["service.name"],
+  });
 }

@@ -1,6 +1,7 @@
 import type { Meter } from "@opentelemetry/api";
 import process from "node:process";
-import { METRIC_DEFINITIONS, observable } from "./otel_metrics.ts";
+import { METRIC_DEFINITIONS } from "./metric_definitions.ts";
+import { observable } from "./metric_instruments.ts";
 
 /** Where process readings come from; injectable for tests. */
 export interface ProcessReadings {
