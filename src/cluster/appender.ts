@@ -10,6 +10,26 @@ export class LeaseLostError extends Error {
   override readonly name = "LeaseLostError";
 }
 
+/**
+ * How many pipeline capacities this instance's consumer may trail the log before its appends
+ * are refused as `full` (ingest answers `503 pipeline-full`; a singleton source waits and
+ * retries). The consumer waits while the intake is full, so the log, not memory, holds a
+ * backlog, and a lag of about one capacity is only the intake filling up. Several
+ * capacities behind, this instance applies the log slower than it grows: refusing its
+ * appends sends producers to an instance that keeps up, instead of feeding one whose own
+ * clients already see old data. Four leaves room for bursts and a catch-up; it is a chosen
+ * margin, not a measured one.
+ */
+export const MAX_LAG_PIPELINE_CAPACITIES = 4;
+
+/**
+ * The lag, in log entries, beyond which this instance's appends are refused as `full`:
+ * {@link MAX_LAG_PIPELINE_CAPACITIES} times the pipeline's capacity.
+ */
+export function maxLagEventsFor(pipelineCapacity: number): number {
+  return pipelineCapacity * MAX_LAG_PIPELINE_CAPACITIES;
+}
+
 /** Options for {@link createAppender}. */
 export interface AppenderOptions {
   readonly log: EventLog;
@@ -23,7 +43,10 @@ export interface AppenderOptions {
   readonly up: () => boolean;
   /** Entries in the log this instance has not applied yet. */
   readonly lag: () => number;
-  /** Lag beyond which appends are refused as `full` (the intake's back-pressure, cluster-wide). */
+  /**
+   * Lag beyond which appends are refused as `full` (the intake's back-pressure,
+   * cluster-wide): {@link maxLagEventsFor} the pipeline's capacity.
+   */
   readonly maxLag: number;
   /** The log answered with another epoch: it was lost, or replaced. */
   readonly onEpochMismatch: () => void;

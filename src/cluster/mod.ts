@@ -10,4 +10,6 @@
  */
 export { type Cluster, type ClusterOptions, createCluster, LeaseLostError } from "./cluster.ts";
 export type { ClusterStatus } from "./status.ts";
+export { clusterInstanceId } from "./instance_id.ts";
+export { MAX_LAG_PIPELINE_CAPACITIES, maxLagEventsFor } from "./appender.ts";
 export { type ClusterKeys, clusterKeys } from "./keys.ts";

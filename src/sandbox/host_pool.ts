@@ -2,6 +2,7 @@ import type { Logger } from "../log/mod.ts";
 import type { VmTelemetry } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import { describePermissions } from "../stack/mod.ts";
+import type { HandlersStatus } from "../vm/mod.ts";
 import { hostLaunch, type HostSpec } from "./host_command.ts";
 import { describeExit, type HostExit, HostProcess } from "./host_process.ts";
 import type { ConsoleLine } from "./protocol.ts";
@@ -9,8 +10,8 @@ import type { ConsoleLine } from "./protocol.ts";
 /** After a host fails to start, wait this long before the next try. */
 const RESPAWN_BACKOFF_MS = 1000;
 
-/** What `/status` shows of the handler hosts. */
-export interface HostStatus {
+/** What `/status` shows of the handler hosts (under `handlers`). */
+export interface HostStatus extends HandlersStatus {
   readonly isolation: "process";
   readonly pid: number | null;
   readonly uptimeMs: number | null;

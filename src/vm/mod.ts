@@ -15,6 +15,7 @@ export { HandlerTimeoutError } from "./handler_run.ts";
 export {
   type BatchOptions,
   createVm,
+  type HandlersStatus,
   type PrefetchOptions,
   type Vm,
   type VmOptions,

@@ -1,4 +1,4 @@
-import { VM_DEFAULTS } from "../config/mod.ts";
+import { type IsolationMode, VM_DEFAULTS } from "../config/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import type { VmTelemetry } from "../telemetry/mod.ts";
 import type { Handler, Patch, PharosEvent, Stack } from "../stack/mod.ts";
@@ -44,6 +44,15 @@ export interface BatchOptions {
 /** Options of a batch sent ahead ({@link Vm.prefetch}). */
 export type PrefetchOptions = Pick<BatchOptions, "timings" | "runs">;
 
+/**
+ * What `/status` shows under `handlers`: where handlers run. A VM that runs them elsewhere
+ * adds what it knows of that place (the handler hosts: pid, restarts, memory, …).
+ */
+export interface HandlersStatus {
+  /** `inline`: in this process; `process`: in a handler host process. */
+  readonly isolation: IsolationMode;
+}
+
 /** Runs stack handlers over events and keeps per-entity state. */
 export interface Vm {
   /**
@@ -72,6 +81,8 @@ export interface Vm {
   exportState(): VmState;
   /** Replaces all state with a checkpoint's ({@link Vm.exportState}); between batches only. */
   importState(state: VmState): void;
+  /** The handlers' part of `/status`, read when asked. */
+  handlersStatus(): HandlersStatus;
 }
 
 /** Options for {@link createVm}. */
@@ -238,5 +249,6 @@ export function createVm(options: VmOptions): Vm {
     exportState: () => tables.exportState(encodeRaw),
     importState: (state) =>
       tables.importState(state, (encoded) => decodeRaw(encoded) as Record<string, unknown>),
+    handlersStatus: () => ({ isolation: "inline" }),
   };
 }

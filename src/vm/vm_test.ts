@@ -255,6 +255,11 @@ Deno.test("createVm", async (t) => {
     assert.equal(on.telemetry.count("vm.handlerDuration", "Item", "Set"), 1);
     assert.equal(on.telemetry.count("vm.handlerDuration", "Item", "Echo"), 1);
   });
+
+  await t.step("its /status handlers section says handlers run inline", () => {
+    const { vm } = setup(echo);
+    assert.deepEqual(vm.handlersStatus(), { isolation: "inline" });
+  });
 });
 
 Deno.test("createVm records every handler run only when a batch asks for runs", async () => {
