@@ -147,6 +147,7 @@ export function createCluster(options: ClusterOptions): Cluster {
       });
       monitor.start();
       await follower.start(pipeline);
+      if (signal.aborted) return; // stopped while starting: no lease, no singletons
       singletons.start(pipeline);
       checkpoints.start();
     },

@@ -60,6 +60,20 @@ export interface Follower {
   stop(): Promise<void>;
 }
 
+/** Waits `ms` before the next start-up attempt, or less when the cluster stops meanwhile. */
+function retryPause(ms: number, signal: AbortSignal, clock: Clock): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = clock.setTimer(ms, done);
+    signal.addEventListener("abort", done, { once: true });
+    function done() {
+      timer[Symbol.dispose]();
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+}
+
 /** A new epoch's name: when it began, and random enough that two started at once differ. */
 export function newEpoch(clock: Clock): string {
   return `${clock.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
@@ -138,7 +152,8 @@ export function createFollower(options: FollowerOptions): Follower {
       epoch = joined;
     },
     async start(pipeline) {
-      for (let attempt = 0; !options.signal.aborted; attempt++) {
+      const { signal } = options;
+      for (let attempt = 0; !signal.aborted; attempt++) {
         try {
           await bootstrap(pipeline);
           break;
@@ -147,11 +162,11 @@ export function createFollower(options: FollowerOptions): Follower {
             attempt: attempt + 1,
             error,
           });
-          await new Promise<void>((resolve) =>
-            clock.setTimer(Math.min(250 * 2 ** attempt, 2_000), resolve)
-          );
+          await retryPause(Math.min(250 * 2 ** attempt, 2_000), signal, clock);
         }
       }
+      // Stopped while starting: a consumer made after the stop must not go on reading.
+      if (signal.aborted) await consumer?.stop();
     },
     isCaughtUp,
     async moveTo(position) {
