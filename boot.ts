@@ -1,12 +1,12 @@
 // deno-lint-ignore-file no-console -- the process entry points report start-up failures on stderr
 /**
- * What `main.ts` (own listener) and `serve.ts` (`deno serve`) share: reading the
- * environment and flags, setting up logging and OpenTelemetry, building the app, and
- * draining on SIGINT/SIGTERM. Only these process-level files read `Deno.env` or exit.
+ * What `main.ts` (own listener) and `serve.ts` (`deno serve`) share, the process's concerns:
+ * reading the environment and flags, setting up logging and OpenTelemetry, handing the
+ * config to `createApp`, reporting a refusal to start, and draining on SIGINT/SIGTERM. Only
+ * these process-level files read `Deno.env` or exit.
  * @module
  */
 import { type App, createApp } from "./src/app.ts";
-import { prepareAuth } from "./src/auth/mod.ts";
 import {
   type Config,
   ConfigError,
@@ -17,13 +17,11 @@ import {
 } from "./src/config/mod.ts";
 import { type LogFormat } from "./src/log/mod.ts";
 import { createRecentRecords, formatJsonRecord, getLogger, type Logger } from "./src/log/mod.ts";
-import { loadStack, type Stack, toModuleUrl } from "./src/stack/mod.ts";
-import { DEMO_STACK_MODULE, openSandbox, type Sandbox, SandboxError } from "./src/sandbox/mod.ts";
+import { SandboxError } from "./src/sandbox/mod.ts";
 import {
   initWithOtel,
   type OpenSpan,
   type OtelGuard,
-  type Telemetry,
   TelemetryConfig,
 } from "./src/telemetry/mod.ts";
 import { randomIds, systemClock } from "./src/util/mod.ts";
@@ -45,8 +43,8 @@ export interface Booted {
 
 /**
  * Answers `--help` and `--version` (exit 0), or parses the configuration (exit 2 listing
- * every problem), sets up logging and
- * OpenTelemetry, loads the stack module and builds the app (exit 2 on a bad one).
+ * every problem), sets up logging and OpenTelemetry, and builds the app from the config
+ * (exit 2 when its stack module, keys or sources cannot be used).
  */
 export async function boot(entry: string): Promise<Booted> {
   const commandLine = parseCommandLine(Deno.args);
@@ -106,52 +104,30 @@ export async function boot(entry: string): Promise<Booted> {
     Deno.exit(EXIT_CONFIG);
   }
 
-  let stack: Stack | undefined;
-  let sandbox: Sandbox | undefined;
-  if (config.vm.isolation === "process") {
-    // The server never imports the stack module: a host with no permissions loads it.
-    try {
-      sandbox = await startup.run(() => openHandlerHosts(config, log, telemetry));
-      stack = sandbox.stack;
-      const pool = sandbox.pool;
-      // However the process ends, a host stuck in a loop must not outlive it.
-      globalThis.addEventListener("unload", () => pool.killNow());
-    } catch (error) {
-      if (!(error instanceof SandboxError)) throw error;
-      await refuseToStart(error.message);
-    }
-  } else if (config.server.stackModule !== "") {
-    try {
-      stack = await loadStack(config.server.stackModule, Deno.cwd());
-    } catch (error) {
-      await refuseToStart((error as Error).message);
-    }
-  }
+  let app: App;
   try {
-    // Keys come from a file or URL: a bad one stops start-up (exit 2) rather than locking
-    // every client out later.
-    const auth = await prepareAuth(config.auth, {
-      clock: systemClock,
-      log: log.getChild("auth"),
-      telemetry: telemetry.auth,
-    });
-    const app = createApp({
-      config,
-      clock: systemClock,
-      ids: randomIds,
-      log,
-      telemetry,
-      metrics: otel.renderMetrics,
-      recentLogs,
-      auth,
-      ...(stack === undefined ? {} : { stack }),
-      ...(sandbox === undefined ? {} : { handlerHosts: sandbox.pool }),
-    });
-    return { config, otel, app, log, startup };
+    // Keys come from a file or URL and the stack module loads in a handler host: a bad one
+    // stops start-up (exit 2) rather than locking every client out later.
+    app = await startup.run(() =>
+      createApp({
+        config,
+        clock: systemClock,
+        ids: randomIds,
+        log,
+        telemetry,
+        env: Deno.env.toObject(),
+        cwd: Deno.cwd(),
+        metrics: otel.renderMetrics,
+        recentLogs,
+      })
+    );
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
+    if (!(error instanceof ConfigError || error instanceof SandboxError)) throw error;
     return await refuseToStart(error.message);
   }
+  // However the process ends, a handler host stuck in a loop must not outlive it.
+  globalThis.addEventListener("unload", () => app.killNow());
+  return { config, otel, app, log, startup };
 }
 
 /**
@@ -177,29 +153,6 @@ function reportStartupFailure(
     properties: { ...fields, exit_code: EXIT_CONFIG },
   });
   console.error(line.trimEnd());
-}
-
-/** Starts the handler hosts for the configured stack module (the demo stack by default). */
-function openHandlerHosts(config: Config, log: Logger, telemetry: Telemetry): Promise<Sandbox> {
-  const cwd = Deno.cwd();
-  const specifier = config.server.stackModule;
-  return openSandbox({
-    module: specifier === ""
-      ? DEMO_STACK_MODULE
-      : { url: toModuleUrl(specifier, cwd), exportName: "default" },
-    settings: {
-      stateTableSize: config.vm.stateTableSize,
-      handlerTimeoutMs: config.vm.handlerTimeoutMs,
-      functionCallMetrics: config.vm.functionCallMetrics,
-    },
-    memoryMb: config.vm.memoryMb,
-    env: Deno.env.toObject(),
-    cwd,
-    clock: systemClock,
-    log: log.getChild("vm"),
-    telemetry: telemetry.vm,
-    detach: (fn) => telemetry.tracing.detached(fn),
-  });
 }
 
 /**

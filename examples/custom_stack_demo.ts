@@ -19,7 +19,7 @@ import { createApp, noopTelemetry, parseConfig, randomIds, systemClock } from ".
 import wallets from "./custom_stack.ts";
 
 const TOKEN = "example-token";
-const app = createApp({
+const app = await createApp({
   config: parseConfig({ env: { PHAROS_SOURCES: "ingest", PHAROS_INGEST_TOKEN: TOKEN } }),
   clock: systemClock,
   ids: randomIds,

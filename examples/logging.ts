@@ -28,9 +28,12 @@ await using _logging = await init(
 // The host's own lines go through the same pipeline when logged under `pharos`.
 const log = getLogger(["pharos", "example"]);
 
-const app = createApp({
+const app = await createApp({
   // The demo source: 50 Transfer events/s over 5 tokens. Its debug lines stay hidden.
-  config: parseConfig({ env: { PHAROS_DEMO_RATE: "50", PHAROS_DEMO_KEYS: "5" } }),
+  config: parseConfig({
+    // Handlers run in this process: the example runs without --allow-run for a handler host.
+    env: { PHAROS_DEMO_RATE: "50", PHAROS_DEMO_KEYS: "5", PHAROS_HANDLER_ISOLATION: "inline" },
+  }),
   clock: systemClock,
   ids: randomIds,
   log: getLogger(["pharos"]),

@@ -50,8 +50,11 @@ const source: Source = {
 const push = (event: PharosEvent) => sink!(event);
 
 // 3. Pharos in-process, on a free port, with the built-in demo Token stack.
-const app = createApp({
-  config: parseConfig({ env: {} }),
+const app = await createApp({
+  config: parseConfig({
+    // Handlers run in this process: the example runs without --allow-run for a handler host.
+    env: { PHAROS_HANDLER_ISOLATION: "inline" },
+  }),
   clock: systemClock,
   ids: randomIds,
   log: getLogger(["pharos"]), // LogTape is not configured here: Pharos stays quiet

@@ -38,8 +38,11 @@ await using otel = await initWithOtel(
 );
 const log = getLogger(["pharos", "example"]);
 
-const app = createApp({
-  config: parseConfig({ env: { PHAROS_DEMO_RATE: "20", PHAROS_DEMO_KEYS: "5" } }),
+const app = await createApp({
+  config: parseConfig({
+    // Handlers run in this process: the example runs without --allow-run for a handler host.
+    env: { PHAROS_DEMO_RATE: "20", PHAROS_DEMO_KEYS: "5", PHAROS_HANDLER_ISOLATION: "inline" },
+  }),
   clock: systemClock,
   ids: randomIds,
   log: getLogger(["pharos"]),

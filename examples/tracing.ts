@@ -52,8 +52,11 @@ const source: Source = {
   stop: () => Promise.resolve(),
 };
 
-const app = createApp({
-  config: parseConfig({ env: {} }),
+const app = await createApp({
+  config: parseConfig({
+    // Handlers run in this process: the example runs without --allow-run for a handler host.
+    env: { PHAROS_HANDLER_ISOLATION: "inline" },
+  }),
   clock: systemClock,
   ids: randomIds,
   log: getLogger(["pharos"]),

@@ -5,7 +5,7 @@
  * then credentials), serves the token endpoint, and finds each request's client address
  * behind trusted proxies. Failures are `AuthError`s carrying the docs/protocol.md §6 code
  * and HTTP status. Set-up, the upgrade check and the token endpoint read config's `auth`
- * slice (`AuthConfig`); `createAuthRoutes` builds what an app mounts.
+ * slice (`AuthConfig`); `openAuth` loads the keys and builds what an app mounts.
  * @module
  */
 export { createAuthorize } from "./authorize.ts";
@@ -38,7 +38,13 @@ export { presentedToken } from "./presented_token.ts";
 export { type AuthSetup, prepareAuth, type PrepareAuthOptions } from "./setup.ts";
 export { createStaticVerifier, type StaticVerifier } from "./static_tokens.ts";
 export { createTokenEndpoint, TOKEN_ENDPOINT_PATH } from "./token_endpoint.ts";
-export { type AuthRoutes, type AuthRoutesOptions, createAuthRoutes } from "./wiring.ts";
+export {
+  type AuthRoutes,
+  type AuthRoutesOptions,
+  type AuthStatus,
+  createAuthRoutes,
+  openAuth,
+} from "./wiring.ts";
 export {
   type ClientAddress,
   type ClientAddressOptions,

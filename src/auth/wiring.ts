@@ -1,10 +1,11 @@
-import { type AuthConfig, ConfigError } from "../config/mod.ts";
+import type { AuthConfig } from "../config/mod.ts";
 import type { Endpoint } from "../http/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { AuthTelemetry } from "../telemetry/mod.ts";
+import type { Clock } from "../util/mod.ts";
 import type { Authorize } from "../ws/mod.ts";
 import { createAuthorize } from "./authorize.ts";
-import type { AuthSetup } from "./setup.ts";
+import { type AuthSetup, prepareAuth } from "./setup.ts";
 import { createTokenEndpoint } from "./token_endpoint.ts";
 import { type ClientAddress, createClientAddress } from "./trusted_proxies.ts";
 
@@ -16,35 +17,51 @@ export interface AuthRoutes {
   readonly tokenEndpoint: Endpoint | undefined;
   /** Each request's client address, through `PHAROS_TRUSTED_PROXIES`. */
   readonly clientAddress: ClientAddress;
+  /** `/status`'s `auth` section (the JWT key set in force and its age), or nothing. */
+  status(): { readonly auth?: AuthStatus };
+}
+
+/** `/status`'s `auth`: the JWT key set in force. */
+export interface AuthStatus {
+  readonly jwks: {
+    readonly source: "url" | "file";
+    readonly keys: number;
+    readonly age_seconds: number;
+  };
 }
 
 /** Inputs of {@link createAuthRoutes} besides the config. */
 export interface AuthRoutesOptions {
-  /** Verifiers and minter from `prepareAuth`; required when `config` enables auth. */
-  readonly setup: AuthSetup | undefined;
-  /** Replaces the upgrade check built from `config` (then `setup` may be absent). */
+  /** Verifiers and minter from `prepareAuth`. */
+  readonly setup: AuthSetup;
+  /** Replaces the upgrade check built from `config`. */
   readonly authorize: Authorize | undefined;
+  /** Ages the key set for `/status`. */
+  readonly clock: Clock;
   readonly log: Logger;
   readonly telemetry: AuthTelemetry;
 }
 
 /**
- * The upgrade check and the token endpoint for `config`. Throws a {@link ConfigError} when
- * `config` enables authentication but neither `setup` nor an `authorize` override is given.
+ * Loads what `config` names (keys from a file or URL) and builds what an app mounts.
+ * Throws a {@link ConfigError} naming what is wrong: a bad key stops start-up rather than
+ * locking every client out later.
  */
+export async function openAuth(
+  config: AuthConfig,
+  options: Omit<AuthRoutesOptions, "setup">,
+): Promise<AuthRoutes> {
+  const setup = await prepareAuth(config, options);
+  return createAuthRoutes(config, { ...options, setup });
+}
+
+/** The upgrade check, the token endpoint and the client address for `config`. */
 export function createAuthRoutes(config: AuthConfig, options: AuthRoutesOptions): AuthRoutes {
-  const { setup, log } = options;
-  const needsSetup = config.authMode !== "none" || config.privateKey !== "";
-  if (needsSetup && setup === undefined && options.authorize === undefined) {
-    throw new ConfigError(["authentication is configured: build the app with prepareAuth()"]);
-  }
+  const { setup, log, clock } = options;
   const checks = config.authMode !== "none" || config.allowedOrigins.length > 0;
-  const minter = setup?.minter;
+  const minter = setup.minter;
   return {
-    authorize: options.authorize ??
-      (checks
-        ? createAuthorize(config, setup ?? { verifier: undefined, minter: undefined }, log)
-        : undefined),
+    authorize: options.authorize ?? (checks ? createAuthorize(config, setup, log) : undefined),
     tokenEndpoint: minter === undefined ? undefined : createTokenEndpoint(config, minter, log),
     clientAddress: createClientAddress({
       trustedProxies: config.trustedProxies,
@@ -55,5 +72,19 @@ export function createAuthRoutes(config: AuthConfig, options: AuthRoutesOptions)
         });
       },
     }),
+    status() {
+      const keys = setup.keys?.status();
+      if (keys === undefined) return {};
+      const ageMs = clock.now() - keys.loadedAt;
+      return {
+        auth: {
+          jwks: {
+            source: keys.source,
+            keys: keys.keys,
+            age_seconds: Math.max(0, Math.round(ageMs / 1000)),
+          },
+        },
+      };
+    },
   };
 }

@@ -4,61 +4,62 @@ import { recordLogs } from "../../tests/fakes/recording_log.ts";
 import { getLogger, type Logger } from "../log/mod.ts";
 import { noopTelemetry } from "../telemetry/mod.ts";
 import type { TokenMinter } from "./mint.ts";
-import { createAuthRoutes } from "./wiring.ts";
+import type { KeyStore } from "./key_store.ts";
+import { type AuthRoutesOptions, createAuthRoutes, openAuth } from "./wiring.ts";
+import { FakeClock } from "../../tests/fakes/fake_clock.ts";
 
 const log = getLogger(["pharos", "test"]);
 const telemetry = noopTelemetry.auth;
+const clock = new FakeClock();
 const config = (overrides: Partial<AuthConfig>): AuthConfig => ({ ...AUTH_DEFAULTS, ...overrides });
 const minter: TokenMinter = { mint: () => Promise.resolve({ token: "t", expiresAt: 1 }) };
 
+const noSetup = { verifier: undefined, minter: undefined };
+const routesOf = (auth: AuthConfig, extra: Partial<AuthRoutesOptions> = {}) =>
+  createAuthRoutes(auth, { setup: noSetup, authorize: undefined, clock, log, telemetry, ...extra });
+
 Deno.test("createAuthRoutes", async (t) => {
   await t.step("the defaults mount nothing: no upgrade check, no token endpoint", () => {
-    const routes = createAuthRoutes(AUTH_DEFAULTS, {
-      setup: undefined,
-      authorize: undefined,
-      log,
-      telemetry,
-    });
+    const routes = routesOf(AUTH_DEFAULTS);
     assert.equal(routes.authorize, undefined);
     assert.equal(routes.tokenEndpoint, undefined);
-  });
-
-  await t.step("an auth mode or private key without prepareAuth's setup is refused", () => {
-    for (const overrides of [{ authMode: "jwt" as const }, { privateKey: "{}" }]) {
-      assert.throws(
-        () =>
-          createAuthRoutes(config(overrides), {
-            setup: undefined,
-            authorize: undefined,
-            log,
-            telemetry,
-          }),
-        (error) => error instanceof ConfigError && /prepareAuth/.test(error.message),
-      );
-    }
+    assert.deepEqual(routes.status(), {});
   });
 
   await t.step("an Origin allow-list alone gets an upgrade check", () => {
-    const routes = createAuthRoutes(config({ allowedOrigins: ["https://app.example.com"] }), {
-      setup: undefined,
-      authorize: undefined,
-      log,
-      telemetry,
-    });
+    const routes = routesOf(config({ allowedOrigins: ["https://app.example.com"] }));
     assert.equal(typeof routes.authorize, "function");
   });
 
   await t.step("an authorize override wins; a minter adds the token endpoint", () => {
     const authorize = () => undefined;
-    const routes = createAuthRoutes(config({ authMode: "static", tokens: ["t"] }), {
+    const routes = routesOf(config({ authMode: "static", tokens: ["t"] }), {
       setup: { verifier: undefined, minter },
       authorize,
-      log,
-      telemetry,
     });
     assert.equal(routes.authorize, authorize);
     assert.equal(typeof routes.tokenEndpoint, "function");
   });
+
+  await t.step("status names the key set in force and its age in whole seconds", () => {
+    const loadedAt = clock.now();
+    const keys = { status: () => ({ keys: 2, loadedAt, source: "url" as const }) } as KeyStore;
+    const routes = routesOf(config({ authMode: "jwt" }), {
+      setup: { verifier: undefined, minter: undefined, keys },
+      authorize: () => undefined,
+    });
+    clock.advance(2_600);
+    assert.deepEqual(routes.status(), {
+      auth: { jwks: { source: "url", keys: 2, age_seconds: 3 } },
+    });
+  });
+});
+
+Deno.test("openAuth refuses keys it cannot use, naming the option", async () => {
+  await assert.rejects(
+    () => openAuth(config({ privateKey: "{}" }), { authorize: undefined, clock, log, telemetry }),
+    (error) => error instanceof ConfigError && /PHAROS_AUTH_PRIVATE_KEY/.test(error.message),
+  );
 });
 
 Deno.test("the token endpoint logs each token issued at debug, never the token or key", async (t) => {
@@ -72,6 +73,7 @@ Deno.test("the token endpoint logs each token issued at debug, never the token o
           minter: { mint: () => Promise.resolve({ token: "minted.jwt.value", expiresAt: 1700 }) },
         },
         authorize: undefined,
+        clock,
         log,
         telemetry,
       },

@@ -1,5 +1,6 @@
 /**
- * Stream health: the `HealthMonitor` per source, and readiness over the required sources.
+ * Stream health: the `HealthMonitor` per source, readiness over the required sources, and
+ * the `/status` report composed from the parts each component owns.
  * @module
  */
 export {
@@ -15,3 +16,4 @@ export {
   type HealthTransition,
   type StreamStatus,
 } from "./readiness.ts";
+export { composeStatus, type StatusPart } from "./status.ts";

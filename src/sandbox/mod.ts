@@ -4,6 +4,13 @@
  * over its budget, a warm spare, and the server-side VM that keeps the authoritative state.
  * @module
  */
+export {
+  type Handlers,
+  type HandlerSettings,
+  type HandlersStatus,
+  openHandlers,
+  type OpenHandlersOptions,
+} from "./handlers.ts";
 export { createHostedVm, type HostedVmOptions } from "./hosted_vm.ts";
 export { HostPool, type HostPoolOptions, type HostStatus } from "./host_pool.ts";
 export {

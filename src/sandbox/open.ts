@@ -26,7 +26,10 @@ export const DEMO_STACK_MODULE: StackModule = Object.freeze({
   exportName: "demoStack",
 });
 
-/** A failure to start the handler hosts: the server should refuse to start (exit 2). */
+/**
+ * The stack's handlers cannot be set up (its module does not load, or the handler hosts do
+ * not start): the server should refuse to start (exit 2).
+ */
 export class SandboxError extends Error {
   override readonly name = "SandboxError";
 }

@@ -1,5 +1,6 @@
 /**
- * Shared building blocks with no dependencies: clock, ids, task tracker, LRU map, error text.
+ * Shared building blocks with no dependencies: clock, ids, task tracker,
+ * shutdown sequence, FIFO, LRU map, error text.
  * @module
  */
 export { type Clock, systemClock } from "./clock.ts";
@@ -7,6 +8,7 @@ export { type Ids, randomIds } from "./ids.ts";
 export { Fifo } from "./fifo.ts";
 export { LruMap } from "./lru.ts";
 export { createTaskTracker, type TaskErrorHandler, type TaskTracker } from "./tasks.ts";
+export { inOrderOnce } from "./sequence.ts";
 export { yieldToIo } from "./yield.ts";
 export { bearerToken, createTokenCheck } from "./token_check.ts";
 export { type Cidr, cidrContains, parseCidr, parseIp } from "./ip.ts";

@@ -1,5 +1,4 @@
 import { type App, type AppOptions, createApp } from "../../src/app.ts";
-import { prepareAuth } from "../../src/auth/mod.ts";
 import { type Config, parseConfig } from "../../src/config/mod.ts";
 import { getLogger } from "../../src/log/mod.ts";
 import type { Source } from "../../src/sources/mod.ts";
@@ -52,12 +51,18 @@ async function serve(app: App, hostname = "127.0.0.1") {
   };
 }
 
+/**
+ * The config of a test server: loopback, port 0, and handlers in this process unless the
+ * env asks for handler hosts (the stacks tests pass are values, which run in-process anyway).
+ */
 function testConfig(env: Record<string, string> = {}): Config {
-  return parseConfig({ env: { PORT: "0", PHAROS_HOST: "127.0.0.1", ...env } });
+  return parseConfig({
+    env: { PORT: "0", PHAROS_HOST: "127.0.0.1", PHAROS_HANDLER_ISOLATION: "inline", ...env },
+  });
 }
 
-/** The app as `boot.ts` builds it (keys loaded by prepareAuth), with test telemetry. */
-async function buildApp(
+/** The app as `boot.ts` builds it (keys loaded, stack module resolved), with test telemetry. */
+function buildApp(
   config: Config,
   telemetry: RecordingTelemetry,
   clock: Clock,
@@ -65,15 +70,12 @@ async function buildApp(
 ): Promise<App> {
   return createApp({
     config,
-    auth: await prepareAuth(config.auth, {
-      clock,
-      log: getLogger(["pharos", "auth"]),
-      telemetry: telemetry.auth,
-    }),
     clock,
     ids: randomIds,
     log: getLogger(["pharos"]),
     telemetry,
+    env: Deno.env.toObject(),
+    cwd: Deno.cwd(),
     ...extra,
   });
 }

@@ -125,7 +125,7 @@ Deno.test("as a library, Pharos configures no logging: the host's LogTape gets `
     ],
   });
   try {
-    const app = createApp({
+    const app = await createApp({
       config: {
         ...DEFAULT_CONFIG,
         sources: {

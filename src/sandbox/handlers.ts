@@ -1,0 +1,117 @@
+import type { Logger } from "../log/mod.ts";
+import { demoStack, loadStack, type Stack, toModuleUrl } from "../stack/mod.ts";
+import type { VmTelemetry } from "../telemetry/mod.ts";
+import type { Clock } from "../util/mod.ts";
+import { createVm, type Vm } from "../vm/mod.ts";
+import type { HostStatus } from "./host_pool.ts";
+import { createHostedVm } from "./hosted_vm.ts";
+import { DEMO_STACK_MODULE, openSandbox, SandboxError } from "./open.ts";
+
+/** How handlers run: the `vm` slice of the configuration. */
+export interface HandlerSettings {
+  /** `process`: in handler hosts with only the stack's permissions; `inline`: in this process. */
+  readonly isolation: "process" | "inline";
+  readonly memoryMb: number;
+  readonly stateTableSize: number;
+  readonly handlerTimeoutMs: number;
+  readonly functionCallMetrics: boolean;
+}
+
+/** Options for {@link openHandlers}. */
+export interface OpenHandlersOptions {
+  readonly settings: HandlerSettings;
+  /** Path or URL of the stack module (`PHAROS_STACK`); empty: the built-in demo stack. */
+  readonly stackModule: string;
+  /**
+   * A stack given as a value. Its handlers run in this process whatever `isolation` says:
+   * functions cannot be sent to a host (name the module in `stackModule` to sandbox it).
+   */
+  readonly stack?: Stack;
+  /** The environment handed to the hosts (they keep only what the stack declares). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Where a relative `stackModule` and the hosts' `deno.json` are found. */
+  readonly cwd: string;
+  readonly clock: Clock;
+  /** `pharos.vm`. */
+  readonly log: Logger;
+  readonly telemetry: VmTelemetry;
+  /** Runs `fn` outside any active span (see `HostPoolOptions.detach`). */
+  readonly detach?: <T>(fn: () => T) => T;
+}
+
+/** `/status`'s `handlers`: where handlers run, and the hosts' state when they run in hosts. */
+export type HandlersStatus = HostStatus | { readonly isolation: "inline" };
+
+/** A stack's handlers, ready to run: the stack, the VM that runs them, and their hosts. */
+export interface Handlers {
+  /** The server's view of the stack (from the host's manifest when handlers run there). */
+  readonly stack: Stack;
+  readonly vm: Vm;
+  status(): HandlersStatus;
+  /** Stops the hosts, if any (shutdown). */
+  close(): Promise<void>;
+  /** Kills the hosts at once: a host stuck in a loop must not outlive the process. */
+  killNow(): void;
+}
+
+/**
+ * Loads the stack and starts what runs its handlers: the handler hosts (the server never
+ * imports the module then), or the VM in this process. Throws a {@link SandboxError} when
+ * the module cannot be loaded or the hosts cannot start.
+ */
+export async function openHandlers(options: OpenHandlersOptions): Promise<Handlers> {
+  const { settings, clock, log, telemetry } = options;
+  if (options.stack !== undefined || settings.isolation === "inline") {
+    const stack = options.stack ?? await importStack(options.stackModule, options.cwd);
+    return {
+      stack,
+      vm: createVm({ stack, clock, telemetry, ...settings }),
+      status: () => ({ isolation: "inline" }),
+      close: () => Promise.resolve(),
+      killNow() {},
+    };
+  }
+  const sandbox = await openSandbox({
+    module: options.stackModule === ""
+      ? DEMO_STACK_MODULE
+      : { url: toModuleUrl(options.stackModule, options.cwd), exportName: "default" },
+    settings: {
+      stateTableSize: settings.stateTableSize,
+      handlerTimeoutMs: settings.handlerTimeoutMs,
+      functionCallMetrics: settings.functionCallMetrics,
+    },
+    memoryMb: settings.memoryMb,
+    env: options.env,
+    cwd: options.cwd,
+    clock,
+    log,
+    telemetry,
+    ...(options.detach === undefined ? {} : { detach: options.detach }),
+  });
+  const { stack, pool } = sandbox;
+  return {
+    stack,
+    vm: createHostedVm({
+      stack,
+      pool,
+      clock,
+      telemetry,
+      log,
+      stateTableSize: settings.stateTableSize,
+      handlerTimeoutMs: settings.handlerTimeoutMs,
+    }),
+    status: () => pool.status(),
+    close: () => pool.close(),
+    killNow: () => pool.killNow(),
+  };
+}
+
+/** The stack module imported into this process (inline handlers), or the demo stack. */
+async function importStack(specifier: string, cwd: string): Promise<Stack> {
+  if (specifier === "") return demoStack;
+  try {
+    return await loadStack(specifier, cwd);
+  } catch (error) {
+    throw new SandboxError((error as Error).message, { cause: error });
+  }
+}
