@@ -83,7 +83,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     status: composeStatus([
       pipeline.status,
       () => ws.status(),
-      () => ({ handlers: handlers.status() }),
+      () => ({ handlers: vm.handlersStatus() }),
       auth.status,
       async () => cluster === undefined ? {} : { cluster: await cluster.status() },
     ]),

@@ -3,7 +3,6 @@ import { demoStack, loadStack, type Stack, toModuleUrl } from "../stack/mod.ts";
 import type { VmTelemetry } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import { createVm, type Vm } from "../vm/mod.ts";
-import type { HostStatus } from "./host_pool.ts";
 import { createHostedVm } from "./hosted_vm.ts";
 import { DEMO_STACK_MODULE, openSandbox, SandboxError } from "./open.ts";
 
@@ -39,15 +38,11 @@ export interface OpenHandlersOptions {
   readonly detach?: <T>(fn: () => T) => T;
 }
 
-/** `/status`'s `handlers`: where handlers run, and the hosts' state when they run in hosts. */
-export type HandlersStatus = HostStatus | { readonly isolation: "inline" };
-
 /** A stack's handlers, ready to run: the stack, the VM that runs them, and their hosts. */
 export interface Handlers {
   /** The server's view of the stack (from the host's manifest when handlers run there). */
   readonly stack: Stack;
   readonly vm: Vm;
-  status(): HandlersStatus;
   /** Stops the hosts, if any (shutdown). */
   close(): Promise<void>;
   /** Kills the hosts at once: a host stuck in a loop must not outlive the process. */
@@ -66,7 +61,6 @@ export async function openHandlers(options: OpenHandlersOptions): Promise<Handle
     return {
       stack,
       vm: createVm({ stack, clock, telemetry, ...settings }),
-      status: () => ({ isolation: "inline" }),
       close: () => Promise.resolve(),
       killNow() {},
     };
@@ -100,7 +94,6 @@ export async function openHandlers(options: OpenHandlersOptions): Promise<Handle
       stateTableSize: settings.stateTableSize,
       handlerTimeoutMs: settings.handlerTimeoutMs,
     }),
-    status: () => pool.status(),
     close: () => pool.close(),
     killNow: () => pool.killNow(),
   };

@@ -7,7 +7,6 @@
 export {
   type Handlers,
   type HandlerSettings,
-  type HandlersStatus,
   openHandlers,
   type OpenHandlersOptions,
 } from "./handlers.ts";
