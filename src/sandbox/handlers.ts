@@ -1,10 +1,7 @@
-import type { Logger } from "../log/mod.ts";
 import { demoStack, loadStack, type Stack, toModuleUrl } from "../stack/mod.ts";
-import type { VmTelemetry } from "../telemetry/mod.ts";
-import type { Clock } from "../util/mod.ts";
 import { createVm, type Vm } from "../vm/mod.ts";
 import { createHostedVm } from "./hosted_vm.ts";
-import { DEMO_STACK_MODULE, openSandbox, SandboxError } from "./open.ts";
+import { DEMO_STACK_MODULE, openSandbox, SandboxError, type SandboxOptions } from "./open.ts";
 
 /** How handlers run: the `vm` slice of the configuration. */
 export interface HandlerSettings {
@@ -16,8 +13,13 @@ export interface HandlerSettings {
   readonly functionCallMetrics: boolean;
 }
 
-/** Options for {@link openHandlers}. */
-export interface OpenHandlersOptions {
+/**
+ * Options for {@link openHandlers}: the handler hosts' environment and working directory
+ * (where a relative `stackModule` resolves too), clock, `pharos.vm` logger, telemetry and
+ * `detach`, as {@link SandboxOptions} takes them.
+ */
+export interface OpenHandlersOptions
+  extends Pick<SandboxOptions, "env" | "cwd" | "clock" | "log" | "telemetry" | "detach"> {
   readonly settings: HandlerSettings;
   /** Path or URL of the stack module (`PHAROS_STACK`); empty: the built-in demo stack. */
   readonly stackModule: string;
@@ -26,16 +28,6 @@ export interface OpenHandlersOptions {
    * functions cannot be sent to a host (name the module in `stackModule` to sandbox it).
    */
   readonly stack?: Stack;
-  /** The environment handed to the hosts (they keep only what the stack declares). */
-  readonly env: Readonly<Record<string, string>>;
-  /** Where a relative `stackModule` and the hosts' `deno.json` are found. */
-  readonly cwd: string;
-  readonly clock: Clock;
-  /** `pharos.vm`. */
-  readonly log: Logger;
-  readonly telemetry: VmTelemetry;
-  /** Runs `fn` outside any active span (see `HostPoolOptions.detach`). */
-  readonly detach?: <T>(fn: () => T) => T;
 }
 
 /** A stack's handlers, ready to run: the stack, the VM that runs them, and their hosts. */

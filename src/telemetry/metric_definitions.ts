@@ -71,23 +71,16 @@ const CONNECTION_BUCKETS_S = [
   43200,
   86400,
 ] as const;
-/** Handler run time: 50 µs up to past the default 250 ms time budget. */
-const HANDLER_BUCKETS_S = [
+/**
+ * Handler run time: 50 µs up to past the default 250 ms time budget (the latency buckets
+ * from 0.5 ms to 1 s, below three finer ones).
+ */
+const HANDLER_BUCKETS_S = Object.freeze([
   0.00005,
   0.0001,
   0.00025,
-  0.0005,
-  0.001,
-  0.0025,
-  0.005,
-  0.01,
-  0.025,
-  0.05,
-  0.1,
-  0.25,
-  0.5,
-  1,
-] as const;
+  ...LATENCY_BUCKETS_S.filter((bound) => bound <= 1),
+]);
 
 /** Every instrument Pharos records (README's metric catalog, "Metrics and traces"), by role. */
 export const METRIC_DEFINITIONS = Object.freeze(

@@ -1,14 +1,5 @@
 import type { Meter } from "@opentelemetry/api";
-import type {
-  AuthTelemetry,
-  ClusterTelemetry,
-  LogTelemetry,
-  Observations,
-  ProjectorTelemetry,
-  SourceTelemetry,
-  VmTelemetry,
-  WsTelemetry,
-} from "./facade.ts";
+import type { Telemetry } from "./facade.ts";
 import { createAuthMetrics } from "./metrics_auth.ts";
 import { createClusterMetrics } from "./metrics_cluster.ts";
 import { createExportFailureMetrics } from "./metrics_export.ts";
@@ -31,16 +22,8 @@ export interface MetricFacadeOptions {
   readonly exportSignals?: readonly string[];
 }
 
-/** The metric-recording facades, plus hooks for the set-up code of this folder. */
-export interface MetricFacades {
-  readonly ws: WsTelemetry;
-  readonly projector: ProjectorTelemetry;
-  readonly vm: VmTelemetry;
-  readonly sources: SourceTelemetry;
-  readonly cluster: ClusterTelemetry;
-  readonly auth: AuthTelemetry;
-  readonly log: LogTelemetry;
-  readonly observe: Observations;
+/** The metric-recording facades (all but tracing), plus hooks for this folder's set-up code. */
+export interface MetricFacades extends Omit<Telemetry, "tracing"> {
   /** Counts log lines a logging handle dropped (read when metrics are collected). */
   countLogDrops(read: () => number): void;
   /** Counts a failed export of `signal` (a no-op without `exportSignals`). */

@@ -219,19 +219,12 @@ export function createStateTables(options: StateTablesOptions): StateTables {
   const byName = new Map(entities.map((runtime) => [runtime.name, runtime]));
   const seqs = createSeqCounter();
 
-  function fail(
-    out: BatchOutput,
-    at: number,
-    runtime: EntityRuntime,
-    handler: string,
-    code: string,
-    error: unknown,
-  ): void {
+  const fail: StateTables["fail"] = (out, at, runtime, handler, code, error) => {
     out.failures.push({ entity: runtime.name, handler, code, error, event: at });
     if (CANCEL_CODES.has(code)) {
       telemetry.handlerCancelled(runtime.name, code as HandlerCancelReason);
     } else telemetry.handlerError(runtime.name, code);
-  }
+  };
 
   return {
     entities,

@@ -1,8 +1,7 @@
-import type { Bus, ViewDirectory, ViewInfo } from "../bus/mod.ts";
-import type { Logger } from "../log/mod.ts";
-import { noopTracing, type Tracing, type WsTelemetry } from "../telemetry/mod.ts";
-import type { Clock } from "../util/mod.ts";
+import type { ViewInfo } from "../bus/mod.ts";
+import { noopTracing } from "../telemetry/mod.ts";
 import { DERIVED_VIEW_TAKE } from "../stack/mod.ts";
+import type { SessionOptions } from "./session.ts";
 import { encodeSubscribedFrame, type ErrorFrame, type SubscribeMessage } from "./codec.ts";
 import type { OutboundQueue } from "./_outbound_queue.ts";
 import { roundSeconds, type SessionLog, subscribeParameters } from "./_session_log.ts";
@@ -16,13 +15,8 @@ export interface SubscriptionOwner {
 }
 
 /** What subscriptions read from the session's options (a `SessionOptions` is one). */
-export interface SubscriptionsContext {
-  readonly directory: ViewDirectory;
-  readonly bus: Bus;
-  readonly clock: Clock;
-  readonly log: Logger;
-  readonly telemetry: WsTelemetry;
-  readonly tracing?: Tracing;
+export interface SubscriptionsContext
+  extends Pick<SessionOptions, "directory" | "bus" | "clock" | "log" | "telemetry" | "tracing"> {
   readonly limits: { readonly maxSubscriptions: number; readonly maxSnapshotRows: number };
 }
 
