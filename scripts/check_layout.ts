@@ -1,7 +1,9 @@
 // deno-lint-ignore-file no-console -- a command-line check reports on stdout/stderr
 /**
  * Enforces the layout rules of README's "Development" section from the real module graph (`deno info --json`):
- * components import each other only through `mod.ts`, only in the allowed directions,
+ * components import each other only through `mod.ts`, only in the allowed directions (type-only
+ * imports included; every allowed direction is followed, they form no cycle, and README's map
+ * shows exactly them),
  * each component folder has a `mod.ts` opening with a module doc (description first, a bare
  * `@module` tag last, as `deno doc` reads it), only `main.ts`
  * reads `Deno.env` or writes to the console, and unit tests open no sockets and start no
@@ -138,6 +140,41 @@ function cycleFrom(component: string, path: readonly string[]): string[] | undef
 for (const component of Object.keys(ALLOWED)) {
   const cycle = cycleFrom(component, []);
   if (cycle !== undefined) problems.push(`ALLOWED has a cycle: ${cycle.join(" → ")}`);
+}
+
+// README's "Development" section draws this table: the map a reader sees must be this one.
+function readmeMap(readme: string): Map<string, string[]> | undefined {
+  const block = readme.split("Which component may import which")[1]?.split("```")[1];
+  if (block === undefined) return undefined;
+  const map = new Map<string, string[]>();
+  for (const line of block.split("\n")) {
+    const none = line.match(/^([\w, ]+?)\s+import no component$/);
+    if (none) { for (const name of none[1]!.split(/,\s*/)) map.set(name, []); }
+    for (const match of line.matchAll(/(\w+)\s+→\s+([\w ]+?)(?=\s{2,}\w+\s+→|\s*$)/g)) {
+      map.set(match[1]!, match[2]!.trim().split(/\s+/));
+    }
+  }
+  return map;
+}
+const drawn = readmeMap(await Deno.readTextFile(new URL("README.md", root)));
+if (drawn === undefined) problems.push(`README.md has no "Which component may import which" map`);
+else {
+  for (const [component, allowed] of Object.entries(ALLOWED)) {
+    const shown = drawn.get(component);
+    const same = shown !== undefined && shown.length === allowed.length &&
+      allowed.every((to) => shown.includes(to));
+    if (!same) {
+      problems.push(
+        `README.md's map shows ${component} → ${shown?.join(" ") ?? "(nothing)"}; ` +
+          `the check allows ${allowed.join(" ") || "no component"}`,
+      );
+    }
+  }
+  for (const component of drawn.keys()) {
+    if (!(component in ALLOWED)) {
+      problems.push(`README.md's map shows ${component}: no such component`);
+    }
+  }
 }
 
 for await (const entry of Deno.readDir(new URL("src/", root))) {
