@@ -88,6 +88,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       async () => cluster === undefined ? {} : { cluster: await cluster.status() },
     ]),
     metrics: options.metrics,
+    adminEndpoints: {},
     recentLogs: options.recentLogs,
   });
 

@@ -31,6 +31,11 @@ export interface ServingParts {
   /** `/status`, composed from the parts each component owns. */
   readonly status: () => Promise<Record<string, unknown>>;
   readonly metrics: (() => Promise<string>) | undefined;
+  /**
+   * Operators' endpoints (`/debug/…`): mounted only when an admin token or an admin port is
+   * configured (what they show, a heap snapshot above all, holds secrets).
+   */
+  readonly adminEndpoints: Readonly<Record<string, Endpoint>>;
   readonly recentLogs: RecentRecords | undefined;
 }
 
@@ -61,6 +66,7 @@ export function wireServing(parts: ServingParts): Serving {
     scheduler: parts.scheduler,
   });
   const adminPort = config.server.adminPort >= 0;
+  const diagnostics = adminPort || config.server.adminToken !== "";
   let publicPort = config.server.port;
   const liveConsole = createConsole({
     tap: parts.consoleTap,
@@ -83,6 +89,7 @@ export function wireServing(parts: ServingParts): Serving {
       upgrade: (request, peer) => ws.handleUpgrade(request, peer),
       clientAddress: parts.auth.clientAddress,
       endpoints: endpointsOf(parts.sources, parts.auth.tokenEndpoint),
+      ...(diagnostics ? { adminEndpoints: parts.adminEndpoints } : {}),
       console: liveConsole.routes,
       state: { isReady: pipeline.isReady, status },
     });

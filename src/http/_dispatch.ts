@@ -40,7 +40,13 @@ export class Dispatcher {
     const { table } = this.#o;
     const { request, url } = incoming;
     const endpoint = table.endpoint(url.pathname);
-    if (endpoint !== undefined) return await this.#callEndpoint(endpoint, incoming);
+    if (endpoint !== undefined) {
+      if (table.needsAdminToken(url.pathname)) {
+        const refusal = await this.#o.checkAdmin(request, url.pathname);
+        if (refusal !== undefined) return refusal;
+      }
+      return await this.#callEndpoint(endpoint, incoming);
+    }
     const route = table.route(url.pathname);
     if (route === undefined && isUpgrade(request) && table.upgrades) {
       return await this.#callUpgrade(incoming);

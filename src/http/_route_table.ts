@@ -17,6 +17,7 @@ const CONSOLE_FEED = "/console/feed";
 export interface RouteTableOptions {
   readonly state: HttpState;
   readonly endpoints?: Readonly<Record<string, Endpoint>> | undefined;
+  readonly adminEndpoints?: Readonly<Record<string, Endpoint>> | undefined;
   readonly metrics?: (() => Promise<string>) | undefined;
   readonly console?:
     | { readonly pages: Readonly<Record<string, Route>>; readonly feed: Route }
@@ -48,6 +49,14 @@ export class RouteTable {
     this.#endpoints = new Map(
       exposure === "admin" ? [] : Object.entries(options.endpoints ?? {}),
     );
+    // Admin endpoints (the diagnostics under `/debug/`) go where the admin routes go, and
+    // always behind the admin token when one is set.
+    if (exposure !== "public") {
+      for (const [path, endpoint] of Object.entries(options.adminEndpoints ?? {})) {
+        this.#endpoints.set(path, endpoint);
+        this.#tokenRoutes.add(path);
+      }
+    }
     this.upgrades = exposure !== "admin";
   }
 
@@ -59,7 +68,7 @@ export class RouteTable {
     return this.#routes.get(path);
   }
 
-  /** Whether `path` is one of the routes the admin token guards. */
+  /** Whether `path` is one of the routes or admin endpoints the admin token guards. */
   needsAdminToken(path: string): boolean {
     return this.#tokenRoutes.has(path);
   }

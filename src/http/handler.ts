@@ -23,6 +23,12 @@ export interface HttpHandlerOptions {
    * `/ingest`. Failures are logged and answered with a JSON 500.
    */
   readonly endpoints?: Readonly<Record<string, Endpoint>>;
+  /**
+   * Endpoints for operators (`/debug/profile`, `/debug/log`…): served where the admin routes
+   * are (not on a `public` listener), always behind `adminToken` when one is set. The app
+   * mounts them only when an admin token or an admin port is configured.
+   */
+  readonly adminEndpoints?: Readonly<Record<string, Endpoint>>;
   /** Renders `GET /metrics` (Prometheus text); the route is absent without it. */
   readonly metrics?: () => Promise<string>;
   /** The console's page, files and feed (`GET /console…`); absent without it. */

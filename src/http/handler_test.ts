@@ -296,3 +296,44 @@ Deno.test("the console's routes: placed with the admin routes, only its feed beh
     }
   });
 });
+
+Deno.test("admin endpoints: with the admin routes, any method, always behind the token", async (t) => {
+  const calls: string[] = [];
+  const build = (exposure: "all" | "public" | "admin", adminToken?: string) =>
+    createHttpHandler({
+      state: { isReady: () => true, status: () => ({}) },
+      log: getLogger(["pharos", "test"]),
+      upgrade: () => Promise.resolve(new Response("upgraded")),
+      adminEndpoints: {
+        "/debug/log": (request) => {
+          calls.push(request.method);
+          return Promise.resolve(new Response("filter"));
+        },
+      },
+      exposure,
+      ...(adminToken === undefined ? {} : { adminToken }),
+    });
+  const call = (handler: HttpHandler, method: string, headers: Record<string, string> = {}) =>
+    handler(new Request("http://localhost/debug/log", { method, headers }), info);
+
+  await t.step("the token is asked for every method; the right one passes", async () => {
+    const all = build("all", "admin-secret");
+    for (const method of ["GET", "PUT", "POST"]) {
+      const refused = await call(all, method);
+      assert.equal(refused.status, 401, method);
+      assert.equal((await refused.json()).error, "admin-token-required");
+    }
+    assert.deepEqual(calls, []);
+    const put = await call(all, "PUT", { authorization: "Bearer admin-secret" });
+    assert.equal(await put.text(), "filter");
+    assert.deepEqual(calls, ["PUT"]);
+  });
+
+  await t.step("on the admin listener, not on the public one", async () => {
+    const onPublic = await call(build("public", "t"), "GET", { authorization: "Bearer t" });
+    assert.equal(onPublic.status, 404);
+    await onPublic.body?.cancel();
+    const onAdmin = await call(build("admin"), "GET");
+    assert.equal(await onAdmin.text(), "filter");
+  });
+});
