@@ -35,7 +35,7 @@ interface SourceSpread {
 
 /** What the span being gathered covers so far. */
 class Window {
-  startedAt: number;
+  readonly span: OpenSpan;
   endedAt: number;
   batches = 0;
   events = 0;
@@ -48,8 +48,8 @@ class Window {
   entitiesTruncated = false;
   readonly links: string[] = [];
   #lastLinked: string | undefined;
-  constructor(startedAt: number) {
-    this.startedAt = startedAt;
+  constructor(span: OpenSpan, startedAt: number) {
+    this.span = span;
     this.endedAt = startedAt;
   }
   link(traceparent: string): void {
@@ -58,6 +58,7 @@ class Window {
     this.#lastLinked = traceparent;
     if (this.links.length < MAX_ARRIVALS && !this.links.includes(traceparent)) {
       this.links.push(traceparent);
+      this.span.addLink(traceparent);
     }
   }
 }
@@ -69,7 +70,10 @@ class Window {
  * and linked to the contexts its events came in with (the producers' `traceparent`s, the
  * ingest requests' spans) and to the per-event trees made for some of them. At most
  * `perSecond` of them: batches that run faster than that share one span
- * (`pharos.batch.count` says how many), ended by a timer when the batches stop.
+ * (`pharos.batch.count` says how many), ended by a timer when the batches stop. The span is
+ * started with its first slice and is active while its slices run and are published, so
+ * the latency histograms recorded meanwhile take it as their exemplar, and the batch's log
+ * lines carry its trace id.
  */
 export class BatchSpans {
   readonly #tracing: Tracing;
@@ -85,10 +89,29 @@ export class BatchSpans {
     this.#intervalMs = 1000 / options.perSecond;
   }
 
+  /**
+   * Runs `fn` (a slice's handlers, or its publication) inside the span being gathered,
+   * starting one at `startedAt` when none is.
+   */
+  run<T>(startedAt: number, fn: () => T): T {
+    return this.#open(startedAt).span.run(fn);
+  }
+
+  #open(startedAt: number): Window {
+    return this.#window ??= new Window(
+      this.#tracing.startSpan("process pipeline", {}, {
+        root: true,
+        kind: "consumer",
+        startTime: startedAt,
+      }),
+      startedAt,
+    );
+  }
+
   /** Adds one slice that ran. Reads each event's source and slot; stops naming keys at the cap. */
   add(slice: RanSlice): void {
     const { batch, from, result } = slice;
-    const window = this.#window ??= new Window(slice.startedAt);
+    const window = this.#open(slice.startedAt);
     if (from === 0) {
       window.batches++;
       for (const arrival of batch.arrivals) window.link(arrival);
@@ -134,12 +157,8 @@ export class BatchSpans {
     if (window === undefined) return;
     this.#window = undefined;
     this.#lastEmittedAt = this.#clock.monotonic();
-    const span = this.#tracing.startSpan("process pipeline", attributesOf(window), {
-      root: true,
-      kind: "consumer",
-      startTime: window.startedAt,
-      links: window.links,
-    });
+    const { span } = window;
+    for (const [key, value] of Object.entries(attributesOf(window))) span.setAttribute(key, value);
     if (window.firstError !== undefined) span.recordError(window.firstError);
     span.end(window.endedAt);
   }

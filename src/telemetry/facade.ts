@@ -137,6 +137,8 @@ export interface OpenSpan extends SpanHandle {
   readonly recording: boolean;
   /** Runs `fn` with this span active, so spans started inside are its children. */
   run<T>(fn: () => T): T;
+  /** Links this span to the span a W3C `traceparent` names (an invalid one is ignored). */
+  addLink(traceparent: string): void;
   /** Ends the span, now or at `endTime` (the clock's monotonic milliseconds). */
   end(endTime?: number): void;
 }
@@ -276,6 +278,7 @@ const noopSpan: OpenSpan = Object.freeze({
   recordError: noop,
   traceparent: undefined,
   run: <T>(fn: () => T): T => fn(),
+  addLink: noop,
   end: noop,
 });
 

@@ -182,7 +182,7 @@ export function createOtelTracing(tracer: Tracer, options: { exporting?: boolean
     },
 
     startSpan(name: string, attributes: SpanAttributes, options?: SpanOptions): OpenSpan {
-      return new OtelOpenSpan(start(name, attributes, options).span);
+      return new OtelOpenSpan(start(name, attributes, options).span, toLinks);
     },
 
     detached<T>(fn: () => T): T {
@@ -217,8 +217,14 @@ class OtelOpenSpan implements OpenSpan {
   #span: Span;
   #ended = false;
   #context: Context | undefined;
-  constructor(span: Span) {
+  readonly #toLinks: (traceparents: readonly string[]) => Link[];
+  constructor(span: Span, toLinks: (traceparents: readonly string[]) => Link[]) {
     this.#span = span;
+    this.#toLinks = toLinks;
+  }
+  addLink(traceparent: string): void {
+    const [link] = this.#toLinks([traceparent]);
+    if (link !== undefined) this.#span.addLink(link);
   }
   /** A context with this span as parent, for children started without entering it. */
   get context(): Context {

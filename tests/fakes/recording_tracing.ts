@@ -16,8 +16,8 @@ export interface RecordedSpan {
   readonly traceparent: string | undefined;
   readonly root: boolean;
   readonly startTime: number | undefined;
-  /** The `links` asked for. */
-  readonly links: readonly string[];
+  /** The `links` asked for, at the start and later. */
+  readonly links: string[];
   endTime: number | undefined;
   ended: boolean;
   readonly errors: unknown[];
@@ -54,6 +54,9 @@ class Recorded implements OpenSpan {
   run<T>(fn: () => T): T {
     return fn();
   }
+  addLink(traceparent: string): void {
+    this.record.links.push(traceparent);
+  }
   end(endTime?: number): void {
     this.record.ended = true;
     this.record.endTime = endTime;
@@ -77,7 +80,7 @@ export function createRecordingTracing(
       traceparent: options?.parent,
       root: options?.root === true,
       startTime: options?.startTime,
-      links: options?.links ?? [],
+      links: [...(options?.links ?? [])],
       endTime: undefined,
       ended: false,
       errors: [],
