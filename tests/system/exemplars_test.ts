@@ -77,3 +77,33 @@ Deno.test("exemplars: stored by a real Prometheus, their traces at the receiver"
   server.child.kill("SIGTERM");
   assert.equal((await server.exited).code, 0, server.stderr());
 });
+
+Deno.test("exemplars: Prometheus keeps them and Grafana links them to Jaeger", async () => {
+  const root = new URL("../../", import.meta.url);
+  const read = (path: string) => Deno.readTextFile(new URL(path, root));
+  assert.match(await read("compose.yaml"), /--enable-feature=exemplar-storage/);
+  const datasources = await read("ops/grafana/provisioning/datasources/datasources.yml");
+  assert.match(
+    datasources,
+    /exemplarTraceIdDestinations:\n\s+- name: trace_id\n\s+datasourceUid: jaeger/,
+  );
+  const exemplarTargets: string[] = [];
+  for (const file of ["projector.json", "handlers.json"]) {
+    const dashboard = JSON.parse(await read(`ops/grafana/dashboards/${file}`));
+    const walk = (panels: { targets?: { expr?: string; exemplar?: boolean }[]; panels?: [] }[]) => {
+      for (const panel of panels) {
+        for (const target of panel.targets ?? []) {
+          if (target.exemplar === true) exemplarTargets.push(target.expr ?? "");
+        }
+        walk(panel.panels ?? []);
+      }
+    };
+    walk(dashboard.panels);
+  }
+  for (const metric of ["projector_latency_seconds", "handler_host_batch_duration_seconds"]) {
+    assert.ok(
+      exemplarTargets.some((expr) => expr.includes(`${metric}_bucket`)),
+      `a ${metric} panel shows exemplars`,
+    );
+  }
+});
