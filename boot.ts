@@ -119,6 +119,7 @@ export async function boot(entry: string): Promise<Booted> {
         cwd: Deno.cwd(),
         metrics: otel.renderMetrics,
         recentLogs,
+        logging: otel.logging,
       })
     );
   } catch (error) {
