@@ -118,13 +118,6 @@ export function createLogFilterControl(options: LogFilterControlOptions): LogFil
       }
       const previous = logging.filter.spec;
       end();
-      const ttlMs = ttlSeconds * 1000;
-      override = {
-        ttlSeconds,
-        endsAtMs: clock.monotonic() + ttlMs,
-        expiresAt: new Date(clock.now() + ttlMs).toISOString(),
-        timer: clock.setTimer(ttlMs, () => expire(ttlSeconds)),
-      };
       change(
         filter,
         () =>
@@ -136,6 +129,14 @@ export function createLogFilterControl(options: LogFilterControlOptions): LogFil
             startup_filter: startup.spec,
           }),
       );
+      // Timed once the filter is in force: a change that failed leaves no timer behind.
+      const ttlMs = ttlSeconds * 1000;
+      override = {
+        ttlSeconds,
+        endsAtMs: clock.monotonic() + ttlMs,
+        expiresAt: new Date(clock.now() + ttlMs).toISOString(),
+        timer: clock.setTimer(ttlMs, () => expire(ttlSeconds)),
+      };
       return status();
     },
     reset(by) {
