@@ -10,7 +10,16 @@ import { type Clock, Fifo } from "../util/mod.ts";
 export interface IntakeBatch {
   readonly events: readonly PharosEvent[];
   readonly sources: readonly string[];
+  /**
+   * Where the batch's events came in: the distinct `traceparent`s that were active when
+   * they were queued (an ingest request's span), at most {@link MAX_ARRIVALS}; empty unless
+   * the intake was given `arrivalContext`.
+   */
+  readonly arrivals: readonly string[];
 }
+
+/** Arrival contexts one batch keeps at most (OpenTelemetry's default limit of links a span has). */
+export const MAX_ARRIVALS = 128;
 
 /** Options for {@link createIntake}. */
 export interface IntakeOptions {
@@ -43,6 +52,11 @@ export interface IntakeOptions {
    * request's span for as long as the burst lasts.
    */
   readonly detach?: <T>(fn: () => T) => T;
+  /**
+   * The trace context events are queued in, read once per offer, submit or push; default
+   * none. The pipeline passes the active span's `traceparent` while spans are exported.
+   */
+  readonly arrivalContext?: () => string | undefined;
 }
 
 /**
@@ -88,6 +102,8 @@ interface Chunk {
   next: number;
   /** Resolves the submit once its event's batch is processed. */
   readonly done: (() => void) | undefined;
+  /** The trace context it was queued in. */
+  readonly arrival: string | undefined;
 }
 
 /** The intake's default slice length (the pipeline shares it). */
@@ -106,6 +122,7 @@ export function createIntake(options: IntakeOptions): Intake {
   const maxBatch = options.maxBatch ?? PIPELINE_DEFAULTS.maxBatchEvents;
   const batchLimit = typeof maxBatch === "number" ? () => maxBatch : maxBatch;
   const detach = options.detach ?? ((fn) => fn());
+  const arrivalContext = options.arrivalContext ?? (() => undefined);
   const chunks = new Fifo<Chunk>();
   let queued = 0;
   let draining: Promise<void> | undefined;
@@ -147,8 +164,13 @@ export function createIntake(options: IntakeOptions): Intake {
     const events: PharosEvent[] = [];
     const sources: string[] = [];
     const completed: (() => void)[] = [];
+    const arrivals: string[] = [];
     while (events.length < limit && chunks.size > 0) {
       const chunk = chunks.peek()!;
+      const { arrival } = chunk;
+      if (
+        arrival !== undefined && arrivals.length < MAX_ARRIVALS && !arrivals.includes(arrival)
+      ) arrivals.push(arrival);
       const end = Math.min(chunk.events.length, chunk.next + limit - events.length);
       for (let i = chunk.next; i < end; i++) {
         events.push(chunk.events[i]!);
@@ -160,7 +182,7 @@ export function createIntake(options: IntakeOptions): Intake {
       chunks.shift();
     }
     queued -= events.length;
-    return { batch: { events, sources }, completed };
+    return { batch: { events, sources, arrivals }, completed };
   }
 
   /** A batch taken ahead by {@link Intake.takeAhead}, processed next. */
@@ -216,7 +238,9 @@ export function createIntake(options: IntakeOptions): Intake {
         await new Promise<void>((resolve) => spaceWaiters.push(resolve));
       }
       if (closed) throw new IntakeClosedError("The pipeline is shutting down");
-      await new Promise<void>((done) => enqueue({ source, events: [event], next: 0, done }));
+      await new Promise<void>((done) =>
+        enqueue({ source, events: [event], next: 0, done, arrival: arrivalContext() })
+      );
     },
     async push(source, events, done) {
       while (!closed && queued > 0 && queued + events.length > capacity) {
@@ -224,14 +248,16 @@ export function createIntake(options: IntakeOptions): Intake {
       }
       if (closed) throw new IntakeClosedError("The pipeline is shutting down");
       if (events.length === 0) done?.();
-      else enqueue({ source, events, next: 0, done });
+      else enqueue({ source, events, next: 0, done, arrival: arrivalContext() });
     },
     async idle() {
       while (draining !== undefined) await draining;
     },
     offer(source, events) {
       if (closed || queued + events.length > capacity) return false;
-      if (events.length > 0) enqueue({ source, events, next: 0, done: undefined });
+      if (events.length > 0) {
+        enqueue({ source, events, next: 0, done: undefined, arrival: arrivalContext() });
+      }
       return true;
     },
     get pending() {
