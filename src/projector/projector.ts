@@ -15,7 +15,7 @@ import { exportCaches, importCaches, type ProjectorState } from "./cache_state.t
 import { createViewTable } from "./entity_views.ts";
 import { MutationApplier } from "./mutation_applier.ts";
 import { createViewDirectory } from "./view_directory.ts";
-import { ViewPublisher } from "./view_publisher.ts";
+import { type ViewFailure, ViewPublisher } from "./view_publisher.ts";
 
 /** Applies batches of mutations to the view caches and publishes their frames on the bus. */
 export interface Projector {
@@ -75,13 +75,35 @@ export function createProjector(options: ProjectorOptions): Projector {
     cacheSize: options.cacheSize ?? PROJECTOR_DEFAULTS.cacheSize,
   });
   const { entities } = table;
+  let errors = 0; // mutations that failed, in the current batch
+  // A view is counted once per mutation: a patch that cannot be read fails its frames, then
+  // the cache (every view) too.
+  let failing: { readonly mutation: Mutation; readonly views: Set<string> } | undefined;
+  const onViewFailure: ViewFailure = (views, mutation, error) => {
+    if (failing?.mutation !== mutation) {
+      failing = { mutation, views: new Set() };
+      errors++;
+    }
+    for (const view of views) {
+      if (failing.views.has(view)) continue;
+      failing.views.add(view);
+      telemetry.viewError(view);
+    }
+    log.error("Failed to process mutation: {error}", {
+      error,
+      entity: mutation.entity,
+      key: mutation.key,
+      views: views.join(", "),
+    });
+  };
   const applier = new MutationApplier({
     entities,
-    publisher: new ViewPublisher({ bus, tracing, counts }),
+    publisher: new ViewPublisher({ bus, tracing, counts, onViewFailure }),
     tracing,
     log,
     counts,
     ownsMutations: options.ownsMutations ?? false,
+    onViewFailure,
   });
   const batchLine = new BatchLine({
     clock,
@@ -101,7 +123,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   ): number {
     const started = clock.monotonic();
     counts.frames = 0;
-    let errors = 0;
+    errors = 0;
     // Read once per batch: LogTape's configuration does not change within one.
     const trace = log.isEnabledFor("trace");
     const debug = trace || log.isEnabledFor("debug");
@@ -110,8 +132,8 @@ export function createProjector(options: ProjectorOptions): Projector {
       try {
         applier.apply(mutation, parents?.[i], trace);
       } catch (error) {
+        // No view failed (those are reported by the applier): an entity the stack lacks.
         errors++;
-        telemetry.viewError(mutation.entity);
         log.error("Failed to process mutation: {error}", {
           error,
           entity: mutation.entity,
@@ -119,6 +141,7 @@ export function createProjector(options: ProjectorOptions): Projector {
         });
       }
     }
+    failing = undefined; // holds no mutation past its batch
     const work = counts.report(entities.values(), debug);
     const durationMs = clock.monotonic() - started;
     batchLine.write(batch.length, errors, durationMs, work);
