@@ -1,5 +1,6 @@
 import { openAuth } from "./auth/mod.ts";
 import { createConsoleTap } from "./console/mod.ts";
+import { createDiagnosticsEndpoints, isDiagnosticsEnabled } from "./diagnostics/mod.ts";
 import { composeStatus } from "./health/mod.ts";
 import { createConfiguredSources, toSourceSpecs } from "./pipeline/mod.ts";
 import { openHandlers } from "./sandbox/mod.ts";
@@ -27,6 +28,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const consoleTap = createConsoleTap();
   const telemetry = consoleTap.telemetry(options.telemetry);
   const log = (name: string) => options.log.getChild(name);
+  const diagnostics = isDiagnosticsEnabled(config.server);
 
   const auth = await openAuth(config.auth, {
     authorize: options.authorize,
@@ -44,6 +46,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     log: log("vm"),
     telemetry: telemetry.vm,
     detach: (fn) => telemetry.tracing.detached(fn),
+    diagnostics,
   });
   const { stack, vm } = handlers;
   let sources: readonly Source[];
@@ -88,7 +91,9 @@ export async function createApp(options: AppOptions): Promise<App> {
       async () => cluster === undefined ? {} : { cluster: await cluster.status() },
     ]),
     metrics: options.metrics,
-    adminEndpoints: {},
+    adminEndpoints: diagnostics
+      ? createDiagnosticsEndpoints({ log: log("diagnostics"), clock, host: handlers.captures })
+      : {},
     recentLogs: options.recentLogs,
   });
 
