@@ -32,6 +32,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   ws: ["util", "config", "bus", "stack", "log", "telemetry", "protocol"],
   http: ["util", "telemetry", "log", "protocol"],
   sandbox: ["util", "stack", "telemetry", "vm", "log"],
+  diagnostics: ["util", "log", "http", "protocol", "sandbox"],
   cluster: [
     "util",
     "config",

@@ -1,5 +1,6 @@
 import { openAuth } from "./auth/mod.ts";
 import { createConsoleTap } from "./console/mod.ts";
+import { createDiagnosticsEndpoints, isDiagnosticsEnabled } from "./diagnostics/mod.ts";
 import { composeStatus } from "./health/mod.ts";
 import { createLogFilterControl, createLogFilterEndpoint, LOG_FILTER_PATH } from "./log/mod.ts";
 import { createConfiguredSources, toSourceSpecs } from "./pipeline/mod.ts";
@@ -28,6 +29,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const consoleTap = createConsoleTap();
   const telemetry = consoleTap.telemetry(options.telemetry);
   const log = (name: string) => options.log.getChild(name);
+  const diagnostics = isDiagnosticsEnabled(config.server);
 
   const auth = await openAuth(config.auth, {
     authorize: options.authorize,
@@ -45,6 +47,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     log: log("vm"),
     telemetry: telemetry.vm,
     detach: (fn) => telemetry.tracing.detached(fn),
+    diagnostics,
   });
   const { stack, vm } = handlers;
   let sources: readonly Source[];
@@ -93,9 +96,12 @@ export async function createApp(options: AppOptions): Promise<App> {
       async () => cluster === undefined ? {} : { cluster: await cluster.status() },
     ]),
     metrics: options.metrics,
-    adminEndpoints: logFilter === undefined
-      ? {}
-      : { [LOG_FILTER_PATH]: createLogFilterEndpoint(logFilter) },
+    adminEndpoints: {
+      ...(logFilter === undefined ? {} : { [LOG_FILTER_PATH]: createLogFilterEndpoint(logFilter) }),
+      ...(diagnostics
+        ? createDiagnosticsEndpoints({ log: log("diagnostics"), clock, host: handlers.captures })
+        : {}),
+    },
     recentLogs: options.recentLogs,
   });
 

@@ -3,6 +3,7 @@ import { TOKEN_ENDPOINT_PATH } from "./auth/mod.ts";
 import type { Bus } from "./bus/mod.ts";
 import { type Console, type ConsoleTap, createConsole } from "./console/mod.ts";
 import type { Config } from "./config/mod.ts";
+import { isDiagnosticsEnabled } from "./diagnostics/mod.ts";
 import {
   createHttpHandler,
   type Endpoint,
@@ -71,7 +72,7 @@ export function wireServing(parts: ServingParts): Serving {
     scheduler: parts.scheduler,
   });
   const adminPort = config.server.adminPort >= 0;
-  const diagnostics = adminPort || config.server.adminToken !== "";
+  const diagnostics = isDiagnosticsEnabled(config.server);
   let publicPort = config.server.port;
   const liveConsole = createConsole({
     tap: parts.consoleTap,

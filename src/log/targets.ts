@@ -28,6 +28,7 @@ export const LOG_TARGETS = [
   "pharos.cluster",
   "pharos.telemetry",
   "pharos.log",
+  "pharos.diagnostics",
 ] as const;
 
 /** A category Pharos logs under (`pharos.ws`). */

@@ -1,5 +1,6 @@
 import { demoStack, loadStack, type Stack, toModuleUrl } from "../stack/mod.ts";
 import { createVm, type Vm } from "../vm/mod.ts";
+import type { HostCaptures } from "./capture_channel.ts";
 import { createHostedVm } from "./hosted_vm.ts";
 import { DEMO_STACK_MODULE, openSandbox, SandboxError, type SandboxOptions } from "./open.ts";
 
@@ -19,7 +20,8 @@ export interface HandlerSettings {
  * `detach`, as {@link SandboxOptions} takes them.
  */
 export interface OpenHandlersOptions
-  extends Pick<SandboxOptions, "env" | "cwd" | "clock" | "log" | "telemetry" | "detach"> {
+  extends
+    Pick<SandboxOptions, "env" | "cwd" | "clock" | "log" | "telemetry" | "detach" | "diagnostics"> {
   readonly settings: HandlerSettings;
   /** Path or URL of the stack module (`PHAROS_STACK`); empty: the built-in demo stack. */
   readonly stackModule: string;
@@ -35,6 +37,8 @@ export interface Handlers {
   /** The server's view of the stack (from the host's manifest when handlers run there). */
   readonly stack: Stack;
   readonly vm: Vm;
+  /** Captures of the active handler host (`/debug/…?target=host`); absent when handlers run inline. */
+  readonly captures?: HostCaptures;
   /** Stops the hosts, if any (shutdown). */
   close(): Promise<void>;
   /** Kills the hosts at once: a host stuck in a loop must not outlive the process. */
@@ -73,6 +77,7 @@ export async function openHandlers(options: OpenHandlersOptions): Promise<Handle
     log,
     telemetry,
     ...(options.detach === undefined ? {} : { detach: options.detach }),
+    ...(options.diagnostics === undefined ? {} : { diagnostics: options.diagnostics }),
   });
   const { stack, pool } = sandbox;
   return {
@@ -86,6 +91,7 @@ export async function openHandlers(options: OpenHandlersOptions): Promise<Handle
       stateTableSize: settings.stateTableSize,
       handlerTimeoutMs: settings.handlerTimeoutMs,
     }),
+    captures: pool,
     close: () => pool.close(),
     killNow: () => pool.killNow(),
   };

@@ -21,6 +21,12 @@ export interface HostSpec {
   readonly configPath: string | undefined;
   /** The server's environment: the host gets only what Deno needs plus the declared names. */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * Start the host with `sys`, which its prelude uses to open an inspector session for CPU
+   * profiles and then revokes before the stack module runs (see `host_inspector.ts`).
+   * Default false.
+   */
+  readonly inspector?: boolean;
 }
 
 /** A resolved `Deno.Command` invocation. */
@@ -117,6 +123,7 @@ export function hostLaunch(spec: HostSpec, standalone = Deno.build.standalone): 
       "--no-prompt",
       "--quiet",
       `--v8-flags=${heap}`,
+      ...(spec.inspector === true ? ["--allow-sys"] : []),
       ...(spec.configPath === undefined ? [] : ["--config", spec.configPath]),
       ...permissionFlags(spec.permissions),
       entryModule(spec),

@@ -19,11 +19,13 @@ import {
   MARK,
   type RunMessage,
   type SeedMessage,
+  type ServerMessage,
   type WireFailure,
   type WireMutation,
   type WireRun,
 } from "./protocol.ts";
-import { capture, markRunning } from "./host_prelude.ts";
+import { HostCaptures } from "./host_capture.ts";
+import { capture, inspector, markRunning } from "./host_prelude.ts";
 
 const encoder = new TextEncoder();
 const MARK_BYTES = new Uint8Array([MARK]);
@@ -83,11 +85,17 @@ export async function runHost(
 
   let events: PharosEvent[] = [];
   let lastMemoryReport = -Infinity;
+  const captures = new HostCaptures({ send, inspector, clock: systemClock });
   for await (const line of readLines(Deno.stdin.readable)) {
-    const message = JSON.parse(line) as SeedMessage | RunMessage;
+    const message = JSON.parse(line) as ServerMessage;
     if (message.t === "seed") {
       vm = createHostVm(stack, settings, telemetry);
       seedTables(vm, message);
+      continue;
+    }
+    if (message.t !== "run") {
+      // No run starts while V8 holds the thread for a capture; a profile then samples on.
+      await captures.handle(message);
       continue;
     }
     if (message.events !== undefined) events = message.events as PharosEvent[];

@@ -3,9 +3,10 @@ import type { VmTelemetry } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import { describePermissions } from "../stack/mod.ts";
 import type { HandlersStatus } from "../vm/mod.ts";
+import { type HostCapture, HostCaptureError, type HostCaptures } from "./capture_channel.ts";
 import { hostLaunch, type HostSpec } from "./host_command.ts";
 import { describeExit, type HostExit, HostProcess } from "./host_process.ts";
-import type { ConsoleLine } from "./protocol.ts";
+import type { CaptureKind, ConsoleLine } from "./protocol.ts";
 
 /** After a host fails to start, wait this long before the next try. */
 const RESPAWN_BACKOFF_MS = 1000;
@@ -53,7 +54,7 @@ export function logConsole(log: Logger, lines: readonly ConsoleLine[] | undefine
  * The active handler host and a warm spare: when the active one dies or is killed, the
  * spare (already started, its stack loaded) takes over at once and a new spare starts.
  */
-export class HostPool {
+export class HostPool implements HostCaptures {
   readonly #options: HostPoolOptions;
   #active: HostProcess | undefined;
   #spare: Promise<HostProcess> | undefined;
@@ -134,6 +135,26 @@ export class HostPool {
   /** The active host when it is alive, without waiting for one. */
   current(): HostProcess | undefined {
     return this.#active?.alive === true ? this.#active : undefined;
+  }
+
+  /**
+   * Takes a capture of the active host (see `HostProcess.capture`); the spare is left
+   * alone. Rejects with `HostCaptureError` `unavailable` while no host is active: after
+   * one ended, until the next batch promotes the spare (promoting it here could race the
+   * batch's own promotion).
+   */
+  capture(what: CaptureKind, seconds: number): Promise<HostCapture> {
+    const host = this.current();
+    if (host === undefined) {
+      return Promise.reject(
+        new HostCaptureError(
+          "unavailable",
+          "no handler host is active right now: the last one ended, and its spare takes " +
+            "over with the next batch; try again then",
+        ),
+      );
+    }
+    return host.capture(what, seconds);
   }
 
   /** Starts the spare, unless one is starting or running. */

@@ -4,9 +4,12 @@
  * an error no handler caught (a rejected promise nobody awaited, a throwing timer) is
  * logged instead of ending the process and being blamed on whichever run is current. An
  * error before the host runs (the stack module failed to load) is reported to the server
- * as fatal, and the host exits 1.
+ * as fatal, and the host exits 1. It also opens the host's inspector session, if the
+ * server allowed one, and revokes `sys` before the stack module runs (see
+ * `host_inspector.ts`).
  */
 import { type ConsoleCapture, installConsoleCapture } from "./console_capture.ts";
+import { type InspectorPost, openInspector } from "./host_inspector.ts";
 import type { FatalMessage } from "./protocol.ts";
 
 /** The host's console capture. */
@@ -25,15 +28,20 @@ function describe(error: unknown): string {
     : String(error);
 }
 
+/** Tells the server why the host cannot run, and ends it. */
+function fatal(error: unknown): never {
+  const message: FatalMessage = { t: "fatal", message: describe(error) };
+  Deno.stdout.writeSync(new TextEncoder().encode(JSON.stringify(message) + "\n"));
+  Deno.exit(1);
+}
+
 function uncaught(event: Event, what: string, error: unknown): void {
   event.preventDefault();
   if (running) {
     capture.push("error", `${what} in guest code: ${describe(error)}`);
     return;
   }
-  const fatal: FatalMessage = { t: "fatal", message: describe(error) };
-  Deno.stdout.writeSync(new TextEncoder().encode(JSON.stringify(fatal) + "\n"));
-  Deno.exit(1);
+  fatal(error);
 }
 
 globalThis.addEventListener("unhandledrejection", (event) => {
@@ -52,3 +60,12 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     // not supported on this platform
   }
 }
+
+/** The host's inspector, for CPU profiles; undefined when the server allowed none. */
+export const inspector: InspectorPost | undefined = (() => {
+  try {
+    return openInspector();
+  } catch (error) {
+    return fatal(error);
+  }
+})();

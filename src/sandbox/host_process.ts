@@ -1,7 +1,9 @@
 import type { HandlerCancelReason } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
+import { CaptureChannel, type HostCapture, HostCaptureError } from "./capture_channel.ts";
 import type { HostLaunch } from "./host_command.ts";
 import {
+  type CaptureKind,
   type DoneMessage,
   type HostMessage,
   type ReadyMessage,
@@ -92,6 +94,7 @@ export class HostProcess {
   readonly #clock: Clock;
   readonly #watchdogMs: number;
   readonly #parser: StdoutParser;
+  readonly #captures: CaptureChannel;
   #stderr = "";
   #killedFor: HandlerCancelReason | undefined;
   #ended: HostExit | undefined;
@@ -120,6 +123,10 @@ export class HostProcess {
     this.startedAt = options.clock.now();
     this.#writer = this.#child.stdin.getWriter();
     this.#parser = new StdoutParser((message) => this.#onMessage(message));
+    this.#captures = new CaptureChannel({
+      send: (message) => this.send(message),
+      clock: this.#clock,
+    });
     this.ready = new Promise<ReadyMessage>((resolve, reject) => {
       this.#onReady = resolve;
       this.#onNotReady = reject;
@@ -167,6 +174,21 @@ export class HostProcess {
     return done;
   }
 
+  /**
+   * Takes a CPU profile of the host's next `seconds`, or a heap snapshot, while it keeps
+   * running batches (a heap snapshot stops it while V8 takes it; the watchdog waits).
+   * Rejects with a `HostCaptureError`: `died` when the host ends first (a runaway handler
+   * killed by the watchdog), `timeout` when it does not answer in time.
+   */
+  capture(what: CaptureKind, seconds: number): Promise<HostCapture> {
+    if (!this.alive) {
+      return Promise.reject(
+        new HostCaptureError("unavailable", `handler host ${this.pid} has ended`),
+      );
+    }
+    return this.#captures.take(what, seconds);
+  }
+
   #startHead(): void {
     this.#marksAtHeadStart = this.#parser.marks;
     this.#queue[0]!.startedAt = this.#lastProgressAt = this.#clock.monotonic();
@@ -192,6 +214,11 @@ export class HostProcess {
 
   #checkProgress(): void {
     if (this.#queue.length === 0) return;
+    if (this.#captures.blocking) {
+      // A capture holds the host between two runs; its own timeout bounds that.
+      this.#armWatchdog(this.#watchdogMs);
+      return;
+    }
     const idleMs = this.#clock.monotonic() - this.#lastProgressAt;
     if (idleMs < this.#watchdogMs) {
       this.#armWatchdog(this.#watchdogMs - idleMs);
@@ -201,7 +228,9 @@ export class HostProcess {
     // give the reader one turn before calling the run stuck.
     this.#watchdog = this.#clock.setTimer(0, () => {
       if (this.#queue.length === 0) return;
-      if (this.#clock.monotonic() - this.#lastProgressAt >= this.#watchdogMs) this.kill("timeout");
+      const stuck = !this.#captures.blocking &&
+        this.#clock.monotonic() - this.#lastProgressAt >= this.#watchdogMs;
+      if (stuck) this.kill("timeout");
       else this.#checkProgress();
     });
   }
@@ -225,6 +254,17 @@ export class HostProcess {
         if (this.#queue.length > 0) this.#startHead();
         if (message.mem !== undefined) this.memory = message.mem;
         head.resolve({ done: message, startedAt: head.startedAt });
+        return;
+      }
+      case "capturing":
+      case "sampling":
+      case "captured":
+      case "chunk":
+      case "capture-failed": {
+        const blocked = this.#captures.blocking;
+        this.#captures.onMessage(message);
+        // The run waiting behind a capture gets its whole budget from now.
+        if (blocked && !this.#captures.blocking) this.#lastProgressAt = this.#clock.monotonic();
         return;
       }
       default:
@@ -275,6 +315,12 @@ export class HostProcess {
     const exit: HostExit = { reason, code: status.code, signal: status.signal, stderr };
     this.#ended = exit;
     this.#writer.close().catch(() => {});
+    this.#captures.failAll(
+      new HostCaptureError(
+        "died",
+        `the handler host ended (${reason}, ${describeExit(exit)}) before the capture was done`,
+      ),
+    );
     const [head, ...queued] = this.#queue.splice(0);
     head?.reject(new HostDiedError(exit, this.#parser.marks - this.#marksAtHeadStart));
     for (const run of queued) run.reject(new HostDiedError(exit, 0));

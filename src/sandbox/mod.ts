@@ -10,6 +10,12 @@ export {
   openHandlers,
   type OpenHandlersOptions,
 } from "./handlers.ts";
+export {
+  type HostCapture,
+  HostCaptureError,
+  type HostCaptureFailure,
+  type HostCaptures,
+} from "./capture_channel.ts";
 export { createHostedVm, type HostedVmOptions } from "./hosted_vm.ts";
 export { HostPool, type HostPoolOptions, type HostStatus } from "./host_pool.ts";
 export {
@@ -28,4 +34,4 @@ export {
   WATCHDOG_GRACE_MS,
 } from "./open.ts";
 export { hostLaunch, type HostSpec, permissionFlags, type StackModule } from "./host_command.ts";
-export { HOST_FLAG, type HostSettings, type StackManifest } from "./protocol.ts";
+export { type CaptureKind, HOST_FLAG, type HostSettings, type StackManifest } from "./protocol.ts";

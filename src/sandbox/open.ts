@@ -47,6 +47,11 @@ export interface SandboxOptions {
   readonly telemetry: VmTelemetry;
   /** See {@link HostPoolOptions.detach}. */
   readonly detach?: <T>(fn: () => T) => T;
+  /**
+   * Let the hosts take CPU profiles for the server's diagnostics (`/debug/profile`): see
+   * {@link HostSpec.inspector}. Heap snapshots need nothing. Default false.
+   */
+  readonly diagnostics?: boolean;
 }
 
 /** Running handler hosts and the stack they serve. */
@@ -108,6 +113,7 @@ export async function openSandbox(options: SandboxOptions): Promise<Sandbox> {
     memoryMb: options.memoryMb,
     configPath: findConfig(options.cwd),
     env: options.env,
+    inspector: options.diagnostics === true,
   };
   const probe = HostProcess.spawn({ launch: hostLaunch(base), clock, watchdogMs });
   let stack: Stack;

@@ -1,9 +1,9 @@
 /**
  * The IPC between the server and its handler host: JSON lines on the host's stdin and
- * stdout, one message per batch each way. The host also writes one {@link MARK} byte on
- * stdout just before each handler run: a host that dies or hangs mid-batch has said
- * exactly how far it got (the run that took it down is the last one marked), without a
- * message per event. JSON text never contains a raw control byte, so marks and messages
+ * stdout, one message per batch each way (and a few per capture, `/debug/…?target=host`).
+ * The host also writes one {@link MARK} byte on stdout just before each handler run: a
+ * host that dies or hangs mid-batch has said exactly how far it got (the run that took it
+ * down is the last one marked), without a message per event. JSON text never contains a raw control byte, so marks and messages
  * cannot be confused.
  */
 import type { SourceSpec, StackPermissions } from "../stack/mod.ts";
@@ -103,7 +103,86 @@ export interface DoneMessage {
   readonly mem?: readonly [number, number];
 }
 
+/** What a capture takes: a CPU profile (`.cpuprofile`) or a heap snapshot (`.heapsnapshot`). */
+export type CaptureKind = "profile" | "heap";
+
+/**
+ * Server → host: take a capture of the host (`seconds` of CPU profile; a heap snapshot
+ * ignores it). The host answers `capturing`, then (a profile) `sampling`, then `captured`
+ * or `capture-failed`; the server then reads the file chunk by chunk (`read`), so neither
+ * side holds more than the file and one chunk, and a slow reader slows only the reads.
+ */
+export interface CaptureMessage {
+  readonly t: "capture";
+  readonly id: number;
+  readonly what: CaptureKind;
+  readonly seconds: number;
+}
+
+/** Server → host: send the next chunk of capture `id` (the host drops it after the last). */
+export interface ReadMessage {
+  readonly t: "read";
+  readonly id: number;
+}
+
+/** Server → host: capture `id` is no longer wanted (its reader went away, or timed out). */
+export interface ReleaseMessage {
+  readonly t: "release";
+  readonly id: number;
+}
+
+/**
+ * Host → server: capture `id` has begun, and the host runs nothing else until its next
+ * message about it (V8 stops the thread to start a profiler or take a snapshot, for
+ * 0.1 s to seconds): the watchdog must not take that for a stuck run.
+ */
+export interface CapturingMessage {
+  readonly t: "capturing";
+  readonly id: number;
+}
+
+/** Host → server: the CPU profile of capture `id` samples; the host runs batches again. */
+export interface SamplingMessage {
+  readonly t: "sampling";
+  readonly id: number;
+}
+
+/** Host → server: capture `id` is taken and held, `bytes` long, ready to `read`. */
+export interface CapturedMessage {
+  readonly t: "captured";
+  readonly id: number;
+  readonly bytes: number;
+}
+
+/** Host → server: the next piece of capture `id`, base64 (the file is UTF-8 JSON). */
+export interface ChunkMessage {
+  readonly t: "chunk";
+  readonly id: number;
+  readonly data: string;
+}
+
+/**
+ * Host → server: capture `id` could not be taken or read. `unavailable`: this host cannot
+ * take that kind at all (no inspector); `failed`: this attempt failed.
+ */
+export interface CaptureFailedMessage {
+  readonly t: "capture-failed";
+  readonly id: number;
+  readonly reason: "unavailable" | "failed";
+  readonly message: string;
+}
+
+/** The host's answers about captures. */
+export type CaptureAnswer =
+  | CapturingMessage
+  | SamplingMessage
+  | CapturedMessage
+  | ChunkMessage
+  | CaptureFailedMessage;
+/** The server's requests about captures. */
+export type CaptureRequest = CaptureMessage | ReadMessage | ReleaseMessage;
+
 /** Any message the host writes. */
-export type HostMessage = ReadyMessage | FatalMessage | DoneMessage;
+export type HostMessage = ReadyMessage | FatalMessage | DoneMessage | CaptureAnswer;
 /** Any message the server writes. */
-export type ServerMessage = SeedMessage | RunMessage;
+export type ServerMessage = SeedMessage | RunMessage | CaptureRequest;
