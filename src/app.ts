@@ -4,6 +4,7 @@ import { composeStatus } from "./health/mod.ts";
 import { createConfiguredSources, toSourceSpecs } from "./pipeline/mod.ts";
 import { openHandlers } from "./sandbox/mod.ts";
 import type { Source } from "./sources/mod.ts";
+import { createLoopMonitor } from "./telemetry/mod.ts";
 import { createTaskTracker, inOrderOnce, randomIds, systemClock } from "./util/mod.ts";
 import { createSendScheduler, upgradeToSocket } from "./ws/mod.ts";
 import type { App, AppOptions } from "./app_types.ts";
@@ -46,6 +47,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     detach: (fn) => telemetry.tracing.detached(fn),
   });
   const { stack, vm } = handlers;
+  if (handlers.hostUsage !== undefined) telemetry.observe.handlerHosts(handlers.hostUsage);
   let sources: readonly Source[];
   try {
     sources = options.sources ?? createConfiguredSources(toSourceSpecs(config.sources, stack), {
@@ -96,6 +98,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     log(name).error("Background task {task} stopped: {error}", { task: name, error })
   );
   const runtimeLog = log("runtime");
+  const loopMonitor = createLoopMonitor({ clock, telemetry: telemetry.runtime });
   return {
     handler,
     adminHandler,
@@ -108,6 +111,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     bus,
     ws,
     async start() {
+      loopMonitor.start();
       await pipeline.start();
       // In the background: an instance whose Redis is down still serves /ready (503).
       if (cluster !== undefined) tasks.run("cluster", () => cluster.start(pipeline));
@@ -121,6 +125,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       () => pipeline.stop(),
       () => ws.shutdown({ timeoutMs: Math.max(100, config.server.shutdownTimeoutMs / 2) }),
       () => handlers.close(),
+      () => loopMonitor.stop(),
       () => runtimeLog.info("Shutdown complete"),
     ]),
     killNow: () => handlers.killNow(),

@@ -96,7 +96,7 @@ export function createBatchLoop(options: BatchLoopOptions): Intake {
     }
     // The slice is the projector's batch: applied and published now, as one.
     const parents = spans && result.mutationEvents.map((at) => spans[at - from]);
-    projector.apply(result.mutations, parents);
+    projector.apply(result.mutations, parents, { arrivedAt: batch.arrivedAt });
     return result.next;
   }
 

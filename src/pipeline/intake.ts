@@ -10,6 +10,11 @@ import { type Clock, Fifo } from "../util/mod.ts";
 export interface IntakeBatch {
   readonly events: readonly PharosEvent[];
   readonly sources: readonly string[];
+  /**
+   * When the oldest of the events reached the intake (the clock's monotonic ms): where the
+   * delivery lag of the batch's frames starts.
+   */
+  readonly arrivedAt: number;
 }
 
 /** Options for {@link createIntake}. */
@@ -86,6 +91,8 @@ interface Chunk {
   readonly source: string;
   readonly events: readonly PharosEvent[];
   next: number;
+  /** When it was queued (the clock's monotonic ms). */
+  readonly arrivedAt: number;
   /** Resolves the submit once its event's batch is processed. */
   readonly done: (() => void) | undefined;
 }
@@ -147,8 +154,12 @@ export function createIntake(options: IntakeOptions): Intake {
     const events: PharosEvent[] = [];
     const sources: string[] = [];
     const completed: (() => void)[] = [];
+    // The oldest arrival of the chunks taken from (a submit that waited for room arrived
+    // before it was queued, so queue order is not quite arrival order).
+    let arrivedAt = Infinity;
     while (events.length < limit && chunks.size > 0) {
       const chunk = chunks.peek()!;
+      if (chunk.arrivedAt < arrivedAt) arrivedAt = chunk.arrivedAt;
       const end = Math.min(chunk.events.length, chunk.next + limit - events.length);
       for (let i = chunk.next; i < end; i++) {
         events.push(chunk.events[i]!);
@@ -160,7 +171,8 @@ export function createIntake(options: IntakeOptions): Intake {
       chunks.shift();
     }
     queued -= events.length;
-    return { batch: { events, sources }, completed };
+    if (arrivedAt === Infinity) arrivedAt = clock.monotonic(); // nothing was queued
+    return { batch: { events, sources, arrivedAt }, completed };
   }
 
   /** A batch taken ahead by {@link Intake.takeAhead}, processed next. */
@@ -212,26 +224,33 @@ export function createIntake(options: IntakeOptions): Intake {
       return ahead.batch;
     },
     async submit(source, event) {
+      // Arrived now, though it may wait for room: that wait is part of its delivery lag.
+      const arrivedAt = clock.monotonic();
       while (!closed && queued >= capacity) {
         await new Promise<void>((resolve) => spaceWaiters.push(resolve));
       }
       if (closed) throw new IntakeClosedError("The pipeline is shutting down");
-      await new Promise<void>((done) => enqueue({ source, events: [event], next: 0, done }));
+      await new Promise<void>((done) =>
+        enqueue({ source, events: [event], next: 0, arrivedAt, done })
+      );
     },
     async push(source, events, done) {
+      const arrivedAt = clock.monotonic();
       while (!closed && queued > 0 && queued + events.length > capacity) {
         await new Promise<void>((resolve) => spaceWaiters.push(resolve));
       }
       if (closed) throw new IntakeClosedError("The pipeline is shutting down");
       if (events.length === 0) done?.();
-      else enqueue({ source, events, next: 0, done });
+      else enqueue({ source, events, next: 0, arrivedAt, done });
     },
     async idle() {
       while (draining !== undefined) await draining;
     },
     offer(source, events) {
       if (closed || queued + events.length > capacity) return false;
-      if (events.length > 0) enqueue({ source, events, next: 0, done: undefined });
+      if (events.length > 0) {
+        enqueue({ source, events, next: 0, arrivedAt: clock.monotonic(), done: undefined });
+      }
       return true;
     },
     get pending() {

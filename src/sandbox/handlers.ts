@@ -1,4 +1,5 @@
 import { demoStack, loadStack, type Stack, toModuleUrl } from "../stack/mod.ts";
+import type { HandlerHostReading } from "../telemetry/mod.ts";
 import { createVm, type Vm } from "../vm/mod.ts";
 import { createHostedVm } from "./hosted_vm.ts";
 import { DEMO_STACK_MODULE, openSandbox, SandboxError, type SandboxOptions } from "./open.ts";
@@ -35,6 +36,11 @@ export interface Handlers {
   /** The server's view of the stack (from the host's manifest when handlers run there). */
   readonly stack: Stack;
   readonly vm: Vm;
+  /**
+   * The handler hosts' memory and CPU time (`Observations.handlerHosts`); absent when
+   * handlers run in this process, whose own `process_*` metrics then cover them.
+   */
+  readonly hostUsage?: () => HandlerHostReading;
   /** Stops the hosts, if any (shutdown). */
   close(): Promise<void>;
   /** Kills the hosts at once: a host stuck in a loop must not outlive the process. */
@@ -86,6 +92,7 @@ export async function openHandlers(options: OpenHandlersOptions): Promise<Handle
       stateTableSize: settings.stateTableSize,
       handlerTimeoutMs: settings.handlerTimeoutMs,
     }),
+    hostUsage: () => pool.usage(),
     close: () => pool.close(),
     killNow: () => pool.killNow(),
   };
