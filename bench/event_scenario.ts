@@ -34,7 +34,15 @@ export interface EventsResult {
    */
   readonly others_cpu_pct: Readonly<Record<EventPhaseName, number>>;
   readonly server_output_lines: number;
+  /**
+   * Spans per second that reached the OTLP sink, by when they started, per phase; only
+   * for a target that exports traces to the sink.
+   */
+  readonly spans_per_s?: Readonly<Record<EventPhaseName, number>>;
 }
+
+/** Counts the spans a target exported that started in a window (the OTLP sink's). */
+export type SpanCounter = (fromMs: number, toMs: number) => number;
 
 /** The phases `settings` asks for. */
 export function eventPhases(settings: BenchSettings): EventPhase[] {
@@ -74,6 +82,33 @@ export async function runEventThroughput(
   target: string,
   spec: ServerSpec,
   settings: BenchSettings,
+  spans?: SpanCounter,
+): Promise<EventsResult> {
+  const windows: Partial<Record<EventPhaseName, [number, number]>> = {};
+  const result = await runOnServer(target, spec, settings, (line) => {
+    const phase = (line.phase ?? (line.result as { phase?: string } | undefined)?.phase) as
+      | EventPhaseName
+      | undefined;
+    if (phase === undefined) return;
+    if (line.event === "phase-start") windows[phase] = [Date.now(), NaN];
+    if (line.event === "phase-end" && windows[phase] !== undefined) windows[phase]![1] = Date.now();
+  });
+  // The server has exited, so every span it exported is at the sink.
+  if (spans === undefined) return result;
+  return {
+    ...result,
+    spans_per_s: perEventPhase((phase) => {
+      const [from, to] = windows[phase] ?? [NaN, NaN];
+      return Math.round(spans(from, to) / ((to - from) / 1000));
+    }),
+  };
+}
+
+async function runOnServer(
+  target: string,
+  spec: ServerSpec,
+  settings: BenchSettings,
+  onLine: (line: Record<string, unknown>) => void,
 ): Promise<EventsResult> {
   await using server = await startServer(spec);
   const plan: EventsPlan = {
@@ -88,6 +123,7 @@ export async function runEventThroughput(
   const phases: Partial<Record<EventPhaseName, EventPhaseResult>> = {};
   const phaseCpu = createPhaseCpu(server.pid);
   await using load = startLoad(plan, (line) => {
+    onLine(line);
     phaseCpu.onLine(line);
     if (line.event === "phase-end") {
       const result = line.result as EventPhaseResult;
@@ -131,6 +167,8 @@ export interface EventsSummary {
   readonly fixed_events_per_s: number;
   readonly fixed_p50_ms: number;
   readonly fixed_p99_ms: number;
+  /** Spans per second exported during the 1-subscriber saturation, for a target with traces. */
+  readonly spans_per_s_1?: number;
   /** Frames expected and lost over every phase of every run. */
   readonly expected_frames: number;
   readonly lost: number;
@@ -166,6 +204,9 @@ export function summarizeEvents(target: string, runs: readonly EventsResult[]): 
     fixed_events_per_s: of((r) => r.phases.fixed.events_per_s),
     fixed_p50_ms: of((r) => r.phases.fixed.latency_ms.p50),
     fixed_p99_ms: of((r) => r.phases.fixed.latency_ms.p99),
+    ...(runs.every((r) => r.spans_per_s !== undefined)
+      ? { spans_per_s_1: of((r) => r.spans_per_s!.saturate_1) }
+      : {}),
     expected_frames: sum((p) => p.expected_frames),
     lost: sum((p) => p.lost),
     anomalies: sum((p) => p.extra + p.invalid),

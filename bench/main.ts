@@ -143,7 +143,13 @@ const consoleFanout = perTarget(consoleTargets, consoleRuns, summarize);
 const eventTargets = ["pharos", "telemetry-on", "telemetry-off", "runtime"] as const;
 const eventRuns: EventsResult[] = await interleaved(
   { part: "events", label: "event throughput", names: eventTargets },
-  (name) => runEventThroughput(name, targets[name], settings),
+  (name) =>
+    runEventThroughput(
+      name,
+      targets[name],
+      settings,
+      name === "telemetry-on" ? sink.spansStarted : undefined,
+    ),
 );
 const events = perTarget(eventTargets, eventRuns, summarizeEvents);
 // The sandbox: the event scenario at the sandbox's fixed rate, process vs inline handlers,

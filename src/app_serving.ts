@@ -3,7 +3,12 @@ import { TOKEN_ENDPOINT_PATH } from "./auth/mod.ts";
 import type { Bus } from "./bus/mod.ts";
 import { type Console, type ConsoleTap, createConsole } from "./console/mod.ts";
 import type { Config } from "./config/mod.ts";
-import { createHttpHandler, type Endpoint, type HttpHandler } from "./http/mod.ts";
+import {
+  createHttpHandler,
+  type Endpoint,
+  type HttpHandler,
+  type MetricsRenderer,
+} from "./http/mod.ts";
 import type { Logger, RecentRecords } from "./log/mod.ts";
 import type { Pipeline } from "./pipeline/mod.ts";
 import type { Projector } from "./projector/mod.ts";
@@ -30,7 +35,7 @@ export interface ServingParts {
   readonly sources: readonly Source[];
   /** `/status`, composed from the parts each component owns. */
   readonly status: () => Promise<Record<string, unknown>>;
-  readonly metrics: (() => Promise<string>) | undefined;
+  readonly metrics: (MetricsRenderer) | undefined;
   /**
    * Operators' endpoints (`/debug/…`): mounted only when an admin token or an admin port is
    * configured (what they show, a heap snapshot above all, holds secrets).

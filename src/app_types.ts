@@ -2,7 +2,7 @@ import type { Authorize } from "./ws/mod.ts";
 import type { Bus } from "./bus/mod.ts";
 import type { Config } from "./config/mod.ts";
 import type { HealthBoard } from "./health/mod.ts";
-import type { HttpHandler } from "./http/mod.ts";
+import type { HttpHandler, MetricsRenderer } from "./http/mod.ts";
 import type { Logger, RecentRecords } from "./log/mod.ts";
 import type { Intake, Pipeline } from "./pipeline/mod.ts";
 import type { Projector } from "./projector/mod.ts";
@@ -44,7 +44,7 @@ export interface AppOptions {
    */
   readonly authorize?: Authorize;
   /** Renders `GET /metrics`; without it the route is absent. */
-  readonly metrics?: () => Promise<string>;
+  readonly metrics?: MetricsRenderer;
   /** The latest warnings and errors, for the console (`boot.ts` installs the ring). */
   readonly recentLogs?: RecentRecords;
 }

@@ -25,6 +25,7 @@ export function parseCommandLine(args: readonly string[]): CommandLine {
 const PLACEHOLDERS: Readonly<Record<OptionKind, string>> = {
   port: "<port>",
   int: "<n>",
+  ratio: "<0..1>",
   string: "<text>",
   secret: "<secret>",
   bool: "<0|1>",

@@ -25,7 +25,13 @@ export {
   type JwsAlgorithm,
 } from "./auth_config.ts";
 export { LOG_DEFAULTS, type LogConfig } from "./log_config.ts";
-export { BATCH_BOUNDS, PIPELINE_DEFAULTS, type PipelineConfig } from "./pipeline_config.ts";
+export {
+  BATCH_BOUNDS,
+  EVENT_TRACING_DEFAULTS,
+  type EventTracingConfig,
+  PIPELINE_DEFAULTS,
+  type PipelineConfig,
+} from "./pipeline_config.ts";
 export { PROJECTOR_DEFAULTS, type ProjectorConfig } from "./projector_config.ts";
 export { SERVER_DEFAULTS, type ServerConfig } from "./server_config.ts";
 export { ISOLATION_MODES, type IsolationMode, VM_DEFAULTS, type VmConfig } from "./vm_config.ts";

@@ -75,6 +75,7 @@ export function valueAt(config: Config, path: ConfigPath): unknown {
 export type OptionKind =
   | "port"
   | "int"
+  | "ratio"
   | "string"
   | "secret"
   | "bool"
@@ -324,6 +325,34 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: 100_000,
     description:
       `Most events the pipeline takes in one batch: their handlers run, then their changes are applied and published together (fewer when the batch would fan out to more than ${BATCH_BOUNDS.maxFrames} frames, or its handlers take over ${BATCH_BOUNDS.sliceMs} ms)`,
+  },
+  {
+    path: "pipeline.tracing.eventRatio",
+    env: "PHAROS_TRACE_EVENT_RATIO",
+    flag: "trace-event-ratio",
+    kind: "ratio",
+    description:
+      "Share of events without a producer's traceparent that get the per-event span tree (vm.process_event → projector.mutation → projector.publish); 0 for none",
+  },
+  {
+    path: "pipeline.tracing.eventsPerSecond",
+    env: "PHAROS_TRACE_EVENTS_PER_SECOND",
+    flag: "trace-events-per-second",
+    kind: "int",
+    min: 0,
+    max: 100_000,
+    description:
+      "Most per-event span trees per second, for traced and sampled events together; the others are found through their batch span",
+  },
+  {
+    path: "pipeline.tracing.batchesPerSecond",
+    env: "PHAROS_TRACE_BATCHES_PER_SECOND",
+    flag: "trace-batches-per-second",
+    kind: "int",
+    min: 1,
+    max: 10_000,
+    description:
+      "Most batch spans (`process pipeline`) per second; batches that run faster share one span",
   },
   {
     path: "vm.functionCallMetrics",

@@ -21,7 +21,43 @@ export interface PipelineConfig {
    * @default {[]}
    */
   readonly requiredSources: readonly string[];
+  /** How many of the event path's spans are made: bounded at any event rate. */
+  readonly tracing: EventTracingConfig;
 }
+
+/**
+ * The event path's span budget. Every batch the pipeline runs is in a batch span (at most
+ * `batchesPerSecond` of them: faster batches share one); the per-event tree is kept for the
+ * events whose producer sent trace context and for `eventRatio` of the others, at most
+ * `eventsPerSecond` trees in all.
+ */
+export interface EventTracingConfig {
+  /**
+   * `PHAROS_TRACE_EVENT_RATIO`: share of the events without a producer's trace context that
+   * get the per-event span tree (one in every `1 / ratio`); 0 for none.
+   * @default {0.01}
+   */
+  readonly eventRatio: number;
+  /**
+   * `PHAROS_TRACE_EVENTS_PER_SECOND`: most per-event span trees started per second, traced
+   * and sampled events together; events over it are found through their batch span.
+   * @default {20}
+   */
+  readonly eventsPerSecond: number;
+  /**
+   * `PHAROS_TRACE_BATCHES_PER_SECOND`: most batch spans per second; batches that run faster
+   * share one span, which counts them.
+   * @default {10}
+   */
+  readonly batchesPerSecond: number;
+}
+
+/** Defaults of {@link EventTracingConfig}. */
+export const EVENT_TRACING_DEFAULTS: EventTracingConfig = Object.freeze({
+  eventRatio: 0.01,
+  eventsPerSecond: 20,
+  batchesPerSecond: 10,
+});
 
 /**
  * What bounds a batch besides `PHAROS_BATCH_MAX`, fixed rather than options: the frames one
@@ -36,4 +72,5 @@ export const PIPELINE_DEFAULTS: PipelineConfig = Object.freeze({
   maxBatchEvents: 256,
   heartbeatMs: 30_000,
   requiredSources: Object.freeze([] as string[]),
+  tracing: EVENT_TRACING_DEFAULTS,
 });

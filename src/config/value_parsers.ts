@@ -181,6 +181,15 @@ function parseAlgorithms(value: string, where: string): readonly JwsAlgorithm[] 
   return Object.freeze([...new Set(algorithms)] as JwsAlgorithm[]);
 }
 
+const DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)(?:e-?\d+)?$/i;
+
+/** A share from 0 to 1, as a decimal (`0.01`, `1e-3`). */
+function parseRatio(value: string, where: string): number {
+  const ratio = DECIMAL.test(value) ? Number(value) : NaN;
+  if (!(ratio >= 0 && ratio <= 1)) throw new TypeError(`${where}: expected a ratio from 0 to 1`);
+  return ratio;
+}
+
 /** The JSON text itself, once it is known to hold an object. */
 function parseJsonObject(value: string, where: string): string {
   let parsed: unknown;
@@ -199,6 +208,7 @@ function parseJsonObject(value: string, where: string): string {
 const VALUE_PARSERS: { readonly [Kind in OptionKind]: ValueParser } = {
   port: parsePort,
   int: parseInteger,
+  ratio: parseRatio,
   bool: parseBool,
   logFilter: (value, where) => {
     try {

@@ -2,6 +2,7 @@ import {
   type Endpoint,
   healthRoute,
   type HttpState,
+  type MetricsRenderer,
   metricsRoute,
   readyRoute,
   type Route,
@@ -18,7 +19,7 @@ export interface RouteTableOptions {
   readonly state: HttpState;
   readonly endpoints?: Readonly<Record<string, Endpoint>> | undefined;
   readonly adminEndpoints?: Readonly<Record<string, Endpoint>> | undefined;
-  readonly metrics?: (() => Promise<string>) | undefined;
+  readonly metrics?: (MetricsRenderer) | undefined;
   readonly console?:
     | { readonly pages: Readonly<Record<string, Route>>; readonly feed: Route }
     | undefined;

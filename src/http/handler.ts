@@ -4,7 +4,7 @@ import { type Clock, systemClock } from "../util/mod.ts";
 import { createAdminCheck } from "./_admin_token.ts";
 import { Dispatcher } from "./_dispatch.ts";
 import { RouteTable } from "./_route_table.ts";
-import type { Endpoint, HttpState, Route } from "./routes.ts";
+import type { Endpoint, HttpState, MetricsRenderer, Route } from "./routes.ts";
 
 /** Options for {@link createHttpHandler}. */
 export interface HttpHandlerOptions {
@@ -30,7 +30,7 @@ export interface HttpHandlerOptions {
    */
   readonly adminEndpoints?: Readonly<Record<string, Endpoint>>;
   /** Renders `GET /metrics` (Prometheus text); the route is absent without it. */
-  readonly metrics?: () => Promise<string>;
+  readonly metrics?: MetricsRenderer;
   /** The console's page, files and feed (`GET /console…`); absent without it. */
   readonly console?: {
     readonly pages: Readonly<Record<string, Route>>;

@@ -10,4 +10,10 @@ export {
   type RequestInfo,
   toPeerAddress,
 } from "./handler.ts";
-export { type Endpoint, type HttpState, PROMETHEUS_CONTENT_TYPE, type Route } from "./routes.ts";
+export {
+  type Endpoint,
+  type HttpState,
+  type MetricsRenderer,
+  PROMETHEUS_CONTENT_TYPE,
+  type Route,
+} from "./routes.ts";

@@ -1,4 +1,10 @@
 import { toJsonResponse } from "../protocol/mod.ts";
+import {
+  type MetricsFormat,
+  metricsFormatFor,
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+} from "../telemetry/mod.ts";
 
 /** What the HTTP routes need to know about the server. */
 export interface HttpState {
@@ -14,8 +20,7 @@ export type Route = (request: Request) => Response | Promise<Response>;
 /** A handler that owns a whole path. */
 export type Endpoint = (request: Request, peer: string) => Promise<Response>;
 
-/** `Content-Type` of the Prometheus text exposition format. */
-export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+export { PROMETHEUS_CONTENT_TYPE };
 
 /** `GET /health`: the process answers. */
 export function healthRoute(): Response {
@@ -33,10 +38,22 @@ export function statusRoute(state: HttpState): Route {
   return async () => toJsonResponse(200, await state.status());
 }
 
-/** `GET /metrics`: what `render` gives, as Prometheus text. */
-export function metricsRoute(render: () => Promise<string>): Route {
-  return async () =>
-    new Response(await render(), {
-      headers: { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" },
+/**
+ * `GET /metrics`: what `render` gives, in OpenMetrics format (with exemplars) when the
+ * scraper's `Accept` asks for `application/openmetrics-text`, else as Prometheus text.
+ */
+export function metricsRoute(render: MetricsRenderer): Route {
+  return async (request) => {
+    const format = metricsFormatFor(request.headers.get("accept"));
+    const type = format === "openmetrics" ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE;
+    return new Response(await render(format), {
+      headers: { "content-type": type, "cache-control": "no-store" },
     });
+  };
 }
+
+/**
+ * Renders the metrics in `format`; one that ignores it must not be given OpenMetrics
+ * scrapers (`createMetricsEndpoint().render` and `OtelGuard.renderMetrics` take it).
+ */
+export type MetricsRenderer = (format: MetricsFormat) => Promise<string>;

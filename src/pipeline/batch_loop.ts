@@ -1,10 +1,13 @@
 import type { Logger } from "../log/mod.ts";
 import type { Projector } from "../projector/mod.ts";
-import type { Tracing } from "../telemetry/mod.ts";
+import type { OpenSpan, Tracing } from "../telemetry/mod.ts";
 import { type Clock, yieldToIo } from "../util/mod.ts";
 import type { Vm } from "../vm/mod.ts";
+import type { EventTracingConfig } from "../config/mod.ts";
 import { createBatchLogs } from "./batch_logs.ts";
+import { BatchSpans } from "./batch_spans.ts";
 import { recordEventSpans, recordHostSpans } from "./event_spans.ts";
+import { EventTreeChooser } from "./event_trees.ts";
 import { createIntake, type Intake, type IntakeBatch } from "./intake.ts";
 
 /** What the batch loop runs over; the limits are `PipelineOptions`', defaults applied. */
@@ -25,6 +28,8 @@ export interface BatchLoopOptions {
   readonly maxBatchEvents: number;
   readonly maxBatchFrames: number;
   readonly sliceMs: number;
+  /** How many spans the event path makes (`PipelineConfig.tracing`). */
+  readonly tracingConfig: EventTracingConfig;
 }
 
 /**
@@ -37,6 +42,14 @@ export function createBatchLoop(options: BatchLoopOptions): Intake {
   const { maxBatchEvents, maxBatchFrames } = options;
   const vmLog = options.log;
   const batchLogs = createBatchLogs(vmLog, options.sourceLogs);
+  const chooser = new EventTreeChooser(clock, options.tracingConfig);
+  const batchSpans = new BatchSpans({
+    tracing,
+    clock,
+    perSecond: options.tracingConfig.batchesPerSecond,
+  });
+  /** The batch sent ahead to the handler host, and whether it was asked for timings. */
+  let sentAhead: { events: readonly unknown[]; timings: boolean } | undefined;
 
   /** Events per batch now: fewer when each one fans out to many clients. */
   function batchLimit(): number {
@@ -63,31 +76,52 @@ export function createBatchLoop(options: BatchLoopOptions): Intake {
       else if (from > 0) await yieldToIo();
       from = await processSlice(batch, from);
     }
+    if (tracing.exporting) batchSpans.batchDone();
+  }
+
+  /**
+   * Whether the slice from `from` asks the VM for per-event timings: only when one of its
+   * events may get a span tree. A batch sent ahead was asked when it was sent.
+   */
+  function wantsTimings(batch: IntakeBatch, from: number): boolean {
+    if (from === 0 && sentAhead?.events === batch.events) return sentAhead.timings;
+    return tracing.exporting && chooser.mayChoose(batch.events, from);
   }
 
   async function processSlice(batch: IntakeBatch, from: number): Promise<number> {
-    // Spans per event only when someone can look them up: otherwise none are made. The
-    // log levels are read once per slice: with debug and trace off, nothing more is done.
+    // Spans only when someone can look them up, and per event only for the events the
+    // chooser picks. The log levels are read once per slice: with debug and trace off,
+    // nothing more is done.
     const exporting = tracing.exporting;
+    const timings = wantsTimings(batch, from);
+    sentAhead = undefined;
     const debug = vmLog.isEnabledFor("debug");
     const trace = debug && vmLog.isEnabledFor("trace");
     const startedAt = clock.monotonic();
-    const result = await vm.processBatch(batch.events, {
-      from,
-      budgetMs: sliceMs,
-      timings: exporting,
-      runs: trace,
-    });
+    // Handlers and publication run inside the batch span, the latency metrics' exemplar.
+    const inBatchSpan = <T>(fn: () => T): T => exporting ? batchSpans.run(startedAt, fn) : fn();
+    const result = await inBatchSpan(() =>
+      vm.processBatch(batch.events, { from, budgetMs: sliceMs, timings, runs: trace })
+    );
+    const endedAt = exporting ? clock.monotonic() : 0;
     const ranMs = debug ? clock.monotonic() - startedAt : 0;
     // The handler host runs the next batch while this one is published (two cores at work).
     if (vm.prefetch !== undefined && result.next === batch.events.length) {
       const ahead = intake.takeAhead();
-      if (ahead !== undefined) vm.prefetch(ahead.events, { timings: exporting, runs: trace });
+      if (ahead !== undefined) {
+        const aheadTimings = exporting && chooser.mayChoose(ahead.events, 0);
+        sentAhead = { events: ahead.events, timings: aheadTimings };
+        vm.prefetch(ahead.events, { timings: aheadTimings, runs: trace });
+      }
     }
-    const spans = exporting
-      ? recordEventSpans(tracing, batch, result, { from, startedAt })
-      : undefined;
-    if (spans !== undefined) recordHostSpans(tracing, result, spans);
+    let spans: (OpenSpan | undefined)[] | undefined;
+    if (timings) {
+      spans = recordEventSpans(tracing, chooser, batch, result, { from, startedAt });
+      recordHostSpans(tracing, result, spans);
+    } else if (exporting) chooser.skipped(result.next - from);
+    if (exporting) {
+      batchSpans.add({ batch, from, result, startedAt, endedAt, eventSpans: spans });
+    }
     batchLogs.sourceEvents(batch, from, result.next);
     if (debug) batchLogs.slice(batch, from, result, ranMs);
     if (trace) batchLogs.runs(batch, from, result, spans);
@@ -96,7 +130,7 @@ export function createBatchLoop(options: BatchLoopOptions): Intake {
     }
     // The slice is the projector's batch: applied and published now, as one.
     const parents = spans && result.mutationEvents.map((at) => spans[at - from]);
-    projector.apply(result.mutations, parents, { arrivedAt: batch.arrivedAt });
+    inBatchSpan(() => projector.apply(result.mutations, parents, { arrivedAt: batch.arrivedAt }));
     return result.next;
   }
 
@@ -107,6 +141,7 @@ export function createBatchLoop(options: BatchLoopOptions): Intake {
     sliceMs,
     yieldToEventLoop: yieldToIo,
     detach: (fn) => tracing.detached(fn),
+    ...(tracing.exporting ? { arrivalContext: () => tracing.activeTraceparent() } : {}),
     process: processBatch,
     onError: (batch, error) =>
       vmLog.error("Failed to process {count} events: {error}", {
@@ -114,5 +149,12 @@ export function createBatchLoop(options: BatchLoopOptions): Intake {
         error,
       }),
   });
-  return intake;
+  // The last batch span is recorded once the intake has drained, not left to its timer.
+  const closeIntake = intake.close;
+  return Object.assign(intake, {
+    async close(): Promise<void> {
+      await closeIntake();
+      batchSpans.flush();
+    },
+  });
 }

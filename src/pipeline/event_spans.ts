@@ -1,19 +1,21 @@
+import type { EventTreeChooser } from "./event_trees.ts";
 import type { IntakeBatch } from "./intake.ts";
 import type { OpenSpan, SpanAttributes, Tracing } from "../telemetry/mod.ts";
 import type { VmBatchResult } from "../vm/mod.ts";
 
 /**
- * Records one `vm.process_event` span per event of a batch that has run (only when spans
- * are exported): each continues its producer's trace when the event carries a
- * `traceparent`, spans the time its handlers took (from the VM's timings), and is marked
- * ERROR with each failed run's exception. The VM ran events `from` to `result.next` of
- * the batch; `spans[i - from]` is event `i`'s span, ended, to parent the event's
- * `projector.mutation` spans, or undefined when the sampler dropped it (its children
- * would be dropped too, so none are made: with 1 % sampling, making them anyway cost
- * a third of the event path).
+ * Records a `vm.process_event` span for each event of a slice that ran whom `chooser`
+ * picks (only when spans are exported): each continues its producer's trace when the
+ * event carries a `traceparent`, spans the time its handlers took (from the VM's timings),
+ * and is marked ERROR with each failed run's exception. The VM ran events `from` to
+ * `result.next` of the batch; `spans[i - from]` is event `i`'s span, ended, to parent the
+ * event's `projector.mutation` spans, or undefined when the event was not picked or the
+ * sampler dropped it (its children would be dropped too, so none are made: with 1 %
+ * sampling, making them anyway cost a third of the event path).
  */
 export function recordEventSpans(
   tracing: Tracing,
+  chooser: EventTreeChooser,
   batch: IntakeBatch,
   result: VmBatchResult,
   range: { readonly from: number; readonly startedAt: number },
@@ -25,6 +27,10 @@ export function recordEventSpans(
   let failure = 0;
   for (let i = from; i < result.next; i++) {
     const event = events[i]!;
+    if (!chooser.choose(event)) {
+      while (failure < result.failures.length && result.failures[failure]!.event === i) failure++;
+      continue;
+    }
     const attributes: SpanAttributes = event.slot === undefined
       ? { "event.type": event.type, "event.source": sources[i]! }
       : { "event.type": event.type, "event.source": sources[i]!, slot: event.slot };

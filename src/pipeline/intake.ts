@@ -15,7 +15,16 @@ export interface IntakeBatch {
    * delivery lag of the batch's frames starts.
    */
   readonly arrivedAt: number;
+  /**
+   * Where the batch's events came in: the distinct `traceparent`s that were active when
+   * they were queued (an ingest request's span), at most {@link MAX_ARRIVALS}; empty unless
+   * the intake was given `arrivalContext`.
+   */
+  readonly arrivals: readonly string[];
 }
+
+/** Arrival contexts one batch keeps at most (OpenTelemetry's default limit of links a span has). */
+export const MAX_ARRIVALS = 128;
 
 /** Options for {@link createIntake}. */
 export interface IntakeOptions {
@@ -48,6 +57,11 @@ export interface IntakeOptions {
    * request's span for as long as the burst lasts.
    */
   readonly detach?: <T>(fn: () => T) => T;
+  /**
+   * The trace context events are queued in, read once per offer, submit or push; default
+   * none. The pipeline passes the active span's `traceparent` while spans are exported.
+   */
+  readonly arrivalContext?: () => string | undefined;
 }
 
 /**
@@ -95,6 +109,8 @@ interface Chunk {
   readonly arrivedAt: number;
   /** Resolves the submit once its event's batch is processed. */
   readonly done: (() => void) | undefined;
+  /** The trace context it was queued in. */
+  readonly arrival: string | undefined;
 }
 
 /** The intake's default slice length (the pipeline shares it). */
@@ -113,6 +129,7 @@ export function createIntake(options: IntakeOptions): Intake {
   const maxBatch = options.maxBatch ?? PIPELINE_DEFAULTS.maxBatchEvents;
   const batchLimit = typeof maxBatch === "number" ? () => maxBatch : maxBatch;
   const detach = options.detach ?? ((fn) => fn());
+  const arrivalContext = options.arrivalContext ?? (() => undefined);
   const chunks = new Fifo<Chunk>();
   let queued = 0;
   let draining: Promise<void> | undefined;
@@ -154,12 +171,17 @@ export function createIntake(options: IntakeOptions): Intake {
     const events: PharosEvent[] = [];
     const sources: string[] = [];
     const completed: (() => void)[] = [];
+    const arrivals: string[] = [];
     // The oldest arrival of the chunks taken from (a submit that waited for room arrived
     // before it was queued, so queue order is not quite arrival order).
     let arrivedAt = Infinity;
     while (events.length < limit && chunks.size > 0) {
       const chunk = chunks.peek()!;
       if (chunk.arrivedAt < arrivedAt) arrivedAt = chunk.arrivedAt;
+      const { arrival } = chunk;
+      if (
+        arrival !== undefined && arrivals.length < MAX_ARRIVALS && !arrivals.includes(arrival)
+      ) arrivals.push(arrival);
       const end = Math.min(chunk.events.length, chunk.next + limit - events.length);
       for (let i = chunk.next; i < end; i++) {
         events.push(chunk.events[i]!);
@@ -172,7 +194,7 @@ export function createIntake(options: IntakeOptions): Intake {
     }
     queued -= events.length;
     if (arrivedAt === Infinity) arrivedAt = clock.monotonic(); // nothing was queued
-    return { batch: { events, sources, arrivedAt }, completed };
+    return { batch: { events, sources, arrivedAt, arrivals }, completed };
   }
 
   /** A batch taken ahead by {@link Intake.takeAhead}, processed next. */
@@ -231,7 +253,7 @@ export function createIntake(options: IntakeOptions): Intake {
       }
       if (closed) throw new IntakeClosedError("The pipeline is shutting down");
       await new Promise<void>((done) =>
-        enqueue({ source, events: [event], next: 0, arrivedAt, done })
+        enqueue({ source, events: [event], next: 0, arrivedAt, done, arrival: arrivalContext() })
       );
     },
     async push(source, events, done) {
@@ -241,7 +263,7 @@ export function createIntake(options: IntakeOptions): Intake {
       }
       if (closed) throw new IntakeClosedError("The pipeline is shutting down");
       if (events.length === 0) done?.();
-      else enqueue({ source, events, next: 0, arrivedAt, done });
+      else enqueue({ source, events, next: 0, arrivedAt, done, arrival: arrivalContext() });
     },
     async idle() {
       while (draining !== undefined) await draining;
@@ -249,7 +271,14 @@ export function createIntake(options: IntakeOptions): Intake {
     offer(source, events) {
       if (closed || queued + events.length > capacity) return false;
       if (events.length > 0) {
-        enqueue({ source, events, next: 0, arrivedAt: clock.monotonic(), done: undefined });
+        enqueue({
+          source,
+          events,
+          next: 0,
+          arrivedAt: clock.monotonic(),
+          done: undefined,
+          arrival: arrivalContext(),
+        });
       }
       return true;
     },

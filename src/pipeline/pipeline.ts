@@ -1,4 +1,9 @@
-import { BATCH_BOUNDS, PIPELINE_DEFAULTS } from "../config/mod.ts";
+import {
+  BATCH_BOUNDS,
+  EVENT_TRACING_DEFAULTS,
+  type EventTracingConfig,
+  PIPELINE_DEFAULTS,
+} from "../config/mod.ts";
 import type { HealthBoard } from "../health/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Projector } from "../projector/mod.ts";
@@ -70,6 +75,8 @@ export interface PipelineOptions {
    * this spend their time yielding.
    */
   readonly sliceMs?: number;
+  /** How many spans the event path makes; default {@link EVENT_TRACING_DEFAULTS}. */
+  readonly tracing?: EventTracingConfig;
   /** Cluster mode (`PHAROS_REDIS_URL`); default none: the server runs alone. */
   readonly cluster?: PipelineCluster;
 }
@@ -126,6 +133,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     maxBatchEvents: options.maxBatchEvents ?? PIPELINE_DEFAULTS.maxBatchEvents,
     maxBatchFrames: options.maxBatchFrames ?? BATCH_BOUNDS.maxFrames,
     sliceMs: options.sliceMs ?? INTAKE_DEFAULTS.sliceMs,
+    tracingConfig: options.tracing ?? EVENT_TRACING_DEFAULTS,
   });
 
   let started = false;

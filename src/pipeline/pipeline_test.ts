@@ -15,6 +15,9 @@ import { nextTurn, until } from "../../tests/wait.ts";
 
 const decoder = new TextDecoder();
 
+/** A per-event span tree for every event (the default samples 1 % of untraced events). */
+const EVERY_EVENT = { eventRatio: 1, eventsPerSecond: 1000, batchesPerSecond: 10 };
+
 /** A pipeline over fakes: FakeClock, ManualSources, a memory bus, recording telemetry. */
 function setup(
   options: Partial<PipelineOptions> & {
@@ -191,7 +194,10 @@ Deno.test("pipeline: each slice waits for the sockets to take the previous one's
 Deno.test("pipeline: event spans only when exported", async (t) => {
   const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
   await t.step("exported: vm.process_event per event, mutation and publish children", async () => {
-    const { pipeline, sources: [a], listen, tracing } = setup({ exporting: true });
+    const { pipeline, sources: [a], listen, tracing } = setup({
+      exporting: true,
+      tracing: EVERY_EVENT,
+    });
     const frames = listen("Token/list");
     await pipeline.start();
     a!.offer(transfer("m1", 1, 1, { traceparent }), transfer("m2", 2));
@@ -218,6 +224,7 @@ Deno.test("pipeline: event spans only when exported", async (t) => {
   await t.step("an event span the sampler dropped gets no children", async () => {
     const { pipeline, sources: [a], listen, tracing } = setup({
       exporting: true,
+      tracing: EVERY_EVENT,
       sampled: (name) => name !== "vm.process_event",
     });
     const frames = listen("Token/list");
@@ -260,6 +267,7 @@ Deno.test("pipeline: a failing handler is logged, counted and marks its event's 
   const { pipeline, sources: [a], listen, tracing, telemetry } = setup({
     stack: failing,
     exporting: true,
+    tracing: EVERY_EVENT,
     log: recording.log,
   });
   const frames = listen("Doc/list");

@@ -116,7 +116,7 @@ export function createProjector(options: ProjectorOptions): Projector {
     batch: readonly Mutation[],
     parents: readonly (OpenSpan | undefined)[] | undefined,
     arrivedAt: number | undefined,
-  ): void {
+  ): number {
     const started = clock.monotonic();
     counts.frames = 0;
     stamps.begin(arrivedAt);
@@ -140,8 +140,8 @@ export function createProjector(options: ProjectorOptions): Projector {
     }
     const work = counts.report(entities.values(), debug);
     const durationMs = clock.monotonic() - started;
-    telemetry.batchDone(durationMs / 1000);
     batchLine.write(batch.length, errors, durationMs, work);
+    return durationMs;
   }
 
   /** Frames one mutation of `entity` fans out to: one per listener of each base view. */
@@ -156,7 +156,11 @@ export function createProjector(options: ProjectorOptions): Projector {
   return {
     apply(mutations, parents, applyOptions) {
       if (mutations.length === 0) return;
-      tracing.detached(() => applyBatch(mutations, parents, applyOptions?.arrivedAt));
+      const durationMs = tracing.detached(() =>
+        applyBatch(mutations, parents, applyOptions?.arrivedAt)
+      );
+      // Recorded in the caller's span (the pipeline's batch span), the latency's exemplar.
+      telemetry.batchDone(durationMs / 1000);
     },
     fanoutOf,
     directory: createViewDirectory(table),

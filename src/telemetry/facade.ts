@@ -172,6 +172,8 @@ export interface OpenSpan extends SpanHandle {
   readonly recording: boolean;
   /** Runs `fn` with this span active, so spans started inside are its children. */
   run<T>(fn: () => T): T;
+  /** Links this span to the span a W3C `traceparent` names (an invalid one is ignored). */
+  addLink(traceparent: string): void;
   /** Ends the span, now or at `endTime` (the clock's monotonic milliseconds). */
   end(endTime?: number): void;
 }
@@ -194,6 +196,11 @@ export interface SpanOptions {
   /** When the span began (the clock's monotonic milliseconds); default now. */
   readonly startTime?: number;
   readonly kind?: "internal" | "server" | "client" | "producer" | "consumer";
+  /**
+   * W3C `traceparent`s this span links to (a batch span's events' contexts); invalid ones
+   * are left out.
+   */
+  readonly links?: readonly string[];
 }
 
 /** The span that is active now, for log correlation. */
@@ -226,6 +233,11 @@ export interface Tracing {
   startSpan(name: string, attributes: SpanAttributes, options?: SpanOptions): OpenSpan;
   /** The active span, or undefined. */
   activeSpan(): ActiveSpan | undefined;
+  /**
+   * The active span's W3C `traceparent`, or undefined: where work handed to the pipeline
+   * came in (an ingest request's span), for the batch span to link to.
+   */
+  activeTraceparent(): string | undefined;
   /**
    * Runs `fn` with no active span, so callbacks it registers (a socket's handlers) do not
    * keep the current span and its context alive as long as they live.
@@ -309,6 +321,7 @@ const noopSpan: OpenSpan = Object.freeze({
   recordError: noop,
   traceparent: undefined,
   run: <T>(fn: () => T): T => fn(),
+  addLink: noop,
   end: noop,
 });
 
@@ -319,6 +332,7 @@ export const noopTracing: Tracing = Object.freeze({
     fn(noopSpan),
   startSpan: () => noopSpan,
   activeSpan: () => undefined,
+  activeTraceparent: () => undefined,
   detached: <T>(fn: () => T): T => fn(),
 });
 

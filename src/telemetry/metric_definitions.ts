@@ -30,6 +30,11 @@ export interface MetricDefinition {
   readonly labels: readonly string[];
   /** Explicit histogram bucket boundaries, as advice to the SDK. */
   readonly buckets?: readonly number[];
+  /**
+   * A latency histogram whose buckets carry exemplars (the span active when a value was
+   * recorded) on `/metrics` in OpenMetrics format.
+   */
+  readonly exemplars?: boolean;
 }
 
 const def = (
@@ -37,7 +42,7 @@ const def = (
   kind: InstrumentKind,
   description: string,
   labels: readonly string[] = [],
-  extra: Pick<MetricDefinition, "unit" | "buckets"> = {},
+  extra: Pick<MetricDefinition, "unit" | "buckets" | "exemplars"> = {},
 ): MetricDefinition => Object.freeze({ name, kind, description, labels, ...extra });
 
 /** Projector batch latency: sub-millisecond batches up to a 2 s stall. */
@@ -211,7 +216,7 @@ export const METRIC_DEFINITIONS = Object.freeze(
       "histogram",
       "Mutation batch processing latency",
       [],
-      { unit: "s", buckets: LATENCY_BUCKETS_S },
+      { unit: "s", buckets: LATENCY_BUCKETS_S, exemplars: true },
     ),
     viewCacheEvictions: def(
       "view_cache_evictions_total",
@@ -262,14 +267,14 @@ export const METRIC_DEFINITIONS = Object.freeze(
       "histogram",
       "Round trip of one batch to the handler host process",
       [],
-      { unit: "s", buckets: HANDLER_BUCKETS_S },
+      { unit: "s", buckets: HANDLER_BUCKETS_S, exemplars: true },
     ),
     handlerCallDuration: def(
       "handler_call_duration_seconds",
       "histogram",
       "Stack handler run time",
       ["entity", "handler"],
-      { unit: "s", buckets: HANDLER_BUCKETS_S },
+      { unit: "s", buckets: HANDLER_BUCKETS_S, exemplars: true },
     ),
     sourceEvents: def("source_events_total", "counter", "Events received per source", ["source"]),
     sourceHealthy: def(

@@ -4,6 +4,7 @@
  */
 import type { Attributes, Meter, ObservableResult } from "@opentelemetry/api";
 import type { TelemetryCatalog } from "./facade.ts";
+import type { ExemplarStore } from "./exemplars.ts";
 import { type MetricDefinition, toMetricOptions } from "./metric_definitions.ts";
 
 /** Attribute sets are cached per label value (bounded) so hot paths allocate nothing. */
@@ -33,8 +34,25 @@ export function attributesOf(key: string): (value: string) => Attributes {
 /** Records a value (a count to add, or a histogram sample) to one instrument on every meter. */
 export type Add = (value: number, attributes?: Attributes) => void;
 
-/** Creates a synchronous instrument on every meter; the returned function records to all. */
-export function synchronous(meters: readonly Meter[], definition: MetricDefinition): Add {
+/**
+ * Creates a synchronous instrument on every meter; the returned function records to all.
+ * A histogram marked `exemplars` also offers each value to `exemplars`, when given.
+ */
+export function synchronous(
+  meters: readonly Meter[],
+  definition: MetricDefinition,
+  exemplars?: ExemplarStore,
+): Add {
+  const record = recordToAll(meters, definition);
+  if (definition.exemplars !== true || exemplars === undefined) return record;
+  const { name } = definition;
+  return (value, attributes) => {
+    record(value, attributes);
+    exemplars.offer(name, value, attributes);
+  };
+}
+
+function recordToAll(meters: readonly Meter[], definition: MetricDefinition): Add {
   const options = toMetricOptions(definition);
   const instruments = meters.map((meter): Add => {
     switch (definition.kind) {

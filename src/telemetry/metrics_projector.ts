@@ -1,4 +1,5 @@
 import type { Meter } from "@opentelemetry/api";
+import type { ExemplarStore } from "./exemplars.ts";
 import type { ProjectorTelemetry } from "./facade.ts";
 import { METRIC_DEFINITIONS as m } from "./metric_definitions.ts";
 import {
@@ -10,14 +11,17 @@ import {
 } from "./metric_instruments.ts";
 
 /** The projector's instruments (mutations, frames, batch latency, view cache, view errors). */
-export function createProjectorMetrics(meters: readonly Meter[]): AreaMetrics<ProjectorTelemetry> {
+export function createProjectorMetrics(
+  meters: readonly Meter[],
+  exemplars?: ExemplarStore,
+): AreaMetrics<ProjectorTelemetry> {
   const byView = attributesOf("view");
   const byEntity = attributesOf("entity");
   const byModeEntity = attributeCache<[string, string]>(["mode", "entity"]);
 
   const mutations = counter(meters, m.mutationsProcessed);
   const frames = counter(meters, m.framesPublished);
-  const latency = synchronous(meters, m.projectorLatency);
+  const latency = synchronous(meters, m.projectorLatency, exemplars);
   const viewEvictions = counter(meters, m.viewCacheEvictions);
   const viewErrors = counter(meters, m.projectorViewErrors);
 

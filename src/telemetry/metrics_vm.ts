@@ -1,4 +1,5 @@
 import type { Meter } from "@opentelemetry/api";
+import type { ExemplarStore } from "./exemplars.ts";
 import { HANDLER_CANCEL_REASONS, type VmTelemetry } from "./facade.ts";
 import { METRIC_DEFINITIONS as m } from "./metric_definitions.ts";
 import {
@@ -17,6 +18,7 @@ import {
 export function createVmMetrics(
   meters: readonly Meter[],
   functionCallMetrics: boolean,
+  exemplars?: ExemplarStore,
 ): AreaMetrics<VmTelemetry> {
   const byEntity = attributesOf("entity");
   const byReason = attributesOf("reason");
@@ -35,10 +37,10 @@ export function createVmMetrics(
   const cancellations = counter(meters, m.handlerCancellations);
   const hostRestarts = counter(meters, m.handlerHostRestarts);
   for (const reason of HANDLER_CANCEL_REASONS) hostRestarts(0, byReason(reason));
-  const hostBatch = synchronous(meters, m.handlerHostBatchDuration);
+  const hostBatch = synchronous(meters, m.handlerHostBatchDuration, exemplars);
   // Off by default: not even registered, so the series never appears unless asked for.
   const handlerDuration = functionCallMetrics
-    ? synchronous(meters, m.handlerCallDuration)
+    ? synchronous(meters, m.handlerCallDuration, exemplars)
     : undefined;
 
   return {

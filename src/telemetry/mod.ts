@@ -66,4 +66,11 @@ export {
   PROMETHEUS_CONTENT_TYPE,
   PullMetricReader,
 } from "./prometheus.ts";
+export {
+  type MetricsFormat,
+  metricsFormatFor,
+  OPENMETRICS_CONTENT_TYPE,
+  toOpenMetrics,
+} from "./openmetrics.ts";
+export { ExemplarStore } from "./exemplars.ts";
 export { EXPORT_SIGNALS, EXPORT_WARN_INTERVAL_MS, type ExportSignal } from "./resilient_export.ts";

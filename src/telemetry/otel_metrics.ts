@@ -1,4 +1,5 @@
 import type { Meter } from "@opentelemetry/api";
+import type { ExemplarStore } from "./exemplars.ts";
 import type { Telemetry } from "./facade.ts";
 import { createAuthMetrics } from "./metrics_auth.ts";
 import { createClusterMetrics } from "./metrics_cluster.ts";
@@ -21,6 +22,8 @@ export interface MetricFacadeOptions {
    * counter only exists where Pharos runs the exporters.
    */
   readonly exportSignals?: readonly string[];
+  /** Where the latency histograms keep their exemplars; default none kept. */
+  readonly exemplars?: ExemplarStore;
 }
 
 /** The metric-recording facades (all but tracing), plus hooks for this folder's set-up code. */
@@ -44,8 +47,8 @@ export function createMetricFacades(
 ): MetricFacades {
   // Instruments are registered area by area in this order, which is the order of `/metrics`.
   const ws = createWsMetrics(meters);
-  const projector = createProjectorMetrics(meters);
-  const vm = createVmMetrics(meters, options.functionCallMetrics === true);
+  const projector = createProjectorMetrics(meters, options.exemplars);
+  const vm = createVmMetrics(meters, options.functionCallMetrics === true, options.exemplars);
   const sources = createSourceMetrics(meters);
   const readings = createReadingMetrics(meters);
   const cluster = createClusterMetrics(meters);

@@ -10,6 +10,8 @@ import { installSdk } from "./otel_sdk_mode.ts";
 import { runShutdownSteps } from "./otel_shutdown.ts";
 import { assembleTelemetry } from "./otel_telemetry.ts";
 import type { ProcessReadings } from "./process_metrics.ts";
+import { ExemplarStore } from "./exemplars.ts";
+import type { MetricsFormat } from "./openmetrics.ts";
 import { createMetricsEndpoint } from "./prometheus.ts";
 import { init, type InitOptions, type TelemetryConfig } from "./telemetry_config.ts";
 
@@ -58,10 +60,13 @@ export interface OtelGuard extends AsyncDisposable {
   readonly mode: OtelMode;
   /** The settings derived from config and environment (endpoints, sampler, intervals). */
   readonly settings: OtelSettings;
-  /** The current metrics in the Prometheus text format, for `GET /metrics`. */
-  renderMetrics(): Promise<string>;
+  /**
+   * The current metrics for `GET /metrics`: Prometheus text, or OpenMetrics with the latency
+   * histograms' exemplars.
+   */
+  renderMetrics(format?: MetricsFormat): Promise<string>;
   /** Same as {@link OtelGuard.renderMetrics} (the seed's name). */
-  metricsText(): Promise<string>;
+  metricsText(format?: MetricsFormat): Promise<string>;
 }
 
 /**
@@ -106,7 +111,8 @@ export async function initWithOtel(
     ...(options.serviceVersion === undefined ? {} : { serviceVersion: options.serviceVersion }),
   }, options.env ?? {});
   const mode: OtelMode = settings.denoNative ? "deno" : settings.disabled ? "disabled" : "sdk";
-  const endpoint = createMetricsEndpoint();
+  const exemplars = new ExemplarStore(() => clock.now());
+  const endpoint = createMetricsEndpoint({ exemplars });
   const install: InstallContext = {
     settings,
     resource: defaultResource().merge(resourceFromAttributes(settings.resource)),
@@ -121,6 +127,7 @@ export async function initWithOtel(
     meters: installed.meters,
     tracer: installed.tracer,
     exportSignals: installed.exportSignals,
+    exemplars,
     // The runtime exports what it records; the SDK only when a traces endpoint is set.
     tracesExported: mode === "deno" || (mode === "sdk" && settings.traces !== undefined),
     ...(options.functionCallMetrics === undefined
@@ -140,7 +147,7 @@ export async function initWithOtel(
     await runShutdownSteps(installed.shutdownSteps, { timeoutMs: shutdownTimeoutMs, clock });
     await logging[Symbol.asyncDispose]();
   };
-  const renderMetrics = () => endpoint.render();
+  const renderMetrics = (format?: MetricsFormat) => endpoint.render(format);
   return {
     telemetry,
     logging,

@@ -1,4 +1,5 @@
 import type { Meter, MeterProvider, Tracer, TracerProvider } from "@opentelemetry/api";
+import type { ExemplarStore } from "./exemplars.ts";
 import type { Telemetry } from "./facade.ts";
 import { createMetricFacades, type MetricFacades } from "./otel_metrics.ts";
 import { createOtelTracing, TRACER_NAME } from "./otel_tracing.ts";
@@ -33,6 +34,8 @@ export interface OtelParts {
   readonly exportSignals?: readonly string[];
   /** Whether recorded spans are exported (see `Tracing.exporting`). Default true. */
   readonly tracesExported?: boolean;
+  /** Where the latency histograms keep exemplars (only when spans are exported). */
+  readonly exemplars?: ExemplarStore;
 }
 
 /** A telemetry plus the hooks only the set-up code uses. */
@@ -48,6 +51,10 @@ export function assembleTelemetry(parts: OtelParts): AssembledTelemetry {
       ? {}
       : { functionCallMetrics: parts.functionCallMetrics }),
     ...(parts.exportSignals === undefined ? {} : { exportSignals: parts.exportSignals }),
+    // An exemplar names a trace: only worth keeping when the traces reach a backend.
+    ...(parts.exemplars === undefined || parts.tracesExported === false
+      ? {}
+      : { exemplars: parts.exemplars }),
   });
   if (parts.processMetrics !== false) registerProcessMetrics(parts.meters, parts.processReadings);
   const telemetry: Telemetry = Object.freeze({

@@ -4,6 +4,7 @@ import {
   context,
   defaultTextMapGetter,
   isSpanContextValid,
+  type Link,
   ROOT_CONTEXT,
   type Span,
   SpanKind,
@@ -103,6 +104,16 @@ export function createOtelTracing(tracer: Tracer, options: { exporting?: boolean
     return base;
   }
 
+  /** The valid contexts among `traceparents`, as span links. */
+  function toLinks(traceparents: readonly string[]): Link[] {
+    const links: Link[] = [];
+    for (const traceparent of traceparents) {
+      const extracted = extract(traceparent);
+      if (extracted !== undefined) links.push({ context: trace.getSpanContext(extracted)! });
+    }
+    return links;
+  }
+
   function start(name: string, attributes: SpanAttributes, options: SpanOptions | undefined) {
     const parent = parentContext(options);
     // Built field by field: the event path starts three spans per event, and conditional
@@ -113,6 +124,7 @@ export function createOtelTracing(tracer: Tracer, options: { exporting?: boolean
       kind: KINDS[options?.kind ?? "internal"],
     };
     if (options?.startTime !== undefined) spanOptions.startTime = options.startTime;
+    if (options?.links !== undefined) spanOptions.links = toLinks(options.links);
     if (
       options?.root === true && options.parent === undefined && options.parentSpan === undefined
     ) spanOptions.root = true;
@@ -170,11 +182,16 @@ export function createOtelTracing(tracer: Tracer, options: { exporting?: boolean
     },
 
     startSpan(name: string, attributes: SpanAttributes, options?: SpanOptions): OpenSpan {
-      return new OtelOpenSpan(start(name, attributes, options).span);
+      return new OtelOpenSpan(start(name, attributes, options).span, toLinks);
     },
 
     detached<T>(fn: () => T): T {
       return context.with(ROOT_CONTEXT, fn);
+    },
+
+    activeTraceparent(): string | undefined {
+      const span = trace.getActiveSpan();
+      return span === undefined ? undefined : toTraceparent(span);
     },
 
     activeSpan(): ActiveSpan | undefined {
@@ -200,8 +217,14 @@ class OtelOpenSpan implements OpenSpan {
   #span: Span;
   #ended = false;
   #context: Context | undefined;
-  constructor(span: Span) {
+  readonly #toLinks: (traceparents: readonly string[]) => Link[];
+  constructor(span: Span, toLinks: (traceparents: readonly string[]) => Link[]) {
     this.#span = span;
+    this.#toLinks = toLinks;
+  }
+  addLink(traceparent: string): void {
+    const [link] = this.#toLinks([traceparent]);
+    if (link !== undefined) this.#span.addLink(link);
   }
   /** A context with this span as parent, for children started without entering it. */
   get context(): Context {

@@ -1,5 +1,7 @@
 import { PrometheusSerializer } from "@opentelemetry/exporter-prometheus";
 import { MetricReader } from "@opentelemetry/sdk-metrics";
+import type { ExemplarStore } from "./exemplars.ts";
+import { type MetricsFormat, toOpenMetrics } from "./openmetrics.ts";
 
 /** `Content-Type` of `GET /metrics` (Prometheus text exposition format 0.0.4). */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -25,6 +27,8 @@ export interface MetricsEndpointOptions {
    * {@link PullMetricReader}, returned as `reader` for the caller to register.
    */
   readonly reader?: MetricReader;
+  /** The exemplars OpenMetrics output shows on the latency histograms' buckets. */
+  readonly exemplars?: ExemplarStore;
 }
 
 /** Renders what one metric reader sees as Prometheus text, for `GET /metrics`. */
@@ -35,10 +39,11 @@ export interface MetricsEndpoint {
    */
   readonly reader: MetricReader;
   /**
-   * Collects and serialises the metrics. Rejects when the reader is not registered on a
-   * MeterProvider yet or has been shut down.
+   * Collects and serialises the metrics, as Prometheus text (the default) or OpenMetrics
+   * with exemplars. Rejects when the reader is not registered on a MeterProvider yet or has
+   * been shut down.
    */
-  render(): Promise<string>;
+  render(format?: MetricsFormat): Promise<string>;
 }
 
 /**
@@ -54,11 +59,12 @@ export function createMetricsEndpoint(options: MetricsEndpointOptions = {}): Met
   const serializer = new PrometheusSerializer(undefined, false, undefined, false, true);
   return {
     reader,
-    async render() {
+    async render(format = "prometheus") {
       // Callback errors come back in `errors` with whatever could be read; a scrape still
       // serves the rest (the observable wrappers already swallow failing readings).
       const { resourceMetrics } = await reader.collect();
-      return serializer.serialize(resourceMetrics);
+      const text = serializer.serialize(resourceMetrics);
+      return format === "openmetrics" ? toOpenMetrics(text, options.exemplars) : text;
     },
   };
 }

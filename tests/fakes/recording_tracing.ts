@@ -16,6 +16,8 @@ export interface RecordedSpan {
   readonly traceparent: string | undefined;
   readonly root: boolean;
   readonly startTime: number | undefined;
+  /** The `links` asked for, at the start and later. */
+  readonly links: string[];
   endTime: number | undefined;
   ended: boolean;
   readonly errors: unknown[];
@@ -31,9 +33,13 @@ export interface RecordingTracing extends Tracing {
 class Recorded implements OpenSpan {
   readonly record: RecordedSpan;
   readonly recording: boolean;
-  constructor(record: RecordedSpan, recording: boolean) {
+  readonly #traceparent: string;
+  constructor(record: RecordedSpan, recording: boolean, serial: number) {
     this.record = record;
     this.recording = recording;
+    // A W3C traceparent unique to this span (trace id and span id from its serial number).
+    const hex = serial.toString(16);
+    this.#traceparent = `00-${hex.padStart(32, "a")}-${hex.padStart(16, "b")}-01`;
   }
   setAttribute(key: string, value: string | number | boolean): void {
     this.record.attributes[key] = value;
@@ -41,11 +47,15 @@ class Recorded implements OpenSpan {
   recordError(error: unknown): void {
     this.record.errors.push(error);
   }
+  /** A unique traceparent when recording; undefined, as for a dropped span, when not. */
   get traceparent(): string | undefined {
-    return undefined;
+    return this.recording ? this.#traceparent : undefined;
   }
   run<T>(fn: () => T): T {
     return fn();
+  }
+  addLink(traceparent: string): void {
+    this.record.links.push(traceparent);
   }
   end(endTime?: number): void {
     this.record.ended = true;
@@ -70,12 +80,13 @@ export function createRecordingTracing(
       traceparent: options?.parent,
       root: options?.root === true,
       startTime: options?.startTime,
+      links: [...(options?.links ?? [])],
       endTime: undefined,
       ended: false,
       errors: [],
     };
     spans.push(record);
-    return new Recorded(record, sampled(name));
+    return new Recorded(record, sampled(name), spans.length);
   }
   return {
     exporting,
@@ -96,6 +107,7 @@ export function createRecordingTracing(
     },
     startSpan,
     activeSpan: () => undefined,
+    activeTraceparent: () => undefined,
     detached: <T>(fn: () => T): T => fn(),
   };
 }

@@ -51,7 +51,7 @@ Deno.test("collector down: Pharos keeps serving, failures are counted; back: exp
   // The collector comes back on the same port: spans and metrics flow again.
   await using receiver = await startOtlpReceiver({ port });
   await receiver.waitFor((r) => r.spans().length > 0 && r.metrics().length > 0, 10_000);
-  assert.ok(receiver.spans().some((span) => span.name === "vm.process_event"));
+  assert.ok(receiver.spans().some((span) => span.name === "process pipeline"));
   metrics = await (await fetch(`http://127.0.0.1:${pharos}/metrics`)).text();
   assert.ok(sample(metrics, "ws_connections_total") >= 1);
   await client[Symbol.asyncDispose]();

@@ -52,6 +52,7 @@ const CATALOG_SPANS = [
   "ws.subscribe.state",
   "ws.subscribe.list",
   "ws.subscribe.derived",
+  "process pipeline",
   "vm.process_event",
   "vm.handler_host",
   "projector.mutation",
@@ -210,6 +211,26 @@ Deno.test("OTLP export: every catalog span, chain, attribute and metric reaches 
       assert.equal(ingestSpan.traceId, PRODUCER_TRACE, "the HTTP span continues the caller too");
     },
   );
+
+  await t.step("the batch span names its events and links the contexts they came in with", () => {
+    const batch = one(
+      "process pipeline",
+      (s) => String(s.attributes["pharos.batch.positions"]).includes("slots 10-13"),
+    );
+    assert.equal(batch.kind, "consumer");
+    assert.equal(batch.parentSpanId, "", "a batch span is a root: its events have many traces");
+    assert.match(String(batch.attributes["pharos.batch.sources"]), /ingest/);
+    assert.match(String(batch.attributes["pharos.batch.entities"]), /Token\/mintOtel/);
+    assert.ok(Number(batch.attributes["pharos.batch.failures"]) >= 1, "the Fail event");
+    assert.equal(batch.status.code, "error");
+    const linked = batch.links.map((l) => `${l.traceId}-${l.spanId}`);
+    const ingestSpan = one("POST /ingest");
+    assert.ok(linked.includes(`${PRODUCER_TRACE}-${ingestSpan.spanId}`), "the ingest request");
+    assert.ok(linked.includes(`${PRODUCER_TRACE}-${PRODUCER_SPAN}`), "the header's producer");
+    assert.ok(linked.includes(`${EVENT_TRACE}-${EVENT_SPAN}`), "the event's own producer");
+    const tree = one("vm.process_event", (s) => s.attributes.slot === 10);
+    assert.ok(linked.includes(`${tree.traceId}-${tree.spanId}`), "the event's own tree");
+  });
 
   await t.step("lifecycle spans carry their attributes; errors are marked", () => {
     assert.equal(

@@ -85,10 +85,10 @@ Deno.test("deno task serve with OTEL_DENO=true: the runtime exports Pharos's spa
   server.child.kill("SIGTERM");
   assert.equal((await server.exited).code, 0, server.stderr());
   await receiver.waitFor(
-    (r) => ["vm.process_event", "ws.connection"].every((n) => r.spans().some((s) => s.name === n)),
+    (r) => ["process pipeline", "ws.connection"].every((n) => r.spans().some((s) => s.name === n)),
     10_000,
     "Pharos's spans exported by the runtime",
   );
-  const span = receiver.spans().find((s) => s.name === "vm.process_event")!;
+  const span = receiver.spans().find((s) => s.name === "process pipeline")!;
   assert.equal(span.resource["service.name"], "pharos-serve");
 });
