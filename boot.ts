@@ -119,6 +119,7 @@ export async function boot(entry: string): Promise<Booted> {
         cwd: Deno.cwd(),
         metrics: otel.renderMetrics,
         recentLogs,
+        logging: otel.logging,
       })
     );
   } catch (error) {
@@ -156,8 +157,9 @@ function reportStartupFailure(
 }
 
 /**
- * Serves `/metrics`, `/status`, `/health` and `/ready` on `PHAROS_ADMIN_PORT` when it is
- * set (the main listener then omits the first two). Returns the listener to close.
+ * Serves `/metrics`, `/status`, the console, `/debug/`, `/health` and `/ready` on
+ * `PHAROS_ADMIN_PORT` when it is set (the main listener then omits all but the last two).
+ * Returns the listener to close.
  */
 export function serveAdmin({ config, app, log }: Booted): Deno.HttpServer | undefined {
   const adminHandler = app.adminHandler;
@@ -167,9 +169,12 @@ export function serveAdmin({ config, app, log }: Booted): Deno.HttpServer | unde
     port: config.server.adminPort,
     hostname: config.server.hostname,
     onListen({ hostname, port }) {
-      adminLog.info("Admin endpoints (/metrics, /status, /console) listening on {address}", {
-        address: toAddress(hostname, port),
-      });
+      adminLog.info(
+        "Admin endpoints (/metrics, /status, /console, /debug/) listening on {address}",
+        {
+          address: toAddress(hostname, port),
+        },
+      );
     },
   }, adminHandler);
 }

@@ -1,16 +1,21 @@
 /**
- * Ship Pharos's spans and metrics to an OpenTelemetry collector over OTLP http/protobuf
- * (the seed's otlp_tracing example):
+ * Ship Pharos's spans, metrics and log records to an OpenTelemetry collector over OTLP
+ * http/protobuf (the seed's otlp_tracing example):
  *
  *   deno task example:otlp_tracing                              # http://localhost:4318
  *   deno task example:otlp_tracing http://collector:4318 --seconds 30
  *   OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 deno task example:otlp_tracing
  *
  * It runs a Pharos app with the demo source and one WebSocket subscriber for `--seconds`
- * (default 5), then disposes the guard, which flushes the last spans and metrics. View the
- * traces in Jaeger (http://localhost:16686, service `pharos-example`) with the compose stack
- * or `docker run -p 4318:4318 -p 16686:16686 jaegertracing/all-in-one`. A collector that is
- * down costs nothing but a warning: export failures never stop the app.
+ * (default 5), then disposes the guard, which flushes the last spans, metrics and log records.
+ * The endpoint must take all three signals (`/v1/traces`, `/v1/metrics`, `/v1/logs`): the
+ * compose stack's collector does (`docker compose up --build`, or `docker compose up
+ * otel-collector`, which brings up Jaeger and Loki with it). It passes the traces to Jaeger
+ * (http://localhost:16686, service `pharos-example`), the log records to Loki (Grafana,
+ * http://localhost:3000, Explore) and the metrics to its Prometheus exporter. A receiver that
+ * takes only traces (Jaeger's own OTLP port) refuses the other two, which shows as
+ * export-failure warnings. A collector that is down costs nothing but a warning: export
+ * failures never stop the app.
  * @module
  */
 import { getLogger } from "@logtape/logtape";
@@ -31,7 +36,8 @@ if (!(seconds > 0)) throw new RangeError("--seconds needs a positive number");
 const endpoint = args[0] ?? Deno.env.get("OTEL_EXPORTER_OTLP_ENDPOINT") ?? "http://localhost:4318";
 
 // Logging (text) and the OpenTelemetry SDK: spans to `${endpoint}/v1/traces`, metrics to
-// `${endpoint}/v1/metrics`. Disposing the guard flushes both (bounded: 5 s by default).
+// `${endpoint}/v1/metrics`, every record the log filter lets through to `${endpoint}/v1/logs`.
+// Disposing the guard flushes all three (bounded: 5 s by default).
 await using otel = await initWithOtel(
   new TelemetryConfig("pharos-example").withOtlpEndpoint(endpoint),
   { env: { OTEL_METRIC_EXPORT_INTERVAL: "1000" } }, // OTEL_* settings; main.ts passes Deno.env
@@ -64,5 +70,5 @@ await new Promise((resolve) => setTimeout(resolve, 50)); // the server ends ws.c
 
 await app.shutdown();
 await server.shutdown();
-log.info("Done; flushing spans and metrics");
-// `otel` is disposed here (end of module scope): the last spans and metrics are exported.
+log.info("Done; flushing spans, metrics and log records");
+// `otel` is disposed here (end of module scope): the last spans, metrics and records are exported.

@@ -22,7 +22,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   console: ["util", "bus", "log", "telemetry"],
   config: ["util", "log", "sources"],
   health: ["util", "config"],
-  log: ["util"],
+  log: ["util", "protocol"],
   telemetry: ["util", "config", "log"],
   stack: [],
   bus: [],

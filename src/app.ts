@@ -1,6 +1,7 @@
 import { openAuth } from "./auth/mod.ts";
 import { createConsoleTap } from "./console/mod.ts";
 import { composeStatus } from "./health/mod.ts";
+import { createLogFilterControl, createLogFilterEndpoint, LOG_FILTER_PATH } from "./log/mod.ts";
 import { createConfiguredSources, toSourceSpecs } from "./pipeline/mod.ts";
 import { openHandlers } from "./sandbox/mod.ts";
 import type { Source } from "./sources/mod.ts";
@@ -61,6 +62,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     throw error;
   }
 
+  // The filter `PUT /debug/log` changes for a while (an admin endpoint).
+  const logFilter = options.logging === undefined
+    ? undefined
+    : createLogFilterControl({ logging: options.logging, clock, log: log("log") });
   const scheduler = createSendScheduler({
     clock,
     onError: (error) => log("ws").error("Sending to a client failed: {error}", { error }),
@@ -90,7 +95,9 @@ export async function createApp(options: AppOptions): Promise<App> {
       async () => cluster === undefined ? {} : { cluster: await cluster.status() },
     ]),
     metrics: options.metrics,
-    adminEndpoints: {},
+    adminEndpoints: logFilter === undefined
+      ? {}
+      : { [LOG_FILTER_PATH]: createLogFilterEndpoint(logFilter) },
     recentLogs: options.recentLogs,
   });
 
@@ -125,6 +132,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       () => pipeline.stop(),
       () => ws.shutdown({ timeoutMs: Math.max(100, config.server.shutdownTimeoutMs / 2) }),
       () => handlers.close(),
+      () => logFilter?.[Symbol.dispose](), // its TTL timer; the filter in force stays
       () => loopMonitor.stop(),
       () => runtimeLog.info("Shutdown complete"),
     ]),

@@ -3,7 +3,7 @@ import type { Bus } from "./bus/mod.ts";
 import type { Config } from "./config/mod.ts";
 import type { HealthBoard } from "./health/mod.ts";
 import type { HttpHandler, MetricsRenderer } from "./http/mod.ts";
-import type { Logger, RecentRecords } from "./log/mod.ts";
+import type { Logger, LoggingHandle, RecentRecords } from "./log/mod.ts";
 import type { Intake, Pipeline } from "./pipeline/mod.ts";
 import type { Projector } from "./projector/mod.ts";
 import type { Source } from "./sources/mod.ts";
@@ -47,6 +47,11 @@ export interface AppOptions {
   readonly metrics?: MetricsRenderer;
   /** The latest warnings and errors, for the console (`boot.ts` installs the ring). */
   readonly recentLogs?: RecentRecords;
+  /**
+   * The process's logging (`configureLogging`'s handle), whose filter `PUT /debug/log` changes
+   * while running; without it that admin endpoint is absent (a library host owns its logging).
+   */
+  readonly logging?: Pick<LoggingHandle, "filter" | "setFilter">;
 }
 
 /** A wired Pharos server, not yet listening: hand `handler` to `Deno.serve`. */

@@ -1,4 +1,5 @@
 import { describeDefault, type OptionKind, OPTIONS, type OptionSpec } from "./options.ts";
+import { editDistance } from "../util/mod.ts";
 
 /** What the command line asks for. */
 export type CommandLine =
@@ -110,28 +111,11 @@ export function versionText(version: string, deno: typeof Deno.version): string 
   return `pharos ${version} (deno ${deno.deno}, v8 ${deno.v8}, typescript ${deno.typescript})\n`;
 }
 
-/** Levenshtein distance between two short strings. */
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
-        previous[j]! + 1,
-        current[j - 1]! + 1,
-        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
-}
-
 /** The known flag closest to `flag` (without `--`), when one is reasonably close. */
 export function closestFlag(flag: string, flags: readonly string[]): string | undefined {
   let best: { flag: string; distance: number } | undefined;
   for (const candidate of flags) {
-    const d = distance(flag.toLowerCase(), candidate);
+    const d = editDistance(flag.toLowerCase(), candidate);
     if (best === undefined || d < best.distance) best = { flag: candidate, distance: d };
   }
   // Within a third of the name: `--prot` → `--port`, but `--x` suggests nothing.

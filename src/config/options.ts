@@ -160,7 +160,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: "logFilter",
     defaultText: "`info`",
     description:
-      "Log filter, RUST_LOG grammar: a level (trace, debug, info, warn, error, off) and/or target=level, e.g. info,pharos.ws=debug; falls back to RUST_LOG",
+      "Log filter, RUST_LOG grammar: a level (trace, debug, info, warn, error, off) and/or target=level, e.g. info,pharos.ws=debug; falls back to RUST_LOG; a target Pharos does not log under is ignored with a warning",
   },
   {
     path: "log.format",
@@ -481,7 +481,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: "port",
     defaultText: "(off)",
     description:
-      "Serve /metrics and /status on this port only (loopback unless PHAROS_HOST says otherwise)",
+      "Serve /metrics, /status, the console and /debug/* on this port only (on PHAROS_HOST, as the main listener); enables /debug/*",
   },
   {
     path: "server.adminToken",
@@ -489,7 +489,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: "admin-token",
     kind: "secret",
     defaultText: "(none)",
-    description: "Bearer token required for /metrics and /status",
+    description:
+      "Bearer token required for /metrics, /status, /console/feed and /debug/*; enables /debug/*",
   },
   {
     path: "ws.admission.maxConnectionsPerSubject",

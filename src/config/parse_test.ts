@@ -59,7 +59,7 @@ Deno.test("parseConfig", async (t) => {
   await t.step("every bad value is reported together in one error", () => {
     const error = configError(() =>
       parseConfig({
-        env: { PORT: "abc", PHAROS_MAX_CLIENTS: "0", PHAROS_LOG: "loud" },
+        env: { PORT: "abc", PHAROS_MAX_CLIENTS: "0", PHAROS_LOG: "debg" },
         args: ["--batch-max", "1.5"],
       })
     );
@@ -115,6 +115,15 @@ Deno.test("parseConfig", async (t) => {
     assert.equal(both.log.filter.spec, "debug", "PHAROS_LOG wins");
     const rust = parseConfig({ env: { RUST_LOG: "info,pharos::ws=trace" } });
     assert.equal(rust.log.filter.spec, "info,pharos.ws=trace");
+    // A target Pharos does not log under (the seeds' RUST_LOG) is ignored, by either variable,
+    // and logged once at start-up (src/log/setup.ts); it is no config problem.
+    for (
+      const env of [{ RUST_LOG: "info,hyperstack_server=debug" }, { PHAROS_LOG: "hyper=warn" }]
+    ) {
+      const lenient = parseConfig({ env }).log.filter;
+      assert.equal(lenient.spec, "info");
+      assert.equal(lenient.ignored.length, 1, JSON.stringify(env));
+    }
     const error = configError(() => parseConfig({ env: { RUST_LOG: "pharos.ws=loud" } }));
     assert.match(
       error.problems[0]!,

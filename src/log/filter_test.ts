@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseLogFilter } from "./mod.ts";
+import { describeIgnored, LOG_TARGETS, parseLogFilter } from "./mod.ts";
 
 const WS_SERVER = ["pharos", "ws", "server"];
 const PROJECTOR = ["pharos", "projector"];
@@ -51,13 +51,19 @@ Deno.test("log filter grammar", async (t) => {
     assert.equal(parseLogFilter("WARN, pharos::ws=Debug").spec, "warning,pharos.ws=debug");
   });
 
+  // Bad syntax and unknown levels are refused (start-up exits 2); unknown targets are not.
   const invalid: [string, RegExp][] = [
-    ["loud", /"loud" is neither a level nor a pharos\.\* target/],
     ["pharos.ws=loud", /unknown level "loud"/],
     ["pharos.ws=", /unknown level ""/],
-    ["=debug", /"" is not a pharos\.\* target/],
-    ["hyper=debug", /"hyper" is not a pharos\.\* target/],
-    ["pharos..ws=debug", /not a pharos\.\* target/],
+    ["hyper=verbose", /unknown level "verbose"/], // an unknown target does not excuse it
+    ["=debug", /"" is not a target such as pharos\.ws/],
+    ["pharos..ws=debug", /"pharos\.\.ws" is not a target/],
+    ["pharos.ws!=debug", /is not a target/],
+    ["9lives", /"9lives" is neither a level nor a target/],
+    ["debg", /"debg": unknown level \(did you mean debug\?/], // a bare word one edit from a level
+    ["infoo", /did you mean info\?/],
+    ["WARNN", /did you mean warn\?/],
+    ["errors", /did you mean error\?/],
   ];
   for (const [spec, message] of invalid) {
     await t.step(`invalid: ${JSON.stringify(spec)}`, () => {
@@ -71,8 +77,53 @@ Deno.test("log filter grammar", async (t) => {
 
   await t.step("every bad directive is named in one error", () => {
     assert.throws(
-      () => parseLogFilter("info,loud,pharos.ws=verbose"),
-      /"loud".*; "pharos.ws=verbose"/,
+      () => parseLogFilter("info,infoo,pharos.ws=verbose"),
+      /"infoo".*; "pharos.ws=verbose"/,
+    );
+  });
+});
+
+Deno.test("log filter: a target Pharos does not log under is ignored, naming the closest", async (t) => {
+  const cases: [spec: string, inForce: string, ignored: [string, string][]][] = [
+    // The seeds' own RUST_LOG, and a Rust neighbour's.
+    ["info,hyperstack_server=debug", "info", [["hyperstack_server", "pharos.ws.server"]]],
+    ["hyper=warn", "info", [["hyper", "pharos.http"]]],
+    ["warn,tokio::net=trace,pharos.ws=debug", "warning,pharos.ws=debug", [[
+      "tokio.net",
+      "pharos.sources",
+    ]]],
+    // Short names and near misses find their pharos.* target.
+    ["ws=debug", "info", [["ws", "pharos.ws"]]],
+    ["cluster=debug", "info", [["cluster", "pharos.cluster"]]],
+    ["pharos.wss=debug", "info", [["pharos.wss", "pharos.ws"]]],
+    ["pharos.projektor", "info", [["pharos.projektor", "pharos.projector"]]], // bare: a target
+    ["loud", "info", [["loud", "pharos.log"]]], // far from every level: a target too
+  ];
+  for (const [spec, inForce, ignored] of cases) {
+    await t.step(JSON.stringify(spec), () => {
+      const filter = parseLogFilter(spec);
+      assert.equal(filter.spec, inForce, "the known directives stay in force");
+      assert.deepEqual(filter.ignored.map((i) => [i.target, i.closest]), ignored);
+    });
+  }
+
+  await t.step("an ignored target filters nothing: its records keep the default", () => {
+    const filter = parseLogFilter("warn,hyper=trace");
+    assert.equal(filter.allows(["hyper"], "trace"), false);
+    assert.equal(filter.allows(["pharos", "http"], "info"), false);
+    assert.equal(filter.lowestLevel, "warning");
+  });
+
+  await t.step("every known target is taken, none ignored", () => {
+    const filter = parseLogFilter(LOG_TARGETS.map((target) => `${target}=debug`).join(","));
+    assert.deepEqual(filter.ignored, []);
+    assert.equal(filter.directives.length, LOG_TARGETS.length);
+  });
+
+  await t.step("describeIgnored words them for a person", () => {
+    assert.equal(
+      describeIgnored(parseLogFilter("hyper=warn,ws").ignored),
+      "hyper (closest known target: pharos.http), ws (closest known target: pharos.ws)",
     );
   });
 });

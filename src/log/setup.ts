@@ -1,12 +1,13 @@
 import {
   configure,
+  configureSync,
   getLogger,
   type LogLevel,
   type LogRecord,
   reset,
   type Sink,
 } from "@logtape/logtape";
-import type { FilterLevel, LogFilter } from "./filter.ts";
+import { describeIgnored, type FilterLevel, type LogFilter } from "./filter.ts";
 import type { LogFormat } from "./format.ts";
 import type { Clock } from "../util/mod.ts";
 import { formatJsonRecord } from "./json_formatter.ts";
@@ -40,6 +41,21 @@ export interface LoggingOptions {
 export interface LoggingHandle extends AsyncDisposable {
   /** Lines dropped because the output could not keep up. */
   readonly droppedLines: number;
+  /** The filter in force. */
+  readonly filter: LogFilter;
+  /**
+   * Puts `filter` in force at once. LogTape is reconfigured for its targets, once per
+   * change: records are never checked against the filter one by one, so a level that is off
+   * still costs nothing (no record is built), whichever filter is in force.
+   */
+  setFilter(filter: LogFilter): void;
+}
+
+/** The sink LogTape calls, and how to finish its output (LogTape never disposes it). */
+interface OutputSink {
+  readonly sink: Sink;
+  /** Writes what is still waiting, then lets the output go. */
+  close(): Promise<void>;
 }
 
 /** How often dropped lines are reported (as one WARN line with the count). */
@@ -63,20 +79,17 @@ function filteredSink(
   output: Sink,
   currentSpan: CurrentSpan | undefined,
   also: LoggingOptions["also"],
-): Sink & AsyncDisposable {
-  return Object.assign(
-    (record: LogRecord) => {
+): OutputSink {
+  return {
+    sink: (record: LogRecord) => {
       const spanned = withSpan(record, currentSpan);
       output(spanned);
       also?.(spanned);
     },
-    {
-      // LogTape's reset() disposes configured sinks: pass that on.
-      [Symbol.asyncDispose]: async () => {
-        await (output as Partial<AsyncDisposable>)[Symbol.asyncDispose]?.();
-      },
+    close: async () => {
+      await (output as Partial<AsyncDisposable>)[Symbol.asyncDispose]?.();
     },
-  );
+  };
 }
 
 /**
@@ -87,7 +100,7 @@ function formattingSink(
   options: LoggingOptions,
   currentSpan: CurrentSpan | undefined,
   onDropped: (count: number) => void,
-): Sink & AsyncDisposable {
+): OutputSink {
   const format = options.format === "json" ? formatJsonRecord : formatTextRecord;
   const writer = new LineWriter({
     writable: options.writable ?? Deno.stdout.writable,
@@ -97,20 +110,16 @@ function formattingSink(
     onDropped,
   });
   const { also } = options;
-  const sink = Object.assign(
-    (record: LogRecord) => {
-      const spanned = withSpan(record, currentSpan);
-      writer.write(format(spanned));
-      also?.(spanned);
-    },
-    // LogTape's reset() disposes configured sinks: that writes what is still waiting.
-    { [Symbol.asyncDispose]: () => writer[Symbol.asyncDispose]() },
-  );
+  const sink = (record: LogRecord) => {
+    const spanned = withSpan(record, currentSpan);
+    writer.write(format(spanned));
+    also?.(spanned);
+  };
   // The record is formatted before the sink returns, so LogTape need not snapshot its
   // properties first (a copy per record). LogTape marks its own synchronous sinks with
   // this registered symbol; were it ever renamed, records would only be copied again.
   Object.defineProperty(sink, IMMEDIATE_SINK, { value: true });
-  return sink;
+  return { sink, close: () => writer[Symbol.asyncDispose]() };
 }
 
 /** LogTape's level for a filter level; `off` is LogTape's `null` (nothing). */
@@ -169,8 +178,10 @@ export function toLoggerConfigs(
  * and a non-blocking writer. Records are formatted as they are logged and the lines
  * written in the background, in batches, from a bounded buffer, so a slow or blocked
  * stdout never stalls the event loop; when the buffer is full the oldest lines are
- * dropped and the count is reported once a second. Only `main.ts` (or a test) calls this: as a library, Pharos leaves logging
- * configuration to the host application.
+ * dropped and the count is reported once a second. Targets the filter ignored (none Pharos
+ * logs under) are named in one WARN line. The handle's `setFilter` changes the filter while
+ * the process runs. Only `main.ts` (or a test) calls this: as a library, Pharos leaves
+ * logging configuration to the host application.
  */
 export async function configureLogging(options: LoggingOptions): Promise<LoggingHandle> {
   const { filter, clock } = options;
@@ -183,16 +194,31 @@ export async function configureLogging(options: LoggingOptions): Promise<Logging
     : () => reporting ? undefined : currentSpan();
   let dropped = 0;
   let unreported = 0;
-  const sink = options.sink === undefined
+  const output = options.sink === undefined
     ? formattingSink(options, spanOf, (count) => {
       dropped += count;
       unreported += count;
       options.onDropped?.(count);
     })
     : filteredSink(options.sink, spanOf, options.also);
-  await configure({ reset: true, sinks: { main: sink }, loggers: toLoggerConfigs(filter, "main") });
+  // The sink is no disposable of LogTape's: a filter change reconfigures LogTape (reset
+  // included) without closing the output, and configureSync takes it without awaiting.
+  const configFor = (filter: LogFilter) => ({
+    reset: true,
+    sinks: { main: output.sink },
+    loggers: toLoggerConfigs(filter, "main"),
+  });
+  // The first configure may replace a configuration whose sinks must be disposed (awaited).
+  await configure(configFor(filter));
+  let inForce = filter;
 
   const dropLog = getLogger(["pharos", "log"]);
+  if (filter.ignored.length > 0) {
+    dropLog.warn("Ignored log filter targets Pharos does not log under: {ignored}", {
+      ignored: describeIgnored(filter.ignored),
+      filter: filter.spec,
+    });
+  }
   let timer: Disposable | undefined;
   const reportDrops = () => {
     if (unreported > 0) {
@@ -216,10 +242,18 @@ export async function configureLogging(options: LoggingOptions): Promise<Logging
     get droppedLines() {
       return dropped;
     },
+    get filter() {
+      return inForce;
+    },
+    setFilter(next) {
+      configureSync(configFor(next));
+      inForce = next;
+    },
     async [Symbol.asyncDispose]() {
       timer?.[Symbol.dispose]();
-      // reset() disposes the sinks, which writes the lines still waiting first.
       await reset();
+      // Then the lines still waiting are written.
+      await output.close();
     },
   };
 }

@@ -236,4 +236,69 @@ Deno.test("configureLogging", async (t) => {
     assert.equal(report.span, undefined);
     assert.equal(records.find((r) => r.target === "pharos.flood")?.trace_id, span.traceId);
   });
+
+  await t.step("setFilter swaps the filter while running: LogTape's levels follow", async () => {
+    const out = collector();
+    const logging = await configureLogging({
+      filter: parseLogFilter("info"),
+      format: "text",
+      clock: systemClock,
+      writable: out.writable,
+    });
+    const ws = getLogger(["pharos", "ws"]);
+    const projector = getLogger(["pharos", "projector"]);
+    ws.debug("hidden: before the change");
+    assert.equal(ws.isEnabledFor("debug"), false);
+
+    logging.setFilter(parseLogFilter("warn,pharos.ws=debug"));
+    assert.equal(logging.filter.spec, "warning,pharos.ws=debug");
+    assert.equal(ws.isEnabledFor("debug"), true);
+    assert.equal(projector.isEnabledFor("info"), false);
+    ws.debug("shown: after the change");
+    projector.info("hidden: the default is warn now");
+
+    logging.setFilter(parseLogFilter("info"));
+    ws.debug("hidden: back to info");
+    projector.info("shown: info again");
+    await logging[Symbol.asyncDispose]();
+    // One output throughout: the swap neither closed the writer nor lost a line.
+    assert.deepEqual(out.lines().map((line) => line.replace(/^\S+ /, "")), [
+      "DEBUG pharos.ws: shown: after the change",
+      "INFO pharos.projector: shown: info again",
+    ]);
+  });
+
+  await t.step("ignored targets: one WARN line naming the closest known target", async () => {
+    const records: LogRecord[] = [];
+    const logging = await configureLogging({
+      filter: parseLogFilter("info,hyperstack_server=debug,hyper=warn"),
+      format: "text",
+      clock: systemClock,
+      sink: (record) => void records.push(record),
+    });
+    await logging[Symbol.asyncDispose]();
+    assert.equal(records.length, 1, records.map((r) => r.message.join("")).join("\n"));
+    const [warning] = records;
+    assert.equal(warning!.level, "warning");
+    assert.deepEqual(warning!.category, ["pharos", "log"]);
+    assert.equal(
+      warning!.message.join(""),
+      "Ignored log filter targets Pharos does not log under: " +
+        "hyperstack_server (closest known target: pharos.ws.server), " +
+        "hyper (closest known target: pharos.http)",
+    );
+    assert.equal(warning!.properties.filter, "info");
+  });
+
+  await t.step("no ignored target, no warning", async () => {
+    const records: LogRecord[] = [];
+    const logging = await configureLogging({
+      filter: parseLogFilter("info,pharos.ws=debug"),
+      format: "text",
+      clock: systemClock,
+      sink: (record) => void records.push(record),
+    });
+    await logging[Symbol.asyncDispose]();
+    assert.deepEqual(records, []);
+  });
 });

@@ -29,6 +29,8 @@ export interface EntityViews extends CachedViews {
   readonly appendSet: ReadonlySet<string>;
   readonly baseViews: readonly BaseView[];
   readonly derived: readonly DerivedView[];
+  /** Every view's id: the base views', then the derived ones'. */
+  readonly viewIds: readonly string[];
   readonly spanAttributes: SpanAttributes;
   /** Mutations applied in the current batch. */
   applied: number;
@@ -116,6 +118,7 @@ function createEntityViews(
     appendSet: new Set(definition.append ?? []),
     baseViews,
     derived,
+    viewIds: Object.freeze([...baseViews.map((view) => view.id), ...derived.map((d) => d.info.id)]),
     spanAttributes: Object.freeze({ entity: name }),
     applied: 0,
   };

@@ -9,7 +9,7 @@ import {
 } from "../vm/mod.ts";
 import type { BatchCounts } from "./batch_report.ts";
 import type { Entity, EntityViews } from "./entity_views.ts";
-import type { ViewPublisher } from "./view_publisher.ts";
+import type { ViewFailure, ViewPublisher } from "./view_publisher.ts";
 
 /** What applying mutations needs. */
 export interface MutationApplierOptions {
@@ -21,6 +21,8 @@ export interface MutationApplierOptions {
   readonly counts: BatchCounts;
   /** Whether a mutation's patch values may become the cache's (see `ProjectorOptions`). */
   readonly ownsMutations: boolean;
+  /** The entity's views, when its cache could not take a mutation (every view reads it). */
+  readonly onViewFailure: ViewFailure;
 }
 
 /** Applies one mutation at a time to its entity's cache and views, publishing their frames. */
@@ -31,6 +33,7 @@ export class MutationApplier {
   readonly #log: Logger;
   readonly #counts: BatchCounts;
   readonly #ownsMutations: boolean;
+  readonly #onViewFailure: ViewFailure;
 
   constructor(options: MutationApplierOptions) {
     this.#entities = options.entities;
@@ -39,11 +42,14 @@ export class MutationApplier {
     this.#log = options.log;
     this.#counts = options.counts;
     this.#ownsMutations = options.ownsMutations;
+    this.#onViewFailure = options.onViewFailure;
   }
 
   /**
    * Applies one mutation, inside a `projector.mutation` span when its event has one. With
-   * `trace`, logs it (inside that span, so the line carries the event's trace).
+   * `trace`, logs it (inside that span, so the line carries the event's trace). A view that
+   * fails is reported (`onViewFailure`) and the others still updated; a mutation of an entity
+   * the stack does not have throws (it has no view to fail).
    */
   apply(mutation: Mutation, parent: OpenSpan | undefined, trace: boolean): void {
     const views = this.#entities.get(mutation.entity);
@@ -72,9 +78,18 @@ export class MutationApplier {
     // Frames first, from the patch as it came: merging may hand the patch's values to the
     // cache (ownsMutations), and later merges change cached values in place.
     this.#publisher.publishPatch(views, mutation, span);
-    views.cache.set(mutation.key, this.#merged(views, mutation));
+    let merged: Entity;
+    try {
+      merged = this.#merged(views, mutation);
+    } catch (error) {
+      // The cache every view of the entity reads (snapshots, derived windows) missed it.
+      span?.recordError(error);
+      this.#onViewFailure(views.viewIds, mutation, error);
+      return;
+    }
+    views.cache.set(mutation.key, merged);
     // Derived views sort by the merged entity.
-    this.#publisher.updateDerived(views, mutation.key, span);
+    this.#publisher.updateDerived(views, mutation, span);
     views.applied++;
   }
 

@@ -16,7 +16,7 @@ import { DeliveryStamps } from "./delivery_stamps.ts";
 import { createViewTable } from "./entity_views.ts";
 import { MutationApplier } from "./mutation_applier.ts";
 import { createViewDirectory } from "./view_directory.ts";
-import { ViewPublisher } from "./view_publisher.ts";
+import { type ViewFailure, ViewPublisher } from "./view_publisher.ts";
 
 /** Applies batches of mutations to the view caches and publishes their frames on the bus. */
 export interface Projector {
@@ -92,13 +92,35 @@ export function createProjector(options: ProjectorOptions): Projector {
     cacheSize: options.cacheSize ?? PROJECTOR_DEFAULTS.cacheSize,
   });
   const { entities } = table;
+  let errors = 0; // mutations that failed, in the current batch
+  // A view is counted once per mutation: a patch that cannot be read fails its frames, then
+  // the cache (every view) too.
+  let failing: { readonly mutation: Mutation; readonly views: Set<string> } | undefined;
+  const onViewFailure: ViewFailure = (views, mutation, error) => {
+    if (failing?.mutation !== mutation) {
+      failing = { mutation, views: new Set() };
+      errors++;
+    }
+    for (const view of views) {
+      if (failing.views.has(view)) continue;
+      failing.views.add(view);
+      telemetry.viewError(view);
+    }
+    log.error("Failed to process mutation: {error}", {
+      error,
+      entity: mutation.entity,
+      key: mutation.key,
+      views: views.join(", "),
+    });
+  };
   const applier = new MutationApplier({
     entities,
-    publisher: new ViewPublisher({ bus, tracing, counts, stamps }),
+    publisher: new ViewPublisher({ bus, tracing, counts, stamps, onViewFailure }),
     tracing,
     log,
     counts,
     ownsMutations: options.ownsMutations ?? false,
+    onViewFailure,
   });
   const batchLine = new BatchLine({
     clock,
@@ -120,7 +142,7 @@ export function createProjector(options: ProjectorOptions): Projector {
     const started = clock.monotonic();
     counts.frames = 0;
     stamps.begin(arrivedAt);
-    let errors = 0;
+    errors = 0;
     // Read once per batch: LogTape's configuration does not change within one.
     const trace = log.isEnabledFor("trace");
     const debug = trace || log.isEnabledFor("debug");
@@ -129,8 +151,8 @@ export function createProjector(options: ProjectorOptions): Projector {
       try {
         applier.apply(mutation, parents?.[i], trace);
       } catch (error) {
+        // No view failed (those are reported by the applier): an entity the stack lacks.
         errors++;
-        telemetry.viewError(mutation.entity);
         log.error("Failed to process mutation: {error}", {
           error,
           entity: mutation.entity,
@@ -138,6 +160,7 @@ export function createProjector(options: ProjectorOptions): Projector {
         });
       }
     }
+    failing = undefined; // holds no mutation past its batch
     const work = counts.report(entities.values(), debug);
     const durationMs = clock.monotonic() - started;
     batchLine.write(batch.length, errors, durationMs, work);

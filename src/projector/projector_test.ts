@@ -133,7 +133,65 @@ Deno.test("apply: a batch is applied and published at once, as one batch", async
 });
 
 Deno.test("projector faults and caches", async (t) => {
-  await t.step("a failing mutation is counted and the rest of the batch still applies", () => {
+  await t.step(
+    "a view that fails is counted under its id; the other views still update",
+    async () => {
+      await using logs = await recordLogs(["pharos", "test"], "error");
+      const telemetry = createRecordingTelemetry();
+      const memory = createMemoryBus({
+        onListenerError: (topic, error) => assert.fail(`listener on ${topic} failed: ${error}`),
+      });
+      // A bus that refuses Token/list's frames (as an encoder or a send might fail).
+      const bus: Bus = Object.assign(Object.create(memory), {
+        publish: (topic: string, message: Parameters<Bus["publish"]>[1]) => {
+          if (topic === "Token/list") throw new Error("list refused");
+          memory.publish(topic, message);
+        },
+      });
+      const projector = createProjector({
+        stack,
+        bus,
+        clock: new FakeClock(),
+        log: logs.log,
+        telemetry: telemetry.projector,
+        paths: createPathCache({ telemetry: telemetry.vm }),
+      });
+      using list = listen(bus, "Token/list");
+      using state = listen(bus, "Token/state");
+      projector.apply([mutation("a", { n: 1 }), mutation("b", { n: 2 })]);
+      assert.equal(telemetry.count("projector.viewError", "Token/list"), 2);
+      assert.equal(telemetry.count("projector.viewError", "Token/state"), 0);
+      assert.equal(telemetry.count("projector.viewError", "Token"), 0, "never an entity's name");
+      assert.deepEqual(list.texts, []);
+      assert.deepEqual(state.json().map((f) => f.key), ["a", "b"]);
+      assert.deepEqual(projector.directory.snapshot("Token/list", {}).map((e) => e.key), [
+        "b",
+        "a",
+      ]);
+      const failures = logs.at("error");
+      assert.equal(failures.length, 2);
+      assert.equal(failures[0]!.properties.views, "Token/list");
+      assert.equal(failures[0]!.properties.entity, "Token");
+    },
+  );
+
+  await t.step("a mutation the entity's cache cannot take counts each of its views", () => {
+    const { bus, projector, telemetry } = setup();
+    using list = listen(bus, "Token/list");
+    const unreadable = {
+      get n(): never {
+        throw new Error("unreadable");
+      },
+    };
+    projector.apply([mutation("a", unreadable), mutation("b", { n: 2 })]);
+    for (const view of ["Token/list", "Token/state", "Token/append"]) {
+      assert.equal(telemetry.count("projector.viewError", view), 1, view);
+    }
+    assert.deepEqual(list.json().map((f) => f.key), ["b"], "a cannot be read for a frame either");
+    assert.deepEqual(projector.directory.snapshot("Token/list", {}).map((e) => e.key), ["b"]);
+  });
+
+  await t.step("a mutation of an unknown entity fails alone, under no view", () => {
     const { bus, projector, telemetry } = setup();
     using list = listen(bus, "Token/list");
     projector.apply([
@@ -141,7 +199,7 @@ Deno.test("projector faults and caches", async (t) => {
       { entity: "Nope", key: "x", patch: {}, append: [] },
       mutation("b", { n: 2 }),
     ]);
-    assert.equal(telemetry.count("projector.viewError", "Nope"), 1);
+    assert.equal(telemetry.count("projector.viewError", "Nope"), 0);
     assert.equal(telemetry.count("projector.mutationsProcessed", "Token"), 2);
     assert.deepEqual(list.json().map((f) => f.key), ["a", "b"]);
   });

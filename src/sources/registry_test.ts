@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { FakeClock } from "../../tests/fakes/fake_clock.ts";
-import { getLogger } from "../log/mod.ts";
+import { getLogger, isLogTarget } from "../log/mod.ts";
 import {
   buildSources,
   DEFAULT_SOURCE_KIND,
@@ -99,4 +99,11 @@ Deno.test("sources registry: every kind is whole and its options are unique", ()
   // Only producers' ingest runs on every instance of a cluster; an unknown kind is held to one.
   assert.deepEqual(SOURCE_KIND_NAMES.filter((name) => !isSingletonKind(name)), ["ingest"]);
   assert.equal(isSingletonKind("kafka"), true);
+});
+
+Deno.test("every source kind logs under a target the log filter knows", () => {
+  // A kind's lines are under pharos.sources.<kind>: a filter naming it must not be ignored.
+  for (const kind of SOURCE_KIND_NAMES) {
+    assert.ok(isLogTarget(`pharos.sources.${kind}`), `LOG_TARGETS lacks pharos.sources.${kind}`);
+  }
 });

@@ -52,6 +52,7 @@ export interface ProjectorTelemetry {
   framePublished(mode: string, entity: string, count?: number): void;
   batchDone(seconds: number): void;
   viewCacheEviction(entity: string): void;
+  /** A view (its id, `Token/list`) that failed to take a mutation. */
   viewError(view: string): void;
 }
 
@@ -281,14 +282,16 @@ export interface Observations {
 export interface TelemetryCatalog {
   /**
    * The stack's entities: `mutations_processed_total`, `view_cache_evictions_total`,
-   * `state_table_evictions_total`, `state_table_at_capacity` (0), `projector_view_errors_total`
-   * (the projector reports a failed mutation under its entity), and
+   * `state_table_evictions_total`, `state_table_at_capacity` (0), and
    * `handler_cancellations_total` for every reason. Default none.
    */
   readonly entities?: readonly string[];
   /** Frame modes: `frames_published_total` for each mode and entity. Default none. */
   readonly modes?: readonly string[];
-  /** View ids (`Token/list`): `subscriptions_created_total`, `subscriptions_removed_total`. */
+  /**
+   * View ids (`Token/list`, derived ones too): `subscriptions_created_total`,
+   * `subscriptions_removed_total`, `projector_view_errors_total`.
+   */
   readonly views?: readonly string[];
   /** Source names: `source_events_total`. Default none. */
   readonly sources?: readonly string[];

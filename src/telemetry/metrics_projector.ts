@@ -38,10 +38,9 @@ export function createProjectorMetrics(
         const attributes = byEntity(entity);
         mutations(0, attributes);
         viewEvictions(0, attributes);
-        // The projector reports a failed mutation under its entity's name.
-        viewErrors(0, byView(entity));
         for (const mode of known.modes ?? []) frames(0, byModeEntity(mode, entity));
       }
+      for (const view of known.views ?? []) viewErrors(0, byView(view));
     },
   };
 }

@@ -1,4 +1,4 @@
-import { type Exemplar, type ExemplarStore, seriesKey } from "./exemplars.ts";
+import type { Exemplar, ExemplarStore } from "./exemplars.ts";
 
 /** `Content-Type` of `GET /metrics` in OpenMetrics format. */
 export const OPENMETRICS_CONTENT_TYPE =

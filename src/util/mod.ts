@@ -1,6 +1,6 @@
 /**
  * Shared building blocks with no dependencies: clock, ids, task tracker,
- * shutdown sequence, FIFO, LRU map, error text.
+ * shutdown sequence, FIFO, LRU map, error text, edit distance.
  * @module
  */
 export { type Clock, systemClock } from "./clock.ts";
@@ -13,3 +13,4 @@ export { yieldToIo } from "./yield.ts";
 export { bearerToken, createTokenCheck } from "./token_check.ts";
 export { type Cidr, cidrContains, parseCidr, parseIp } from "./ip.ts";
 export { errorMessage, truncate } from "./errors.ts";
+export { editDistance } from "./edit_distance.ts";

@@ -32,6 +32,8 @@ export interface TestServerOptions {
    * the event loop still run in real time.
    */
   readonly clock?: Clock;
+  /** The process's logging, whose filter `/debug/log` changes (`AppOptions.logging`). */
+  readonly logging?: AppOptions["logging"];
 }
 
 /** Serves `app` on `hostname` (127.0.0.1), port 0, and starts it; disposing shuts both down. */
@@ -66,7 +68,7 @@ function buildApp(
   config: Config,
   telemetry: RecordingTelemetry,
   clock: Clock,
-  extra: Pick<AppOptions, "sources" | "stack">,
+  extra: Pick<AppOptions, "sources" | "stack" | "logging">,
 ): Promise<App> {
   return createApp({
     config,
@@ -88,6 +90,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const app = await buildApp(config, telemetry, options.clock ?? systemClock, {
     sources: [source, ...(options.extraSources ?? [])],
     ...(options.stack === undefined ? {} : { stack: options.stack }),
+    ...(options.logging === undefined ? {} : { logging: options.logging }),
   });
   return {
     app,

@@ -71,7 +71,7 @@ Deno.test("example:tracing prints each trace as a tree", async () => {
   assert.match(stdout, /^GET \/ready .*http\.response\.status_code=200\}$/m);
 });
 
-Deno.test("example:otlp_tracing ships spans and metrics to a collector, then exits", async () => {
+Deno.test("example:otlp_tracing ships spans, metrics and log records, then exits", async () => {
   await using receiver = await startOtlpReceiver();
   const { stdout, elapsedMs } = await runTask("example:otlp_tracing", [
     receiver.url,
@@ -96,6 +96,9 @@ Deno.test("example:otlp_tracing ships spans and metrics to a collector, then exi
   const connection = spans.find((s) => s.name === "ws.connection")!;
   assert.equal(subscribe.parentSpanId, connection.spanId);
   assert.ok(receiver.lastMetric("ws_connections_total"), "metrics were exported too");
+  // And log records, its own last line among them (flushed on disposal).
+  const bodies = receiver.logs().map((r) => String(r.body));
+  assert.ok(bodies.includes("Done; flushing spans, metrics and log records"), bodies.join("\n"));
 });
 
 Deno.test("example:custom_stack feeds the wallets stack through ingest", async () => {

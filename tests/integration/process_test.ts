@@ -32,14 +32,14 @@ Deno.test("an invalid config exits 2 naming every bad option, and starts nothing
   await using server = spawnServer({
     PORT: "abc",
     PHAROS_MAX_CLIENTS: "-5",
-    PHAROS_LOG: "loud",
+    PHAROS_LOG: "pharos.ws=loud",
   });
   const status = await server.exited;
   assert.equal(status.code, 2);
   const stderr = server.stderr();
   assert.match(stderr, /PORT="abc"/);
   assert.match(stderr, /PHAROS_MAX_CLIENTS="-5"/);
-  assert.match(stderr, /PHAROS_LOG="loud"/);
+  assert.match(stderr, /PHAROS_LOG="pharos.ws=loud"/);
   assert.doesNotMatch(server.stdout(), /listening/);
 });
 
