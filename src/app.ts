@@ -6,6 +6,7 @@ import { createLogFilterControl, createLogFilterEndpoint, LOG_FILTER_PATH } from
 import { createConfiguredSources, toSourceSpecs } from "./pipeline/mod.ts";
 import { openHandlers } from "./sandbox/mod.ts";
 import type { Source } from "./sources/mod.ts";
+import { createLoopMonitor } from "./telemetry/mod.ts";
 import { createTaskTracker, inOrderOnce, randomIds, systemClock } from "./util/mod.ts";
 import { createSendScheduler, upgradeToSocket } from "./ws/mod.ts";
 import type { App, AppOptions } from "./app_types.ts";
@@ -50,6 +51,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     diagnostics,
   });
   const { stack, vm } = handlers;
+  if (handlers.hostUsage !== undefined) telemetry.observe.handlerHosts(handlers.hostUsage);
   let sources: readonly Source[];
   try {
     sources = options.sources ?? createConfiguredSources(toSourceSpecs(config.sources, stack), {
@@ -109,6 +111,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     log(name).error("Background task {task} stopped: {error}", { task: name, error })
   );
   const runtimeLog = log("runtime");
+  const loopMonitor = createLoopMonitor({ clock, telemetry: telemetry.runtime });
   return {
     handler,
     adminHandler,
@@ -121,6 +124,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     bus,
     ws,
     async start() {
+      loopMonitor.start();
       await pipeline.start();
       // In the background: an instance whose Redis is down still serves /ready (503).
       if (cluster !== undefined) tasks.run("cluster", () => cluster.start(pipeline));
@@ -135,6 +139,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       () => ws.shutdown({ timeoutMs: Math.max(100, config.server.shutdownTimeoutMs / 2) }),
       () => handlers.close(),
       () => logFilter?.[Symbol.dispose](), // its TTL timer; the filter in force stays
+      () => loopMonitor.stop(),
       () => runtimeLog.info("Shutdown complete"),
     ]),
     killNow: () => handlers.killNow(),

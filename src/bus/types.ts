@@ -1,3 +1,5 @@
+import type { DeliveryStamp } from "./delivery_stamp.ts";
+
 /** One frame on its way to subscribers: serialised once, shared by every session. */
 export interface BusMessage {
   /** Entity key the frame is about; sessions with a key filter compare against it. */
@@ -9,6 +11,11 @@ export interface BusMessage {
    * means `patch`. A constant string: it costs the publisher nothing to set.
    */
   readonly op?: FrameOp;
+  /**
+   * When the events behind it arrived, for the delivery lag; absent for frames no event
+   * caused (a projector applied without an arrival time).
+   */
+  readonly stamp?: DeliveryStamp | undefined;
 }
 
 /** Operations of the data frames the bus carries. */

@@ -130,7 +130,7 @@ export function createBatchLoop(options: BatchLoopOptions): Intake {
     }
     // The slice is the projector's batch: applied and published now, as one.
     const parents = spans && result.mutationEvents.map((at) => spans[at - from]);
-    inBatchSpan(() => projector.apply(result.mutations, parents));
+    inBatchSpan(() => projector.apply(result.mutations, parents, { arrivedAt: batch.arrivedAt }));
     return result.next;
   }
 

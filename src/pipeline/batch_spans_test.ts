@@ -27,7 +27,7 @@ function ran(batch: IntakeBatch, from = 0, next = batch.events.length): VmBatchR
 }
 
 function batchOf(events: PharosEvent[], source = "ingest", arrivals: string[] = []): IntakeBatch {
-  return { events, sources: events.map(() => source), arrivals };
+  return { events, sources: events.map(() => source), arrivedAt: 0, arrivals };
 }
 
 Deno.test("event trees: traced events, a sampled share of the rest, a bucket for both", async (t) => {

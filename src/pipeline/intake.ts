@@ -11,6 +11,11 @@ export interface IntakeBatch {
   readonly events: readonly PharosEvent[];
   readonly sources: readonly string[];
   /**
+   * When the oldest of the events reached the intake (the clock's monotonic ms): where the
+   * delivery lag of the batch's frames starts.
+   */
+  readonly arrivedAt: number;
+  /**
    * Where the batch's events came in: the distinct `traceparent`s that were active when
    * they were queued (an ingest request's span), at most {@link MAX_ARRIVALS}; empty unless
    * the intake was given `arrivalContext`.
@@ -100,6 +105,8 @@ interface Chunk {
   readonly source: string;
   readonly events: readonly PharosEvent[];
   next: number;
+  /** When it was queued (the clock's monotonic ms). */
+  readonly arrivedAt: number;
   /** Resolves the submit once its event's batch is processed. */
   readonly done: (() => void) | undefined;
   /** The trace context it was queued in. */
@@ -165,8 +172,12 @@ export function createIntake(options: IntakeOptions): Intake {
     const sources: string[] = [];
     const completed: (() => void)[] = [];
     const arrivals: string[] = [];
+    // The oldest arrival of the chunks taken from (a submit that waited for room arrived
+    // before it was queued, so queue order is not quite arrival order).
+    let arrivedAt = Infinity;
     while (events.length < limit && chunks.size > 0) {
       const chunk = chunks.peek()!;
+      if (chunk.arrivedAt < arrivedAt) arrivedAt = chunk.arrivedAt;
       const { arrival } = chunk;
       if (
         arrival !== undefined && arrivals.length < MAX_ARRIVALS && !arrivals.includes(arrival)
@@ -182,7 +193,8 @@ export function createIntake(options: IntakeOptions): Intake {
       chunks.shift();
     }
     queued -= events.length;
-    return { batch: { events, sources, arrivals }, completed };
+    if (arrivedAt === Infinity) arrivedAt = clock.monotonic(); // nothing was queued
+    return { batch: { events, sources, arrivedAt, arrivals }, completed };
   }
 
   /** A batch taken ahead by {@link Intake.takeAhead}, processed next. */
@@ -234,21 +246,24 @@ export function createIntake(options: IntakeOptions): Intake {
       return ahead.batch;
     },
     async submit(source, event) {
+      // Arrived now, though it may wait for room: that wait is part of its delivery lag.
+      const arrivedAt = clock.monotonic();
       while (!closed && queued >= capacity) {
         await new Promise<void>((resolve) => spaceWaiters.push(resolve));
       }
       if (closed) throw new IntakeClosedError("The pipeline is shutting down");
       await new Promise<void>((done) =>
-        enqueue({ source, events: [event], next: 0, done, arrival: arrivalContext() })
+        enqueue({ source, events: [event], next: 0, arrivedAt, done, arrival: arrivalContext() })
       );
     },
     async push(source, events, done) {
+      const arrivedAt = clock.monotonic();
       while (!closed && queued > 0 && queued + events.length > capacity) {
         await new Promise<void>((resolve) => spaceWaiters.push(resolve));
       }
       if (closed) throw new IntakeClosedError("The pipeline is shutting down");
       if (events.length === 0) done?.();
-      else enqueue({ source, events, next: 0, done, arrival: arrivalContext() });
+      else enqueue({ source, events, next: 0, arrivedAt, done, arrival: arrivalContext() });
     },
     async idle() {
       while (draining !== undefined) await draining;
@@ -256,7 +271,14 @@ export function createIntake(options: IntakeOptions): Intake {
     offer(source, events) {
       if (closed || queued + events.length > capacity) return false;
       if (events.length > 0) {
-        enqueue({ source, events, next: 0, done: undefined, arrival: arrivalContext() });
+        enqueue({
+          source,
+          events,
+          next: 0,
+          arrivedAt: clock.monotonic(),
+          done: undefined,
+          arrival: arrivalContext(),
+        });
       }
       return true;
     },

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../../tests/fakes/fake_clock.ts";
+import { nextTurn } from "../../tests/wait.ts";
 import type { PharosEvent } from "../stack/mod.ts";
 import { createIntake, type IntakeBatch, IntakeClosedError } from "./intake.ts";
 
@@ -278,4 +279,36 @@ Deno.test("push waits for room, keeps the order, and says when its events are pr
   assert.deepEqual(done, ["first", "second"]);
   await intake.close();
   await assert.rejects(intake.push("log", [event(6)]), IntakeClosedError);
+});
+
+Deno.test("a batch carries when its oldest event reached the intake", async () => {
+  const clock = stillClock();
+  const g = gate();
+  const batches: IntakeBatch[] = [];
+  const intake = createIntake({
+    clock,
+    maxBatch: 3,
+    process: (batch) => {
+      batches.push(batch);
+      return g.process(batch);
+    },
+    onError: () => assert.fail("no error expected"),
+  });
+  clock.busy(100);
+  intake.offer("ingest", [event(1)]); // taken at once: the first batch
+  clock.busy(10);
+  intake.offer("ingest", [event(2), event(3)]); // arrived at 110
+  clock.busy(10);
+  intake.offer("demo", [event(4), event(5)]); // arrived at 120
+  clock.busy(50);
+  for (let i = 0; i < 3; i++) {
+    await g.release();
+    clock.advance(0); // the slice is spent (time moved): the loop yields a timer turn
+    await nextTurn();
+  }
+  await intake.close();
+  assert.deepEqual(batches.map(labels), [["ingest:1"], ["ingest:2", "ingest:3", "demo:4"], [
+    "demo:5",
+  ]]);
+  assert.deepEqual(batches.map((batch) => batch.arrivedAt), [100, 110, 120]);
 });

@@ -1,4 +1,11 @@
-import type { Bus, FrameOp, SnapshotEntity, ViewInfo, WindowHandle } from "../bus/mod.ts";
+import type {
+  Bus,
+  DeliveryStamp,
+  FrameOp,
+  SnapshotEntity,
+  ViewInfo,
+  WindowHandle,
+} from "../bus/mod.ts";
 import type { DerivedViewDefinition } from "../stack/mod.ts";
 import type { PathCache } from "../vm/mod.ts";
 import { encodeDeleteFrame, encodeUpsertFrame } from "./frames.ts";
@@ -29,6 +36,7 @@ export class DerivedView {
   readonly #lookup: EntityLookup;
   readonly #keys: () => Iterable<string>;
   readonly #onFrame: () => void;
+  readonly #stampFor: (topic: string, view: string) => DeliveryStamp | undefined;
   /**
    * The sort order is kept only while a window is open: with none, a change just marks it
    * stale and the next window rebuilds it from the cache. Keeping a sorted array current
@@ -47,6 +55,8 @@ export class DerivedView {
       /** Every cached key, for rebuilding the order when a window opens. */
       keys: () => Iterable<string>;
       onFrame: () => void;
+      /** The current batch's arrival stamp for frames on `topic` (see `DeliveryStamps`). */
+      stampFor: (topic: string, view: string) => DeliveryStamp | undefined;
     },
   ) {
     this.info = info;
@@ -57,6 +67,7 @@ export class DerivedView {
     this.#lookup = deps.lookup;
     this.#keys = deps.keys;
     this.#onFrame = deps.onFrame;
+    this.#stampFor = deps.stampFor;
   }
 
   /** Re-sorts `key` after its entity changed, or drops it when `removed`; publishes window deltas. */
@@ -100,7 +111,8 @@ export class DerivedView {
   }
 
   #publish(group: WindowGroup, key: string, bytes: Uint8Array, op: FrameOp): void {
-    this.#bus.publish(group.topic, { key, bytes, op });
+    const stamp = this.#stampFor(group.topic, this.info.id);
+    this.#bus.publish(group.topic, { key, bytes, op, stamp });
     this.#onFrame();
   }
 

@@ -4,6 +4,7 @@ import type { ProjectorTelemetry, SpanAttributes } from "../telemetry/mod.ts";
 import { LruMap } from "../util/mod.ts";
 import type { PathCache } from "../vm/mod.ts";
 import type { CachedViews } from "./cache_state.ts";
+import type { DeliveryStamps } from "./delivery_stamps.ts";
 import { DerivedView } from "./derived_view.ts";
 import { createPatchFrameEncoder, type PatchFrameEncoder } from "./frames.ts";
 
@@ -50,6 +51,8 @@ export interface ViewTableDeps {
   readonly telemetry: ProjectorTelemetry;
   /** Derived views count the frames they publish here (the batch's counts). */
   readonly counts: { derivedFrame(entity: string): void };
+  /** The batch's arrival stamps, which derived views' frames carry too. */
+  readonly stamps: DeliveryStamps;
   /** Entities cached per entity type. */
   readonly cacheSize: number;
 }
@@ -75,7 +78,7 @@ export function createViewTable(stack: Stack, deps: ViewTableDeps): ViewTable {
 function createEntityViews(
   name: string,
   definition: EntityDefinition,
-  { bus, paths, telemetry, counts, cacheSize }: ViewTableDeps,
+  { bus, paths, telemetry, counts, cacheSize, stamps }: ViewTableDeps,
 ): EntityViews {
   const derived: DerivedView[] = [];
   const cache = new LruMap<string, Entity>(cacheSize, (key) => {
@@ -105,6 +108,7 @@ function createEntityViews(
         lookup: (key) => cache.get(key),
         keys: () => cache.keys(),
         onFrame: () => counts.derivedFrame(name),
+        stampFor: (topic, view) => stamps.for(topic, view),
       }),
     );
   }

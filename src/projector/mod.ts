@@ -5,5 +5,10 @@
  */
 export { compareSortValues } from "./sort.ts";
 export { encodeDeleteFrame, encodePatchFrame, encodeUpsertFrame } from "./frames.ts";
-export { createProjector, type Projector, type ProjectorOptions } from "./projector.ts";
+export {
+  type ApplyOptions,
+  createProjector,
+  type Projector,
+  type ProjectorOptions,
+} from "./projector.ts";
 export type { ProjectorState } from "./cache_state.ts";

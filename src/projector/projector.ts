@@ -12,6 +12,7 @@ import type { Clock } from "../util/mod.ts";
 import type { Mutation, PathCache } from "../vm/mod.ts";
 import { BatchCounts, BatchLine } from "./batch_report.ts";
 import { exportCaches, importCaches, type ProjectorState } from "./cache_state.ts";
+import { DeliveryStamps } from "./delivery_stamps.ts";
 import { createViewTable } from "./entity_views.ts";
 import { MutationApplier } from "./mutation_applier.ts";
 import { createViewDirectory } from "./view_directory.ts";
@@ -27,7 +28,11 @@ export interface Projector {
    * `mutations[i]` (`vm.process_event`): it parents that mutation's `projector.mutation`
    * span, so each event's trace continues across the batch.
    */
-  apply(mutations: readonly Mutation[], parents?: readonly (OpenSpan | undefined)[]): void;
+  apply(
+    mutations: readonly Mutation[],
+    parents?: readonly (OpenSpan | undefined)[],
+    options?: ApplyOptions,
+  ): void;
   /** Frames one mutation of `entity` fans out to now (listeners of its base views). */
   fanoutOf(entity: string): number;
   /** Snapshot reads for subscribing sessions. */
@@ -38,6 +43,16 @@ export interface Projector {
   exportState(): ProjectorState;
   /** Replaces every view cache with a checkpoint's; no frames are sent. */
   importState(state: ProjectorState): void;
+}
+
+/** What else a batch comes with (see {@link Projector.apply}). */
+export interface ApplyOptions {
+  /**
+   * When the oldest event behind the batch reached the pipeline (the clock's monotonic ms):
+   * its frames carry it to the clients' sockets, which measure the delivery lag from it.
+   * Default none: the frames carry no arrival and no lag is measured.
+   */
+  readonly arrivedAt?: number;
 }
 
 /** Options for {@link createProjector}. */
@@ -67,11 +82,13 @@ export function createProjector(options: ProjectorOptions): Projector {
   const { bus, clock, log, telemetry } = options;
   const tracing = options.tracing ?? noopTracing;
   const counts = new BatchCounts(telemetry);
+  const stamps = new DeliveryStamps(bus);
   const table = createViewTable(options.stack, {
     bus,
     paths: options.paths,
     telemetry,
     counts,
+    stamps,
     cacheSize: options.cacheSize ?? PROJECTOR_DEFAULTS.cacheSize,
   });
   const { entities } = table;
@@ -98,7 +115,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   };
   const applier = new MutationApplier({
     entities,
-    publisher: new ViewPublisher({ bus, tracing, counts, onViewFailure }),
+    publisher: new ViewPublisher({ bus, tracing, counts, stamps, onViewFailure }),
     tracing,
     log,
     counts,
@@ -120,9 +137,11 @@ export function createProjector(options: ProjectorOptions): Projector {
   function applyBatch(
     batch: readonly Mutation[],
     parents: readonly (OpenSpan | undefined)[] | undefined,
+    arrivedAt: number | undefined,
   ): number {
     const started = clock.monotonic();
     counts.frames = 0;
+    stamps.begin(arrivedAt);
     errors = 0;
     // Read once per batch: LogTape's configuration does not change within one.
     const trace = log.isEnabledFor("trace");
@@ -158,9 +177,11 @@ export function createProjector(options: ProjectorOptions): Projector {
   }
 
   return {
-    apply(mutations, parents) {
+    apply(mutations, parents, applyOptions) {
       if (mutations.length === 0) return;
-      const durationMs = tracing.detached(() => applyBatch(mutations, parents));
+      const durationMs = tracing.detached(() =>
+        applyBatch(mutations, parents, applyOptions?.arrivedAt)
+      );
       // Recorded in the caller's span (the pipeline's batch span), the latency's exemplar.
       telemetry.batchDone(durationMs / 1000);
     },

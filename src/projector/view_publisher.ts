@@ -2,6 +2,7 @@ import type { Bus } from "../bus/mod.ts";
 import type { OpenSpan, SpanAttributes, Tracing } from "../telemetry/mod.ts";
 import type { Mutation } from "../vm/mod.ts";
 import type { BatchCounts } from "./batch_report.ts";
+import type { DeliveryStamps } from "./delivery_stamps.ts";
 import type { EntityViews } from "./entity_views.ts";
 
 /**
@@ -16,6 +17,8 @@ export interface ViewPublisherOptions {
   readonly tracing: Tracing;
   /** The batch's counts, which every base-view frame adds to. */
   readonly counts: BatchCounts;
+  /** The batch's arrival stamps, which every frame carries. */
+  readonly stamps: DeliveryStamps;
   /** A view that failed; the others still get their frames. */
   readonly onViewFailure: ViewFailure;
 }
@@ -30,12 +33,14 @@ export class ViewPublisher {
   readonly #bus: Bus;
   readonly #tracing: Tracing;
   readonly #counts: BatchCounts;
+  readonly #stamps: DeliveryStamps;
   readonly #onViewFailure: ViewFailure;
 
   constructor(options: ViewPublisherOptions) {
     this.#bus = options.bus;
     this.#tracing = options.tracing;
     this.#counts = options.counts;
+    this.#stamps = options.stamps;
     this.#onViewFailure = options.onViewFailure;
   }
 
@@ -50,6 +55,7 @@ export class ViewPublisher {
         const frame = {
           key: mutation.key,
           bytes: view.encode(mutation.key, data, mutation.append, mutation.seq),
+          stamp: this.#stamps.for(view.id, view.id),
         };
         if (span === undefined) bus.publish(view.id, frame);
         else this.#inSpan(span, view.spanAttributes, () => bus.publish(view.id, frame));

@@ -1,4 +1,5 @@
 import { demoStack, loadStack, type Stack, toModuleUrl } from "../stack/mod.ts";
+import type { HandlerHostReading } from "../telemetry/mod.ts";
 import { createVm, type Vm } from "../vm/mod.ts";
 import type { HostCaptures } from "./capture_channel.ts";
 import { createHostedVm } from "./hosted_vm.ts";
@@ -39,6 +40,11 @@ export interface Handlers {
   readonly vm: Vm;
   /** Captures of the active handler host (`/debug/…?target=host`); absent when handlers run inline. */
   readonly captures?: HostCaptures;
+  /**
+   * The handler hosts' memory and CPU time (`Observations.handlerHosts`); absent when
+   * handlers run in this process, whose own `process_*` metrics then cover them.
+   */
+  readonly hostUsage?: () => HandlerHostReading;
   /** Stops the hosts, if any (shutdown). */
   close(): Promise<void>;
   /** Kills the hosts at once: a host stuck in a loop must not outlive the process. */
@@ -92,6 +98,7 @@ export async function openHandlers(options: OpenHandlersOptions): Promise<Handle
       handlerTimeoutMs: settings.handlerTimeoutMs,
     }),
     captures: pool,
+    hostUsage: () => pool.usage(),
     close: () => pool.close(),
     killNow: () => pool.killNow(),
   };

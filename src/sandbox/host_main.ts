@@ -6,6 +6,7 @@
  * batch's raw patches and failures. The server applies them to its own tables; a host
  * that dies loses nothing the server had.
  */
+import process from "node:process";
 import { isStack, type PharosEvent, type Stack } from "../stack/mod.ts";
 import { noopTelemetry, type VmTelemetry } from "../telemetry/mod.ts";
 import { errorMessage, systemClock } from "../util/mod.ts";
@@ -20,6 +21,7 @@ import {
   type RunMessage,
   type SeedMessage,
   type ServerMessage,
+  type UsageMessage,
   type WireFailure,
   type WireMutation,
   type WireRun,
@@ -88,6 +90,10 @@ export async function runHost(
   const captures = new HostCaptures({ send, inspector, clock: systemClock });
   for await (const line of readLines(Deno.stdin.readable)) {
     const message = JSON.parse(line) as ServerMessage;
+    if (message.t === "usage") {
+      send(usage());
+      continue;
+    }
     if (message.t === "seed") {
       vm = createHostVm(stack, settings, telemetry);
       seedTables(vm, message);
@@ -110,6 +116,17 @@ export async function runHost(
   // The server closed stdin (it is gone or done with us): timers guest code left behind
   // must not keep this process alive.
   Deno.exit(0);
+}
+
+/**
+ * This process's memory and CPU time. Both readings need no permission (`getrusage`, and V8's
+ * own figures), so a host granted nothing can still give them; the server could not read
+ * them itself, since Deno asks for `--allow-all` to read `/proc/<pid>`.
+ */
+function usage(): UsageMessage {
+  const { rss, heapUsed } = Deno.memoryUsage();
+  const { user, system } = process.cpuUsage();
+  return { t: "usage", rss, heapUsed, cpu: (user + system) / 1e6 };
 }
 
 function createHostVm(stack: Stack, settings: HostSettings, telemetry: VmTelemetry): Vm {

@@ -1,11 +1,12 @@
 import type { Logger } from "../log/mod.ts";
-import type { VmTelemetry } from "../telemetry/mod.ts";
+import type { HandlerHostReading, VmTelemetry } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import { describePermissions } from "../stack/mod.ts";
 import type { HandlersStatus } from "../vm/mod.ts";
 import { type HostCapture, HostCaptureError, type HostCaptures } from "./capture_channel.ts";
 import { hostLaunch, type HostSpec } from "./host_command.ts";
 import { describeExit, type HostExit, HostProcess } from "./host_process.ts";
+import { HostUsage } from "./host_usage.ts";
 import type { CaptureKind, ConsoleLine } from "./protocol.ts";
 
 /** After a host fails to start, wait this long before the next try. */
@@ -17,7 +18,10 @@ export interface HostStatus extends HandlersStatus {
   readonly pid: number | null;
   readonly uptimeMs: number | null;
   readonly restarts: number;
-  /** As the host last reported it (at most once a second while it runs batches). */
+  /**
+   * As the host last reported it: with a batch's answer at most once a second, and when
+   * asked, every `usageIntervalMs`.
+   */
   readonly memory: { readonly rssBytes: number; readonly heapUsedBytes: number } | null;
   readonly sparePid: number | null;
   /** See {@link HostPool.available}. */
@@ -39,6 +43,11 @@ export interface HostPoolOptions {
    * carry the trace of whichever batch or start-up happened to spawn the host.
    */
   readonly detach?: <T>(fn: () => T) => T;
+  /**
+   * How often the hosts are asked for their memory and CPU time, ms.
+   * @default {5000} (`HOST_USAGE_INTERVAL_MS`)
+   */
+  readonly usageIntervalMs?: number;
 }
 
 /** Logs guest console lines under `pharos.vm.handler`. */
@@ -68,10 +77,17 @@ export class HostPool implements HostCaptures {
   #startFailed = false;
   /** The next attempt to start a spare after a failed one. */
   #retry: Disposable | undefined;
+  readonly #usage: HostUsage;
 
   constructor(options: HostPoolOptions, first?: HostProcess) {
     this.#options = options;
+    this.#usage = new HostUsage({
+      clock: options.clock,
+      heapLimitBytes: options.spec.memoryMb * 1024 * 1024,
+      ...(options.usageIntervalMs === undefined ? {} : { intervalMs: options.usageIntervalMs }),
+    });
     if (first !== undefined) {
+      this.#track(first);
       options.log.debug("Handler host {pid} (the stack's probe) kept as the active host", {
         pid: first.pid,
       });
@@ -162,6 +178,14 @@ export class HostPool implements HostCaptures {
     this.#startSpare();
   }
 
+  /**
+   * Memory of the active host and CPU time of every host this pool started, as they last
+   * reported them (`handler_host_*`).
+   */
+  usage(): HandlerHostReading {
+    return this.#usage.reading(this.current());
+  }
+
   status(): HostStatus {
     const active = this.#active?.alive === true ? this.#active : undefined;
     const memory = active?.memory;
@@ -181,6 +205,7 @@ export class HostPool implements HostCaptures {
   killNow(): void {
     this.#closing = true;
     this.#retry?.[Symbol.dispose]();
+    this.#usage.stop();
     for (const host of this.#hosts()) host.kill("crash");
   }
 
@@ -188,6 +213,7 @@ export class HostPool implements HostCaptures {
   async close(): Promise<void> {
     this.#closing = true;
     this.#retry?.[Symbol.dispose]();
+    this.#usage.stop();
     const hosts = this.#hosts();
     for (const host of hosts) host.kill("crash");
     await Promise.all(hosts.map((host) => host.exited));
@@ -205,6 +231,16 @@ export class HostPool implements HostCaptures {
     this.#active = host;
     const detach = this.#options.detach ?? ((fn) => fn());
     detach(() => void host.exited.then((exit) => this.#onActiveExit(host, exit)));
+    // Sampling from the first active host on (a pool nobody asked for a host keeps no
+    // timer); a host taking over is asked at once, so its memory shows without a wait.
+    if (this.#usage.sampling) host.requestUsage();
+    else this.#usage.start();
+  }
+
+  /** Follows a host's usage until it ends (outside any span, as it may live for hours). */
+  #track(host: HostProcess): void {
+    const detach = this.#options.detach ?? ((fn) => fn());
+    detach(() => this.#usage.track(host));
   }
 
   #onActiveExit(host: HostProcess, exit: HostExit): void {
@@ -254,6 +290,7 @@ export class HostPool implements HostCaptures {
     const spawnedAt = clock.monotonic();
     const host = HostProcess.spawn({ launch: hostLaunch(spec), clock, watchdogMs });
     this.#starting.add(host);
+    this.#track(host);
     log.debug("Handler host {pid} spawned ({role})", { pid: host.pid, role });
     try {
       const ready = await host.ready;

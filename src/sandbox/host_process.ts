@@ -86,8 +86,10 @@ export class HostProcess {
    * first seed. A server that replaces its state (a cluster checkpoint) starts a new one.
    */
   seeded: number | undefined;
-  /** `[rss, heapUsed]` as the host last reported them. */
+  /** `[rss, heapUsed]` as the host last reported them (with a batch's answer, or asked). */
   memory: readonly [number, number] | undefined;
+  /** The host's CPU seconds as it last reported them (asked: {@link requestUsage}). */
+  cpuSeconds: number | undefined;
 
   readonly #child: Deno.ChildProcess;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -195,6 +197,15 @@ export class HostProcess {
     this.#armWatchdog(this.#watchdogMs);
   }
 
+  /**
+   * Asks the host for its memory and CPU time: `memory` and `cpuSeconds` change when it
+   * answers, once it has run what was sent before (a host stuck in a run never does).
+   */
+  requestUsage(): void {
+    if (!this.alive) return;
+    this.send({ t: "usage" }).catch(() => {}); // a dead pipe shows as the process ending
+  }
+
   /** Kills the process (SIGKILL: a host stuck in a loop would not see anything gentler). */
   kill(reason: HandlerCancelReason): void {
     if (this.#ended !== undefined || this.#killedFor !== undefined) return;
@@ -267,6 +278,11 @@ export class HostProcess {
         if (blocked && !this.#captures.blocking) this.#lastProgressAt = this.#clock.monotonic();
         return;
       }
+      case "usage":
+        // Not a run's progress: it never counts for the watchdog.
+        this.memory = [message.rss, message.heapUsed];
+        this.cpuSeconds = message.cpu;
+        return;
       default:
         this.#protocolError(`a message of unknown type`);
     }

@@ -59,6 +59,14 @@ export interface RunMessage {
   readonly skip: readonly number[];
 }
 
+/**
+ * Server → host: report your memory and CPU time now (answered with a {@link UsageMessage}
+ * once the host reaches it, after the runs sent before it).
+ */
+export interface UsageRequest {
+  readonly t: "usage";
+}
+
 /** Host → server, first line: the host has loaded the stack. */
 export interface ReadyMessage {
   readonly t: "ready";
@@ -183,6 +191,21 @@ export type CaptureAnswer =
 export type CaptureRequest = CaptureMessage | ReadMessage | ReleaseMessage;
 
 /** Any message the host writes. */
-export type HostMessage = ReadyMessage | FatalMessage | DoneMessage | CaptureAnswer;
+export type HostMessage =
+  | ReadyMessage
+  | FatalMessage
+  | DoneMessage
+  | UsageMessage
+  | CaptureAnswer;
 /** Any message the server writes. */
-export type ServerMessage = SeedMessage | RunMessage | CaptureRequest;
+export type ServerMessage = SeedMessage | RunMessage | UsageRequest | CaptureRequest;
+/** Host → server: the answer to a {@link UsageRequest}. */
+export interface UsageMessage {
+  readonly t: "usage";
+  /** Resident set size, bytes. */
+  readonly rss: number;
+  /** V8 heap in use, bytes. */
+  readonly heapUsed: number;
+  /** User plus system CPU time of the host process so far, seconds. */
+  readonly cpu: number;
+}

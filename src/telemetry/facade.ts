@@ -20,6 +20,12 @@ export interface WsTelemetry {
   subscriptionCreated(view: string): void;
   subscriptionRemoved(view: string): void;
   unknownView(): void;
+  /**
+   * Frames of `view` were handed to a client's socket `seconds` after the oldest event of
+   * their batch reached the pipeline (`event_delivery_lag_seconds{view}`); sampled, see
+   * `DeliveryStamp`.
+   */
+  deliveryLag(view: string, seconds: number): void;
 }
 
 /**
@@ -72,6 +78,17 @@ export const HANDLER_CANCEL_REASONS = ["timeout", "memory", "crash"] as const;
 /** One of {@link HANDLER_CANCEL_REASONS}. */
 export type HandlerCancelReason = typeof HANDLER_CANCEL_REASONS[number];
 
+/** The server's own event loop, as the loop monitor samples it. */
+export interface RuntimeTelemetry {
+  /** How late one timer of the monitor fired past its due time (`event_loop_delay_seconds`). */
+  loopDelay(seconds: number): void;
+  /**
+   * The share of the last window the main thread spent on the CPU, 0 to 1
+   * (`event_loop_utilization`).
+   */
+  loopUtilization(ratio: number): void;
+}
+
 /** Upstream source events. */
 export interface SourceTelemetry {
   /** `count` events (default 1): the pipeline reports once per offer. */
@@ -115,6 +132,24 @@ export interface ClusterReading {
   /** Age of the latest checkpoint in Redis, seconds; undefined before the first. */
   readonly checkpointAgeSeconds: number | undefined;
   readonly redisUp: boolean;
+}
+
+/**
+ * The handler hosts as the server last heard from them (`handler_host_*`), when handlers run
+ * in host processes (`PHAROS_HANDLER_ISOLATION=process`).
+ */
+export interface HandlerHostReading {
+  /** Resident set size of the active host, bytes; undefined before its first report. */
+  readonly residentBytes: number | undefined;
+  /** V8 heap in use in the active host, bytes; undefined before its first report. */
+  readonly heapUsedBytes: number | undefined;
+  /** The heap cap each host is started with (`PHAROS_HANDLER_MEMORY_MB`), bytes. */
+  readonly heapLimitBytes: number;
+  /**
+   * User plus system CPU seconds of every host this server started, the ones replaced
+   * included (each counted up to its last report): it only grows.
+   */
+  readonly cpuSeconds: number;
 }
 
 /** Attribute values a span may carry (ids allowed: spans are not metric labels). */
@@ -229,6 +264,13 @@ export interface Observations {
    */
   cluster(read: () => ClusterReading): void;
   /**
+   * The handler hosts' gauges and CPU counter (`handler_host_resident_memory_bytes`,
+   * `handler_host_heap_used_bytes`, `handler_host_heap_limit_bytes`,
+   * `handler_host_cpu_seconds_total`). Never called when handlers run in this process: those
+   * series are then absent.
+   */
+  handlerHosts(read: () => HandlerHostReading): void;
+  /**
    * Announces label values known up front, once at start-up (further calls add to them):
    * every counter and gauge labelled by them is exported at 0 from then on, so a dashboard
    * shows 0 rather than "No data" before the first event. Recording is unchanged.
@@ -269,6 +311,7 @@ export interface Telemetry {
   readonly cluster: ClusterTelemetry;
   readonly auth: AuthTelemetry;
   readonly log: LogTelemetry;
+  readonly runtime: RuntimeTelemetry;
   readonly tracing: Tracing;
   readonly observe: Observations;
 }
@@ -310,6 +353,7 @@ export const noopTelemetry: Telemetry = Object.freeze({
     subscriptionCreated: noop,
     subscriptionRemoved: noop,
     unknownView: noop,
+    deliveryLag: noop,
   }),
   projector: Object.freeze({
     mutationsProcessed: noop,
@@ -333,6 +377,13 @@ export const noopTelemetry: Telemetry = Object.freeze({
   cluster: Object.freeze({ appendFailed: noop, epochChanged: noop }),
   auth: Object.freeze({ keySetRefreshed: noop, forwardedHeaderRejected: noop }),
   log: Object.freeze({ linesDropped: noop }),
+  runtime: Object.freeze({ loopDelay: noop, loopUtilization: noop }),
   tracing: noopTracing,
-  observe: Object.freeze({ health: noop, pipeline: noop, cluster: noop, catalog: noop }),
+  observe: Object.freeze({
+    health: noop,
+    pipeline: noop,
+    cluster: noop,
+    handlerHosts: noop,
+    catalog: noop,
+  }),
 });

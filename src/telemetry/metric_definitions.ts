@@ -87,6 +87,46 @@ const HANDLER_BUCKETS_S = Object.freeze([
   ...LATENCY_BUCKETS_S.filter((bound) => bound <= 1),
 ]);
 
+/**
+ * Event delivery lag: sub-millisecond on a quiet server, up to the tens of seconds a full
+ * intake queue (10 000 events) can hold events back when the handlers cannot keep up.
+ */
+const DELIVERY_LAG_BUCKETS_S = [
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+  30,
+] as const;
+/**
+ * Event loop delay: timers here fire 0.2–2 ms late on an idle loop; a pipeline slice is 2 ms;
+ * a stalled loop shows seconds.
+ */
+const LOOP_DELAY_BUCKETS_S = [
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+] as const;
+
 /** Every instrument Pharos records (README's metric catalog, "Metrics and traces"), by role. */
 export const METRIC_DEFINITIONS = Object.freeze(
   {
@@ -308,6 +348,53 @@ export const METRIC_DEFINITIONS = Object.freeze(
       "counter",
       "Failed OTLP exports, by signal",
       ["signal"],
+    ),
+    eventDeliveryLag: def(
+      "event_delivery_lag_seconds",
+      "histogram",
+      "Time from an event's arrival at the pipeline to its frames being handed to a client's socket, per view (the oldest event of each batch; sampled per client and batch)",
+      ["view"],
+      { unit: "s", buckets: DELIVERY_LAG_BUCKETS_S },
+    ),
+    eventLoopDelay: def(
+      "event_loop_delay_seconds",
+      "histogram",
+      "How late a 20 ms timer fires past its due time: the wait of anything ready to run on the event loop",
+      [],
+      { unit: "s", buckets: LOOP_DELAY_BUCKETS_S },
+    ),
+    eventLoopUtilization: def(
+      "event_loop_utilization",
+      "observableGauge",
+      "Share of the last 5 s the main thread (the event loop) was on the CPU, 0 to 1: its CPU time over wall time",
+    ),
+    handlerHostResidentMemory: def(
+      "handler_host_resident_memory_bytes",
+      "observableGauge",
+      "Resident set size of the active handler host process",
+      [],
+      { unit: "By" },
+    ),
+    handlerHostHeapUsed: def(
+      "handler_host_heap_used_bytes",
+      "observableGauge",
+      "V8 heap in use in the active handler host process",
+      [],
+      { unit: "By" },
+    ),
+    handlerHostHeapLimit: def(
+      "handler_host_heap_limit_bytes",
+      "observableGauge",
+      "Heap cap of each handler host process (PHAROS_HANDLER_MEMORY_MB): a run that takes it over dies with reason memory",
+      [],
+      { unit: "By" },
+    ),
+    handlerHostCpu: def(
+      "handler_host_cpu_seconds_total",
+      "observableCounter",
+      "User and system CPU time of the handler host processes this server started, replaced ones included",
+      [],
+      { unit: "s" },
     ),
     processResidentMemory: def(
       "process_resident_memory_bytes",

@@ -4,7 +4,8 @@ import { METRIC_DEFINITIONS as m } from "./metric_definitions.ts";
 import { type AreaMetrics, attributesOf, counter, synchronous } from "./metric_instruments.ts";
 
 /**
- * The WebSocket server's instruments (connections, frames, errors, limits, subscriptions).
+ * The WebSocket server's instruments (connections, frames, errors, limits, subscriptions,
+ * delivery lag).
  * Every limit's series starts at 0: the set of limits is closed.
  */
 export function createWsMetrics(meters: readonly Meter[]): AreaMetrics<WsTelemetry> {
@@ -29,6 +30,10 @@ export function createWsMetrics(meters: readonly Meter[]): AreaMetrics<WsTelemet
   for (const limit of WS_LIMITS) limitsExceeded(0, byLimit(limit));
   const created = counter(meters, m.subscriptionsCreated);
   const removed = counter(meters, m.subscriptionsRemoved);
+  // A histogram has no series before its first sample (the SDK exports no empty one, and a
+  // made-up 0 would count a delivery that never happened): each view's appears with the
+  // first frame delivered for it.
+  const deliveryLag = synchronous(meters, m.eventDeliveryLag);
 
   return {
     telemetry: {
@@ -53,6 +58,7 @@ export function createWsMetrics(meters: readonly Meter[]): AreaMetrics<WsTelemet
       subscriptionCreated: (view) => created(1, byView(view)),
       subscriptionRemoved: (view) => removed(1, byView(view)),
       unknownView: () => unknownViews(1),
+      deliveryLag: (view, seconds) => deliveryLag(seconds, byView(view)),
     },
     catalog(known) {
       for (const view of known.views ?? []) {

@@ -1,7 +1,7 @@
 /**
  * Telemetry facades handed to each component, a no-op implementation, and the
  * OpenTelemetry-backed one: `createOtelTelemetry` over a host's providers, `initWithOtel` for
- * the server process, and the Prometheus `/metrics` renderer.
+ * the server process, the Prometheus `/metrics` renderer, and the event loop monitor.
  * @module
  */
 export {
@@ -12,6 +12,7 @@ export {
   FORWARDED_PROBLEMS,
   HANDLER_CANCEL_REASONS,
   type HandlerCancelReason,
+  type HandlerHostReading,
   KEY_REFRESH_OUTCOMES,
   KEY_REFRESH_TRIGGERS,
   type LogTelemetry,
@@ -20,6 +21,7 @@ export {
   type Observations,
   type OpenSpan,
   type ProjectorTelemetry,
+  type RuntimeTelemetry,
   type SourceTelemetry,
   type SpanAttributes,
   type SpanHandle,
@@ -49,6 +51,13 @@ export { createOtelTelemetry, METER_NAME, type OtelTelemetryOptions } from "./ot
 export { TRACER_NAME } from "./otel_tracing.ts";
 export { LOGGER_NAME, TARGET_ATTRIBUTE, toOtelLogRecord } from "./otlp_logs.ts";
 export { initWithOtel, type OtelGuard, type OtelInitOptions, type OtelMode } from "./otel_setup.ts";
+export {
+  createLoopMonitor,
+  LOOP_MONITOR_DEFAULTS,
+  type LoopMonitor,
+  type LoopMonitorOptions,
+  mainThreadCpuSeconds,
+} from "./loop_monitor.ts";
 export { denoProcessReadings, type ProcessReadings } from "./process_metrics.ts";
 export {
   createMetricsEndpoint,

@@ -7,6 +7,7 @@ import { createExportFailureMetrics } from "./metrics_export.ts";
 import { createLogMetrics } from "./metrics_log.ts";
 import { createProjectorMetrics } from "./metrics_projector.ts";
 import { createReadingMetrics } from "./metrics_readings.ts";
+import { createRuntimeMetrics } from "./metrics_runtime.ts";
 import { createSourceMetrics } from "./metrics_sources.ts";
 import { createVmMetrics } from "./metrics_vm.ts";
 import { createWsMetrics } from "./metrics_ws.ts";
@@ -53,6 +54,7 @@ export function createMetricFacades(
   const cluster = createClusterMetrics(meters);
   const auth = createAuthMetrics(meters);
   const log = createLogMetrics(meters);
+  const runtime = createRuntimeMetrics(meters);
   const exportFailed = createExportFailureMetrics(meters, options.exportSignals);
 
   return {
@@ -63,10 +65,12 @@ export function createMetricFacades(
     cluster: cluster.telemetry,
     auth,
     log: log.telemetry,
+    runtime: runtime.telemetry,
     observe: {
       health: readings.health,
       pipeline: readings.pipeline,
       cluster: cluster.observe,
+      handlerHosts: runtime.observeHandlerHosts,
       catalog(known) {
         projector.catalog(known);
         vm.catalog(known);

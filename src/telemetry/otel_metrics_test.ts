@@ -57,6 +57,14 @@ const EXPECTED: Readonly<Record<string, readonly [string, readonly string[]]>> =
   process_cpu_seconds_total: ["counter", []],
   process_heap_used_bytes: ["gauge", []],
   process_start_time_seconds: ["gauge", []],
+  // Delivery lag, the event loop, the handler hosts.
+  event_delivery_lag_seconds: ["histogram", ["view"]],
+  event_loop_delay_seconds: ["histogram", []],
+  event_loop_utilization: ["gauge", []],
+  handler_host_resident_memory_bytes: ["gauge", []],
+  handler_host_heap_used_bytes: ["gauge", []],
+  handler_host_heap_limit_bytes: ["gauge", []],
+  handler_host_cpu_seconds_total: ["counter", []],
   // Cluster mode only (once `observe.cluster` is registered).
   cluster_log_lag_events: ["gauge", []],
   cluster_log_append_errors_total: ["counter", []],
@@ -188,6 +196,21 @@ Deno.test("/metrics values follow the facade calls", async () => {
   assert.ok(value(f, "process_resident_memory_bytes") > 1_000_000);
   assert.ok(value(f, "process_heap_used_bytes") > 0);
   assert.ok(value(f, "process_cpu_seconds_total") > 0);
+  assert.equal(value(f, "event_delivery_lag_seconds_count", { view: "Token/list" }), 1);
+  assert.equal(
+    value(f, "event_delivery_lag_seconds_bucket", { view: "Token/list", le: "0.005" }),
+    1,
+  );
+  assert.equal(
+    value(f, "event_delivery_lag_seconds_bucket", { view: "Token/list", le: "0.0025" }),
+    0,
+  );
+  assert.equal(value(f, "event_loop_delay_seconds_sum"), 0.0012);
+  assert.equal(value(f, "event_loop_utilization"), 0.35);
+  assert.equal(value(f, "handler_host_resident_memory_bytes"), 52_000_000);
+  assert.equal(value(f, "handler_host_heap_used_bytes"), 18_000_000);
+  assert.equal(value(f, "handler_host_heap_limit_bytes"), 256 * 1024 * 1024);
+  assert.equal(value(f, "handler_host_cpu_seconds_total"), 4.5);
   const start = value(f, "process_start_time_seconds");
   assert.ok(start > 1.6e9 && start <= Date.now() / 1000, `start time ${start}`);
 
@@ -258,6 +281,50 @@ Deno.test("label-free counters are exported at 0 before anything happens", async
     false,
     "series over the app's values wait for its catalog",
   );
+});
+
+Deno.test("the handler host series exist once the app registers a reading, and only then", async (t) => {
+  await using s = setUp();
+  const hostSeries = (f: Map<string, Family>) =>
+    [...f.keys()].filter((name) =>
+      name.startsWith("handler_host_") && !/restarts|batch/.test(name)
+    );
+  await t.step("handlers in this process: none of them", async () => {
+    assert.deepEqual(hostSeries(await s.scrape()), []);
+  });
+  await t.step("registered: the cap and the CPU time at once, memory once reported", async () => {
+    let reading = {
+      residentBytes: undefined as number | undefined,
+      heapUsedBytes: undefined as number | undefined,
+      heapLimitBytes: 64 * 1024 * 1024,
+      cpuSeconds: 0,
+    };
+    s.telemetry.observe.handlerHosts(() => reading);
+    let f = await s.scrape();
+    assert.deepEqual(hostSeries(f).sort(), [
+      "handler_host_cpu_seconds_total",
+      "handler_host_heap_limit_bytes",
+    ]);
+    assert.equal(value(f, "handler_host_cpu_seconds_total"), 0);
+    reading = { ...reading, residentBytes: 40e6, heapUsedBytes: 9e6, cpuSeconds: 1.25 };
+    f = await s.scrape();
+    assert.equal(value(f, "handler_host_resident_memory_bytes"), 40e6);
+    assert.equal(value(f, "handler_host_heap_used_bytes"), 9e6);
+    assert.equal(value(f, "handler_host_cpu_seconds_total"), 1.25);
+  });
+});
+
+Deno.test("the event loop series appear with the monitor's first samples", async () => {
+  await using s = setUp();
+  const before = await s.scrape();
+  assert.equal(before.has("event_loop_delay_seconds"), false);
+  assert.equal(before.has("event_loop_utilization"), false);
+  s.telemetry.runtime.loopDelay(0.0004);
+  s.telemetry.runtime.loopUtilization(0.02);
+  const f = await s.scrape();
+  assert.equal(value(f, "event_loop_delay_seconds_count"), 1);
+  assert.equal(value(f, "event_loop_delay_seconds_bucket", { le: "0.001" }), 1);
+  assert.equal(value(f, "event_loop_utilization"), 0.02);
 });
 
 Deno.test("series over a closed set of label values are exported at 0 from start-up", async () => {

@@ -65,6 +65,7 @@ export function assembleTelemetry(parts: OtelParts): AssembledTelemetry {
     cluster: Object.freeze(metrics.cluster),
     auth: Object.freeze(metrics.auth),
     log: Object.freeze(metrics.log),
+    runtime: Object.freeze(metrics.runtime),
     observe: Object.freeze(metrics.observe),
     tracing: Object.freeze(
       createOtelTracing(parts.tracer, { exporting: parts.tracesExported ?? true }),

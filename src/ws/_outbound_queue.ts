@@ -1,3 +1,4 @@
+import type { DeliveryStamp } from "../bus/mod.ts";
 import { type Clock, Fifo } from "../util/mod.ts";
 import type { Transport } from "./transport.ts";
 import type { Pumpable, SendScheduler } from "./send_scheduler.ts";
@@ -30,6 +31,11 @@ export interface QueueEvents {
   onBlocked?(unsentBytes: number, queuedFrames: number, queuedBytes: number): void;
   /** The socket drained below the mark and the queue is empty again (ends the spell). */
   onUnblocked?(): void;
+  /**
+   * Frames of `view` went to the socket `lagMs` after their batch's oldest event arrived
+   * (sampled: see `DeliveryStamp`).
+   */
+  onDelivered?(view: string, lagMs: number): void;
 }
 
 /** Options for {@link OutboundQueue}. */
@@ -49,6 +55,8 @@ export interface OutboundQueueOptions {
 interface Outgoing {
   data: string | Uint8Array | undefined;
   bytes: number;
+  /** When the events behind a live frame arrived; undefined for replies. */
+  readonly stamp?: DeliveryStamp | undefined;
 }
 
 /** How often a blocked queue re-checks the socket's send buffer. */
@@ -77,6 +85,8 @@ export class OutboundQueue implements Pumpable {
   #startedEmpty = true;
   /** True from `onBlocked` until the queue has drained (`onUnblocked`). */
   #blocked = false;
+  /** The arrival stamp of the last live frame handed to the socket. */
+  #lastStamp: DeliveryStamp | undefined;
 
   constructor(options: OutboundQueueOptions) {
     this.#transport = options.transport;
@@ -97,12 +107,13 @@ export class OutboundQueue implements Pumpable {
   }
 
   /**
-   * Queues a live frame. Live frames never wait for space: one that does not fit calls
-   * `onOverflow` and is dropped. Returns whether it was queued.
+   * Queues a live frame, with the arrival stamp of its batch if it has one. Live frames never
+   * wait for space: one that does not fit calls `onOverflow` and is dropped. Returns whether
+   * it was queued.
    */
-  pushLive(data: Uint8Array): boolean {
+  pushLive(data: Uint8Array, stamp?: DeliveryStamp): boolean {
     if (this.#closed || this.#full(data.length)) return false;
-    this.#append({ data, bytes: data.length });
+    this.#append({ data, bytes: data.length, stamp });
     return true;
   }
 
@@ -244,6 +255,15 @@ export class OutboundQueue implements Pumpable {
       buffered += item.bytes;
       sentBytes += item.bytes;
       sent++;
+      // A batch's frames share one stamp: one lag sample per stamp and client at most (the
+      // stamp thins them further over many clients), one comparison per frame.
+      const stamp = item.stamp;
+      if (stamp !== undefined && stamp !== this.#lastStamp) {
+        this.#lastStamp = stamp;
+        if (stamp.handedOver()) {
+          this.#events.onDelivered?.(stamp.view, this.#clock.monotonic() - stamp.arrivedAt);
+        }
+      }
     }
     if (sent > 0) this.#events.onSent(sent, sentBytes);
     if (this.#items.size === 0 && this.#blocked) {

@@ -102,6 +102,10 @@ export class SessionQueueEvents implements QueueEvents {
     }));
   }
 
+  onDelivered(view: string, lagMs: number): void {
+    this.#o.telemetry.deliveryLag(view, lagMs / 1000);
+  }
+
   onSendError(error: unknown): void {
     const session = this.#session;
     this.#o.telemetry.connectionError("send-failed");

@@ -199,7 +199,7 @@ export class Subscriptions {
     const key = message.key;
     const listener = this.#o.bus.subscribe(info.id, (frame) => {
       if (key !== undefined && frame.key !== key) return;
-      if (this.#queue.pushLive(frame.bytes) && this.#traceFrames) {
+      if (this.#queue.pushLive(frame.bytes, frame.stamp) && this.#traceFrames) {
         this.#lines.traceFrame(info.id, frame);
       }
     });
@@ -223,7 +223,7 @@ export class Subscriptions {
     }
     const listener = this.#o.bus.subscribe(window.topic, (frame) => {
       if (key !== undefined && frame.key !== key) return;
-      if (this.#queue.pushLive(frame.bytes) && this.#traceFrames) {
+      if (this.#queue.pushLive(frame.bytes, frame.stamp) && this.#traceFrames) {
         this.#lines.traceFrame(info.id, frame);
       }
     });

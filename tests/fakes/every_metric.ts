@@ -7,7 +7,7 @@ import type { Telemetry } from "../../src/telemetry/mod.ts";
 
 /** One call of every facade method (and readings for the observable gauges). */
 export function recordOneOfEach(telemetry: Telemetry): void {
-  const { ws, projector, vm, sources, cluster, auth, log, observe } = telemetry;
+  const { ws, projector, vm, sources, cluster, auth, log, runtime, observe } = telemetry;
   auth.keySetRefreshed("unknown-kid", "updated");
   auth.forwardedHeaderRejected("malformed");
   ws.connectionOpened();
@@ -22,6 +22,7 @@ export function recordOneOfEach(telemetry: Telemetry): void {
   ws.subscriptionCreated("Token/state");
   ws.subscriptionRemoved("Token/state");
   ws.unknownView();
+  ws.deliveryLag("Token/list", 0.004);
   projector.mutationsProcessed("Token", 4);
   projector.framePublished("list", "Token");
   projector.batchDone(0.003);
@@ -39,6 +40,14 @@ export function recordOneOfEach(telemetry: Telemetry): void {
   vm.handlerDuration("Token", "transfer", 0.0002);
   sources.eventReceived("demo");
   log.linesDropped(5);
+  runtime.loopDelay(0.0012);
+  runtime.loopUtilization(0.35);
+  observe.handlerHosts(() => ({
+    residentBytes: 52_000_000,
+    heapUsedBytes: 18_000_000,
+    heapLimitBytes: 256 * 1024 * 1024,
+    cpuSeconds: 4.5,
+  }));
   observe.health(() => ({
     ready: true,
     sources: [{ name: "demo", healthy: true }, { name: "upstream", healthy: false }],

@@ -50,4 +50,12 @@ export const CATALOG: Row[] = [
   [counter("handler_cancellations"), "handler_cancellations_total"],
   [histogram("handler_call_duration", "s"), "handler_call_duration_seconds"],
   [gauge("process_resident_memory", "By"), "process_resident_memory_bytes"],
+  // Issue 24's lag, event loop and handler host metrics.
+  [histogram("event_delivery_lag", "s"), "event_delivery_lag_seconds"],
+  [histogram("event_loop_delay", "s"), "event_loop_delay_seconds"],
+  [gauge("event_loop_utilization"), "event_loop_utilization"],
+  [gauge("handler_host_resident_memory", "By"), "handler_host_resident_memory_bytes"],
+  [gauge("handler_host_heap_used", "By"), "handler_host_heap_used_bytes"],
+  [gauge("handler_host_heap_limit", "By"), "handler_host_heap_limit_bytes"],
+  [counter("handler_host_cpu", "s"), "handler_host_cpu_seconds_total"],
 ];

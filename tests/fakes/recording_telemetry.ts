@@ -6,6 +6,11 @@ export interface RecordingTelemetry extends Telemetry {
   readonly counts: Map<string, number>;
   /** Count for `name` (e.g. `ws.unknownView`), summed over all labels when `labels` is omitted. */
   count(name: string, ...labels: string[]): number;
+  /**
+   * The readings `name` was called with (its numeric argument: a duration, a lag, a ratio),
+   * in order, for one label set (e.g. `values("ws.deliveryLag", "Token/list")`).
+   */
+  values(name: string, ...labels: string[]): number[];
 }
 
 /** Methods whose numeric argument is a count to add (1 when absent), not a reading. */
@@ -14,6 +19,7 @@ const SUMMED = new Set(["framesSent", "mutationsProcessed", "framePublished", "e
 /** Creates a recording telemetry. */
 export function createRecordingTelemetry(): RecordingTelemetry {
   const counts = new Map<string, number>();
+  const readings = new Map<string, number[]>();
   const record = (component: string) =>
     new Proxy({}, {
       get(_target, method: string) {
@@ -24,6 +30,12 @@ export function createRecordingTelemetry(): RecordingTelemetry {
             : 1;
           const key = `${component}.${method}[${labels.join(",")}]`;
           counts.set(key, (counts.get(key) ?? 0) + amount);
+          const reading = args.find((a) => typeof a === "number");
+          if (!SUMMED.has(method) && typeof reading === "number") {
+            const list = readings.get(key) ?? [];
+            list.push(reading);
+            readings.set(key, list);
+          }
         };
       },
     });
@@ -35,6 +47,7 @@ export function createRecordingTelemetry(): RecordingTelemetry {
     cluster: record("cluster"),
     auth: record("auth"),
     log: record("log"),
+    runtime: record("runtime"),
     // Spans are asserted through the real OTel set-up (tests/integration/otel_test.ts).
     tracing: noopTelemetry.tracing,
     observe: noopTelemetry.observe,
@@ -42,6 +55,9 @@ export function createRecordingTelemetry(): RecordingTelemetry {
   return {
     ...telemetry,
     counts,
+    values(name, ...labels) {
+      return [...(readings.get(`${name}[${labels.join(",")}]`) ?? [])];
+    },
     count(name, ...labels) {
       let total = 0;
       for (const [key, value] of counts) {

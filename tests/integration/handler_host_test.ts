@@ -20,6 +20,7 @@ import { systemClock } from "../../src/util/mod.ts";
 import { createVm, type Vm } from "../../src/vm/mod.ts";
 import { createRecordingTelemetry, type RecordingTelemetry } from "../fakes/recording_telemetry.ts";
 import { recordLogs } from "../fakes/recording_log.ts";
+import { until } from "../wait.ts";
 
 const HOSTILE = {
   url: new URL("../fixtures/hostile_stack.ts", import.meta.url).href,
@@ -150,6 +151,42 @@ Deno.test("a host killed from outside is replaced by the seeded spare: state car
     { n: 3, _seq: toSeq(1, 2) }, // the slot's numbering carries on across the restart
   ]);
   assert.equal(host.telemetry.count("vm.hostRestarted", "crash"), 1);
+});
+
+Deno.test("the hosts report their memory and CPU time; the CPU count survives a replacement", async (t) => {
+  await using host = await hosted(DEMO_STACK_MODULE);
+  const { pool } = host.sandbox;
+  const MiB = 1024 * 1024;
+  let reading = pool.usage();
+
+  await t.step("the active host answers at once: resident set, heap, CPU, the cap", async () => {
+    await until(() => {
+      reading = pool.usage();
+      return reading.residentBytes !== undefined && reading.cpuSeconds > 0;
+    }, "the first usage report");
+    assert.ok(reading.residentBytes! > 10 * MiB, `rss ${reading.residentBytes}`);
+    assert.ok(reading.heapUsedBytes! > 0 && reading.heapUsedBytes! < 64 * MiB);
+    assert.equal(reading.heapLimitBytes, 64 * MiB);
+    assert.deepEqual(pool.status().memory, {
+      rssBytes: reading.residentBytes,
+      heapUsedBytes: reading.heapUsedBytes,
+    }, "/status shows the same report");
+  });
+
+  await t.step(
+    "killed and replaced: the count goes on from what the dead host reported",
+    async () => {
+      const before = pool.usage().cpuSeconds;
+      const pid = pool.status().pid!;
+      Deno.kill(pid, "SIGKILL");
+      await host.vm.processBatch([{ type: "Transfer", slot: 1, data: { mint: "m", amount: "1" } }]);
+      assert.notEqual(pool.status().pid, pid);
+      assert.ok(pool.usage().cpuSeconds >= before, "a replacement is not a reset");
+      // The new active host is asked as it takes over.
+      await until(() => pool.usage().cpuSeconds > before, "the new host's first report");
+      assert.ok(pool.usage().residentBytes! > 10 * MiB);
+    },
+  );
 });
 
 Deno.test("a handler that takes its host down is identified, counted and skipped", async (t) => {

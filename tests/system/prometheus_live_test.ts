@@ -5,7 +5,8 @@
  * failing handlers, stalled clients, Redis gone under a cluster-mode instance), and every
  * PromQL expression of every Grafana dashboard evaluates and returns data (the cluster
  * dashboard's from a cluster-mode instance on a real redis-server, scraped as
- * `pharos-cluster`). Loopback only; Prometheus keeps its TSDB in a temp dir.
+ * `pharos-cluster`; the delivery lag panels from a client that stays subscribed). Loopback only;
+ * Prometheus keeps its TSDB in a temp dir.
  */
 import assert from "node:assert/strict";
 import { startInstance } from "../fakes/cluster_instance.ts";
@@ -199,6 +200,36 @@ Deno.test("a real Prometheus: rules evaluate, alerts go pending on their causes,
     const unhealthy = rules.filter((r) => r.health !== "ok" || (r.lastError ?? "") !== "");
     assert.deepEqual(unhealthy, []);
   });
+
+  // A client that stays subscribed and reads: the delivery lag panels need frames handed to a
+  // socket (the demo source makes 20 Token events a second).
+  await using watcher = await TestClient.connect(`ws://${target}/`);
+
+  await t.step(
+    "a reading subscriber, the event loop, the handler host: their series are scraped",
+    async () => {
+      watcher.send({ type: "subscribe", view: "Token/list" });
+      await watcher.waitFor((frames) => frames.some((f) => f.json.op === "patch"));
+      for (
+        const expr of [
+          `event_delivery_lag_seconds_count{job="pharos",view="Token/list"} > 0`,
+          `event_delivery_lag_seconds_bucket{job="pharos",view="Token/list",le="+Inf"} > 0`,
+          `event_loop_delay_seconds_count{job="pharos"} > 0`,
+          `event_loop_utilization{job="pharos"} >= 0 <= 1`,
+          `handler_host_heap_used_bytes{job="pharos"} > 0`,
+          `handler_host_heap_used_bytes{job="pharos"} < handler_host_heap_limit_bytes{job="pharos"}`,
+          `handler_host_resident_memory_bytes{job="pharos"} > 1e7`,
+          `handler_host_cpu_seconds_total{job="pharos"} > 0`,
+        ]
+      ) {
+        await eventually(
+          async () => hasData(await prometheus.query(expr)) ? true : undefined,
+          expr,
+          { timeoutMs: 15_000, everyMs: 250 },
+        );
+      }
+    },
+  );
 
   await t.step("Fail events: HandlerErrors goes pending", async () => {
     // The first failure creates the series; the rate needs the ones after it.
