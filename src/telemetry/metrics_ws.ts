@@ -1,4 +1,5 @@
 import type { Meter } from "@opentelemetry/api";
+import type { EmptyHistograms } from "./empty_histograms.ts";
 import { WS_LIMITS, type WsTelemetry } from "./facade.ts";
 import { METRIC_DEFINITIONS as m } from "./metric_definitions.ts";
 import { type AreaMetrics, attributesOf, counter, synchronous } from "./metric_instruments.ts";
@@ -8,7 +9,10 @@ import { type AreaMetrics, attributesOf, counter, synchronous } from "./metric_i
  * delivery lag).
  * Every limit's series starts at 0: the set of limits is closed.
  */
-export function createWsMetrics(meters: readonly Meter[]): AreaMetrics<WsTelemetry> {
+export function createWsMetrics(
+  meters: readonly Meter[],
+  empty?: EmptyHistograms,
+): AreaMetrics<WsTelemetry> {
   const byView = attributesOf("view");
   const byKind = attributesOf("kind");
   const byCode = attributesOf("code");
@@ -31,8 +35,8 @@ export function createWsMetrics(meters: readonly Meter[]): AreaMetrics<WsTelemet
   const created = counter(meters, m.subscriptionsCreated);
   const removed = counter(meters, m.subscriptionsRemoved);
   // A histogram has no series before its first sample (the SDK exports no empty one, and a
-  // made-up 0 would count a delivery that never happened): each view's appears with the
-  // first frame delivered for it.
+  // made-up 0 would count a delivery that never happened): `/metrics` shows each view's
+  // empty series from start through `empty`; over OTLP it comes with the view's first frame.
   const deliveryLag = synchronous(meters, m.eventDeliveryLag);
 
   return {
@@ -64,6 +68,7 @@ export function createWsMetrics(meters: readonly Meter[]): AreaMetrics<WsTelemet
       for (const view of known.views ?? []) {
         created(0, byView(view));
         removed(0, byView(view));
+        empty?.declare(m.eventDeliveryLag, byView(view));
       }
     },
   };

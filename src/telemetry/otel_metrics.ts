@@ -1,4 +1,5 @@
 import type { Meter } from "@opentelemetry/api";
+import type { EmptyHistograms } from "./empty_histograms.ts";
 import type { ExemplarStore } from "./exemplars.ts";
 import type { Telemetry } from "./facade.ts";
 import { createAuthMetrics } from "./metrics_auth.ts";
@@ -24,6 +25,8 @@ export interface MetricFacadeOptions {
   readonly exportSignals?: readonly string[];
   /** Where the latency histograms keep their exemplars; default none kept. */
   readonly exemplars?: ExemplarStore;
+  /** Histogram series `/metrics` shows before their first value; default none. */
+  readonly emptyHistograms?: EmptyHistograms;
 }
 
 /** The metric-recording facades (all but tracing), plus hooks for this folder's set-up code. */
@@ -46,7 +49,7 @@ export function createMetricFacades(
   options: MetricFacadeOptions = {},
 ): MetricFacades {
   // Instruments are registered area by area in this order, which is the order of `/metrics`.
-  const ws = createWsMetrics(meters);
+  const ws = createWsMetrics(meters, options.emptyHistograms);
   const projector = createProjectorMetrics(meters, options.exemplars);
   const vm = createVmMetrics(meters, options.functionCallMetrics === true, options.exemplars);
   const sources = createSourceMetrics(meters);

@@ -10,6 +10,7 @@ import { installSdk } from "./otel_sdk_mode.ts";
 import { runShutdownSteps } from "./otel_shutdown.ts";
 import { assembleTelemetry } from "./otel_telemetry.ts";
 import type { ProcessReadings } from "./process_metrics.ts";
+import { EmptyHistograms } from "./empty_histograms.ts";
 import { ExemplarStore } from "./exemplars.ts";
 import type { MetricsFormat } from "./openmetrics.ts";
 import { createMetricsEndpoint } from "./prometheus.ts";
@@ -112,7 +113,8 @@ export async function initWithOtel(
   }, options.env ?? {});
   const mode: OtelMode = settings.denoNative ? "deno" : settings.disabled ? "disabled" : "sdk";
   const exemplars = new ExemplarStore(() => clock.now());
-  const endpoint = createMetricsEndpoint({ exemplars });
+  const emptyHistograms = new EmptyHistograms();
+  const endpoint = createMetricsEndpoint({ exemplars, emptyHistograms });
   const install: InstallContext = {
     settings,
     resource: defaultResource().merge(resourceFromAttributes(settings.resource)),
@@ -128,6 +130,7 @@ export async function initWithOtel(
     tracer: installed.tracer,
     exportSignals: installed.exportSignals,
     exemplars,
+    emptyHistograms,
     // The runtime exports what it records; the SDK only when a traces endpoint is set.
     tracesExported: mode === "deno" || (mode === "sdk" && settings.traces !== undefined),
     ...(options.functionCallMetrics === undefined

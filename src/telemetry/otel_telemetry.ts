@@ -1,4 +1,5 @@
 import type { Meter, MeterProvider, Tracer, TracerProvider } from "@opentelemetry/api";
+import type { EmptyHistograms } from "./empty_histograms.ts";
 import type { ExemplarStore } from "./exemplars.ts";
 import type { Telemetry } from "./facade.ts";
 import { createMetricFacades, type MetricFacades } from "./otel_metrics.ts";
@@ -36,6 +37,8 @@ export interface OtelParts {
   readonly tracesExported?: boolean;
   /** Where the latency histograms keep exemplars (only when spans are exported). */
   readonly exemplars?: ExemplarStore;
+  /** Histogram series `/metrics` shows before their first value. */
+  readonly emptyHistograms?: EmptyHistograms;
 }
 
 /** A telemetry plus the hooks only the set-up code uses. */
@@ -51,6 +54,7 @@ export function assembleTelemetry(parts: OtelParts): AssembledTelemetry {
       ? {}
       : { functionCallMetrics: parts.functionCallMetrics }),
     ...(parts.exportSignals === undefined ? {} : { exportSignals: parts.exportSignals }),
+    ...(parts.emptyHistograms === undefined ? {} : { emptyHistograms: parts.emptyHistograms }),
     // An exemplar names a trace: only worth keeping when the traces reach a backend.
     ...(parts.exemplars === undefined || parts.tracesExported === false
       ? {}

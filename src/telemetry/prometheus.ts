@@ -1,5 +1,6 @@
 import { PrometheusSerializer } from "@opentelemetry/exporter-prometheus";
 import { MetricReader } from "@opentelemetry/sdk-metrics";
+import type { EmptyHistograms } from "./empty_histograms.ts";
 import type { ExemplarStore } from "./exemplars.ts";
 import { type MetricsFormat, toOpenMetrics } from "./openmetrics.ts";
 
@@ -29,6 +30,8 @@ export interface MetricsEndpointOptions {
   readonly reader?: MetricReader;
   /** The exemplars OpenMetrics output shows on the latency histograms' buckets. */
   readonly exemplars?: ExemplarStore;
+  /** Histogram series shown before their first value. */
+  readonly emptyHistograms?: EmptyHistograms;
 }
 
 /** Renders what one metric reader sees as Prometheus text, for `GET /metrics`. */
@@ -63,7 +66,8 @@ export function createMetricsEndpoint(options: MetricsEndpointOptions = {}): Met
       // Callback errors come back in `errors` with whatever could be read; a scrape still
       // serves the rest (the observable wrappers already swallow failing readings).
       const { resourceMetrics } = await reader.collect();
-      const text = serializer.serialize(resourceMetrics);
+      const serialized = serializer.serialize(resourceMetrics);
+      const text = options.emptyHistograms?.fill(serialized) ?? serialized;
       return format === "openmetrics" ? toOpenMetrics(text, options.exemplars) : text;
     },
   };
