@@ -37,6 +37,8 @@ Deno.test("deno task bench --smoke runs every scenario and reports it", async ()
         "start-up",
         "event throughput, 1 subscriber",
         "event throughput, telemetry-on",
+        "telemetry-on ÷ off",
+        "spans exported per second",
         "event→frame p99",
         "frames lost",
         "process ÷ inline",
@@ -55,7 +57,7 @@ Deno.test("deno task bench --smoke runs every scenario and reports it", async ()
     }
     const report = JSON.parse(await Deno.readTextFile(out));
     assert.equal(report.command, "deno task bench --smoke");
-    assert.equal(report.figures.length, 23);
+    assert.equal(report.figures.length, 25);
     const { settings, results } = report;
     assert.equal(results.fanout_runs.length, 4 * settings.repeats);
     for (const target of ["baseline", "pharos", "telemetry-off", "telemetry-on"]) {
@@ -71,6 +73,9 @@ Deno.test("deno task bench --smoke runs every scenario and reports it", async ()
     }
     assert.match(stdout, /^Event throughput \(/m);
     assert.equal(results.event_runs.length, 4 * settings.repeats);
+    // The spans the telemetry-on server exported during its saturation reached the sink.
+    assert.ok(results.events["telemetry-on"].spans_per_s_1 > 0, "spans/s at full rate");
+    assert.equal(results.events["telemetry-off"].spans_per_s_1, undefined);
     for (const target of ["pharos", "telemetry-on", "telemetry-off", "runtime"]) {
       assert.equal(results.events[target].runs, settings.repeats, `${target}: event throughput`);
       assert.match(stdout, new RegExp(`^\\| \\d+\\. ${target} \\| saturate_many \\|`, "m"));
