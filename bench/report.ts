@@ -48,8 +48,8 @@ const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 /**
  * The spans per second the event scenario may export with the default settings
  * (README, "Events are traced by batch"): 10 batch spans, 20 per-event trees of at most 6
- * spans with the demo stack, and one `POST /ingest` span per request (about 130 requests/s
- * of 500 events at 65 000 events/s), rounded up.
+ * spans with the demo stack, and at most 50 HTTP request spans (`PHAROS_TRACE_REQUESTS_PER_SECOND`),
+ * 180 in all; the rest of the margin is the connection and subscribe spans.
  */
 const SPAN_BOUND_PER_S = 400;
 

@@ -15,7 +15,7 @@ import type { Pipeline } from "./pipeline/mod.ts";
 import type { Projector } from "./projector/mod.ts";
 import type { Source } from "./sources/mod.ts";
 import type { Telemetry } from "./telemetry/mod.ts";
-import type { Clock, Ids } from "./util/mod.ts";
+import { type Clock, type Ids, TokenBucket } from "./util/mod.ts";
 import { createWsServer, type SendScheduler, type WsServer } from "./ws/mod.ts";
 
 /** What serving is wired from: the app's dependencies and the event path it serves. */
@@ -85,10 +85,12 @@ export function wireServing(parts: ServingParts): Serving {
     ...(parts.recentLogs === undefined ? {} : { recentLogs: parts.recentLogs }),
     ...(adminPort ? { wsPort: () => publicPort } : {}),
   });
+  const requestSpans = new TokenBucket(clock, config.server.traceRequestsPerSecond);
   const http = (exposure: "public" | "all" | "admin") =>
     createHttpHandler({
       log: log("http"),
       tracing: telemetry.tracing,
+      requestSpans,
       exposure,
       ...(config.server.adminToken === "" ? {} : { adminToken: config.server.adminToken }),
       ...(parts.metrics === undefined ? {} : { metrics: parts.metrics }),

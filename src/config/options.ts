@@ -327,6 +327,16 @@ export const OPTIONS: readonly OptionSpec[] = [
       `Most events the pipeline takes in one batch: their handlers run, then their changes are applied and published together (fewer when the batch would fan out to more than ${BATCH_BOUNDS.maxFrames} frames, or its handlers take over ${BATCH_BOUNDS.sliceMs} ms)`,
   },
   {
+    path: "server.traceRequestsPerSecond",
+    env: "PHAROS_TRACE_REQUESTS_PER_SECOND",
+    flag: "trace-requests-per-second",
+    kind: "int",
+    min: 0,
+    max: 100_000,
+    description:
+      "Most HTTP request spans (`POST /ingest`, `GET /ready`, upgrades) per second while spans are exported; requests over it are served without one",
+  },
+  {
     path: "pipeline.tracing.eventRatio",
     env: "PHAROS_TRACE_EVENT_RATIO",
     flag: "trace-event-ratio",

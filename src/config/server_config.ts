@@ -33,6 +33,12 @@ export interface ServerConfig {
    * @default {10000}
    */
   readonly shutdownTimeoutMs: number;
+  /**
+   * `PHAROS_TRACE_REQUESTS_PER_SECOND`: most HTTP request spans per second while spans are
+   * exported; requests over it are served without one.
+   * @default {50}
+   */
+  readonly traceRequestsPerSecond: number;
 }
 
 /** Defaults of the `server` slice. */
@@ -43,4 +49,5 @@ export const SERVER_DEFAULTS: ServerConfig = Object.freeze({
   adminPort: -1,
   adminToken: "",
   shutdownTimeoutMs: 10_000,
+  traceRequestsPerSecond: 50,
 });

@@ -1,6 +1,6 @@
 import type { Logger } from "../log/mod.ts";
 import { noopTracing, type Tracing } from "../telemetry/mod.ts";
-import { type Clock, systemClock } from "../util/mod.ts";
+import { type Clock, systemClock, type TokenBucket } from "../util/mod.ts";
 import { createAdminCheck } from "./_admin_token.ts";
 import { Dispatcher } from "./_dispatch.ts";
 import { RouteTable } from "./_route_table.ts";
@@ -29,6 +29,11 @@ export interface HttpHandlerOptions {
    * mounts them only when an admin token or an admin port is configured.
    */
   readonly adminEndpoints?: Readonly<Record<string, Endpoint>>;
+  /**
+   * The request spans' budget (`PHAROS_TRACE_REQUESTS_PER_SECOND`), shared by the public and
+   * admin listeners; default none (a span per request).
+   */
+  readonly requestSpans?: TokenBucket;
   /** Renders `GET /metrics` (Prometheus text); the route is absent without it. */
   readonly metrics?: MetricsRenderer;
   /** The console's page, files and feed (`GET /console…`); absent without it. */
@@ -101,6 +106,11 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
     // 1.4 KB each, measured at 10 000 idle connections): when spans are not exported,
     // upgrades get none.
     if (upgrade && !tracing.exporting) {
+      return dispatcher.dispatch({ request, url, peer: clientAddress(request, info.remoteAddr) });
+    }
+    // Spans per second are bounded however fast requests come (a producer may POST single
+    // events): over the budget a request is served, and traced by nobody.
+    if (tracing.exporting && options.requestSpans?.take() === false) {
       return dispatcher.dispatch({ request, url, peer: clientAddress(request, info.remoteAddr) });
     }
     const traceparent = request.headers.get("traceparent") ?? undefined;

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../../tests/fakes/fake_clock.ts";
 import { recordLogs } from "../../tests/fakes/recording_log.ts";
+import { createRecordingTracing } from "../../tests/fakes/recording_tracing.ts";
 import { getLogger, type Logger } from "../log/mod.ts";
 import { noopTracing } from "../telemetry/mod.ts";
+import { TokenBucket } from "../util/mod.ts";
 import {
   createHttpHandler,
   type HttpHandler,
@@ -336,4 +338,22 @@ Deno.test("admin endpoints: with the admin routes, any method, always behind the
     const onAdmin = await call(build("admin"), "GET");
     assert.equal(await onAdmin.text(), "filter");
   });
+});
+
+Deno.test("http handler: request spans within their budget; over it, served without one", async () => {
+  const clock = new FakeClock();
+  const tracing = createRecordingTracing(true);
+  const handler = createHttpHandler({
+    state: { isReady: () => true, status: () => ({}) },
+    log: getLogger(["pharos", "test"]),
+    tracing,
+    requestSpans: new TokenBucket(clock, 2),
+    upgrade: () => Promise.resolve(new Response("upgraded")),
+  });
+  const call = async () => (await handler(new Request("http://localhost/ready"), info)).status;
+  for (let i = 0; i < 5; i++) assert.equal(await call(), 200, "every request is answered");
+  assert.equal(tracing.named("GET /ready").length, 2, "two spans: the bucket's second's worth");
+  clock.advance(500);
+  for (let i = 0; i < 3; i++) await call();
+  assert.equal(tracing.named("GET /ready").length, 3, "one more token in half a second");
 });

@@ -1,6 +1,6 @@
 import type { EventTracingConfig } from "../config/mod.ts";
 import type { PharosEvent } from "../stack/mod.ts";
-import type { Clock } from "../util/mod.ts";
+import { type Clock, TokenBucket } from "../util/mod.ts";
 
 /**
  * Chooses the events that get the per-event span tree (`vm.process_event` →
@@ -12,23 +12,17 @@ import type { Clock } from "../util/mod.ts";
  * cost independent of the event rate.
  */
 export class EventTreeChooser {
-  readonly #clock: Clock;
-  readonly #perSecond: number;
+  readonly #trees: TokenBucket;
   /** Untraced events between two sampled ones; Infinity when the ratio is 0. */
   readonly #every: number;
-  #tokens: number;
-  #refilledAt: number;
   /** Untraced events since the last one sampled. */
   #counter: number;
 
   constructor(clock: Clock, config: EventTracingConfig) {
-    this.#clock = clock;
-    this.#perSecond = config.eventsPerSecond;
+    this.#trees = new TokenBucket(clock, config.eventsPerSecond);
     this.#every = config.eventRatio > 0 ? Math.max(1, Math.round(1 / config.eventRatio)) : Infinity;
-    this.#tokens = config.eventsPerSecond;
     // The first untraced event is sampled: whoever sends one event to try it finds its trace.
     this.#counter = this.#every === Infinity ? 0 : this.#every - 1;
-    this.#refilledAt = clock.monotonic();
   }
 
   /**
@@ -36,8 +30,7 @@ export class EventTreeChooser {
    * per-event timings only then. Reads the clock once; stops at the first traced event.
    */
   mayChoose(events: readonly PharosEvent[], from: number): boolean {
-    this.#refill();
-    if (this.#tokens < 1) return false;
+    if (!this.#trees.hasToken()) return false;
     if (this.#counter + (events.length - from) >= this.#every) return true;
     for (let i = from; i < events.length; i++) {
       if (events[i]!.traceparent !== undefined) return true;
@@ -51,20 +44,11 @@ export class EventTreeChooser {
       if (++this.#counter < this.#every) return false;
       this.#counter = 0;
     }
-    if (this.#tokens < 1) return false;
-    this.#tokens--;
-    return true;
+    return this.#trees.takeRefilled();
   }
 
   /** Counts `count` events that ran without being offered to {@link choose}. */
   skipped(count: number): void {
     if (this.#every !== Infinity) this.#counter = Math.min(this.#counter + count, this.#every - 1);
-  }
-
-  #refill(): void {
-    const now = this.#clock.monotonic();
-    const earned = ((now - this.#refilledAt) / 1000) * this.#perSecond;
-    this.#refilledAt = now;
-    this.#tokens = Math.min(this.#perSecond, this.#tokens + earned);
   }
 }

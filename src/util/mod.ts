@@ -14,3 +14,4 @@ export { bearerToken, createTokenCheck } from "./token_check.ts";
 export { type Cidr, cidrContains, parseCidr, parseIp } from "./ip.ts";
 export { errorMessage, truncate } from "./errors.ts";
 export { editDistance } from "./edit_distance.ts";
+export { TokenBucket } from "./token_bucket.ts";

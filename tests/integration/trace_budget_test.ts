@@ -15,6 +15,10 @@ const PER_POST = 500;
 /** The defaults: PHAROS_TRACE_BATCHES_PER_SECOND and PHAROS_TRACE_EVENTS_PER_SECOND. */
 const BATCHES_PER_SECOND = 10;
 const TREES_PER_SECOND = 20;
+/** The default PHAROS_TRACE_REQUESTS_PER_SECOND. */
+const REQUESTS_PER_SECOND = 50;
+/** Single-event POSTs after the flood: a request rate far over the request spans' budget. */
+const SINGLE_POSTS = 400;
 
 /** POSTs one NDJSON body, again while the intake is full (503). */
 async function post(port: number, body: string): Promise<void> {
@@ -53,19 +57,31 @@ Deno.test("trace budget: a flood of untraced events is in batch spans, bounded p
     }
     await post(port, lines.join("\n"));
   }
+  for (let i = 0; i < SINGLE_POSTS; i++) {
+    const slot = EVENTS + i;
+    await post(
+      port,
+      JSON.stringify({ type: "Transfer", slot, data: { mint: "single", amount: "1" } }),
+    );
+  }
   const covered = () =>
     receiver.spans().filter((s) => s.name === "process pipeline").reduce(
       (sum, s) => sum + Number(s.attributes["messaging.batch.message_count"]),
       0,
     );
-  await until(() => covered() >= EVENTS, "every event in a batch span", 30_000);
+  await until(() => covered() >= EVENTS + SINGLE_POSTS, "every event in a batch span", 30_000);
   const seconds = (performance.now() - started) / 1000;
   server.child.kill("SIGTERM");
   assert.equal((await server.exited).code, 0, server.stderr());
 
   const spans = receiver.spans();
   const batches = spans.filter((s) => s.name === "process pipeline");
-  assert.equal(covered(), EVENTS, "each event in exactly one batch span");
+  assert.equal(covered(), EVENTS + SINGLE_POSTS, "each event in exactly one batch span");
+  const requestSpans = spans.filter((s) => s.name === "POST /ingest").length;
+  assert.ok(
+    requestSpans <= Math.ceil(seconds * REQUESTS_PER_SECOND) + REQUESTS_PER_SECOND,
+    `${requestSpans} request spans for ${EVENTS / PER_POST + SINGLE_POSTS} POSTs in ${seconds} s`,
+  );
   // The bounds hold whatever the machine's speed: the server's own time is within ours.
   assert.ok(
     batches.length <= Math.ceil(seconds * BATCHES_PER_SECOND) + 2,
