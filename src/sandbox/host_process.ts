@@ -106,6 +106,8 @@ export class HostProcess {
   #marksAtHeadStart = 0;
   #lastProgressAt = 0;
   #watchdog: Disposable | undefined;
+  /** When the watchdog's timer is due: a timer far later than that means the server stalled. */
+  #watchdogDueAt = 0;
   #onReady!: (message: ReadyMessage) => void;
   #onNotReady!: (error: Error) => void;
 
@@ -220,11 +222,21 @@ export class HostProcess {
 
   #armWatchdog(ms: number): void {
     this.#watchdog?.[Symbol.dispose]();
+    this.#watchdogDueAt = this.#clock.monotonic() + ms;
     this.#watchdog = this.#clock.setTimer(ms, () => this.#checkProgress());
   }
 
   #checkProgress(): void {
     if (this.#queue.length === 0) return;
+    if (this.#clock.monotonic() - this.#watchdogDueAt >= this.#watchdogMs) {
+      // The timer came a whole budget late: the server itself stalled (a heap snapshot of
+      // it takes seconds), so the host's silence may be marks still unread in the pipe, more
+      // than one reader turn can take. The budget starts over rather than kill a host that
+      // may be working; a runaway is killed one budget later.
+      this.#lastProgressAt = this.#clock.monotonic();
+      this.#armWatchdog(this.#watchdogMs);
+      return;
+    }
     if (this.#captures.blocking) {
       // A capture holds the host between two runs; its own timeout bounds that.
       this.#armWatchdog(this.#watchdogMs);

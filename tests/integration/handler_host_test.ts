@@ -20,7 +20,8 @@ import { systemClock } from "../../src/util/mod.ts";
 import { createVm, type Vm } from "../../src/vm/mod.ts";
 import { createRecordingTelemetry, type RecordingTelemetry } from "../fakes/recording_telemetry.ts";
 import { recordLogs } from "../fakes/recording_log.ts";
-import { until } from "../wait.ts";
+import { FakeClock } from "../fakes/fake_clock.ts";
+import { nextTurn, until } from "../wait.ts";
 
 const HOSTILE = {
   url: new URL("../fixtures/hostile_stack.ts", import.meta.url).href,
@@ -332,6 +333,47 @@ Deno.test("inside a compiled executable the host revokes what the stack did not 
     });
     assert.deepEqual(done.f.map((f) => [f[5], f[2]]), [[0, "NotCapable"], [1, "NotCapable"]]);
     assert.deepEqual(done.m.map((m) => m[1]), ["ok"]);
+  } finally {
+    host.kill("crash");
+    await host.exited;
+  }
+});
+
+Deno.test("a watchdog whose timer comes a budget late starts over: it blames the host one budget later", async () => {
+  const clock = new FakeClock();
+  const spec = {
+    module: HOSTILE,
+    settings: { stateTableSize: 10, handlerTimeoutMs: 50, functionCallMetrics: false },
+    permissions: undefined,
+    memoryMb: 64,
+    // The project's import map, as openSandbox finds it (the hostile stack imports from it).
+    configPath: new URL("../../deno.json", import.meta.url).pathname,
+    env: {},
+  };
+  const host = HostProcess.spawn({ launch: hostLaunch(spec, false), clock, watchdogMs: 100 });
+  try {
+    await host.ready;
+    await host.send({ t: "seed", tables: {} });
+    const run = host.run({
+      t: "run",
+      id: 1,
+      from: 0,
+      budgetMs: null,
+      timings: false,
+      skip: [],
+      events: [act("spin", "loop")],
+    });
+    run.catch(() => {}); // it ends with the host
+    // The server stalls for a second (a heap snapshot of itself): the watchdog's timer runs
+    // far past its due time, and cannot tell a stuck host from marks it has not read.
+    clock.busy(1000);
+    clock.advance(0);
+    await nextTurn();
+    assert.equal(host.alive, true, "not killed for the server's own stall");
+    // A whole budget later, on time, the runaway is what it is.
+    clock.advance(100);
+    await until(() => !host.alive, "the runaway host killed");
+    assert.equal((await host.exited).reason, "timeout");
   } finally {
     host.kill("crash");
     await host.exited;
