@@ -1,4 +1,5 @@
 import { toJsonResponse } from "../protocol/mod.ts";
+import { BodyTooLargeError, readBoundedBytes } from "../util/mod.ts";
 import { describeIgnored, type LogFilter, parseLogFilter } from "./filter.ts";
 import { LOG_FILTER_TTL_S, type LogFilterControl, type LogFilterStatus } from "./filter_control.ts";
 
@@ -118,27 +119,15 @@ async function readChange(request: Request): Promise<{ filter: LogFilter; ttlSec
   return { filter, ttlSeconds: ttl };
 }
 
-/** The body as text, refused (413) past {@link MAX_BODY_BYTES} without reading the rest. */
+/**
+ * The body as text (read by the shared bounded reader), refused (413) past
+ * {@link MAX_BODY_BYTES} without reading the rest.
+ */
 async function readBounded(request: Request): Promise<string> {
-  const tooLarge = () =>
-    new Refusal(413, "invalid-request", `The body is larger than ${MAX_BODY_BYTES} bytes`);
-  if (Number(request.headers.get("content-length") ?? "0") > MAX_BODY_BYTES) {
-    await request.body?.cancel();
-    throw tooLarge();
+  try {
+    return new TextDecoder().decode(await readBoundedBytes(request, MAX_BODY_BYTES));
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) throw error;
+    throw new Refusal(413, "invalid-request", `The body is larger than ${MAX_BODY_BYTES} bytes`);
   }
-  if (request.body === null) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of request.body) {
-    size += chunk.byteLength;
-    if (size > MAX_BODY_BYTES) throw tooLarge(); // leaving the loop cancels the stream
-    chunks.push(chunk);
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
 }

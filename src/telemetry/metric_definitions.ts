@@ -89,43 +89,25 @@ const HANDLER_BUCKETS_S = Object.freeze([
 
 /**
  * Event delivery lag: sub-millisecond on a quiet server, up to the tens of seconds a full
- * intake queue (10 000 events) can hold events back when the handlers cannot keep up.
+ * intake queue (10 000 events) can hold events back when the handlers cannot keep up (the
+ * latency buckets to 1 s, then a longer tail).
  */
-const DELIVERY_LAG_BUCKETS_S = [
-  0.0005,
-  0.001,
-  0.0025,
-  0.005,
-  0.01,
-  0.025,
-  0.05,
-  0.1,
-  0.25,
-  0.5,
-  1,
+const DELIVERY_LAG_BUCKETS_S = Object.freeze([
+  ...LATENCY_BUCKETS_S.filter((bound) => bound <= 1),
   2.5,
   5,
   10,
   30,
-] as const;
+]);
 /**
  * Event loop delay: timers here fire 0.2–2 ms late on an idle loop; a pipeline slice is 2 ms;
- * a stalled loop shows seconds.
+ * a stalled loop shows seconds (the latency buckets from 1 ms to 1 s, then 2.5 and 5 s).
  */
-const LOOP_DELAY_BUCKETS_S = [
-  0.001,
-  0.0025,
-  0.005,
-  0.01,
-  0.025,
-  0.05,
-  0.1,
-  0.25,
-  0.5,
-  1,
+const LOOP_DELAY_BUCKETS_S = Object.freeze([
+  ...LATENCY_BUCKETS_S.filter((bound) => bound >= 0.001 && bound <= 1),
   2.5,
   5,
-] as const;
+]);
 
 /** Every instrument Pharos records (README's metric catalog, "Metrics and traces"), by role. */
 export const METRIC_DEFINITIONS = Object.freeze(

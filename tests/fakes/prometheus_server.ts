@@ -9,7 +9,7 @@ const ROOT = new URL("../../", import.meta.url);
 const ALERTS = new URL("ops/prometheus/alerts.yml", ROOT).pathname;
 
 /** Scrape and rule evaluation period: `for:` is minutes, but `pending` comes at once. */
-export const INTERVAL = "1s";
+const INTERVAL = "1s";
 /** How long one alert may take to go pending once its cause is there. */
 const ALERT_TIMEOUT_MS = 12_000;
 

@@ -1,7 +1,7 @@
 import { isTraceparent, type PharosEvent } from "../../stack/mod.ts";
-import { errorMessage, truncate } from "../../util/mod.ts";
+import { BodyTooLargeError, errorMessage, readBoundedText, truncate } from "../../util/mod.ts";
 import { toErrorResponse, toJsonResponse } from "../../protocol/mod.ts";
-import { type Batch, BodyTooLargeError, parseBody, readBoundedText } from "./body.ts";
+import { type Batch, parseBody } from "./body.ts";
 import {
   type IngestDeps,
   type Offered,

@@ -1,7 +1,7 @@
-import { errorMessage, truncate } from "../../util/mod.ts";
+import { errorMessage, toText, truncate } from "../../util/mod.ts";
 import { CloseCode, toErrorResponse } from "../../protocol/mod.ts";
 import type { SocketTransport, SocketUpgrader } from "../types.ts";
-import { type Batch, parseMessage, toText } from "./body.ts";
+import { type Batch, parseMessage } from "./body.ts";
 import {
   type IngestDeps,
   type Offered,
