@@ -197,11 +197,6 @@ export interface SpanOptions {
   /** When the span began (the clock's monotonic milliseconds); default now. */
   readonly startTime?: number;
   readonly kind?: "internal" | "server" | "client" | "producer" | "consumer";
-  /**
-   * W3C `traceparent`s this span links to (a batch span's events' contexts); invalid ones
-   * are left out.
-   */
-  readonly links?: readonly string[];
 }
 
 /** The span that is active now, for log correlation. */

@@ -104,14 +104,10 @@ export function createOtelTracing(tracer: Tracer, options: { exporting?: boolean
     return base;
   }
 
-  /** The valid contexts among `traceparents`, as span links. */
-  function toLinks(traceparents: readonly string[]): Link[] {
-    const links: Link[] = [];
-    for (const traceparent of traceparents) {
-      const extracted = extract(traceparent);
-      if (extracted !== undefined) links.push({ context: trace.getSpanContext(extracted)! });
-    }
-    return links;
+  /** A link to the context `traceparent` names, or undefined when it is not valid. */
+  function toLink(traceparent: string): Link | undefined {
+    const extracted = extract(traceparent);
+    return extracted === undefined ? undefined : { context: trace.getSpanContext(extracted)! };
   }
 
   function start(name: string, attributes: SpanAttributes, options: SpanOptions | undefined) {
@@ -124,7 +120,6 @@ export function createOtelTracing(tracer: Tracer, options: { exporting?: boolean
       kind: KINDS[options?.kind ?? "internal"],
     };
     if (options?.startTime !== undefined) spanOptions.startTime = options.startTime;
-    if (options?.links !== undefined) spanOptions.links = toLinks(options.links);
     if (
       options?.root === true && options.parent === undefined && options.parentSpan === undefined
     ) spanOptions.root = true;
@@ -182,7 +177,7 @@ export function createOtelTracing(tracer: Tracer, options: { exporting?: boolean
     },
 
     startSpan(name: string, attributes: SpanAttributes, options?: SpanOptions): OpenSpan {
-      return new OtelOpenSpan(start(name, attributes, options).span, toLinks);
+      return new OtelOpenSpan(start(name, attributes, options).span, toLink);
     },
 
     detached<T>(fn: () => T): T {
@@ -217,13 +212,13 @@ class OtelOpenSpan implements OpenSpan {
   #span: Span;
   #ended = false;
   #context: Context | undefined;
-  readonly #toLinks: (traceparents: readonly string[]) => Link[];
-  constructor(span: Span, toLinks: (traceparents: readonly string[]) => Link[]) {
+  readonly #toLink: (traceparent: string) => Link | undefined;
+  constructor(span: Span, toLink: (traceparent: string) => Link | undefined) {
     this.#span = span;
-    this.#toLinks = toLinks;
+    this.#toLink = toLink;
   }
   addLink(traceparent: string): void {
-    const [link] = this.#toLinks([traceparent]);
+    const link = this.#toLink(traceparent);
     if (link !== undefined) this.#span.addLink(link);
   }
   /** A context with this span as parent, for children started without entering it. */

@@ -16,7 +16,7 @@ export interface RecordedSpan {
   readonly traceparent: string | undefined;
   readonly root: boolean;
   readonly startTime: number | undefined;
-  /** The `links` asked for, at the start and later. */
+  /** The links added with `addLink`. */
   readonly links: string[];
   endTime: number | undefined;
   ended: boolean;
@@ -80,7 +80,7 @@ export function createRecordingTracing(
       traceparent: options?.parent,
       root: options?.root === true,
       startTime: options?.startTime,
-      links: [...(options?.links ?? [])],
+      links: [],
       endTime: undefined,
       ended: false,
       errors: [],
