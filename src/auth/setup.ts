@@ -85,7 +85,11 @@ export async function prepareAuth(
     case "none":
       return { verifier: undefined, minter };
     case "static":
-      return { verifier: createStaticVerifier(config.tokens), minter };
+      try {
+        return { verifier: createStaticVerifier(config.tokens), minter };
+      } catch (error) {
+        throw new ConfigError([`PHAROS_AUTH_TOKENS: ${(error as Error).message}`]);
+      }
     case "jwt": {
       let keys: KeyStore;
       try {

@@ -3,8 +3,8 @@ import type { Endpoint } from "../http/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { AuthTelemetry } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
-import type { Authorize } from "../ws/mod.ts";
-import { createAuthorize } from "./authorize.ts";
+import type { Access, Authorize } from "../ws/mod.ts";
+import { createAuthorize, defaultGrantOf } from "./authorize.ts";
 import { type AuthSetup, prepareAuth } from "./setup.ts";
 import { createTokenEndpoint } from "./token_endpoint.ts";
 import { type ClientAddress, createClientAddress } from "./trusted_proxies.ts";
@@ -17,13 +17,26 @@ export interface AuthRoutes {
   readonly tokenEndpoint: Endpoint | undefined;
   /** Each request's client address, through `PHAROS_TRUSTED_PROXIES`. */
   readonly clientAddress: ClientAddress;
-  /** `/status`'s `auth` section (the JWT key set in force and its age), or nothing. */
-  status(): { readonly auth?: AuthStatus };
+  /**
+   * What a client may see when its credentials do not say (`PHAROS_DEFAULT_VIEWS`, no
+   * claims): every client with `none`, a token without a `views` claim otherwise.
+   */
+  readonly defaultAccess: Access;
+  /**
+   * `/status`'s `auth` section: the grants in force (the default views, and the number of
+   * views with a row rule, `rowRules`), and the JWT key set in force and its age.
+   */
+  status(grants: { readonly rowRules: number }): { readonly auth: AuthStatus };
 }
 
-/** `/status`'s `auth`: the JWT key set in force. */
+/** `/status`'s `auth`: the grants and the JWT key set in force. */
 export interface AuthStatus {
-  readonly jwks: {
+  readonly mode: AuthConfig["authMode"];
+  /** The view patterns of clients whose token names none. */
+  readonly default_views: readonly string[];
+  /** Views whose rows the stack's row rules filter. */
+  readonly row_rules: number;
+  readonly jwks?: {
     readonly source: "url" | "file";
     readonly keys: number;
     readonly age_seconds: number;
@@ -60,7 +73,9 @@ export function createAuthRoutes(config: AuthConfig, options: AuthRoutesOptions)
   const { setup, log, clock } = options;
   const checks = config.authMode !== "none" || config.allowedOrigins.length > 0;
   const minter = setup.minter;
+  const defaultAccess: Access = Object.freeze({ views: defaultGrantOf(config), claims: {} });
   return {
+    defaultAccess,
     authorize: options.authorize ?? (checks ? createAuthorize(config, setup, log) : undefined),
     tokenEndpoint: minter === undefined ? undefined : createTokenEndpoint(config, minter, log),
     clientAddress: createClientAddress({
@@ -72,12 +87,18 @@ export function createAuthRoutes(config: AuthConfig, options: AuthRoutesOptions)
         });
       },
     }),
-    status() {
+    status({ rowRules }) {
+      const grants = {
+        mode: config.authMode,
+        default_views: defaultAccess.views.patterns,
+        row_rules: rowRules,
+      };
       const keys = setup.keys?.status();
-      if (keys === undefined) return {};
+      if (keys === undefined) return { auth: grants };
       const ageMs = clock.now() - keys.loadedAt;
       return {
         auth: {
+          ...grants,
           jwks: {
             source: keys.source,
             keys: keys.keys,

@@ -1,6 +1,6 @@
 /**
  * Shared building blocks with no dependencies: clock, ids, task tracker,
- * shutdown sequence, FIFO, LRU map, error text, edit distance.
+ * shutdown sequence, FIFO, LRU map, error text, edit distance, view grants.
  * @module
  */
 export { type Clock, systemClock } from "./clock.ts";
@@ -16,3 +16,4 @@ export { errorMessage, truncate } from "./errors.ts";
 export { editDistance } from "./edit_distance.ts";
 export { TokenBucket } from "./token_bucket.ts";
 export { BodyTooLargeError, readBoundedBytes, readBoundedText, toText } from "./bounded_body.ts";
+export { MAX_VIEW_PATTERN_LENGTH, MAX_VIEW_PATTERNS, ViewGrant } from "./view_grant.ts";

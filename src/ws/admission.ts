@@ -1,9 +1,24 @@
-import { type Clock, LruMap } from "../util/mod.ts";
+import { type Clock, LruMap, ViewGrant } from "../util/mod.ts";
 import type { ErrorAnswer, TokenLimits } from "../protocol/mod.ts";
 
-/** Outcome of a successful `refresh_auth`: the new expiry, unix seconds. */
+/**
+ * What a client may see: the views its grant covers, and the claims row rules compare
+ * (README "Security"). From its token, else the server's default.
+ */
+export interface Access {
+  readonly views: ViewGrant;
+  /** The token's claims (a JWT's payload; a static token's configured ones). */
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
+/** Every view, and no claims: the access of clients when nothing narrows it. */
+export const OPEN_ACCESS: Access = Object.freeze({ views: ViewGrant.ALL, claims: {} });
+
+/** Outcome of a successful `refresh_auth`: the new expiry, unix seconds, and access. */
 export interface Refreshed {
   readonly expiresAt: number | undefined;
+  /** The new token's access; absent: the session's stays. */
+  readonly access?: Access;
 }
 
 /** A client the authorize hook let in, with what its credentials say. */
@@ -14,6 +29,8 @@ export interface Admitted {
   /** When the credentials expire, unix seconds: the session then ends with `token-expired`. */
   readonly expiresAt?: number;
   readonly limits?: TokenLimits;
+  /** What the client may see; absent: the server's default access. */
+  readonly access?: Access;
   /**
    * Checks a `refresh_auth` token (same subject); rejects with an Error whose `code` says
    * why. Absent: in-band refresh is not supported for these credentials.
