@@ -27,6 +27,11 @@ export interface BaseView {
   readonly rule?: ViewRowRule;
   /** Frames published in the current batch. */
   frames: number;
+  /**
+   * With a row rule: the most listeners one of its group topics had when a frame was last
+   * published there, the fan-out of its next frame as far as the projector can tell.
+   */
+  groupFanout: number;
 }
 
 /** Every view of one entity type, around the cache they share. */
@@ -112,6 +117,7 @@ function createEntityViews(
       encode: createPatchFrameEncoder(mode, `${name}/${mode}`),
       ...(rule === undefined ? {} : { rule }),
       frames: 0,
+      groupFanout: 0,
     };
   });
   for (const [viewName, view] of Object.entries(definition.views ?? {})) {

@@ -178,13 +178,13 @@ export function createProjector(options: ProjectorOptions): Projector {
 
   /**
    * Frames one mutation of `entity` fans out to: one per listener of each base view. A view
-   * with a row rule has its listeners on its groups' topics and counts none: a mutation
-   * reaches one group, whose size the bus does not tell.
+   * with a row rule reaches one group's listeners, counted as the group its last frame went
+   * to had (which group the next goes to is not known before the mutation runs).
    */
   function fanoutOf(entity: string): number {
     let frames = 0;
     for (const view of entities.get(entity)?.baseViews ?? []) {
-      frames += bus.listenerCount(view.id);
+      frames += view.rule === undefined ? bus.listenerCount(view.id) : view.groupFanout;
     }
     return frames;
   }

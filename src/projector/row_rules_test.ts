@@ -138,3 +138,15 @@ Deno.test("row rules in the projector", async (t) => {
     assert.equal(bus.topicCount, 0);
   });
 });
+
+Deno.test("a ruled view's fan-out is its last group's listeners", () => {
+  const { bus, projector } = createTestProjector(stack);
+  using _a = bus.subscribe(rowTopic("Order/list", ALICE), () => {});
+  using _b = bus.subscribe(rowTopic("Order/list", ALICE), () => {});
+  using _c = bus.subscribe(rowTopic("Order/list", BOB), () => {});
+  assert.equal(projector.fanoutOf("Order"), 0, "nothing published yet");
+  projector.apply([{ entity: "Order", key: "o1", patch: { owner: "alice" }, append: [] }]);
+  assert.equal(projector.fanoutOf("Order"), 2);
+  projector.apply([{ entity: "Order", key: "o2", patch: { owner: "bob" }, append: [] }]);
+  assert.equal(projector.fanoutOf("Order"), 1);
+});

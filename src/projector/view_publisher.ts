@@ -168,7 +168,10 @@ export class ViewPublisher {
     op: FrameOp = "patch",
   ): void {
     const topic = rowTopic(view.id, group);
-    if (this.#bus.hasSubscribers(topic)) this.#send(view, topic, mutation, encode, span, op);
+    const listeners = this.#bus.listenerCount(topic);
+    if (listeners === 0) return;
+    view.groupFanout = listeners;
+    this.#send(view, topic, mutation, encode, span, op);
   }
 
   /** Publishes one base-view frame on `topic`, in a `projector.publish` span under `span`. */
