@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import ordersStack from "../../examples/orders_stack.ts";
 import { claims, generateKeyPair, signJwt, writeJwks } from "../fakes/auth_keys.ts";
 import type { SentFrame } from "../fakes/memory_transport.ts";
-import { startTestServer, type TestServer } from "../fakes/test_server.ts";
+import { startTestServer } from "../fakes/test_server.ts";
 import { TestClient } from "../fakes/ws_client.ts";
 import type { PharosEvent } from "../../src/stack/mod.ts";
 import { barrier, framesFor, snapshotEntities } from "./_helpers.ts";
