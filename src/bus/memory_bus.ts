@@ -14,7 +14,9 @@ export interface MemoryBusOptions {
 
 /** The in-process bus: one listener set per topic, synchronous delivery. */
 export function createMemoryBus(options: MemoryBusOptions): Bus {
-  const topics = new Map<string, Set<BusListener>>();
+  // Each listener in an entry of its own, so the same function can subscribe twice and be
+  // disposed independently (a wrapper closure cost a call per frame per subscriber).
+  const topics = new Map<string, Set<{ readonly listener: BusListener }>>();
   // Levels read once: a publish that traces nothing costs one test, and builds nothing.
   const debugLog = options.log?.isEnabledFor("debug") === true ? options.log : undefined;
   const traceLog = options.log?.isEnabledFor("trace") === true ? options.log : undefined;
@@ -30,9 +32,9 @@ export function createMemoryBus(options: MemoryBusOptions): Bus {
         });
       }
       if (listeners === undefined) return;
-      for (const listener of listeners) {
+      for (const entry of listeners) {
         try {
-          listener(message);
+          entry.listener(message);
         } catch (error) {
           options.onListenerError(topic, error);
         }
@@ -47,8 +49,7 @@ export function createMemoryBus(options: MemoryBusOptions): Bus {
           debugLog.debug("Topic {topic} opened", { topic, topics: topics.size });
         }
       }
-      // Wrap so the same function can subscribe twice and be disposed independently.
-      const entry: BusListener = (message) => listener(message);
+      const entry = { listener };
       listeners.add(entry);
       return {
         [Symbol.dispose]() {

@@ -17,6 +17,8 @@ export type ViewFailure = (views: readonly string[], mutation: Mutation, error: 
 export interface RuledBefore {
   /** Per ruled view (in `ruledViews` order), the row's group before the merge. */
   readonly groups: readonly (string | undefined)[];
+  /** Per ruled view, the bus topic of that group (built once per mutation, not per use). */
+  readonly topics: readonly (string | undefined)[];
   /** The patch's data, serialised before the merge, when a group's subscribers get it. */
   readonly dataJson: string | undefined;
 }
@@ -88,17 +90,20 @@ export class ViewPublisher {
    */
   beforeMerge(views: EntityViews, mutation: Mutation, cached: Entity | undefined): RuledBefore {
     const groups: (string | undefined)[] = [];
+    const topics: (string | undefined)[] = [];
     let dataJson: string | undefined;
     for (const view of views.ruledViews) {
       const group = cached === undefined
         ? undefined
         : rowGroupOf(this.#paths.get(cached, view.rule!.field));
+      const topic = group === undefined ? undefined : rowTopic(view.id, group);
       groups.push(group);
-      if (group !== undefined && this.#bus.hasSubscribers(rowTopic(view.id, group))) {
+      topics.push(topic);
+      if (topic !== undefined && this.#bus.hasSubscribers(topic)) {
         dataJson ??= JSON.stringify(mutation.patch);
       }
     }
-    return { groups, dataJson };
+    return { groups, topics, dataJson };
   }
 
   /**
@@ -120,23 +125,24 @@ export class ViewPublisher {
       const view = ruled[i]!;
       try {
         const was = before.groups[i];
+        const wasTopic = before.topics[i];
         const now = rowGroupOf(this.#paths.get(merged, view.rule!.field));
         if (was === now) {
-          if (now === undefined) continue;
+          if (wasTopic === undefined) continue;
           const data = before.dataJson ?? JSON.stringify(mutation.patch);
           this.#sendToGroup(
             view,
-            now,
+            wasTopic,
             mutation,
             span,
             () => view.encode(key, data, mutation.append, mutation.seq),
           );
           continue;
         }
-        if (was !== undefined) {
+        if (wasTopic !== undefined) {
           this.#sendToGroup(
             view,
-            was,
+            wasTopic,
             mutation,
             span,
             () => encodeDeleteFrame(view.id, key, view.mode),
@@ -146,7 +152,7 @@ export class ViewPublisher {
         if (now !== undefined) {
           this.#sendToGroup(
             view,
-            now,
+            rowTopic(view.id, now),
             mutation,
             span,
             () => encodeUpsertFrame(view.id, key, merged, view.mode),
@@ -159,15 +165,15 @@ export class ViewPublisher {
     }
   }
 
+  /** Publishes on a row group's `topic` when it has listeners, noting their number. */
   #sendToGroup(
     view: BaseView,
-    group: string,
+    topic: string,
     mutation: Mutation,
     span: OpenSpan | undefined,
     encode: () => Uint8Array,
     op: FrameOp = "patch",
   ): void {
-    const topic = rowTopic(view.id, group);
     const listeners = this.#bus.listenerCount(topic);
     if (listeners === 0) return;
     view.groupFanout = listeners;

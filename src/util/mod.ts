@@ -10,7 +10,7 @@ export { LruMap } from "./lru.ts";
 export { createTaskTracker, type TaskErrorHandler, type TaskTracker } from "./tasks.ts";
 export { inOrderOnce } from "./sequence.ts";
 export { yieldToIo } from "./yield.ts";
-export { bearerToken, createTokenCheck } from "./token_check.ts";
+export { bearerToken, createTokenCheck, sameDigest, tokenDigest } from "./token_check.ts";
 export { type Cidr, cidrContains, parseCidr, parseIp } from "./ip.ts";
 export { errorMessage, truncate } from "./errors.ts";
 export { editDistance } from "./edit_distance.ts";

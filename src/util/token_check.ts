@@ -1,7 +1,15 @@
 const encoder = new TextEncoder();
 
-async function digest(text: string): Promise<Uint8Array> {
+/** The SHA-256 digest of a token: what {@link sameDigest} compares. */
+export async function tokenDigest(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+}
+
+/** Whether two digests are equal, compared without an early exit. */
+export function sameDigest(want: Uint8Array, got: Uint8Array): boolean {
+  let difference = want.length ^ got.length;
+  for (let i = 0; i < want.length; i++) difference |= want[i]! ^ (got[i] ?? 0);
+  return difference === 0;
 }
 
 /**
@@ -12,11 +20,9 @@ async function digest(text: string): Promise<Uint8Array> {
 export function createTokenCheck(token: string): (candidate: string) => Promise<boolean> {
   let expected: Promise<Uint8Array> | undefined;
   return async (candidate) => {
-    expected ??= digest(token);
-    const [want, got] = await Promise.all([expected, digest(candidate)]);
-    let difference = 0;
-    for (let i = 0; i < want.length; i++) difference |= want[i]! ^ got[i]!;
-    return difference === 0;
+    expected ??= tokenDigest(token);
+    const [want, got] = await Promise.all([expected, tokenDigest(candidate)]);
+    return sameDigest(want, got);
   };
 }
 
