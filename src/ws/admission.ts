@@ -1,9 +1,11 @@
 import { type Clock, LruMap } from "../util/mod.ts";
 import type { ErrorAnswer, TokenLimits } from "../protocol/mod.ts";
 
-/** Outcome of a successful `refresh_auth`: the new expiry, unix seconds. */
+/** Outcome of a successful `refresh_auth`: the new token's expiry (unix seconds) and id. */
 export interface Refreshed {
   readonly expiresAt: number | undefined;
+  /** The new token's id (its JWT `jti`); absent when it has none. */
+  readonly tokenId?: string;
 }
 
 /** A client the authorize hook let in, with what its credentials say. */
@@ -13,6 +15,8 @@ export interface Admitted {
   readonly subject?: string;
   /** When the credentials expire, unix seconds: the session then ends with `token-expired`. */
   readonly expiresAt?: number;
+  /** The token's id (its JWT `jti`), which a revocation list may name; absent without one. */
+  readonly tokenId?: string;
   readonly limits?: TokenLimits;
   /**
    * Checks a `refresh_auth` token (same subject); rejects with an Error whose `code` says
