@@ -94,6 +94,7 @@ export function createAuthorize(config: AuthConfig, setup: AuthSetup, log: Logge
       kind: "admitted",
       ...(identity.subject === undefined ? {} : { subject: identity.subject }),
       ...(identity.expiresAt === undefined ? {} : { expiresAt: identity.expiresAt }),
+      ...(identity.tokenId === undefined ? {} : { tokenId: identity.tokenId }),
       limits: identity.limits,
       ...(config.authMode === "jwt"
         ? {
@@ -104,7 +105,10 @@ export function createAuthorize(config: AuthConfig, setup: AuthSetup, log: Logge
                 code: "token-invalid",
               });
             }
-            return { expiresAt: renewed.expiresAt };
+            return {
+              expiresAt: renewed.expiresAt,
+              ...(renewed.tokenId === undefined ? {} : { tokenId: renewed.tokenId }),
+            };
           },
         }
         : {}),

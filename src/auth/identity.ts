@@ -8,6 +8,8 @@ export interface Identity {
   /** Unix seconds after which the token is no longer valid; undefined for static tokens. */
   readonly expiresAt: number | undefined;
   readonly limits: TokenLimits;
+  /** The JWT `jti`, what a revocation list names the token by; undefined without one. */
+  readonly tokenId?: string;
   /** The `origin` claim, when the token is bound to one. */
   readonly origin?: string;
 }
