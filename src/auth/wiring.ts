@@ -3,8 +3,10 @@ import type { Endpoint } from "../http/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { AuthTelemetry } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
-import type { Authorize } from "../ws/mod.ts";
+import type { Authorize, WsServer } from "../ws/mod.ts";
 import { createAuthorize } from "./authorize.ts";
+import { enforceRevocations } from "./revocation_enforcement.ts";
+import type { RevocationShare, RevocationStatus } from "./revocations.ts";
 import { type AuthSetup, prepareAuth } from "./setup.ts";
 import { createTokenEndpoint } from "./token_endpoint.ts";
 import { type ClientAddress, createClientAddress } from "./trusted_proxies.ts";
@@ -17,17 +19,39 @@ export interface AuthRoutes {
   readonly tokenEndpoint: Endpoint | undefined;
   /** Each request's client address, through `PHAROS_TRUSTED_PROXIES`. */
   readonly clientAddress: ClientAddress;
-  /** `/status`'s `auth` section (the JWT key set in force and its age), or nothing. */
+  /**
+   * The revocation list (with `PHAROS_AUTH=jwt` or `static`): the upgrade check refuses
+   * what it names; {@link RevocationWatch} closes the live sessions it names.
+   */
+  readonly revocations: RevocationWatch | undefined;
+  /**
+   * `/status`'s `auth` section (the JWT key set and the revocation list in force, and their
+   * ages), or nothing.
+   */
   status(): { readonly auth?: AuthStatus };
 }
 
-/** `/status`'s `auth`: the JWT key set in force. */
+/** The revocation list's life in an app: what it holds to the list, start and stop. */
+export interface RevocationWatch {
+  /**
+   * Closes the live sessions of `sessions` whose token the list names, now and on each
+   * change; in cluster mode, shares the list through `share` (a Redis key and channel).
+   */
+  enforce(sessions: Pick<WsServer, "revokeSessions">, share?: RevocationShare): void;
+  /** Starts watching the source (a file every second, a URL on its interval). */
+  start(): void;
+  /** Stops watching; resolves once no reading is under way. */
+  stop(): Promise<void>;
+}
+
+/** `/status`'s `auth`: the JWT key set and the revocation list in force. */
 export interface AuthStatus {
-  readonly jwks: {
+  readonly jwks?: {
     readonly source: "url" | "file";
     readonly keys: number;
     readonly age_seconds: number;
   };
+  readonly revoked?: RevocationStatus;
 }
 
 /** Inputs of {@link createAuthRoutes} besides the config. */
@@ -58,6 +82,7 @@ export async function openAuth(
 /** The upgrade check, the token endpoint and the client address for `config`. */
 export function createAuthRoutes(config: AuthConfig, options: AuthRoutesOptions): AuthRoutes {
   const { setup, log, clock } = options;
+  const revocations = setup.revocations;
   const checks = config.authMode !== "none" || config.allowedOrigins.length > 0;
   const minter = setup.minter;
   return {
@@ -72,17 +97,28 @@ export function createAuthRoutes(config: AuthConfig, options: AuthRoutesOptions)
         });
       },
     }),
+    revocations: revocations === undefined ? undefined : {
+      enforce(sessions, share) {
+        enforceRevocations(revocations, sessions, { log, telemetry: options.telemetry });
+        if (share !== undefined) revocations.shareThrough(share);
+      },
+      start: () => revocations.start(),
+      stop: () => revocations.stop(),
+    },
     status() {
       const keys = setup.keys?.status();
-      if (keys === undefined) return {};
-      const ageMs = clock.now() - keys.loadedAt;
+      const revoked = revocations?.status();
+      if (keys === undefined && revoked === undefined) return {};
       return {
         auth: {
-          jwks: {
-            source: keys.source,
-            keys: keys.keys,
-            age_seconds: Math.max(0, Math.round(ageMs / 1000)),
-          },
+          ...(keys === undefined ? {} : {
+            jwks: {
+              source: keys.source,
+              keys: keys.keys,
+              age_seconds: Math.max(0, Math.round((clock.now() - keys.loadedAt) / 1000)),
+            },
+          }),
+          ...(revoked === undefined ? {} : { revoked }),
         },
       };
     },
