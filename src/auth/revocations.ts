@@ -161,8 +161,8 @@ class RevocationWatcher implements Revocations {
   #sourceVersion: string;
   /** The fingerprint of the source's last good document. */
   #fingerprint: string | undefined;
-  /** The fingerprint of a document refused since (malformed, over a limit). */
-  #rejected: string | undefined;
+  /** The fingerprint of a document refused since (malformed, over a limit), and why. */
+  #rejected: { readonly fingerprint: string; readonly error: Error } | undefined;
   /** When the source was last read or found unchanged, or a shared list taken (clock `now`). */
   #freshAt: number;
   #failures = 0;
@@ -241,15 +241,19 @@ class RevocationWatcher implements Revocations {
 
   /**
    * Reads the source again; reports how it went and never throws. A document that was
-   * refused is not read again until it changes: it counts as one failure, not one a second.
+   * refused is not read again until it changes, but each check that finds it still there
+   * is a failure: the list in force is not what the source says.
    */
   async #check(): Promise<void> {
     const reader = this.#reader!;
     try {
-      const known = this.#rejected ?? this.#fingerprint;
+      const known = this.#rejected?.fingerprint ?? this.#fingerprint;
       const fresh = await reader.read(known);
       if (fresh === undefined || fresh.fingerprint === known) {
-        if (this.#rejected !== undefined) return; // still the refused document
+        if (this.#rejected !== undefined) {
+          this.#failures++;
+          return this.#failed(this.#rejected.error, this.#failures);
+        }
         if (this.#failures > 0) return this.#succeeded("unchanged");
         this.#freshAt = this.#o.clock.now();
         // An unchanged file is no news (it is checked every second); a fetch is a reading.
@@ -262,8 +266,9 @@ class RevocationWatcher implements Revocations {
       try {
         list = await parseRevocationList(fresh.text);
       } catch (error) {
-        this.#rejected = fresh.fingerprint;
-        throw error;
+        const refused = cannotRead(this.#o.source, error);
+        this.#rejected = { fingerprint: fresh.fingerprint, error: refused };
+        throw refused;
       }
       this.#fingerprint = fresh.fingerprint;
       if (list.version === this.#sourceVersion) return this.#succeeded("unchanged");
@@ -273,7 +278,11 @@ class RevocationWatcher implements Revocations {
       this.#share?.publish(list.version, list.body);
     } catch (error) {
       this.#failures++;
-      this.#failed(cannotRead(this.#o.source, error), this.#failures);
+      const refused = this.#rejected?.error;
+      this.#failed(
+        refused !== undefined && error === refused ? refused : cannotRead(this.#o.source, error),
+        this.#failures,
+      );
     }
   }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../../tests/fakes/fake_clock.ts";
+import { writeRevocationFile } from "../../tests/fakes/revocation_file.ts";
 import { until } from "../../tests/wait.ts";
 import {
   MAX_REVOCATION_LIST_BYTES,
@@ -10,26 +11,6 @@ import {
   type RevocationShare,
   type RevocationsOptions,
 } from "./mod.ts";
-
-/** A revocation list file under /tmp, rewritten as deployment tools do (a rename over it). */
-async function listFile(initial: unknown) {
-  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "pharos_revoked_" });
-  const path = `${dir}/revoked.json`;
-  let n = 0;
-  const write = async (content: unknown) => {
-    const next = `${dir}/next-${++n}`;
-    await Deno.writeTextFile(next, typeof content === "string" ? content : JSON.stringify(content));
-    await Deno.rename(next, path);
-  };
-  await write(initial);
-  return {
-    path,
-    write,
-    async [Symbol.asyncDispose]() {
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
 
 /** A watcher on `source` with a fake clock, recording what it reports and puts in force. */
 async function watch(source: string, extra: Partial<RevocationsOptions> = {}) {
@@ -63,7 +44,7 @@ async function watch(source: string, extra: Partial<RevocationsOptions> = {}) {
 }
 
 Deno.test("revocation list from a file", async (t) => {
-  await using file = await listFile({ jti: ["t-1"] });
+  await using file = await writeRevocationFile({ jti: ["t-1"] });
 
   await t.step("read at start; a missing or malformed file stops start-up, naming it", async () => {
     await using w = await watch(file.path);
@@ -73,7 +54,7 @@ Deno.test("revocation list from a file", async (t) => {
       () => openRevocations({ source: `${file.path}.gone`, intervalMs: 2_000, clock: w.clock }),
       /Cannot read the revocation list from \/tmp\/.*\.gone: file not found/,
     );
-    await using bad = await listFile('{"jti":"t-1"}');
+    await using bad = await writeRevocationFile('{"jti":"t-1"}');
     await assert.rejects(
       () => openRevocations({ source: bad.path, intervalMs: 2_000, clock: w.clock }),
       /Cannot read the revocation list from .*: .*"jti" is not an array/,
@@ -125,7 +106,7 @@ Deno.test("revocation list from a file", async (t) => {
       assert.match(last.error!.message, /^Cannot read the revocation list from \/tmp\//);
       assert.equal(w.revocations.list(), good, "the last good list stays in force");
     }
-    await Deno.remove(file.path);
+    await file.remove();
     await w.nextCheck(1_000);
     assert.match(w.refreshes.at(-1)!.error!.message, /file not found/);
     assert.deepEqual(w.refreshes.map((r) => r.failures), [1, 2, 3, 4, 5], "failures in a row");
@@ -140,21 +121,27 @@ Deno.test("revocation list from a file", async (t) => {
   });
 
   await t.step(
-    "a refused document counts once, not once a second; the good one back ends it",
+    "a refused document is read once, and is a failure at each check; the good one ends it",
     async () => {
       await file.write({ jti: ["t-1"] });
-      await using w = await watch(file.path);
+      let reads = 0;
+      await using w = await watch(file.path, {
+        readTextFile: (path) => (reads++, Deno.readTextFile(path)),
+      });
       w.revocations.start();
       await file.write('{"jti":');
       await w.nextCheck(1_000);
       await w.nextCheck(1_000);
       await w.nextCheck(1_000);
-      assert.deepEqual(w.outcomes(), ["failed"]);
+      assert.deepEqual(w.outcomes(), ["failed", "failed", "failed"]);
+      assert.deepEqual(w.refreshes.map((r) => r.failures), [1, 2, 3]);
+      assert.equal(w.refreshes[2]!.error, w.refreshes[0]!.error, "the same reason each time");
+      assert.equal(reads, 2, "read at start-up, then the refused document once");
       assert.ok(w.revocations.status()!.age_seconds >= 3, "the list in force grows old");
       await file.write({ jti: ["t-1"] });
       await w.nextCheck(1_000);
-      assert.deepEqual(w.outcomes(), ["failed", "unchanged"]);
-      assert.equal(w.refreshes[1]!.recoveredFrom, 1);
+      assert.deepEqual(w.outcomes(), ["failed", "failed", "failed", "unchanged"]);
+      assert.equal(w.refreshes[3]!.recoveredFrom, 3);
       assert.equal(w.revocations.status()!.age_seconds, 0);
     },
   );
@@ -274,7 +261,7 @@ async function settled(revocations: Revocations): Promise<void> {
 }
 
 Deno.test("revocation lists shared between instances", async (t) => {
-  await using file = await listFile({ jti: ["t-1"] });
+  await using file = await writeRevocationFile({ jti: ["t-1"] });
 
   await t.step(
     "an instance with a source publishes its list at once and on each change",
