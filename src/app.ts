@@ -94,7 +94,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       pipeline.status,
       () => ws.status(),
       () => ({ handlers: vm.handlersStatus() }),
-      auth.status,
+      () => auth.status({ rowRules: projector.rowRuleCount }),
       async () => cluster === undefined ? {} : { cluster: await cluster.status() },
     ]),
     metrics: options.metrics,

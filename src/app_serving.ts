@@ -69,6 +69,7 @@ export function wireServing(parts: ServingParts): Serving {
     tracing: telemetry.tracing,
     ...config.ws,
     ...(parts.auth.authorize === undefined ? {} : { authorize: parts.auth.authorize }),
+    defaultAccess: parts.auth.defaultAccess,
     scheduler: parts.scheduler,
   });
   const adminPort = config.server.adminPort >= 0;

@@ -1,7 +1,8 @@
 import { type AuthConfig, ConfigError } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { ErrorAnswer } from "../protocol/mod.ts";
-import type { Admitted, Authorize } from "../ws/mod.ts";
+import { ViewGrant } from "../util/mod.ts";
+import type { Access, Admitted, Authorize } from "../ws/mod.ts";
 import { AuthError } from "./errors.ts";
 import type { Identity } from "./identity.ts";
 import type { JwtVerifier } from "./jwt.ts";
@@ -23,6 +24,18 @@ function rejectionOf(error: AuthError): ErrorAnswer {
 }
 
 /**
+ * The grant of clients whose token carries no `views` claim (`PHAROS_DEFAULT_VIEWS`), and
+ * of everyone with `none`. Config parsing checked the patterns already.
+ */
+export function defaultGrantOf(config: Pick<AuthConfig, "defaultViews">): ViewGrant {
+  const grant = ViewGrant.parse(config.defaultViews);
+  if (!(grant instanceof ViewGrant)) {
+    throw new ConfigError(grant.problems.map((problem) => `PHAROS_DEFAULT_VIEWS: ${problem}`));
+  }
+  return grant;
+}
+
+/**
  * The upgrade check: the Origin allow-list, then the credentials of `config.authMode`;
  * with `jwt`, the admitted session may refresh its token in-band. Throws a
  * {@link ConfigError} when the mode needs a verifier `setup` lacks (it fails closed).
@@ -37,6 +50,11 @@ export function createAuthorize(config: AuthConfig, setup: AuthSetup, log: Logge
     ]);
   }
   const mode = config.authMode;
+  const defaultViews = defaultGrantOf(config);
+  const accessOf = (identity: Identity): Access => ({
+    views: identity.views ?? defaultViews,
+    claims: identity.claims,
+  });
   /** The refusal, told at debug with its code (the token is never logged). */
   const refuse = (peer: string, error: AuthError): ErrorAnswer => {
     if (log.isEnabledFor("debug")) {
@@ -96,6 +114,7 @@ export function createAuthorize(config: AuthConfig, setup: AuthSetup, log: Logge
       ...(identity.expiresAt === undefined ? {} : { expiresAt: identity.expiresAt }),
       ...(identity.tokenId === undefined ? {} : { tokenId: identity.tokenId }),
       limits: identity.limits,
+      access: accessOf(identity),
       ...(config.authMode === "jwt"
         ? {
           refresh: async (fresh: string) => {
@@ -107,6 +126,7 @@ export function createAuthorize(config: AuthConfig, setup: AuthSetup, log: Logge
             }
             return {
               expiresAt: renewed.expiresAt,
+              access: accessOf(renewed),
               ...(renewed.tokenId === undefined ? {} : { tokenId: renewed.tokenId }),
             };
           },

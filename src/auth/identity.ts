@@ -1,4 +1,5 @@
 import { LIMIT_CLAIM_KEYS, type TokenLimits } from "../protocol/mod.ts";
+import { ViewGrant } from "../util/mod.ts";
 import { AuthError } from "./errors.ts";
 
 /** Who a verified token speaks for. */
@@ -12,6 +13,25 @@ export interface Identity {
   readonly tokenId?: string;
   /** The `origin` claim, when the token is bound to one. */
   readonly origin?: string;
+  /** The views the token grants (its `views` claim); absent: the server's default grant. */
+  readonly views?: ViewGrant;
+  /** The token's claims, which row rules compare rows against (a JWT's whole payload). */
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Parses a `views` claim (or a static token's `views=`): `undefined` means none, so the
+ * default grant applies. A claim that is not a list of valid patterns is refused, since
+ * ignoring it would grant the default, perhaps more than the issuer meant.
+ */
+export function parseViewsClaim(value: unknown): ViewGrant | undefined {
+  if (value === undefined) return undefined;
+  const grant = ViewGrant.parse(value);
+  if (grant instanceof ViewGrant) return grant;
+  throw new AuthError(
+    "token-invalid-format",
+    `Cannot parse token: claim "views": ${grant.problems.slice(0, 3).join("; ")}`,
+  );
 }
 
 /**

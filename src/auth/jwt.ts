@@ -9,7 +9,7 @@ import {
 import type { JwsAlgorithm } from "../config/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import { AuthError } from "./errors.ts";
-import { type Identity, parseLimitsClaim } from "./identity.ts";
+import { type Identity, parseLimitsClaim, parseViewsClaim } from "./identity.ts";
 
 /** Longest token accepted; real tokens are a few hundred bytes, so more is abuse or a bug. */
 export const MAX_TOKEN_BYTES = 8 * 1024;
@@ -207,11 +207,14 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       const subject = optionalString(payload, "sub");
       const tokenId = optionalString(payload, "jti");
       const limits = parseLimitsClaim(payload.limits);
+      const views = parseViewsClaim(payload.views);
       const identity: Identity = {
         subject,
         expiresAt: payload.exp!,
         limits,
         ...(tokenId === undefined ? {} : { tokenId }),
+        ...(views === undefined ? {} : { views }),
+        claims: Object.freeze({ ...payload }),
       };
       return originClaim === undefined ? identity : { ...identity, origin: originClaim };
     },

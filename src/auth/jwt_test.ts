@@ -91,7 +91,7 @@ Deno.test("jwt verifier", async (t) => {
       limits: { maxSubscriptions: 5, maxBytesPerMinute: 1_000_000 },
     });
     assert.equal(expiresAt, nowSeconds() + 300);
-    const { tokenId, ...identity } = await verifier.verify(token, "https://app.example");
+    const { tokenId, claims, ...identity } = await verifier.verify(token, "https://app.example");
     assert.match(tokenId ?? "", /^[\w-]{22}$/, "the minted jti");
     assert.deepEqual(identity, {
       subject: "alice",
@@ -99,6 +99,27 @@ Deno.test("jwt verifier", async (t) => {
       limits: { maxSubscriptions: 5, maxBytesPerMinute: 1_000_000 },
       origin: "https://app.example",
     });
+    // Every claim is kept for the row rules, and no views claim means the default grant.
+    assert.equal(claims.sub, "alice");
+    assert.equal(claims.exp, expiresAt);
+  });
+
+  await t.step("a views claim becomes the identity's grant; a bad one is refused", async () => {
+    const { verifier, claims, key } = await setup();
+    const header = { alg: "EdDSA", kid: "k1" };
+    const grant = async (views: unknown) =>
+      (await verifier.verify(await signRaw(key.sign, header, { ...claims(), views }), undefined))
+        .views;
+    const narrow = await grant(["Token/list", "Order/*"]);
+    assert.deepEqual(narrow?.patterns, ["Token/list", "Order/*"]);
+    assert.equal(narrow?.allows("Order/state"), true);
+    assert.equal(narrow?.allows("Token/state"), false);
+    assert.deepEqual((await grant([]))?.patterns, []);
+    assert.deepEqual((await grant(["**"]))?.patterns, ["*"]);
+    for (const forged of ["Token/*", [1], ["Token/list", ".*"], ["a".repeat(300)], ["Tok en"]]) {
+      const token = await signRaw(key.sign, header, { ...claims(), views: forged });
+      await rejects(verifier.verify(token, undefined), "token-invalid-format");
+    }
   });
 
   await t.step("a token signed by another key is refused", async () => {

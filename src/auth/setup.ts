@@ -155,7 +155,12 @@ export async function prepareAuth(
       return { verifier: undefined, minter };
     case "static": {
       const revocations = await openConfiguredRevocations(config, options);
-      const tokens = createStaticVerifier(config.tokens);
+      let tokens: StaticVerifier;
+      try {
+        tokens = createStaticVerifier(config.tokens);
+      } catch (error) {
+        throw new ConfigError([`PHAROS_AUTH_TOKENS: ${(error as Error).message}`]);
+      }
       return {
         verifier: { verify: refusingRevoked((token: string) => tokens.verify(token), revocations) },
         minter,

@@ -3,8 +3,8 @@ import type { Endpoint } from "../http/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { AuthTelemetry } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
-import type { Authorize, WsServer } from "../ws/mod.ts";
-import { createAuthorize } from "./authorize.ts";
+import type { Access, Authorize, WsServer } from "../ws/mod.ts";
+import { createAuthorize, defaultGrantOf } from "./authorize.ts";
 import { enforceRevocations } from "./revocation_enforcement.ts";
 import type { RevocationShare, RevocationStatus } from "./revocations.ts";
 import { type AuthSetup, prepareAuth } from "./setup.ts";
@@ -20,15 +20,21 @@ export interface AuthRoutes {
   /** Each request's client address, through `PHAROS_TRUSTED_PROXIES`. */
   readonly clientAddress: ClientAddress;
   /**
+   * What a client may see when its credentials do not say (`PHAROS_DEFAULT_VIEWS`, no
+   * claims): every client with `none`, a token without a `views` claim otherwise.
+   */
+  readonly defaultAccess: Access;
+  /**
    * The revocation list (with `PHAROS_AUTH=jwt` or `static`): the upgrade check refuses
    * what it names; {@link RevocationWatch} closes the live sessions it names.
    */
   readonly revocations: RevocationWatch | undefined;
   /**
-   * `/status`'s `auth` section (the JWT key set and the revocation list in force, and their
-   * ages), or nothing.
+   * `/status`'s `auth` section: the grants in force (the default views, and the number of
+   * views with a row rule, `rowRules`), the JWT key set in force and its age, and the
+   * revocation list in force, its size and age.
    */
-  status(): { readonly auth?: AuthStatus };
+  status(grants: { readonly rowRules: number }): { readonly auth: AuthStatus };
 }
 
 /** The revocation list's life in an app: what it holds to the list, start and stop. */
@@ -44,8 +50,13 @@ export interface RevocationWatch {
   stop(): Promise<void>;
 }
 
-/** `/status`'s `auth`: the JWT key set and the revocation list in force. */
+/** `/status`'s `auth`: the grants, the JWT key set and the revocation list in force. */
 export interface AuthStatus {
+  readonly mode: AuthConfig["authMode"];
+  /** The view patterns of clients whose token names none. */
+  readonly default_views: readonly string[];
+  /** Views whose rows the stack's row rules filter. */
+  readonly row_rules: number;
   readonly jwks?: {
     readonly source: "url" | "file";
     readonly keys: number;
@@ -85,7 +96,9 @@ export function createAuthRoutes(config: AuthConfig, options: AuthRoutesOptions)
   const revocations = setup.revocations;
   const checks = config.authMode !== "none" || config.allowedOrigins.length > 0;
   const minter = setup.minter;
+  const defaultAccess: Access = Object.freeze({ views: defaultGrantOf(config), claims: {} });
   return {
+    defaultAccess,
     authorize: options.authorize ?? (checks ? createAuthorize(config, setup, log) : undefined),
     tokenEndpoint: minter === undefined ? undefined : createTokenEndpoint(config, minter, log),
     clientAddress: createClientAddress({
@@ -105,12 +118,14 @@ export function createAuthRoutes(config: AuthConfig, options: AuthRoutesOptions)
       start: () => revocations.start(),
       stop: () => revocations.stop(),
     },
-    status() {
+    status({ rowRules }) {
       const keys = setup.keys?.status();
       const revoked = revocations?.status();
-      if (keys === undefined && revoked === undefined) return {};
       return {
         auth: {
+          mode: config.authMode,
+          default_views: defaultAccess.views.patterns,
+          row_rules: rowRules,
           ...(keys === undefined ? {} : {
             jwks: {
               source: keys.source,

@@ -23,7 +23,21 @@ Deno.test("createAuthRoutes", async (t) => {
     const routes = routesOf(AUTH_DEFAULTS);
     assert.equal(routes.authorize, undefined);
     assert.equal(routes.tokenEndpoint, undefined);
-    assert.deepEqual(routes.status(), {});
+    assert.deepEqual(routes.status({ rowRules: 0 }), {
+      auth: { mode: "none", default_views: ["*"], row_rules: 0 },
+    });
+    assert.equal(routes.defaultAccess.views.allows("Anything/list"), true);
+  });
+
+  await t.step("the default grant is PHAROS_DEFAULT_VIEWS, shown with the row rules", () => {
+    const routes = routesOf(config({ defaultViews: ["Token/list", "Order/**"] }));
+    assert.equal(routes.defaultAccess.views.allows("Token/list"), true);
+    assert.equal(routes.defaultAccess.views.allows("Order/state"), true);
+    assert.equal(routes.defaultAccess.views.allows("Token/state"), false);
+    assert.deepEqual(routes.defaultAccess.claims, {});
+    assert.deepEqual(routes.status({ rowRules: 2 }), {
+      auth: { mode: "none", default_views: ["Token/list", "Order/*"], row_rules: 2 },
+    });
   });
 
   await t.step("an Origin allow-list alone gets an upgrade check", () => {
@@ -49,8 +63,13 @@ Deno.test("createAuthRoutes", async (t) => {
       authorize: () => undefined,
     });
     clock.advance(2_600);
-    assert.deepEqual(routes.status(), {
-      auth: { jwks: { source: "url", keys: 2, age_seconds: 3 } },
+    assert.deepEqual(routes.status({ rowRules: 1 }), {
+      auth: {
+        mode: "jwt",
+        default_views: ["*"],
+        row_rules: 1,
+        jwks: { source: "url", keys: 2, age_seconds: 3 },
+      },
     });
   });
 });

@@ -19,4 +19,5 @@ export type {
   ViewMode,
   ViewSort,
   WindowHandle,
+  WindowQuery,
 } from "./types.ts";

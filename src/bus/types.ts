@@ -72,6 +72,11 @@ export interface ViewInfo {
   readonly sort?: ViewSort;
   /** Default window of a derived view. */
   readonly defaultTake?: number;
+  /**
+   * The stack's row rule for this view: a client sees a row only when the row's `field`
+   * equals its token's `claim` (README "Security"). Absent: every client sees every row.
+   */
+  readonly rowRule?: { readonly field: string; readonly claim: string };
 }
 
 /** One entity in a snapshot. */
@@ -86,6 +91,11 @@ export interface SnapshotQuery {
   /** Only entities whose `_seq` is after this cursor, oldest first. */
   readonly after?: string;
   readonly snapshotLimit?: number;
+  /**
+   * The client's row group (`rowGroupOf` its claim): a view with a row rule gives only the
+   * rows of this group, and none without one.
+   */
+  readonly group?: string;
 }
 
 /** A derived-view window a session holds open. */
@@ -103,5 +113,14 @@ export interface WindowHandle extends Disposable {
 export interface ViewDirectory {
   describe(view: string): ViewInfo | undefined;
   snapshot(view: string, query: SnapshotQuery): SnapshotEntity[];
-  openWindow(view: string, window: { readonly skip: number; readonly take: number }): WindowHandle;
+  /** Opens a derived window; for a view with a row rule, over the rows of `group` only. */
+  openWindow(view: string, window: WindowQuery): WindowHandle;
+}
+
+/** A derived window a session asks for. */
+export interface WindowQuery {
+  readonly skip: number;
+  readonly take: number;
+  /** The client's row group: required for a view with a row rule (see {@link SnapshotQuery}). */
+  readonly group?: string;
 }

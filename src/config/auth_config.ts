@@ -99,6 +99,12 @@ export interface AuthConfig {
    */
   readonly tokenTtlSeconds: number;
   /**
+   * `PHAROS_DEFAULT_VIEWS`: the view patterns of a token without a `views` claim (and of
+   * every client with `none`).
+   * @default {["*"]}
+   */
+  readonly defaultViews: readonly string[];
+  /**
    * `PHAROS_ALLOWED_ORIGINS`: browser origins that may upgrade; empty allows any.
    * @default {[]}
    */
@@ -125,6 +131,7 @@ export const AUTH_DEFAULTS: AuthConfig = Object.freeze({
   privateKey: "",
   publishableKeys: "",
   tokenTtlSeconds: 300,
+  defaultViews: Object.freeze(["*"]),
   allowedOrigins: Object.freeze([] as string[]),
   trustedProxies: Object.freeze([] as Cidr[]),
 });

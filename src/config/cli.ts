@@ -46,6 +46,7 @@ const PLACEHOLDERS: Readonly<Record<OptionKind, string>> = {
   keyPrefix: "<name>",
   cidrs: "<cidrs>",
   algorithms: "<algs>",
+  viewPatterns: "<patterns>",
 };
 
 /** What `--help` shows for an option's value: its choices when it has them. */

@@ -94,7 +94,8 @@ export type OptionKind =
   | "redisUrl"
   | "keyPrefix"
   | "cidrs"
-  | "algorithms";
+  | "algorithms"
+  | "viewPatterns";
 
 /** One configuration option. */
 export interface OptionSpec {
@@ -385,7 +386,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: "auth-tokens",
     kind: "secretList",
     defaultText: "(none)",
-    description: "Comma-separated tokens accepted with PHAROS_AUTH=static",
+    description:
+      "Comma-separated tokens accepted with PHAROS_AUTH=static; an entry may add ;views=P1|P2 (its view grant) and ;sub=NAME (its subject)",
   },
   {
     path: "auth.issuer",
@@ -484,6 +486,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 10,
     max: 86_400,
     description: "Lifetime of tokens minted by the token endpoint, seconds",
+  },
+  {
+    path: "auth.defaultViews",
+    env: "PHAROS_DEFAULT_VIEWS",
+    flag: "default-views",
+    kind: "viewPatterns",
+    description:
+      "Comma-separated view patterns (* matches any run: Token/*) a client may subscribe to when its token carries no views claim, and with PHAROS_AUTH=none",
   },
   {
     path: "auth.allowedOrigins",

@@ -1,4 +1,4 @@
-import { type Cidr, parseCidr } from "../util/mod.ts";
+import { type Cidr, parseCidr, ViewGrant } from "../util/mod.ts";
 import { AUTH_MODES, type AuthMode, JWS_ALGORITHMS, type JwsAlgorithm } from "./auth_config.ts";
 import { ISOLATION_MODES, type IsolationMode } from "./vm_config.ts";
 import { LOG_FORMATS, type LogFormat, parseLogFilter } from "../log/mod.ts";
@@ -116,6 +116,20 @@ function parseSecretList(value: string, where: string): readonly string[] {
     throw new TypeError(`${where}: expected comma-separated tokens without whitespace`);
   }
   return Object.freeze(items);
+}
+
+function parseViewPatterns(value: string, where: string): readonly string[] {
+  const patterns = list(value);
+  const grant = ViewGrant.parse(patterns);
+  if (patterns.length === 0 || !(grant instanceof ViewGrant)) {
+    const problems = grant instanceof ViewGrant ? ["no pattern"] : grant.problems;
+    throw new TypeError(
+      `${where}: expected comma-separated view patterns like Token/list or Order/* (${
+        problems.join("; ")
+      })`,
+    );
+  }
+  return Object.freeze(grant.patterns);
 }
 
 function parseOrigins(value: string, where: string): readonly string[] {
@@ -239,5 +253,6 @@ const VALUE_PARSERS: { readonly [Kind in OptionKind]: ValueParser } = {
   keyPrefix: parseKeyPrefix,
   cidrs: parseCidrs,
   algorithms: parseAlgorithms,
+  viewPatterns: parseViewPatterns,
   jsonObject: parseJsonObject,
 };

@@ -36,10 +36,13 @@ export interface ConsoleTap {
   takeBatches(): BatchTimes;
 }
 
-/** The view a bus topic belongs to: a derived window's topic is `<view>#<n>`. */
+/**
+ * The view a bus topic belongs to: a derived window's topic is `<view>#<window>`, a row
+ * group's `<view>|<value>` (the value is a claim, such as a subject: never shown per topic).
+ */
 function viewOfTopic(topic: string): string {
-  const hash = topic.indexOf("#");
-  return hash < 0 ? topic : topic.slice(0, hash);
+  const end = topic.search(/[#|]/);
+  return end < 0 ? topic : topic.slice(0, end);
 }
 
 /**

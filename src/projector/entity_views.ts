@@ -1,5 +1,11 @@
 import type { Bus, ViewInfo, ViewMode } from "../bus/mod.ts";
-import { DERIVED_VIEW_TAKE, type EntityDefinition, type Stack } from "../stack/mod.ts";
+import {
+  DERIVED_VIEW_TAKE,
+  type EntityDefinition,
+  type Stack,
+  type ViewRowRule,
+  viewRowRules,
+} from "../stack/mod.ts";
 import type { ProjectorTelemetry, SpanAttributes } from "../telemetry/mod.ts";
 import { LruMap } from "../util/mod.ts";
 import type { PathCache } from "../vm/mod.ts";
@@ -17,8 +23,15 @@ export interface BaseView {
   readonly mode: ViewMode;
   readonly spanAttributes: SpanAttributes;
   readonly encode: PatchFrameEncoder;
+  /** The stack's row rule for the view: its frames go to each row group's own topic. */
+  readonly rule?: ViewRowRule;
   /** Frames published in the current batch. */
   frames: number;
+  /**
+   * With a row rule: the most listeners one of its group topics had when a frame was last
+   * published there, the fan-out of its next frame as far as the projector can tell.
+   */
+  groupFanout: number;
 }
 
 /** Every view of one entity type, around the cache they share. */
@@ -27,7 +40,12 @@ export interface EntityViews extends CachedViews {
   /** Shared by E/list, E/state and E/append: they receive identical updates. */
   readonly cache: LruMap<string, Entity>;
   readonly appendSet: ReadonlySet<string>;
+  /** The list, state and append views. */
   readonly baseViews: readonly BaseView[];
+  /** The base views every client sees whole (no row rule). */
+  readonly openViews: readonly BaseView[];
+  /** The base views with a row rule: their frames go to each row group's topic. */
+  readonly ruledViews: readonly BaseView[];
   readonly derived: readonly DerivedView[];
   /** Every view's id: the base views', then the derived ones'. */
   readonly viewIds: readonly string[];
@@ -65,7 +83,11 @@ export function createViewTable(stack: Stack, deps: ViewTableDeps): ViewTable {
   for (const [name, definition] of Object.entries(stack.entities)) {
     const views = createEntityViews(name, definition, deps);
     entities.set(name, views);
-    for (const info of baseViewInfos(name)) infos.set(info.id, info);
+    const rules = viewRowRules(definition);
+    for (const info of baseViewInfos(name)) {
+      const rule = rules.get(info.mode);
+      infos.set(info.id, rule === undefined ? info : { ...info, rowRule: rule });
+    }
     for (const view of views.derived) {
       infos.set(view.info.id, view.info);
       derivedById.set(view.info.id, view);
@@ -85,14 +107,21 @@ function createEntityViews(
     telemetry.viewCacheEviction(name);
     for (const view of derived) view.update(key, true);
   });
-  const baseViews = (["list", "state", "append"] as const).map((mode): BaseView => ({
-    id: `${name}/${mode}`,
-    mode,
-    spanAttributes: Object.freeze({ view: `${name}/${mode}`, mode }),
-    encode: createPatchFrameEncoder(mode, `${name}/${mode}`),
-    frames: 0,
-  }));
+  const rules = viewRowRules(definition);
+  const views = (["list", "state", "append"] as const).map((mode): BaseView => {
+    const rule = rules.get(mode);
+    return {
+      id: `${name}/${mode}`,
+      mode,
+      spanAttributes: Object.freeze({ view: `${name}/${mode}`, mode }),
+      encode: createPatchFrameEncoder(mode, `${name}/${mode}`),
+      ...(rule === undefined ? {} : { rule }),
+      frames: 0,
+      groupFanout: 0,
+    };
+  });
   for (const [viewName, view] of Object.entries(definition.views ?? {})) {
+    const rule = rules.get(viewName);
     const info: ViewInfo = {
       id: `${name}/${viewName}`,
       entity: name,
@@ -100,6 +129,7 @@ function createEntityViews(
       kind: "derived",
       sort: { field: paths.segments(view.sortBy), order: view.order ?? "asc" },
       defaultTake: view.take ?? DERIVED_VIEW_TAKE,
+      ...(rule === undefined ? {} : { rowRule: rule }),
     };
     derived.push(
       new DerivedView(info, view, {
@@ -116,9 +146,11 @@ function createEntityViews(
     name,
     cache,
     appendSet: new Set(definition.append ?? []),
-    baseViews,
+    baseViews: views,
+    openViews: views.filter((view) => view.rule === undefined),
+    ruledViews: views.filter((view) => view.rule !== undefined),
     derived,
-    viewIds: Object.freeze([...baseViews.map((view) => view.id), ...derived.map((d) => d.info.id)]),
+    viewIds: Object.freeze([...views.map((view) => view.id), ...derived.map((d) => d.info.id)]),
     spanAttributes: Object.freeze({ entity: name }),
     applied: 0,
   };

@@ -45,18 +45,26 @@ export function encodePatchFrame(
   return createPatchFrameEncoder(mode, view)(key, dataJson, append, seq);
 }
 
-/** Builds an `upsert` frame of a derived view, carrying the full entity. */
-export function encodeUpsertFrame(view: string, key: string, data: unknown): Uint8Array {
+/**
+ * Builds an `upsert` frame carrying the whole entity: a derived view's key that entered its
+ * window, or a row that entered a client's row group (`mode` then the view's own).
+ */
+export function encodeUpsertFrame(
+  view: string,
+  key: string,
+  data: unknown,
+  mode: ViewMode = "list",
+): Uint8Array {
   return encoder.encode(
-    `${dataFrameHead("list", view, "upsert")},"key":${JSON.stringify(key)},"data":${
+    `${dataFrameHead(mode, view, "upsert")},"key":${JSON.stringify(key)},"data":${
       JSON.stringify(data)
     }}`,
   );
 }
 
-/** Builds a `delete` frame of a derived view, for a key that left the window. */
-export function encodeDeleteFrame(view: string, key: string): Uint8Array {
+/** Builds a `delete` frame: a key that left a derived window, or a row that left a group. */
+export function encodeDeleteFrame(view: string, key: string, mode: ViewMode = "list"): Uint8Array {
   return encoder.encode(
-    `${dataFrameHead("list", view, "delete")},"key":${JSON.stringify(key)},"data":null}`,
+    `${dataFrameHead(mode, view, "delete")},"key":${JSON.stringify(key)},"data":null}`,
   );
 }

@@ -76,7 +76,12 @@ export class MutationApplier {
 
   #applyMutation(views: EntityViews, mutation: Mutation, span: OpenSpan | undefined): void {
     // Frames first, from the patch as it came: merging may hand the patch's values to the
-    // cache (ownsMutations), and later merges change cached values in place.
+    // cache (ownsMutations), and later merges change cached values in place. Views with a row
+    // rule send theirs after the merge, which decides the row's group: what they need from
+    // before it is taken now.
+    const ruled = views.ruledViews.length === 0
+      ? undefined
+      : this.#publisher.beforeMerge(views, mutation, views.cache.get(mutation.key));
     this.#publisher.publishPatch(views, mutation, span);
     let merged: Entity;
     try {
@@ -88,6 +93,7 @@ export class MutationApplier {
       return;
     }
     views.cache.set(mutation.key, merged);
+    if (ruled !== undefined) this.#publisher.publishRuled(views, mutation, ruled, merged, span);
     // Derived views sort by the merged entity.
     this.#publisher.updateDerived(views, mutation, span);
     views.applied++;

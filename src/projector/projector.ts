@@ -39,6 +39,8 @@ export interface Projector {
   readonly directory: ViewDirectory;
   /** The id of every view (`Token/list`, `Token/latest`, …), base views first per entity. */
   readonly viewIds: readonly string[];
+  /** Views with a row rule (`/status`'s `auth.row_rules`). */
+  readonly rowRuleCount: number;
   /** Every view cache: a cluster checkpoint's part. */
   exportState(): ProjectorState;
   /** Replaces every view cache with a checkpoint's; no frames are sent. */
@@ -115,7 +117,14 @@ export function createProjector(options: ProjectorOptions): Projector {
   };
   const applier = new MutationApplier({
     entities,
-    publisher: new ViewPublisher({ bus, tracing, counts, stamps, onViewFailure }),
+    publisher: new ViewPublisher({
+      bus,
+      tracing,
+      paths: options.paths,
+      counts,
+      stamps,
+      onViewFailure,
+    }),
     tracing,
     log,
     counts,
@@ -167,11 +176,15 @@ export function createProjector(options: ProjectorOptions): Projector {
     return durationMs;
   }
 
-  /** Frames one mutation of `entity` fans out to: one per listener of each base view. */
+  /**
+   * Frames one mutation of `entity` fans out to: one per listener of each base view. A view
+   * with a row rule reaches one group's listeners, counted as the group its last frame went
+   * to had (which group the next goes to is not known before the mutation runs).
+   */
   function fanoutOf(entity: string): number {
     let frames = 0;
     for (const view of entities.get(entity)?.baseViews ?? []) {
-      frames += bus.listenerCount(view.id);
+      frames += view.rule === undefined ? bus.listenerCount(view.id) : view.groupFanout;
     }
     return frames;
   }
@@ -186,8 +199,9 @@ export function createProjector(options: ProjectorOptions): Projector {
       telemetry.batchDone(durationMs / 1000);
     },
     fanoutOf,
-    directory: createViewDirectory(table),
+    directory: createViewDirectory(table, options.paths),
     viewIds: Object.freeze([...table.infos.keys()]),
+    rowRuleCount: [...table.infos.values()].filter((info) => info.rowRule !== undefined).length,
     exportState: () => exportCaches(entities.values()),
     importState: (state) => importCaches(entities.values(), state),
   };

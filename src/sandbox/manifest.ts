@@ -1,7 +1,10 @@
 import { defineStack, type Handler, isStack, type Stack } from "../stack/mod.ts";
 import type { StackManifest } from "./protocol.ts";
 
-/** The shape of `stack` for the server: entity names, event types, append paths, views. */
+/**
+ * The shape of `stack` for the server: entity names, event types, append paths, views, row
+ * rules.
+ */
 export function toManifest(stack: Stack): StackManifest {
   const entities: Record<string, StackManifest["entities"][string]> = {};
   for (const [name, definition] of Object.entries(stack.entities)) {
@@ -9,6 +12,7 @@ export function toManifest(stack: Stack): StackManifest {
       handlers: Object.keys(definition.handlers),
       ...(definition.append === undefined ? {} : { append: definition.append }),
       ...(definition.views === undefined ? {} : { views: definition.views }),
+      ...(definition.rows === undefined ? {} : { rows: definition.rows }),
     };
   }
   return {
@@ -37,6 +41,7 @@ export function stackFromManifest(manifest: StackManifest): Stack {
       handlers,
       ...(entity.append === undefined ? {} : { append: entity.append }),
       ...(entity.views === undefined ? {} : { views: entity.views }),
+      ...(entity.rows === undefined ? {} : { rows: entity.rows }),
     };
   }
   const stack = defineStack({

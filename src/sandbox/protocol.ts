@@ -6,7 +6,7 @@
  * down is the last one marked), without a message per event. JSON text never contains a raw control byte, so marks and messages
  * cannot be confused.
  */
-import type { SourceSpec, StackPermissions } from "../stack/mod.ts";
+import type { RowRule, SourceSpec, StackPermissions } from "../stack/mod.ts";
 
 /** The progress byte written before each handler run. */
 export const MARK = 0x01;
@@ -30,6 +30,7 @@ export interface StackManifest {
       readonly views?: Readonly<
         Record<string, { sortBy: string; order?: "asc" | "desc"; take?: number }>
       >;
+      readonly rows?: RowRule | readonly RowRule[];
     }>
   >;
   readonly sources?: readonly SourceSpec[];

@@ -1,4 +1,5 @@
 import { validatePermissions } from "./permissions.ts";
+import { rowRuleProblems } from "./row_rules.ts";
 import type { SourceSpec, Stack, StackDefinition } from "./types.ts";
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
@@ -65,6 +66,7 @@ export function validateStack(definition: unknown): string[] {
         problems.push(`${vat}: take must be an integer 1..${MAX_TAKE}`);
       }
     }
+    problems.push(...rowRuleProblems(at, entity));
   }
   problems.push(...validateSources((definition as StackDefinition).sources));
   problems.push(...validatePermissions((definition as StackDefinition).permissions));

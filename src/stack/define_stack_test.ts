@@ -130,3 +130,32 @@ Deno.test("stack sources are checked for the shape every kind shares", () => {
     "sources must be an array of source specs",
   ]);
 });
+
+Deno.test("row rules: every problem is named", () => {
+  const withRows = (rows: unknown) =>
+    validateStack({
+      name: "s",
+      entities: { Order: { handlers: {}, views: { top: { sortBy: "amount" } }, rows } },
+    });
+  assert.deepEqual(withRows({ field: "owner", claim: "sub" }), []);
+  assert.deepEqual(withRows([{ field: "a.b", claim: "tenant", views: ["list", "top"] }]), []);
+  assert.match(withRows("owner").join(), /rows must be a rule/);
+  assert.match(
+    withRows({ field: "a b", claim: "sub" }).join(),
+    /field must be a dotted field path/,
+  );
+  assert.match(withRows({ field: "owner", claim: "" }).join(), /claim must be a claim name/);
+  assert.match(
+    withRows({ field: "owner", claim: "sub", views: ["nope"] }).join(),
+    /no view "nope"/,
+  );
+  assert.match(
+    withRows({ field: "owner", claim: "sub", views: "list" }).join(),
+    /views must be a list/,
+  );
+  assert.match(
+    withRows([{ field: "owner", claim: "sub" }, { field: "team", claim: "team", views: ["list"] }])
+      .join(),
+    /view "list" already has a rule/,
+  );
+});

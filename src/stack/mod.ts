@@ -1,5 +1,6 @@
 /**
- * How users declare entities, handlers and views; validation; the built-in demo stack.
+ * How users declare entities, handlers, views and row rules; validation; the built-in demo
+ * stack.
  * @module
  */
 export { BASE_VIEW_NAMES, defineStack, isStack, MAX_TAKE, validateStack } from "./define_stack.ts";
@@ -20,6 +21,13 @@ export {
   type StackPermissions,
   validatePermissions,
 } from "./permissions.ts";
+export {
+  rowGroupOf,
+  rowRuleProblems,
+  rowTopic,
+  type ViewRowRule,
+  viewRowRules,
+} from "./row_rules.ts";
 export type {
   DerivedViewDefinition,
   EntityDefinition,
@@ -27,6 +35,7 @@ export type {
   HandlerContext,
   Patch,
   PharosEvent,
+  RowRule,
   SortOrder,
   SourceSpec,
   Stack,

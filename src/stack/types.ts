@@ -55,6 +55,23 @@ export interface DerivedViewDefinition {
   readonly take?: number;
 }
 
+/**
+ * A row rule: a client sees a row of the views it covers only when the row's `field` equals
+ * its token's `claim` (`{ field: "owner", claim: "sub" }`: each user sees their own rows).
+ * Declarative, so the server checks it per frame without running guest code.
+ */
+export interface RowRule {
+  /** Dotted path of the entity field compared, e.g. `owner` or `account.tenant`. */
+  readonly field: string;
+  /** The token claim it must equal, e.g. `sub`. */
+  readonly claim: string;
+  /**
+   * Names of the views it covers (`list`, `state`, `append`, derived view names); default
+   * every view of the entity, so a view added later is covered too.
+   */
+  readonly views?: readonly string[];
+}
+
 /** One entity type of a stack. */
 export interface EntityDefinition {
   /** Extracts the entity key from an event; `undefined` skips the event. Default: `event.key`. */
@@ -65,6 +82,8 @@ export interface EntityDefinition {
   readonly append?: readonly string[];
   /** Derived sorted views by name (`latest` → `Entity/latest`). */
   readonly views?: Readonly<Record<string, DerivedViewDefinition>>;
+  /** Who may see which rows: one rule or several (each view at most one); default all see all. */
+  readonly rows?: RowRule | readonly RowRule[];
 }
 
 /**

@@ -20,6 +20,8 @@ export interface WsTelemetry {
   subscriptionCreated(view: string): void;
   subscriptionRemoved(view: string): void;
   unknownView(): void;
+  /** A subscribe refused, or a subscription ended, because the token does not grant `view`. */
+  viewForbidden(view: string): void;
   /**
    * Frames of `view` were handed to a client's socket `seconds` after the oldest event of
    * their batch reached the pipeline (`event_delivery_lag_seconds{view}`); sampled, see
@@ -356,6 +358,7 @@ export const noopTelemetry: Telemetry = Object.freeze({
     subscriptionCreated: noop,
     subscriptionRemoved: noop,
     unknownView: noop,
+    viewForbidden: noop,
     deliveryLag: noop,
   }),
   projector: Object.freeze({

@@ -169,6 +169,12 @@ export const METRIC_DEFINITIONS = Object.freeze(
       "counter",
       "Subscriptions to views that do not exist",
     ),
+    wsViewForbidden: def(
+      "ws_view_forbidden_total",
+      "counter",
+      "Subscriptions refused (view-forbidden) or ended by a refresh because the client's token does not grant the view",
+      ["view"],
+    ),
     subscriptionsCreated: def(
       "subscriptions_created_total",
       "counter",

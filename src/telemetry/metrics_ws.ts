@@ -30,6 +30,7 @@ export function createWsMetrics(
   const slowConsumers = counter(meters, m.wsSlowConsumerDisconnects);
   const rejections = counter(meters, m.wsHandshakeRejections);
   const unknownViews = counter(meters, m.wsUnknownViewSubscriptions);
+  const forbidden = counter(meters, m.wsViewForbidden);
   const limitsExceeded = counter(meters, m.wsLimitExceeded);
   for (const limit of WS_LIMITS) limitsExceeded(0, byLimit(limit));
   const created = counter(meters, m.subscriptionsCreated);
@@ -62,12 +63,14 @@ export function createWsMetrics(
       subscriptionCreated: (view) => created(1, byView(view)),
       subscriptionRemoved: (view) => removed(1, byView(view)),
       unknownView: () => unknownViews(1),
+      viewForbidden: (view) => forbidden(1, byView(view)),
       deliveryLag: (view, seconds) => deliveryLag(seconds, byView(view)),
     },
     catalog(known) {
       for (const view of known.views ?? []) {
         created(0, byView(view));
         removed(0, byView(view));
+        forbidden(0, byView(view));
         empty?.declare(m.eventDeliveryLag, byView(view));
       }
     },

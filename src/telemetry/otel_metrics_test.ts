@@ -46,6 +46,7 @@ const EXPECTED: Readonly<Record<string, readonly [string, readonly string[]]>> =
   ws_handshake_rejections_total: ["counter", ["code"]],
   ws_limit_exceeded_total: ["counter", ["limit"]],
   ws_unknown_view_subscriptions_total: ["counter", []],
+  ws_view_forbidden_total: ["counter", ["view"]],
   view_cache_evictions_total: ["counter", ["entity"]],
   projector_view_errors_total: ["counter", ["view"]],
   source_events_total: ["counter", ["source"]],

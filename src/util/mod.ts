@@ -1,6 +1,6 @@
 /**
  * Shared building blocks with no dependencies: clock, ids, task tracker,
- * shutdown sequence, FIFO, LRU map, error text, edit distance.
+ * shutdown sequence, FIFO, LRU map, error text, edit distance, view grants.
  * @module
  */
 export { type Clock, systemClock } from "./clock.ts";
@@ -22,3 +22,4 @@ export {
   readBoundedText,
   toText,
 } from "./bounded_body.ts";
+export { MAX_VIEW_PATTERN_LENGTH, MAX_VIEW_PATTERNS, ViewGrant } from "./view_grant.ts";

@@ -3,7 +3,7 @@ import type { Logger } from "../log/mod.ts";
 import { CloseCode } from "../protocol/mod.ts";
 import type { OpenSpan, Tracing, WsTelemetry } from "../telemetry/mod.ts";
 import { type Clock, errorMessage, type Ids } from "../util/mod.ts";
-import type { Admitted, Slot } from "./admission.ts";
+import { type Access, type Admitted, OPEN_ACCESS, type Slot } from "./admission.ts";
 import type { SocketEvents } from "./deno_socket.ts";
 import type { IdleSweep } from "./_idle_sweep.ts";
 import type { SendScheduler } from "./send_scheduler.ts";
@@ -28,6 +28,8 @@ export interface ConnectionContext {
   /** The server's session limits, before a token's own. */
   readonly limits: SessionLimits;
   readonly scheduler: SendScheduler | undefined;
+  /** The access of clients whose credentials carry none; default {@link OPEN_ACCESS}. */
+  readonly defaultAccess?: Access;
 }
 
 /**
@@ -182,6 +184,7 @@ export class Connection implements SocketEvents {
       limits: sessionLimitsFor(c.limits, this.admitted),
       ...(c.scheduler === undefined ? {} : { scheduler: c.scheduler }),
       ...(this.admitted === undefined ? {} : { auth: this.admitted }),
+      access: this.admitted?.access ?? c.defaultAccess ?? OPEN_ACCESS,
     });
   }
 }

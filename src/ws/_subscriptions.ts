@@ -1,6 +1,7 @@
 import type { ViewInfo } from "../bus/mod.ts";
 import { noopTracing } from "../telemetry/mod.ts";
-import { DERIVED_VIEW_TAKE } from "../stack/mod.ts";
+import { DERIVED_VIEW_TAKE, rowGroupOf, rowTopic } from "../stack/mod.ts";
+import type { Access } from "./admission.ts";
 import type { SessionOptions } from "./session.ts";
 import { encodeSubscribedFrame, type ErrorFrame, type SubscribeMessage } from "./codec.ts";
 import type { OutboundQueue } from "./_outbound_queue.ts";
@@ -11,6 +12,10 @@ import { capSnapshot, queueSnapshot, type SnapshotTarget } from "./_snapshot.ts"
 export interface SubscriptionOwner {
   readonly id: string;
   readonly closed: boolean;
+  /** What the client may see now. */
+  readonly access: Access;
+  /** Whose credentials, for the log line of a refusal. */
+  readonly subject: string | undefined;
   sendError(frame: ErrorFrame): void;
 }
 
@@ -28,24 +33,31 @@ export interface SubscriptionsOptions extends SnapshotTarget {
 
 /** One subscription: its bus listener, and the derived view's window it reads, if any. */
 class ActiveSubscription implements Disposable {
-  readonly view: string;
+  readonly info: ViewInfo;
   readonly key: string | undefined;
+  /** The client's row group in a view with a row rule, when it has one. */
+  readonly group: string | undefined;
   /** Monotonic ms when it opened, for the debug lines' `duration_s`. */
   readonly openedAt: number;
   readonly #listener: Disposable;
   readonly #window: Disposable | undefined;
   constructor(
-    view: string,
+    info: ViewInfo,
     key: string | undefined,
+    group: string | undefined,
     openedAt: number,
     listener: Disposable,
     window?: Disposable,
   ) {
-    this.view = view;
+    this.info = info;
     this.key = key;
+    this.group = group;
     this.openedAt = openedAt;
     this.#listener = listener;
     this.#window = window;
+  }
+  get view(): string {
+    return this.info.id;
   }
   [Symbol.dispose](): void {
     this.#listener[Symbol.dispose]();
@@ -120,6 +132,7 @@ export class Subscriptions {
       });
       return;
     }
+    if (!this.#session.access.views.allows(info.id)) return this.#forbidden(info.id);
     if (info.kind === "state" && message.key === undefined) {
       this.#o.telemetry.connectionError("missing-key");
       log.debug("Client {client_id} subscribed to {view} without the key it needs", () => ({
@@ -158,6 +171,59 @@ export class Subscriptions {
     }, () => this.#open(identity, info, message));
   }
 
+  /** Refuses a view outside the client's grant: a non-fatal error frame, counted and logged. */
+  #forbidden(view: string): void {
+    this.#o.telemetry.viewForbidden(view);
+    const subject = this.#session.subject;
+    this.#o.log.info("Client {client_id} may not subscribe to {view}: not in its grant", {
+      client_id: this.#session.id,
+      view,
+      ...(subject === undefined ? {} : { subject }),
+    });
+    this.#session.sendError({
+      code: "view-forbidden",
+      message: `This connection's token does not grant the view ${view}`,
+      retryable: false,
+      fatal: false,
+    });
+  }
+
+  /** The client's row group in `info`'s view: none without a rule, or without the claim. */
+  #groupIn(info: ViewInfo, access: Access = this.#session.access): string | undefined {
+    const rule = info.rowRule;
+    return rule === undefined ? undefined : rowGroupOf(access.claims[rule.claim]);
+  }
+
+  /**
+   * The first active subscription whose row group `access` would change (its view's rule
+   * reads a claim that differs), or undefined when none would.
+   */
+  groupChangedFor(access: Access): { readonly view: string; readonly claim: string } | undefined {
+    for (const subscription of this.#active.values()) {
+      const rule = subscription.info.rowRule;
+      if (rule === undefined) continue;
+      if (this.#groupIn(subscription.info, access) !== subscription.group) {
+        return { view: subscription.view, claim: rule.claim };
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Ends the subscriptions whose view the client's grant no longer covers (its token was
+   * refreshed), each with the `view-forbidden` error frame.
+   */
+  enforceGrant(): void {
+    const views = this.#session.access.views;
+    for (const [identity, subscription] of [...this.#active]) {
+      if (views.allows(subscription.view)) continue;
+      this.#active.delete(identity);
+      subscription[Symbol.dispose]();
+      this.#o.telemetry.subscriptionRemoved(subscription.view);
+      this.#forbidden(subscription.view);
+    }
+  }
+
   #open(identity: string, info: ViewInfo, message: SubscribeMessage): void {
     const ack = encodeSubscribedFrame(info);
     if (this.#queue.pushReply(ack) && this.#traceFrames) {
@@ -184,11 +250,13 @@ export class Subscriptions {
 
   #openBase(info: ViewInfo, message: SubscribeMessage): ActiveSubscription {
     const openedAt = this.#o.clock.monotonic();
+    const group = this.#groupIn(info);
     if (message.withSnapshot !== false) {
       const entities = this.#o.directory.snapshot(info.id, {
         ...(message.key === undefined ? {} : { key: message.key }),
         ...(message.after === undefined ? {} : { after: message.after }),
         ...(message.snapshotLimit === undefined ? {} : { snapshotLimit: message.snapshotLimit }),
+        ...(group === undefined ? {} : { group }),
       });
       queueSnapshot(this.#parts, {
         info,
@@ -197,22 +265,39 @@ export class Subscriptions {
       });
     }
     const key = message.key;
-    const listener = this.#o.bus.subscribe(info.id, (frame) => {
+    // A view with a row rule: the client's group's own topic, or, outside every group, none.
+    const topic = info.rowRule === undefined
+      ? info.id
+      : group === undefined
+      ? undefined
+      : rowTopic(info.id, group);
+    const listener = topic === undefined ? NO_LISTENER : this.#listen(info, topic, key);
+    return new ActiveSubscription(info, key, group, openedAt, listener);
+  }
+
+  /** Pushes the frames published on `topic` (of `key` only, when given) to the queue. */
+  #listen(info: ViewInfo, topic: string, key: string | undefined): Disposable {
+    return this.#o.bus.subscribe(topic, (frame) => {
       if (key !== undefined && frame.key !== key) return;
       if (this.#queue.pushLive(frame.bytes, frame.stamp) && this.#traceFrames) {
         this.#lines.traceFrame(info.id, frame);
       }
     });
-    return new ActiveSubscription(info.id, key, openedAt, listener);
   }
 
   #openDerived(info: ViewInfo, message: SubscribeMessage): ActiveSubscription {
     const openedAt = this.#o.clock.monotonic();
+    const group = this.#groupIn(info);
+    const key = message.key;
+    if (info.rowRule !== undefined && group === undefined) {
+      // Outside every row group: no row to show, no window to hold.
+      return new ActiveSubscription(info, key, undefined, openedAt, NO_LISTENER);
+    }
     const window = this.#o.directory.openWindow(info.id, {
       skip: message.skip ?? 0,
       take: message.take ?? info.defaultTake ?? DERIVED_VIEW_TAKE,
+      ...(group === undefined ? {} : { group }),
     });
-    const key = message.key;
     if (message.withSnapshot !== false) {
       const entities = window.snapshot().filter((e) => key === undefined || e.key === key);
       queueSnapshot(this.#parts, {
@@ -221,13 +306,8 @@ export class Subscriptions {
         startedAt: openedAt,
       });
     }
-    const listener = this.#o.bus.subscribe(window.topic, (frame) => {
-      if (key !== undefined && frame.key !== key) return;
-      if (this.#queue.pushLive(frame.bytes, frame.stamp) && this.#traceFrames) {
-        this.#lines.traceFrame(info.id, frame);
-      }
-    });
-    return new ActiveSubscription(info.id, key, openedAt, listener, window);
+    const listener = this.#listen(info, window.topic, key);
+    return new ActiveSubscription(info, key, group, openedAt, listener, window);
   }
 
   /** Handles an unsubscribe request. */
@@ -287,6 +367,9 @@ export class Subscriptions {
     this.#active.clear();
   }
 }
+
+/** The listener of a subscription that receives nothing (a client outside every row group). */
+const NO_LISTENER: Disposable = Object.freeze({ [Symbol.dispose]() {} });
 
 /**
  * Subscription identity is view + key. Views and keys never contain ":", so the bare

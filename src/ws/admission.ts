@@ -1,9 +1,24 @@
-import { type Clock, LruMap } from "../util/mod.ts";
+import { type Clock, LruMap, ViewGrant } from "../util/mod.ts";
 import type { ErrorAnswer, TokenLimits } from "../protocol/mod.ts";
 
-/** Outcome of a successful `refresh_auth`: the new token's expiry (unix seconds) and id. */
+/**
+ * What a client may see: the views its grant covers, and the claims row rules compare
+ * (README "Security"). From its token, else the server's default.
+ */
+export interface Access {
+  readonly views: ViewGrant;
+  /** The token's claims (a JWT's payload; a static token's configured ones). */
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
+/** Every view, and no claims: the access of clients when nothing narrows it. */
+export const OPEN_ACCESS: Access = Object.freeze({ views: ViewGrant.ALL, claims: {} });
+
+/** Outcome of a successful `refresh_auth`: the new expiry (unix seconds), access and token id. */
 export interface Refreshed {
   readonly expiresAt: number | undefined;
+  /** The new token's access; absent: the session's stays. */
+  readonly access?: Access;
   /** The new token's id (its JWT `jti`); absent when it has none. */
   readonly tokenId?: string;
 }
@@ -18,6 +33,8 @@ export interface Admitted {
   /** The token's id (its JWT `jti`), which a revocation list may name; absent without one. */
   readonly tokenId?: string;
   readonly limits?: TokenLimits;
+  /** What the client may see; absent: the server's default access. */
+  readonly access?: Access;
   /**
    * Checks a `refresh_auth` token (same subject); rejects with an Error whose `code` says
    * why. Absent: in-band refresh is not supported for these credentials.

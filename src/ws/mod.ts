@@ -3,12 +3,14 @@
  * @module
  */
 export {
+  type Access,
   Admission,
   type AdmissionLimit,
   type AdmissionLimits,
   type Admitted,
   ipOf,
   NO_ADMISSION_LIMITS,
+  OPEN_ACCESS,
   type Refreshed,
   type Refusal,
   type Slot,

@@ -4,7 +4,7 @@ import type { Logger } from "../log/mod.ts";
 import { CloseCode } from "../protocol/mod.ts";
 import { noopTracing, type Tracing, type WsTelemetry } from "../telemetry/mod.ts";
 import type { Clock, Ids } from "../util/mod.ts";
-import { Admission, type AdmissionLimits } from "./admission.ts";
+import { type Access, Admission, type AdmissionLimits } from "./admission.ts";
 import { upgradeToSocket } from "./deno_socket.ts";
 import { IdleSweep } from "./_idle_sweep.ts";
 import type { SendScheduler } from "./send_scheduler.ts";
@@ -30,6 +30,11 @@ export interface WsServerOptions {
   readonly limits?: Partial<SessionLimits>;
   /** Default: allow everyone. */
   readonly authorize?: Authorize;
+  /**
+   * What a client whose credentials say nothing of it may see (`PHAROS_DEFAULT_VIEWS`, no
+   * claims); default {@link OPEN_ACCESS}.
+   */
+  readonly defaultAccess?: Access;
   readonly upgrade?: Upgrader;
   /** Paces fan-out sends across clients (see {@link SendScheduler}); default: send at once. */
   readonly scheduler?: SendScheduler;
@@ -160,5 +165,6 @@ function createServerParts(options: WsServerOptions): UpgradeContext {
     scheduler: options.scheduler,
     upgrade: options.upgrade ?? upgradeToSocket,
     authorize: options.authorize,
+    ...(options.defaultAccess === undefined ? {} : { defaultAccess: options.defaultAccess }),
   };
 }

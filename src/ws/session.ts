@@ -13,7 +13,7 @@ import {
 import type { Transport } from "./transport.ts";
 import { OutboundQueue, type QueueLimits } from "./_outbound_queue.ts";
 import type { SendScheduler } from "./send_scheduler.ts";
-import type { Admitted } from "./admission.ts";
+import { type Access, type Admitted, OPEN_ACCESS } from "./admission.ts";
 import { MinuteCounter } from "./_minute_counter.ts";
 import { SessionQueueEvents } from "./_queue_events.ts";
 import { SessionLog } from "./_session_log.ts";
@@ -48,6 +48,8 @@ export interface SessionOptions {
   readonly scheduler?: SendScheduler;
   /** The client's credentials: expiry (the session ends then) and in-band refresh. */
   readonly auth?: Admitted;
+  /** What the client may see (views, and the claims row rules read); default all. */
+  readonly access?: Access;
 }
 
 /** Longest timer the runtime takes (setTimeout overflows past 2^31-1 ms); longer waits re-arm. */
@@ -74,6 +76,7 @@ export class Session {
   readonly #lines: SessionLog;
   #closed = false;
   #ended = false;
+  #access: Access;
   // Made on first use: with a limit of 0 (off) a session never counts.
   #messagesThisMinute: MinuteCounter | undefined;
   #expiryTimer: Disposable | undefined;
@@ -93,6 +96,7 @@ export class Session {
     this.peer = options.peer;
     this.openedAt = options.clock.monotonic();
     this.#lastSeen = this.openedAt;
+    this.#access = options.access ?? OPEN_ACCESS;
     this.#traceFrames = options.log.isEnabledFor("trace");
     this.#lines = new SessionLog(options.log, options.id);
     this.#queue = new OutboundQueue({
@@ -111,11 +115,6 @@ export class Session {
     });
     this.#tokenId = options.auth?.tokenId;
     if (options.auth?.expiresAt !== undefined) this.#armExpiry(options.auth.expiresAt);
-  }
-
-  /** Who the client's credentials belong to (undefined: none, or a JWT without `sub`). */
-  get subject(): string | undefined {
-    return this.#o.auth?.subject;
   }
 
   /** The id (JWT `jti`) of the token in force, which changes with `refresh_auth`. */
@@ -142,6 +141,19 @@ export class Session {
         });
       },
     );
+  }
+
+  /** What the client may see now (its token's grant and claims; a refresh replaces it). */
+  get access(): Access {
+    return this.#access;
+  }
+
+  /**
+   * Who the client's credentials belong to, for logs and the revocation list; undefined
+   * when anonymous (or a JWT without `sub`).
+   */
+  get subject(): string | undefined {
+    return this.#o.auth?.subject;
   }
 
   /** Monotonic time of the last message from the client. */
@@ -255,9 +267,21 @@ export class Session {
     }
     refresh(token).then((refreshed) => {
       if (this.#closed) return;
+      const access = refreshed.access ?? this.#access;
+      const moved = this.#subscriptions.groupChangedFor(access);
+      if (moved !== undefined) {
+        // Its rows would change under the client's feet: it reconnects for fresh snapshots.
+        this.#o.log.info(
+          "Client {client_id} sent a refresh_auth token whose {claim} claim moves it to other rows of {view}: refused",
+          { client_id: this.id, claim: moved.claim, view: moved.view },
+        );
+        this.#sendText(JSON.stringify({ success: false, error: "token-invalid" }), "auth");
+        return;
+      }
       // From here on, a revocation list is checked against the new token's id.
       this.#tokenId = refreshed.tokenId;
       this.#armExpiry(refreshed.expiresAt);
+      this.#access = access;
       this.#o.log.info("Client {client_id} refreshed its token", { client_id: this.id });
       this.#sendText(
         JSON.stringify(
@@ -267,6 +291,8 @@ export class Session {
         ),
         "auth",
       );
+      // After the answer: the subscriptions the new grant no longer covers end, each told.
+      this.#subscriptions.enforceGrant();
     }, (error: unknown) => {
       if (this.#closed) return;
       const code = typeof (error as { code?: unknown })?.code === "string"

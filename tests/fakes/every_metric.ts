@@ -25,6 +25,7 @@ export function recordOneOfEach(telemetry: Telemetry): void {
   ws.subscriptionCreated("Token/state");
   ws.subscriptionRemoved("Token/state");
   ws.unknownView();
+  ws.viewForbidden("Token/state");
   ws.deliveryLag("Token/list", 0.004);
   projector.mutationsProcessed("Token", 4);
   projector.framePublished("list", "Token");

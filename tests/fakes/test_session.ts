@@ -1,5 +1,6 @@
 import { getLogger } from "../../src/log/mod.ts";
 import {
+  type Access,
   type Admitted,
   DEFAULT_SESSION_LIMITS,
   Session,
@@ -13,6 +14,8 @@ export interface TestSessionOptions {
   readonly id?: string;
   readonly limits?: Partial<SessionLimits>;
   readonly auth?: Admitted;
+  /** What the client may see; default every view, no claims. */
+  readonly access?: Access;
 }
 
 /**
@@ -35,6 +38,7 @@ export function connectSession(
     telemetry: fixture.telemetry.ws,
     limits: { ...DEFAULT_SESSION_LIMITS, ...options.limits },
     ...(options.auth === undefined ? {} : { auth: options.auth }),
+    ...(options.access === undefined ? {} : { access: options.access }),
   });
   return { transport, session };
 }

@@ -378,6 +378,12 @@ function merge(target, patch, append, path = "") {
 }
 
 function onFrame(frame) {
+  if (frame?.type === "error" && frame.code === "view-forbidden") {
+    // The entity socket obeys the client token's grant, as any client does.
+    $("entity-token-label").hidden = false;
+    $("entity-state").textContent = `${frame.message} (a client token with a wider grant?)`;
+    return;
+  }
   if (!frame || frame.type === "error" || frame.entity !== entities.view) return;
   const changed = [];
   if (frame.op === "snapshot") {
