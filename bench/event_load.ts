@@ -5,6 +5,11 @@
  * without decoding them (a subscriber gets frames in slot order, so its n-th frame is the
  * n-th event; its last frame is checked at the end); the fixed-rate phase decodes each
  * frame's slot and times it from just before its POST.
+ *
+ * With `plan.owned` (the row-rule runs), events name an owner, connections carry owners'
+ * tokens, and under a row rule (or subscribed with its owner's key) each subscriber gets
+ * only its owner's events: every `owners`-th slot, still in order, so counting works the
+ * same.
  * @module
  */
 import { Histogram, type LatencySummary } from "./histogram.ts";
@@ -66,6 +71,8 @@ export interface EventPhaseResult {
 }
 
 interface Subscriber {
+  /** Its owner's index: the group whose events it gets under a row rule. */
+  readonly group: number;
   /** The slot its next frame carries; 0 until its first live frame. */
   next: number;
   /** Frames counted in the current phase. */
@@ -80,22 +87,69 @@ const GZIP_MAGIC = 0x1f;
 const SYNC_TIMEOUT_MS = 10_000;
 const decoder = new TextDecoder();
 
-/** The event slot of a live patch frame; undefined for anything else (snapshots, gzip). */
-function patchSlotOf(data: Uint8Array | undefined): number | undefined {
+/**
+ * The event slot of a live frame: a patch, or the upsert that brings a row into a row
+ * group (its first event there); undefined for anything else (snapshots, gzip).
+ */
+function liveSlotOf(data: Uint8Array | undefined): number | undefined {
   if (data === undefined || data.length === 0 || data[0] === GZIP_MAGIC) return undefined;
   const text = decoder.decode(data);
   const op = text.indexOf(OP_MARK);
-  if (op < 0 || !text.startsWith("patch", op + OP_MARK.length)) return undefined;
+  if (op < 0) return undefined;
+  const opAt = op + OP_MARK.length;
+  if (!text.startsWith("patch", opAt) && !text.startsWith("upsert", opAt)) return undefined;
   const at = text.indexOf(SLOT_MARK);
   if (at < 0) return undefined;
   const slot = parseInt(text.slice(at + SLOT_MARK.length, at + SLOT_MARK.length + 12), 10);
   return slot > 0 && slot < MAX_SLOTS ? slot : undefined;
 }
 
+/**
+ * Completion when each event goes to its owner's subscribers only (a row rule, or keyed
+ * subscriptions): slot `s` belongs to owner `s % owners` (keys are a multiple of owners,
+ * key `k` has owner `k % owners`).
+ */
+class GroupCompletion extends Completion {
+  readonly #alive: number[];
+  constructor(owners: number) {
+    super();
+    this.#alive = new Array<number>(owners).fill(0);
+  }
+  join(group: number): void {
+    this.alive++;
+    this.#alive[group]!++;
+  }
+  leaveGroup(group: number): void {
+    this.#alive[group]!--;
+    this.leave();
+  }
+  override receivers(slot: number): number {
+    return this.#alive[slot % this.#alive.length]!;
+  }
+}
+
 /** Runs `plan`'s phases in order, printing a `phase-start` and a `phase-end` line for each. */
 export async function runEvents(plan: EventsPlan): Promise<void> {
   const sentAt = new Float64Array(MAX_SLOTS);
-  const events = new Completion();
+  const owned = plan.owned;
+  const owners = owned?.owners ?? 1;
+  if (plan.keys % owners !== 0) throw new RangeError("keys must be a multiple of owners");
+  if (owned?.keyed === true && plan.keys !== owners) {
+    throw new RangeError("keyed: keys must equal owners");
+  }
+  const grouped = owned?.ownEventsOnly === true ? new GroupCompletion(owners) : undefined;
+  const events = grouped ?? new Completion();
+  /** Slots between one frame of a subscriber and its next. */
+  const stride = grouped === undefined ? 1 : owners;
+  /** The first slot from `slot` on that `subscriber` gets. */
+  const firstFor = (subscriber: Subscriber, slot: number) =>
+    grouped === undefined ? slot : slot + (subscriber.group - (slot % owners) + owners) % owners;
+  /** Where connection `i` connects: with its owner's token when events are owned. */
+  const urlFor = (i: number) =>
+    owned === undefined
+      ? plan.wsUrl
+      : `${plan.wsUrl}?hs_token=${encodeURIComponent(owned.tokens[i % owners]!)}`;
+  const idle: RawSubscriber[] = [];
   events.sent = events.completed = 1; // slots start at 1
   const subscribers: Subscriber[] = [];
   let histogram: Histogram | undefined;
@@ -112,13 +166,13 @@ export async function runEvents(plan: EventsPlan): Promise<void> {
   const onFrame = (subscriber: Subscriber, data: Uint8Array, now: number) => {
     let slot = subscriber.next;
     if (slot === 0 || decoding) {
-      const carried = patchSlotOf(data);
+      const carried = liveSlotOf(data);
       if (carried === undefined) return; // the snapshot before its first live frame
       if (histogram !== undefined && slot !== 0 && carried !== slot) reordered++;
       slot = carried; // where this subscriber really is, whatever it missed
       histogram?.record(now - sentAt[carried]!);
     }
-    subscriber.next = slot + 1;
+    subscriber.next = slot + stride;
     subscriber.frames++;
     frames++;
     lastReceipt = now;
@@ -128,13 +182,15 @@ export async function runEvents(plan: EventsPlan): Promise<void> {
     subscriber.closed = true;
     closed++;
     closeCodes[code] = (closeCodes[code] ?? 0) + 1;
-    events.leave();
+    if (grouped === undefined) events.leave();
+    else grouped.leaveGroup(subscriber.group);
   };
 
   const poster = createPoster({
     url: plan.ingestUrl,
     token: plan.token,
     keys: plan.keys,
+    ...(owned === undefined ? {} : { owners }),
     retryAfterCapMs: plan.retryAfterCapMs,
   }, sentAt);
   /** Posts the next `count` events (`body`: prebuilt for exactly those). */
@@ -146,16 +202,19 @@ export async function runEvents(plan: EventsPlan): Promise<void> {
     return poster.post(from, events.sent, body);
   };
 
+  let opened = 0;
   /** Opens subscribers until `total` are live (replacing any the server closed). */
   async function subscribe(total: number): Promise<void> {
     const wanted = total - subscribers.filter((s) => !s.closed).length;
     let failed = 0;
     await inPool(Math.max(0, wanted), plan.connectConcurrency, async () => {
-      const subscriber: Subscriber = { next: 0, frames: 0, closed: false };
+      const index = opened++;
+      const subscriber: Subscriber = { group: index % owners, next: 0, frames: 0, closed: false };
       try {
         subscriber.connection = await openRawSubscriber({
-          url: plan.wsUrl,
+          url: urlFor(index),
           view: plan.view,
+          ...(owned?.keyed === true ? { key: `mint${index % owners}` } : {}),
           onMessage: (payload, at) => onFrame(subscriber, payload, at),
           onClose: (code) => onClose(subscriber, code),
           readPauseMs: () => readPauseMs,
@@ -165,22 +224,46 @@ export async function runEvents(plan: EventsPlan): Promise<void> {
         return;
       }
       subscribers.push(subscriber);
-      events.alive++;
+      if (grouped === undefined) events.alive++;
+      else grouped.join(subscriber.group);
     });
     if (failed > 0) throw new Error(`${failed} of ${wanted} subscriptions failed`);
   }
 
-  const hasSlot = (slot: number) => subscribers.every((s) => s.closed || s.next > slot);
+  /** Opens the plan's idle connections (a token, no subscription), once. */
+  async function openIdle(): Promise<void> {
+    const count = owned?.idle ?? 0;
+    let failed = 0;
+    await inPool(count, plan.connectConcurrency, async () => {
+      try {
+        idle.push(
+          await openRawSubscriber({
+            url: urlFor(opened++),
+            view: undefined,
+            onMessage: () => {},
+            onClose: () => {},
+          }),
+        );
+      } catch {
+        failed++;
+      }
+    });
+    if (failed > 0) throw new Error(`${failed} of ${count} idle connections failed`);
+  }
+
+  const hasSlot = (slot: number) =>
+    subscribers.every((s) => s.closed || s.next > firstFor(s, slot));
   /**
-   * A barrier: posts one event at a time until every subscriber has the latest, so every
-   * snapshot is behind them, and starts completion afresh from there.
+   * A barrier: posts one event at a time (one per owner under a row rule) until every
+   * subscriber has the latest it gets, so every snapshot is behind them, and starts
+   * completion afresh from there.
    */
   async function sync(): Promise<void> {
     decoding = true;
     const deadline = performance.now() + SYNC_TIMEOUT_MS;
     while (performance.now() < deadline) {
       const slot = events.sent;
-      await postNext(1);
+      await postNext(stride);
       const until = Math.min(deadline, performance.now() + 1000);
       while (performance.now() < until && !hasSlot(slot)) await sleep(2);
       if (hasSlot(slot)) {
@@ -199,7 +282,15 @@ export async function runEvents(plan: EventsPlan): Promise<void> {
     const first = events.sent;
     return Array.from(
       { length: Math.floor(phase.prebuiltEvents / phase.batch) },
-      (_, i) => transferBody(first + i * phase.batch, first + (i + 1) * phase.batch, plan.keys),
+      (_, i) => {
+        const from = first + i * phase.batch;
+        return transferBody(
+          from,
+          from + phase.batch,
+          plan.keys,
+          owned === undefined ? undefined : owners,
+        );
+      },
     );
   }
 
@@ -221,6 +312,7 @@ export async function runEvents(plan: EventsPlan): Promise<void> {
     });
   }
 
+  await openIdle();
   for (const phase of plan.phases) {
     await subscribe(phase.subscribers);
     await sync();
@@ -249,13 +341,18 @@ export async function runEvents(plan: EventsPlan): Promise<void> {
     histogram = undefined;
     decoding = false;
     const accepted = events.sent - firstSlot;
+    let expected = 0;
     let lost = 0;
     let extra = 0;
     let invalid = 0;
     for (const subscriber of live) {
-      lost += Math.max(0, accepted - subscriber.frames);
-      extra += Math.max(0, subscriber.frames - accepted);
-      const last = patchSlotOf(subscriber.connection?.lastMessage());
+      // Under a row rule, the slots of its owner: every `owners`-th from its first.
+      const first = firstFor(subscriber, firstSlot);
+      const mine = first >= events.sent ? 0 : Math.ceil((events.sent - first) / stride);
+      expected += mine;
+      lost += Math.max(0, mine - subscriber.frames);
+      extra += Math.max(0, subscriber.frames - mine);
+      const last = liveSlotOf(subscriber.connection?.lastMessage());
       const ofPhase = last !== undefined && last >= firstSlot && last < events.sent;
       if (timed === undefined && subscriber.frames > 0 && !ofPhase) invalid++;
     }
@@ -268,14 +365,15 @@ export async function runEvents(plan: EventsPlan): Promise<void> {
       events_accepted: accepted,
       posts: posts - postsBefore,
       ingest_rejected: poster.takeRejected(),
-      expected_frames: accepted * live.length,
+      expected_frames: expected,
       received_frames: received,
       lost,
       extra,
       reordered,
       invalid,
-      events_per_s: seconds > 0 && live.length > 0
-        ? Math.round(received / live.length / seconds)
+      // Events as the subscribers saw them: accepted events, scaled by the share delivered.
+      events_per_s: seconds > 0 && expected > 0
+        ? Math.round((received / expected) * accepted / seconds)
         : 0,
       frames_per_s: seconds > 0 ? Math.round(received / seconds) : 0,
       seconds: Math.round(seconds * 1000) / 1000,
@@ -288,5 +386,8 @@ export async function runEvents(plan: EventsPlan): Promise<void> {
     };
     emit({ event: "phase-end", result });
   }
-  await Promise.all(subscribers.map((s) => s.closed ? undefined : s.connection?.close()));
+  await Promise.all([
+    ...subscribers.map((s) => s.closed ? undefined : s.connection?.close()),
+    ...idle.map((connection) => connection.close()),
+  ]);
 }

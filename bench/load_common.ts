@@ -90,17 +90,25 @@ const encoder = new TextEncoder();
 
 /**
  * NDJSON `Transfer` events for slots [from, to), over `keys` mints, as Pharos ingest takes
- * them. Written as a template (the same bytes `JSON.stringify` gives, at a fraction of the
- * cost: the load generator must stay cheap).
+ * them; with `owners`, each also names the owner of its mint (`owner<k % owners>` for
+ * `mint<k>`). Written as a template (the same bytes `JSON.stringify` gives, at a fraction of
+ * the cost: the load generator must stay cheap).
  */
-export function transferBody(from: number, to: number, keys: number): Uint8Array<ArrayBuffer> {
+export function transferBody(
+  from: number,
+  to: number,
+  keys: number,
+  owners?: number,
+): Uint8Array<ArrayBuffer> {
   let body = "";
   for (let slot = from; slot < to; slot++) {
-    body += `${slot === from ? "" : "\n"}{"type":"Transfer","slot":${slot},"data":{"mint":"mint${
-      slot % keys
-    }","from":"wallet${slot % 97}","to":"wallet${(slot * 7) % 89}","amount":"${
-      1_000_000 + slot
-    }"}}`;
+    const key = slot % keys;
+    const owner = owners === undefined ? "" : `,"owner":"owner${key % owners}"`;
+    body += `${
+      slot === from ? "" : "\n"
+    }{"type":"Transfer","slot":${slot},"data":{"mint":"mint${key}","from":"wallet${
+      slot % 97
+    }","to":"wallet${(slot * 7) % 89}","amount":"${1_000_000 + slot}"${owner}}}`;
   }
   return encoder.encode(body);
 }
@@ -110,6 +118,8 @@ export interface IngestTarget {
   readonly url: string;
   readonly token?: string;
   readonly keys: number;
+  /** Events name an owner of their mint (see {@link transferBody}). */
+  readonly owners?: number;
   /** After a 503, wait what `Retry-After` asks but at most this long. */
   readonly retryAfterCapMs: number;
 }
@@ -134,7 +144,7 @@ export function createPoster(target: IngestTarget, sentAt: Float64Array): Poster
   let rejected = 0;
   return {
     async post(from, to, prebuilt) {
-      const body = prebuilt ?? transferBody(from, to, target.keys);
+      const body = prebuilt ?? transferBody(from, to, target.keys, target.owners);
       for (;;) {
         const now = performance.now();
         for (let slot = from; slot < to; slot++) sentAt[slot] = now;
@@ -234,8 +244,10 @@ export async function drain(
 export const MAX_SLOTS = 4_000_000;
 
 /**
- * Which events every live client has received. Each client gets events in slot order, so
- * events complete in order: `completed` is the first slot some live client still lacks.
+ * Which events every live client meant to get them has received. Each client gets events
+ * in slot order, so events complete in order: `completed` is the first slot some live
+ * client still lacks. By default every live client gets every event; a subclass says
+ * otherwise with {@link Completion.receivers}.
  */
 export class Completion {
   /** Clients that received each slot. */
@@ -248,9 +260,14 @@ export class Completion {
   alive = 0;
   #wake: (() => void) | undefined;
 
+  /** Live clients that get `slot`. */
+  receivers(_slot: number): number {
+    return this.alive;
+  }
+
   /** One client received `slot`. */
   receive(slot: number): void {
-    if (++this.received[slot]! >= this.alive && slot === this.completed) this.advance();
+    if (++this.received[slot]! >= this.receivers(slot) && slot === this.completed) this.advance();
   }
 
   /** A client left: events it lacked may now be complete. */
@@ -261,7 +278,9 @@ export class Completion {
 
   /** Moves `completed` past every complete slot and wakes a waiting sender. */
   advance(): void {
-    while (this.completed < this.sent && this.received[this.completed]! >= this.alive) {
+    while (
+      this.completed < this.sent && this.received[this.completed]! >= this.receivers(this.completed)
+    ) {
       this.completed++;
     }
     const wake = this.#wake;

@@ -6,15 +6,17 @@
  * and writes the raw results as JSON.
  *
  * Usage: deno task bench [--smoke] [--out FILE] [--set SETTING=VALUE]...
- *        [--only fanout,events,sandbox,idle,startup,cluster,console]
- *        [--targets baseline,runtime,pharos,inline,telemetry-off,telemetry-on]
+ *        [--only fanout,events,sandbox,idle,startup,cluster,console,rows]
+ *        [--targets baseline,runtime,pharos,inline,telemetry-off,telemetry-on,
+ *                   rule,no-rule-group,no-rule-keyed,no-rule]
  *        [--server-flags "--cpu-prof --cpu-prof-dir=prof --cpu-prof-md"]
  * (`--set` overrides one of the settings in scenarios.ts, e.g. `--set floodWindow=20`;
  * `--server-flags` adds `deno run` flags to every Pharos server, for profiling;
  * fan-out runs baseline, pharos, telemetry-off and telemetry-on, event throughput runs
  * pharos, telemetry-on, telemetry-off and runtime. A partial run prints its detail tables
  * and only the headline figures of event throughput, when it ran for all its targets, of the
- * sandbox and of the cluster; `cluster` runs instances on a real redis-server.)
+ * sandbox, of the cluster and of row rules; `cluster` runs instances on a real redis-server;
+ * `rows` runs the row-rule flood against four servers, see rows_scenario.ts.)
  * @module
  */
 import { type EventsResult, runEventThroughput, summarizeEvents } from "./event_scenario.ts";
@@ -25,8 +27,10 @@ import {
   eventFigures,
   headlineFigures,
   markdownReport,
+  rowsFigures,
   sandboxFigures,
 } from "./report.ts";
+import { ROWS_TARGETS, rowsEnv, type RowsResult, runRows, summarizeRows } from "./rows_scenario.ts";
 import {
   BENCH_TOKEN,
   type BenchSettings,
@@ -93,6 +97,12 @@ const targets = {
   inline: pharos({ ...PHAROS_INGEST_ENV, PHAROS_HANDLER_ISOLATION: "inline" }),
   // The pharos target with a console open (its feed and entity socket) during the fan-out.
   "pharos-console": pharos(PHAROS_INGEST_ENV),
+  // The row-rule flood (rows_scenario.ts): static tokens of owners, the stack with or without
+  // its row rule.
+  rule: pharos(rowsEnv(settings, "rule")),
+  "no-rule-group": pharos(rowsEnv(settings, "no-rule-group")),
+  "no-rule-keyed": pharos(rowsEnv(settings, "no-rule-keyed")),
+  "no-rule": pharos(rowsEnv(settings, "no-rule")),
 };
 type TargetName = keyof typeof targets;
 
@@ -101,9 +111,9 @@ const chosen = option("--targets")?.split(",");
  * Runs `part` `settings.repeats` times per target, interleaved (every target once, then
  * again), so a slow spell of the machine hits all.
  */
-async function interleaved<R>(
-  { part, label, names }: { part: string; label: string; names: readonly TargetName[] },
-  run: (name: TargetName) => Promise<R>,
+async function interleaved<N extends TargetName, R>(
+  { part, label, names }: { part: string; label: string; names: readonly N[] },
+  run: (name: N) => Promise<R>,
 ): Promise<R[]> {
   const results: R[] = [];
   for (let round = 1; round <= (runs(part) ? settings.repeats : 0); round++) {
@@ -182,6 +192,13 @@ for (
   startup[name] = await runStartup(name, spec, settings);
 }
 
+// Row rules (issue 25): the flood with a rule against the same without, see rows_scenario.ts.
+const rowsRuns: RowsResult[] = await interleaved(
+  { part: "rows", label: "row rules", names: ROWS_TARGETS },
+  (name) => runRows(name, targets[name], settings),
+);
+const rows = perTarget(ROWS_TARGETS, rowsRuns, summarizeRows);
+
 // Cluster mode (issue 15): instances on a real redis-server, against a standalone server.
 const cluster = runs("cluster") ? await runCluster(targets.pharos, settings, progress) : undefined;
 
@@ -198,6 +215,8 @@ const results = {
   cluster,
   console_fanout: consoleFanout,
   console_runs: consoleRuns,
+  rows,
+  rows_runs: rowsRuns,
 };
 const figures = partial
   ? [
@@ -205,8 +224,9 @@ const figures = partial
     ...sandboxFigures(results),
     ...clusterFigures(results),
     ...consoleFigures(results),
+    ...rowsFigures(results),
   ]
-  : [...headlineFigures(results), ...consoleFigures(results)];
+  : [...headlineFigures(results), ...consoleFigures(results), ...rowsFigures(results)];
 const report = markdownReport(results, figures);
 console.log(report);
 progress(`done; OTLP sink received ${JSON.stringify(sink.counts())}`);

@@ -64,6 +64,29 @@ export type EventPhase =
     }
   );
 
+/**
+ * Events spread over owners, for the row-rule runs: key `k` belongs to owner `k % owners`
+ * (so `keys` must be a multiple of `owners`), and every connection has a static token whose
+ * subject is an owner.
+ */
+export interface OwnedEvents {
+  readonly owners: number;
+  /** Connection `i` (subscribed or idle) sends `tokens[i % owners]`, the token of owner `i % owners`. */
+  readonly tokens: readonly string[];
+  /**
+   * Subscriber `i` gets only the events of owner `i % owners` (the stack's row rule, or
+   * `keyed`); otherwise every event.
+   */
+  readonly ownEventsOnly: boolean;
+  /**
+   * Subscriber `i` subscribes with the key `mint<i % owners>`, its owner's only mint (then
+   * `keys` equals `owners`).
+   */
+  readonly keyed: boolean;
+  /** Connections opened first and never subscribed (they only hold a socket). */
+  readonly idle: number;
+}
+
 /** Subscribers receiving one patch frame per ingested event; phases run in order. */
 export interface EventsPlan {
   readonly mode: "events";
@@ -79,6 +102,8 @@ export interface EventsPlan {
   /** A phase ends when nothing arrived for this long after the last post. */
   readonly drainIdleMs: number;
   readonly phases: readonly EventPhase[];
+  /** Owners, tokens and the row rule (the row-rule runs); absent: one anonymous audience. */
+  readonly owned?: OwnedEvents;
 }
 
 /** Any plan. */

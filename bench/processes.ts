@@ -163,6 +163,8 @@ export interface PhaseCpu {
   result(): Promise<Record<string, number>>;
   /** The whole machine's busy CPU (every process, steal included), % of one core per phase. */
   machine(): Promise<Record<string, number>>;
+  /** The server's CPU seconds per phase name (user + system, in ticks of 10 ms). */
+  serverSeconds(): Promise<Record<string, number>>;
 }
 
 /** Samples `pid`'s and the machine's CPU time at the start and end of each phase. */
@@ -170,6 +172,7 @@ export function createPhaseCpu(pid: number): PhaseCpu {
   const starts: Record<string, Promise<[number, number, number]>> = {};
   const cpu: Record<string, number> = {};
   const machine: Record<string, number> = {};
+  const serverSeconds: Record<string, number> = {};
   const pending: Promise<void>[] = [];
   const sample = async (): Promise<[number, number, number]> => {
     const [server, busy] = await Promise.all([cpuSeconds(pid), machineBusySeconds()]);
@@ -188,6 +191,7 @@ export function createPhaseCpu(pid: number): PhaseCpu {
         const [cpuAfter, busyAfter, after] = await sample();
         const seconds = (after - before) / 1000;
         cpu[phase] = Math.round(((cpuAfter - cpuBefore) / seconds) * 100);
+        serverSeconds[phase] = Math.round((cpuAfter - cpuBefore) * 100) / 100;
         machine[phase] = Math.round(((busyAfter - busyBefore) / seconds) * 100);
       })());
     },
@@ -198,6 +202,10 @@ export function createPhaseCpu(pid: number): PhaseCpu {
     async machine() {
       await Promise.all(pending);
       return { ...machine };
+    },
+    async serverSeconds() {
+      await Promise.all(pending);
+      return { ...serverSeconds };
     },
   };
 }

@@ -22,9 +22,12 @@ const CLOSE_WAIT_MS = 1000;
 
 /** Options for {@link openRawSubscriber}. */
 export interface RawSubscriberOptions {
-  /** `ws://host:port/path`. */
+  /** `ws://host:port/path` (with `?hs_token=…` for a server that wants a token). */
   readonly url: string;
-  readonly view: string;
+  /** The view to subscribe to; none: the connection is only held open. */
+  readonly view: string | undefined;
+  /** The key to subscribe with (a `state` view needs one). */
+  readonly key?: string;
   /**
    * Each data message after the `subscribed` acknowledgement. `payload` is only valid
    * during the call; `at` is when its bytes were read (`performance.now()`).
@@ -49,7 +52,10 @@ export interface RawSubscriber {
   close(): Promise<void>;
 }
 
-/** Connects to `options.url`, subscribes to `options.view` and resolves once acknowledged. */
+/**
+ * Connects to `options.url`, subscribes to `options.view` and resolves once acknowledged
+ * (without a view, once upgraded).
+ */
 export async function openRawSubscriber(options: RawSubscriberOptions): Promise<RawSubscriber> {
   const url = new URL(options.url);
   const conn = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
@@ -65,17 +71,15 @@ export async function openRawSubscriber(options: RawSubscriberOptions): Promise<
       ),
     );
     await reader.handshake();
-    await writeAll(
-      conn,
-      clientFrame(
-        OPCODE_TEXT,
-        encoder.encode(JSON.stringify({
-          type: "subscribe",
-          view: options.view,
-        })),
-      ),
-    );
-    await reader.acknowledged;
+    if (options.view !== undefined) {
+      const subscribe = {
+        type: "subscribe",
+        view: options.view,
+        ...(options.key === undefined ? {} : { key: options.key }),
+      };
+      await writeAll(conn, clientFrame(OPCODE_TEXT, encoder.encode(JSON.stringify(subscribe))));
+      await reader.acknowledged;
+    }
   } catch (error) {
     reader.abort();
     throw error;

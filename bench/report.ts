@@ -6,6 +6,7 @@
 import type { FaultRun } from "./cluster_faults.ts";
 import type { ClusterEventsRun, ClusterResult } from "./cluster_scenario.ts";
 import { EVENT_PHASES, type EventsResult, type EventsSummary } from "./event_scenario.ts";
+import type { RowsResult, RowsSummary } from "./rows_scenario.ts";
 import type { FanoutResult, IdleResult, StartupResult } from "./scenarios.ts";
 import { medianAndMax, type SandboxResult } from "./sandbox_scenario.ts";
 import type { FanoutSummary } from "./summary.ts";
@@ -31,6 +32,9 @@ export interface BenchResults {
   /** Fan-out medians with a console open (`pharos-console`) and without (`pharos`). */
   readonly console_fanout: Record<string, FanoutSummary>;
   readonly console_runs: readonly FanoutResult[];
+  /** Row-rule flood medians per target (`rule`, `no-rule-group`, `no-rule`). */
+  readonly rows: Record<string, RowsSummary>;
+  readonly rows_runs: readonly RowsResult[];
 }
 
 /** One headline figure compared with its target. */
@@ -209,6 +213,55 @@ export function consoleFigures(r: BenchResults): Figure[] {
   }];
 }
 
+/**
+ * The row rule's cost (issue 25); none unless `rule`, `no-rule-group` and `no-rule-keyed`
+ * ran. Each of the two references delivers every event to as many clients as the rule does
+ * (one owner's): `no-rule-group` to the same few connections every time, `no-rule-keyed` to
+ * the same connections as the rule (per-key subscriptions instead of a rule). `no-rule`
+ * (every event to every client) is in the table only: it sends a hundred times the frames
+ * per event (BENCHMARKS.md, "Row rules").
+ */
+export function rowsFigures(r: BenchResults): Figure[] {
+  const { rule, "no-rule-group": group, "no-rule-keyed": keyed } = r.rows;
+  if (rule === undefined || group === undefined || keyed === undefined) return [];
+  const cpu = ratio(rule.cpu_us_per_event, group.cpu_us_per_event);
+  const throughput = ratio(rule.events_per_s, group.events_per_s);
+  const cpuKeyed = ratio(rule.cpu_us_per_event, keyed.cpu_us_per_event);
+  const all = Object.values(r.rows);
+  const lost = all.reduce((total, s) => total + s.lost, 0);
+  const expected = all.reduce((total, s) => total + s.expected_frames, 0);
+  const anomalies = all.reduce((total, s) => total + s.anomalies, 0);
+  return [
+    {
+      figure: `row rule: server CPU per event, rule ÷ no rule (each event to ${
+        withCommas(rule.receivers_per_event)
+      } clients, the same ones every time)`,
+      value: `${fixed2(cpu)} (${rule.cpu_us_per_event} / ${group.cpu_us_per_event} µs)`,
+      target: "≤ 1.20",
+      met: cpu <= 1.2,
+    },
+    {
+      figure: "row rule: events/s at saturation, rule ÷ no rule (the same)",
+      value: `${fixed2(throughput)} (${rule.events_per_s} / ${group.events_per_s} events/s)`,
+      target: "≥ 0.80",
+      met: throughput >= 0.8,
+    },
+    {
+      figure:
+        "row rule: server CPU per event, rule ÷ per-key subscriptions (the same frames to the same clients)",
+      value: `${fixed2(cpuKeyed)} (${rule.cpu_us_per_event} / ${keyed.cpu_us_per_event} µs)`,
+      target: "≤ 1.20",
+      met: cpuKeyed <= 1.2,
+    },
+    {
+      figure: "row rule: frames lost",
+      value: `${lost} of ${expected}${anomalies > 0 ? ` (and ${anomalies} extra or invalid)` : ""}`,
+      target: "0",
+      met: lost === 0 && anomalies === 0 && expected > 0,
+    },
+  ];
+}
+
 /** The sandbox targets; none unless both isolation modes and the runaway runs ran. */
 export function sandboxFigures(r: BenchResults): Figure[] {
   const { pharos: process, inline } = r.isolation;
@@ -345,6 +398,7 @@ export function markdownReport(r: BenchResults, figures: readonly Figure[]): str
   );
   if (r.sandbox !== undefined) lines.push(...sandboxLines(r.sandbox));
   if (r.cluster !== undefined) lines.push(...clusterLines(r.cluster));
+  if (r.rows_runs.length > 0) lines.push(...rowsTables(r.rows, r.rows_runs));
   const idleOrStartup = [...new Set([...Object.keys(r.idle), ...Object.keys(r.startup)])];
   if (idleOrStartup.length === 0) return lines.join("\n");
   lines.push(
@@ -399,6 +453,32 @@ function fanoutTables(
         }. ${run.target} | ${phase.phase} | ${phase.events_sent} | ${phase.delivered_per_s} | ${phase.lost} | ${phase.latency_ms.p50} | ${phase.latency_ms.p99} | ${phase.latency_ms.max} | ${cpu}% | ${phase.loadgen_cpu_pct}% | ${phase.clients_closed} | ${ready} |`,
       );
     }
+  });
+  return lines;
+}
+
+/** The row-rule tables: medians per target, then every run. */
+function rowsTables(summaries: Record<string, RowsSummary>, runs: readonly RowsResult[]): string[] {
+  const lines = [
+    "",
+    "Row rules (medians over each target's runs; CPU in % of one core; others': every other process, the handler host included):",
+    "",
+    "| target | runs | clients an event reaches | events/s | frames/s | server CPU µs per event | µs per frame | server CPU | load-gen CPU | others' CPU | lost | 503s |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ...Object.values(summaries).map((s) =>
+      `| ${s.target} | ${s.runs} | ${s.receivers_per_event} | ${s.events_per_s} | ${s.frames_per_s} | ${s.cpu_us_per_event} | ${s.cpu_us_per_frame} | ${s.server_cpu_pct}% | ${s.loadgen_cpu_pct}% | ${s.others_cpu_pct}% | ${s.lost} of ${s.expected_frames} | ${s.ingest_rejected} |`
+    ),
+    "",
+    "| run | connections | subscribed | events | seconds | events/s | frames/s | lost | server CPU | CPU s | µs per event | µs per frame | load-gen CPU | others' CPU | 503s | closed |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  ];
+  runs.forEach((run, i) => {
+    const p = run.phase;
+    lines.push(
+      `| ${
+        i + 1
+      }. ${run.target} | ${run.connections} | ${run.subscribers} | ${p.events_accepted} | ${p.seconds} | ${p.events_per_s} | ${p.frames_per_s} | ${p.lost} | ${run.server_cpu_pct}% | ${run.server_cpu_s} | ${run.cpu_us_per_event} | ${run.cpu_us_per_frame} | ${p.loadgen_cpu_pct}% | ${run.others_cpu_pct}% | ${p.ingest_rejected} | ${p.clients_closed} |`,
+    );
   });
   return lines;
 }

@@ -84,6 +84,19 @@ export interface BenchSettings {
   readonly clusterTailEvents: number;
   /** Cluster bootstrap: distinct mints (under the view cache's 500, so a snapshot counts all). */
   readonly clusterBootstrapKeys: number;
+  /** Row rules: owners the clients are spread over (divides `clients`), one mint each. */
+  readonly rowsOwners: number;
+  /** Row rules: seconds of the flood. */
+  readonly rowsSeconds: number;
+  /**
+   * Row rules: events per POST when each event reaches one owner's clients; a run where
+   * each reaches every client posts proportionally fewer, for the same frames per POST.
+   */
+  readonly rowsBatch: number;
+  /** Row rules: POSTs whose events have not reached every client they go to, at most. */
+  readonly rowsMaxPosts: number;
+  /** Row rules: events whose bodies are built before the flood (scaled as `rowsBatch`). */
+  readonly rowsPrebuiltEvents: number;
 }
 
 /** The full run (a few minutes). */
@@ -125,6 +138,11 @@ export const FULL: BenchSettings = {
   clusterCheckpointEvents: 20_000,
   clusterTailEvents: 100_000,
   clusterBootstrapKeys: 400,
+  rowsOwners: 100,
+  rowsSeconds: 6,
+  rowsBatch: 500,
+  rowsMaxPosts: 4,
+  rowsPrebuiltEvents: 400_000,
 };
 
 /** The smoke run for CI (seconds): every code path, no meaningful figures. */
@@ -166,6 +184,11 @@ export const SMOKE: BenchSettings = {
   clusterCheckpointEvents: 1000,
   clusterTailEvents: 2000,
   clusterBootstrapKeys: 100,
+  rowsOwners: 5,
+  rowsSeconds: 0.5,
+  rowsBatch: 100,
+  rowsMaxPosts: 2,
+  rowsPrebuiltEvents: 5_000,
 };
 
 /** The ingest token the benchmark configures Pharos with. */

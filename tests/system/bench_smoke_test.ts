@@ -51,13 +51,17 @@ Deno.test("deno task bench --smoke runs every scenario and reports it", async ()
         "cluster: events lost",
         "cluster: fresh instance ready",
         "console: fan-out flood with one console open",
+        "row rule: server CPU per event",
+        "row rule: events/s at saturation",
+        "row rule: server CPU per event, rule ÷ per-key",
+        "row rule: frames lost",
       ]
     ) {
       assert.match(stdout, new RegExp(`^\\| [^|]*${figure.replace("/", "\\/")}`, "m"), figure);
     }
     const report = JSON.parse(await Deno.readTextFile(out));
     assert.equal(report.command, "deno task bench --smoke");
-    assert.equal(report.figures.length, 25);
+    assert.equal(report.figures.length, 29);
     const { settings, results } = report;
     assert.equal(results.fanout_runs.length, 4 * settings.repeats);
     for (const target of ["baseline", "pharos", "telemetry-off", "telemetry-on"]) {
@@ -123,6 +127,34 @@ Deno.test("deno task bench --smoke runs every scenario and reports it", async ()
       results.console_runs.map((run: { target: string }) => run.target),
       Array.from({ length: settings.repeats }, () => ["pharos", "pharos-console"]).flat(),
     );
+    // Row rules: the flood with the rule; without it to one group's worth of connections, to
+    // each owner's connections through per-key subscriptions, and to everyone.
+    assert.equal(results.rows_runs.length, 4 * settings.repeats);
+    const rowRuns = Object.fromEntries(
+      results.rows_runs.map((run: { target: string }) => [run.target, run]),
+    );
+    const group = settings.clients / settings.rowsOwners;
+    for (
+      const [target, subscribed, reach] of [
+        ["rule", settings.clients, group],
+        ["no-rule-group", group, group],
+        ["no-rule-keyed", settings.clients, group],
+        ["no-rule", settings.clients, settings.clients],
+      ] as const
+    ) {
+      const run = rowRuns[target];
+      assert.equal(run.connections, settings.clients, `${target}: every client connected`);
+      assert.equal(run.subscribers, subscribed, `${target}: subscribed`);
+      assert.equal(run.receivers_per_event, reach, `${target}: clients an event reaches`);
+      assert.ok(run.phase.events_accepted > 0, `${target}: events were accepted`);
+      assert.equal(run.phase.expected_frames, run.phase.events_accepted * reach, target);
+      assert.equal(
+        run.phase.received_frames + run.phase.lost - run.phase.extra,
+        run.phase.expected_frames,
+      );
+      assert.ok(run.cpu_us_per_event > 0, `${target}: server CPU per event`);
+    }
+    assert.match(stdout, /^Row rules \(/m);
     for (const target of ["baseline", "pharos"]) {
       assert.equal(results.idle[target].connections, settings.idleConnections);
       assert.equal(results.startup[target].runs_ms.length, settings.startupRuns);
