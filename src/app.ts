@@ -1,4 +1,4 @@
-import { openAuth } from "./auth/mod.ts";
+import { openAuth, SHARED_REVOCATION_LIST } from "./auth/mod.ts";
 import { createConsoleTap } from "./console/mod.ts";
 import { createDiagnosticsEndpoints, isDiagnosticsEnabled } from "./diagnostics/mod.ts";
 import { composeStatus } from "./health/mod.ts";
@@ -17,7 +17,7 @@ export type { App, AppOptions } from "./app_types.ts";
 
 /**
  * Builds the server `main.ts` runs from a config: the stack's handlers (in handler hosts
- * unless `PHAROS_HANDLER_ISOLATION=inline`), authentication (keys loaded), the sources, the
+ * unless `PHAROS_HANDLER_ISOLATION=inline`), authentication (keys and revocation list loaded), the sources, the
  * event path, the WebSocket server, the console and the HTTP routes. Wiring only: each
  * part's behaviour is its component's. Throws a `ConfigError` or a `SandboxError` when the
  * config asks for something that cannot be built, and leaves nothing running then.
@@ -107,6 +107,9 @@ export async function createApp(options: AppOptions): Promise<App> {
     recentLogs: options.recentLogs,
   });
 
+  // Revoked tokens end their live sessions; in cluster mode every instance holds one list.
+  auth.revocations?.enforce(ws, cluster?.share(SHARED_REVOCATION_LIST));
+
   const tasks = createTaskTracker((name, error) =>
     log(name).error("Background task {task} stopped: {error}", { task: name, error })
   );
@@ -125,6 +128,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ws,
     async start() {
       loopMonitor.start();
+      auth.revocations?.start();
       await pipeline.start();
       // In the background: an instance whose Redis is down still serves /ready (503).
       if (cluster !== undefined) tasks.run("cluster", () => cluster.start(pipeline));
@@ -133,6 +137,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       () =>
         runtimeLog.info("Shutting down: draining {clients} clients", { clients: ws.clientCount }),
       () => liveConsole.close(),
+      () => auth.revocations?.stop(),
       () => cluster?.stop(), // gives the lease up first: another instance takes over at once
       () => tasks.idle(),
       () => pipeline.stop(),

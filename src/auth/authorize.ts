@@ -112,6 +112,7 @@ export function createAuthorize(config: AuthConfig, setup: AuthSetup, log: Logge
       kind: "admitted",
       ...(identity.subject === undefined ? {} : { subject: identity.subject }),
       ...(identity.expiresAt === undefined ? {} : { expiresAt: identity.expiresAt }),
+      ...(identity.tokenId === undefined ? {} : { tokenId: identity.tokenId }),
       limits: identity.limits,
       access: accessOf(identity),
       ...(config.authMode === "jwt"
@@ -123,7 +124,11 @@ export function createAuthorize(config: AuthConfig, setup: AuthSetup, log: Logge
                 code: "token-invalid",
               });
             }
-            return { expiresAt: renewed.expiresAt, access: accessOf(renewed) };
+            return {
+              expiresAt: renewed.expiresAt,
+              access: accessOf(renewed),
+              ...(renewed.tokenId === undefined ? {} : { tokenId: renewed.tokenId }),
+            };
           },
         }
         : {}),

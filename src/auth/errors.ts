@@ -7,6 +7,7 @@ export type AuthErrorCode =
   | "token-invalid-audience"
   | "invalid-static-token"
   | "token-invalid-format"
+  | "token-revoked"
   | "origin-mismatch";
 
 /** Every {@link AuthErrorCode}, for callers that validate or enumerate codes. */
@@ -18,6 +19,7 @@ export const AUTH_ERROR_CODES: readonly AuthErrorCode[] = [
   "token-invalid-audience",
   "invalid-static-token",
   "token-invalid-format",
+  "token-revoked",
   "origin-mismatch",
 ] as const;
 

@@ -9,6 +9,8 @@ export interface Identity {
   /** Unix seconds after which the token is no longer valid; undefined for static tokens. */
   readonly expiresAt: number | undefined;
   readonly limits: TokenLimits;
+  /** The JWT `jti`, what a revocation list names the token by; undefined without one. */
+  readonly tokenId?: string;
   /** The `origin` claim, when the token is bound to one. */
   readonly origin?: string;
   /** The views the token grants (its `views` claim); absent: the server's default grant. */

@@ -56,6 +56,7 @@ Deno.test("limits claim and auth errors", async (t) => {
       "token-invalid-audience": 401,
       "invalid-static-token": 401,
       "token-invalid-format": 400,
+      "token-revoked": 401,
       "origin-mismatch": 403,
     });
     const error = new AuthError("origin-mismatch", "nope");

@@ -205,12 +205,14 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
         throw new AuthError("origin-mismatch", "Token is bound to another origin");
       }
       const subject = optionalString(payload, "sub");
+      const tokenId = optionalString(payload, "jti");
       const limits = parseLimitsClaim(payload.limits);
       const views = parseViewsClaim(payload.views);
       const identity: Identity = {
         subject,
         expiresAt: payload.exp!,
         limits,
+        ...(tokenId === undefined ? {} : { tokenId }),
         ...(views === undefined ? {} : { views }),
         claims: Object.freeze({ ...payload }),
       };

@@ -91,7 +91,8 @@ Deno.test("jwt verifier", async (t) => {
       limits: { maxSubscriptions: 5, maxBytesPerMinute: 1_000_000 },
     });
     assert.equal(expiresAt, nowSeconds() + 300);
-    const { claims, ...identity } = await verifier.verify(token, "https://app.example");
+    const { tokenId, claims, ...identity } = await verifier.verify(token, "https://app.example");
+    assert.match(tokenId ?? "", /^[\w-]{22}$/, "the minted jti");
     assert.deepEqual(identity, {
       subject: "alice",
       expiresAt,
@@ -275,6 +276,19 @@ Deno.test("jwt verifier", async (t) => {
     assert.equal(identity.origin, undefined);
     assert.equal("origin" in identity, false);
   });
+
+  await t.step(
+    "jti becomes the identity's tokenId; one that is not a string is refused",
+    async () => {
+      const { verifier, key, claims } = await setup();
+      const sign = (extra: object) =>
+        signRaw(key.sign, { alg: "EdDSA", kid: "k1" }, { ...claims(), ...extra });
+      assert.equal((await verifier.verify(await sign({ jti: "t-1" }), undefined)).tokenId, "t-1");
+      const without = await verifier.verify(await sign({}), undefined);
+      assert.equal("tokenId" in without, false);
+      await rejects(verifier.verify(await sign({ jti: 42 }), undefined), "token-invalid-format");
+    },
+  );
 
   await t.step("limits claim: parsed from snake_case, bad values refused", async () => {
     const { verifier, key, claims } = await setup();

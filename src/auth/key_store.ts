@@ -1,7 +1,12 @@
 import type { JwsAlgorithm } from "../config/mod.ts";
 import type { Clock } from "../util/mod.ts";
 import { candidatesFor, KeyImports, type KeySet, toKeySet } from "./jwks.ts";
-import { errorMessage } from "../util/mod.ts";
+import {
+  describeFailure,
+  FILE_CHECK_MS,
+  openSourceReader,
+  type SourceReaderOptions,
+} from "./_source_reader.ts";
 
 /** What made the key store read its source again. */
 export type KeyRefreshTrigger = "unknown-kid" | "max-age" | "file-changed";
@@ -17,8 +22,8 @@ export interface KeyRefresh {
   readonly error?: Error;
 }
 
-/** Options for {@link openKeyStore}. */
-export interface KeyStoreOptions {
+/** Options for {@link openKeyStore}; the `fetch`, `stat`, … seams are the source reader's. */
+export interface KeyStoreOptions extends SourceReaderOptions {
   /** `PHAROS_AUTH_PUBLIC_KEYS`: an http(s) URL or a file path. */
   readonly source: string;
   readonly algorithms: readonly JwsAlgorithm[];
@@ -31,14 +36,6 @@ export interface KeyStoreOptions {
   readonly extraKeys?: readonly JsonWebKey[];
   /** Each reading after the first: for logs and metrics. */
   readonly onRefresh?: (refresh: KeyRefresh) => void;
-  /** Default: the global `fetch`. */
-  readonly fetch?: typeof fetch;
-  /** How long a fetch may take, body included. Default 5 000 ms. */
-  readonly timeoutMs?: number;
-  /** Default: `Deno.readTextFile`. */
-  readonly readTextFile?: (path: string) => Promise<string>;
-  /** Default: `Deno.stat`. */
-  readonly stat?: (path: string) => Promise<{ mtime: Date | null; size: number }>;
 }
 
 /** The verification keys of a JWKS, kept current as its source changes. */
@@ -53,63 +50,6 @@ export interface KeyStore {
   status(): { readonly keys: number; readonly loadedAt: number; readonly source: "url" | "file" };
 }
 
-/** A file is checked for changes at most this often, however small the cooldown. */
-const FILE_CHECK_MS = 1_000;
-
-/** The source's text, a fingerprint that changes with it, or undefined when unchanged. */
-interface SourceReader {
-  readonly kind: "url" | "file";
-  /** Reads the source, unless `knownFingerprint` says the file did not change. */
-  read(
-    knownFingerprint: string | undefined,
-  ): Promise<{ text: string; fingerprint: string } | undefined>;
-}
-
-function urlReader(url: string, options: KeyStoreOptions): SourceReader {
-  const doFetch = options.fetch ?? fetch;
-  return {
-    kind: "url",
-    async read() {
-      // The signal covers the body too: a server that stalls mid-body still times out.
-      const signal = AbortSignal.timeout(options.timeoutMs ?? 5_000);
-      const response = await doFetch(url, { signal, headers: { accept: "application/json" } });
-      if (!response.ok) {
-        await response.body?.cancel();
-        throw new Error(`HTTP ${response.status}`);
-      }
-      const text = await response.text();
-      return { text, fingerprint: text };
-    },
-  };
-}
-
-function fileReader(path: string, options: KeyStoreOptions): SourceReader {
-  const read = options.readTextFile ?? ((p: string) => Deno.readTextFile(p));
-  const stat = options.stat ?? ((p: string) => Deno.stat(p));
-  return {
-    kind: "file",
-    async read(knownFingerprint) {
-      let info;
-      try {
-        info = await stat(path);
-      } catch (error) {
-        if (error instanceof Deno.errors.NotFound) {
-          throw new Error("file not found", { cause: error });
-        }
-        throw error;
-      }
-      const fingerprint = `${info.mtime?.getTime() ?? "?"}:${info.size}`;
-      if (fingerprint === knownFingerprint) return undefined;
-      return { text: await read(path), fingerprint };
-    },
-  };
-}
-
-function describe(error: unknown): string {
-  if (error instanceof DOMException && error.name === "TimeoutError") return "timed out";
-  return errorMessage(error);
-}
-
 /**
  * Reads the key set from `options.source` (an http(s) URL or a file) and keeps it current:
  * a URL is fetched again when a token names a `kid` the set lacks and once the set is
@@ -120,9 +60,7 @@ function describe(error: unknown): string {
  */
 export async function openKeyStore(options: KeyStoreOptions): Promise<KeyStore> {
   const { source, algorithms, clock } = options;
-  const reader = /^https?:\/\//i.test(source)
-    ? urlReader(source, options)
-    : fileReader(source, options);
+  const reader = openSourceReader(source, options);
   const imports = new KeyImports();
   const extra = options.extraKeys ?? [];
 
@@ -157,7 +95,7 @@ export async function openKeyStore(options: KeyStoreOptions): Promise<KeyStore> 
     set = await toCheckedSet(first.text);
     fingerprint = first.fingerprint;
   } catch (cause) {
-    throw new Error(`Cannot load auth keys from ${source}: ${describe(cause)}`, { cause });
+    throw new Error(`Cannot load auth keys from ${source}: ${describeFailure(cause)}`, { cause });
   }
   let loadedAt = clock.now();
   let lastAttemptAt = clock.monotonic();
@@ -187,7 +125,7 @@ export async function openKeyStore(options: KeyStoreOptions): Promise<KeyStore> 
           trigger,
           outcome: "failed",
           keys: set.keys.length,
-          error: new Error(`Cannot load auth keys from ${source}: ${describe(error)}`, {
+          error: new Error(`Cannot load auth keys from ${source}: ${describeFailure(error)}`, {
             cause: error,
           }),
         });

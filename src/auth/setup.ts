@@ -5,7 +5,10 @@ import type { Clock } from "../util/mod.ts";
 import { createJwtVerifier, type JwtVerifier } from "./jwt.ts";
 import { type KeyRefresh, type KeyStore, openKeyStore } from "./key_store.ts";
 import { createTokenMinter, publicJwkOf, type TokenMinter } from "./mint.ts";
+import { refusingRevoked } from "./revocation_enforcement.ts";
+import { openRevocations, type RevocationRefresh, type Revocations } from "./revocations.ts";
 import { createStaticVerifier, type StaticVerifier } from "./static_tokens.ts";
+import { loggableSource } from "./_source_reader.ts";
 
 /** Everything authentication needs that takes I/O to build (keys from a file or URL). */
 export interface AuthSetup {
@@ -15,6 +18,11 @@ export interface AuthSetup {
   readonly minter: TokenMinter | undefined;
   /** The JWT key set in force, for `/status`; `undefined` unless `authMode` is `jwt`. */
   readonly keys?: KeyStore;
+  /**
+   * The revocation list the verifier refuses tokens by (with `jwt` and `static`; empty
+   * without `PHAROS_AUTH_REVOKED`, until cluster mode shares one). Not yet watched: `start` it.
+   */
+  readonly revocations?: Revocations;
 }
 
 /** What {@link prepareAuth} reports through. */
@@ -23,17 +31,6 @@ export interface PrepareAuthOptions {
   /** `pharos.auth`: key set readings after start-up. */
   readonly log: Logger;
   readonly telemetry: AuthTelemetry;
-}
-
-/** A JWKS source as logs may show it: a URL without credentials or query, or the path. */
-function loggableSource(source: string): string {
-  if (!/^https?:\/\//i.test(source)) return source;
-  try {
-    const url = new URL(source);
-    return `${url.origin}${url.pathname}`;
-  } catch {
-    return "(a URL)";
-  }
 }
 
 /** Logs and counts a reading of the key set. */
@@ -57,8 +54,80 @@ function reportRefresh(refresh: KeyRefresh, source: string, options: PrepareAuth
 }
 
 /**
- * Loads keys and builds the verifier for `authMode` and the minter (when a private key is
- * set). Throws a {@link ConfigError} naming what is wrong; never includes a secret.
+ * Logs and counts the revocation list's readings: a change at info with its sizes, a failure
+ * at warn (the first of a run, or one failing for another reason; the rest at debug, all
+ * counted), the reading that ends a run of failures at info.
+ */
+function revocationReporter(
+  source: string,
+  options: PrepareAuthOptions,
+): (refresh: RevocationRefresh) => void {
+  let lastFailure: string | undefined;
+  return ({ outcome, list, error, failures, recoveredFrom }) => {
+    const { log, telemetry } = options;
+    telemetry.revocationListRefreshed(outcome);
+    const fields = { source: source === "" ? "(cluster)" : loggableSource(source), ...list.size };
+    if (outcome === "failed") {
+      const message = error?.message ?? "unknown error";
+      const line = "Revocation list not read ({failures} in a row): keeping the one in force " +
+        "({jti} token ids, {sub} subjects): {error}";
+      const properties = { ...fields, failures, error: message };
+      if (failures === 1 || message !== lastFailure) {
+        log.warn(line, { ...properties, code: "auth-revocation-list-failed" });
+      } else log.debug(line, properties);
+      lastFailure = message;
+      return;
+    }
+    lastFailure = undefined;
+    telemetry.revocationListEntries(list.size.jti, list.size.sub);
+    if (outcome === "updated" || outcome === "shared") {
+      log.info(
+        outcome === "shared"
+          ? "Revocation list shared by another instance is in force: {jti} token ids, {sub} subjects"
+          : "Revocation list changed at {source}: {jti} token ids, {sub} subjects",
+        { ...fields, outcome, version: list.version },
+      );
+    } else if (recoveredFrom !== undefined) {
+      log.info("Revocation list read again from {source} after {failures} failed readings", {
+        ...fields,
+        failures: recoveredFrom,
+      });
+    } else log.debug("Revocation list read again from {source}: unchanged", fields);
+  };
+}
+
+/** The revocation list for `config`, read once; a {@link ConfigError} when it cannot be. */
+async function openConfiguredRevocations(
+  config: AuthConfig,
+  options: PrepareAuthOptions,
+): Promise<Revocations> {
+  const source = config.revocationList;
+  let revocations: Revocations;
+  try {
+    revocations = await openRevocations({
+      source,
+      intervalMs: config.revocationIntervalMs,
+      clock: options.clock,
+      onRefresh: revocationReporter(source, options),
+    });
+  } catch (error) {
+    throw new ConfigError([`PHAROS_AUTH_REVOKED: ${(error as Error).message}`]);
+  }
+  if (source !== "") {
+    const size = revocations.list().size;
+    options.telemetry.revocationListEntries(size.jti, size.sub);
+    options.log.info("Revocation list read from {source}: {jti} token ids, {sub} subjects", {
+      source: loggableSource(source),
+      ...size,
+    });
+  }
+  return revocations;
+}
+
+/**
+ * Loads keys and the revocation list and builds the verifier for `authMode` (refusing
+ * revoked tokens) and the minter (when a private key is set). Throws a
+ * {@link ConfigError} naming what is wrong; never includes a secret.
  */
 export async function prepareAuth(
   config: AuthConfig,
@@ -84,12 +153,20 @@ export async function prepareAuth(
   switch (config.authMode) {
     case "none":
       return { verifier: undefined, minter };
-    case "static":
+    case "static": {
+      const revocations = await openConfiguredRevocations(config, options);
+      let tokens: StaticVerifier;
       try {
-        return { verifier: createStaticVerifier(config.tokens), minter };
+        tokens = createStaticVerifier(config.tokens);
       } catch (error) {
         throw new ConfigError([`PHAROS_AUTH_TOKENS: ${(error as Error).message}`]);
       }
+      return {
+        verifier: { verify: refusingRevoked((token: string) => tokens.verify(token), revocations) },
+        minter,
+        revocations,
+      };
+    }
     case "jwt": {
       let keys: KeyStore;
       try {
@@ -106,17 +183,21 @@ export async function prepareAuth(
       } catch (error) {
         throw new ConfigError([`PHAROS_AUTH_PUBLIC_KEYS: ${(error as Error).message}`]);
       }
-      return {
-        verifier: createJwtVerifier({
-          keys,
-          algorithms: config.algorithms,
-          clock,
-          ...(config.issuer === "" ? {} : { issuer: config.issuer }),
-          ...(config.audience === "" ? {} : { audience: config.audience }),
-        }),
-        minter,
+      const revocations = await openConfiguredRevocations(config, options);
+      const jwts = createJwtVerifier({
         keys,
+        algorithms: config.algorithms,
+        clock,
+        ...(config.issuer === "" ? {} : { issuer: config.issuer }),
+        ...(config.audience === "" ? {} : { audience: config.audience }),
+      });
+      const verifier: JwtVerifier = {
+        verify: refusingRevoked(
+          (token: string, origin: string | undefined) => jwts.verify(token, origin),
+          revocations,
+        ),
       };
+      return { verifier, minter, keys, revocations };
     }
   }
 }

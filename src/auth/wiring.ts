@@ -3,8 +3,10 @@ import type { Endpoint } from "../http/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { AuthTelemetry } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
-import type { Access, Authorize } from "../ws/mod.ts";
+import type { Access, Authorize, WsServer } from "../ws/mod.ts";
 import { createAuthorize, defaultGrantOf } from "./authorize.ts";
+import { enforceRevocations } from "./revocation_enforcement.ts";
+import type { RevocationShare, RevocationStatus } from "./revocations.ts";
 import { type AuthSetup, prepareAuth } from "./setup.ts";
 import { createTokenEndpoint } from "./token_endpoint.ts";
 import { type ClientAddress, createClientAddress } from "./trusted_proxies.ts";
@@ -23,13 +25,32 @@ export interface AuthRoutes {
    */
   readonly defaultAccess: Access;
   /**
+   * The revocation list (with `PHAROS_AUTH=jwt` or `static`): the upgrade check refuses
+   * what it names; {@link RevocationWatch} closes the live sessions it names.
+   */
+  readonly revocations: RevocationWatch | undefined;
+  /**
    * `/status`'s `auth` section: the grants in force (the default views, and the number of
-   * views with a row rule, `rowRules`), and the JWT key set in force and its age.
+   * views with a row rule, `rowRules`), the JWT key set in force and its age, and the
+   * revocation list in force, its size and age.
    */
   status(grants: { readonly rowRules: number }): { readonly auth: AuthStatus };
 }
 
-/** `/status`'s `auth`: the grants and the JWT key set in force. */
+/** The revocation list's life in an app: what it holds to the list, start and stop. */
+export interface RevocationWatch {
+  /**
+   * Closes the live sessions of `sessions` whose token the list names, now and on each
+   * change; in cluster mode, shares the list through `share` (a Redis key and channel).
+   */
+  enforce(sessions: Pick<WsServer, "revokeSessions">, share?: RevocationShare): void;
+  /** Starts watching the source (a file every second, a URL on its interval). */
+  start(): void;
+  /** Stops watching; resolves once no reading is under way. */
+  stop(): Promise<void>;
+}
+
+/** `/status`'s `auth`: the grants, the JWT key set and the revocation list in force. */
 export interface AuthStatus {
   readonly mode: AuthConfig["authMode"];
   /** The view patterns of clients whose token names none. */
@@ -41,6 +62,7 @@ export interface AuthStatus {
     readonly keys: number;
     readonly age_seconds: number;
   };
+  readonly revoked?: RevocationStatus;
 }
 
 /** Inputs of {@link createAuthRoutes} besides the config. */
@@ -71,6 +93,7 @@ export async function openAuth(
 /** The upgrade check, the token endpoint and the client address for `config`. */
 export function createAuthRoutes(config: AuthConfig, options: AuthRoutesOptions): AuthRoutes {
   const { setup, log, clock } = options;
+  const revocations = setup.revocations;
   const checks = config.authMode !== "none" || config.allowedOrigins.length > 0;
   const minter = setup.minter;
   const defaultAccess: Access = Object.freeze({ views: defaultGrantOf(config), claims: {} });
@@ -87,23 +110,30 @@ export function createAuthRoutes(config: AuthConfig, options: AuthRoutesOptions)
         });
       },
     }),
+    revocations: revocations === undefined ? undefined : {
+      enforce(sessions, share) {
+        enforceRevocations(revocations, sessions, { log, telemetry: options.telemetry });
+        if (share !== undefined) revocations.shareThrough(share);
+      },
+      start: () => revocations.start(),
+      stop: () => revocations.stop(),
+    },
     status({ rowRules }) {
-      const grants = {
-        mode: config.authMode,
-        default_views: defaultAccess.views.patterns,
-        row_rules: rowRules,
-      };
       const keys = setup.keys?.status();
-      if (keys === undefined) return { auth: grants };
-      const ageMs = clock.now() - keys.loadedAt;
+      const revoked = revocations?.status();
       return {
         auth: {
-          ...grants,
-          jwks: {
-            source: keys.source,
-            keys: keys.keys,
-            age_seconds: Math.max(0, Math.round(ageMs / 1000)),
-          },
+          mode: config.authMode,
+          default_views: defaultAccess.views.patterns,
+          row_rules: rowRules,
+          ...(keys === undefined ? {} : {
+            jwks: {
+              source: keys.source,
+              keys: keys.keys,
+              age_seconds: Math.max(0, Math.round((clock.now() - keys.loadedAt) / 1000)),
+            },
+          }),
+          ...(revoked === undefined ? {} : { revoked }),
         },
       };
     },

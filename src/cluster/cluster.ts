@@ -11,6 +11,7 @@ import { clusterKeys } from "./keys.ts";
 import { createRedisMonitor } from "./monitor.ts";
 import { createRecovery } from "./recovery.ts";
 import { createRedisLink, loggableRedisUrl } from "./redis_link.ts";
+import { createSharedDocuments, type SharedDocument } from "./shared_documents.ts";
 import { createSingletons } from "./singletons.ts";
 import type { StateHolders } from "./state_io.ts";
 import { type ClusterStatus, toClusterStatus } from "./status.ts";
@@ -42,6 +43,12 @@ export interface Cluster {
   readonly pipeline: PipelineCluster;
   /** Connects (retrying until Redis answers), loads the checkpoint and follows the log. */
   start(pipeline: Pipeline): Promise<void>;
+  /**
+   * The document `name`, which every instance on this Redis holds the same copy of (the
+   * last publication wins): a hash at `{prefix}:{name}` and a channel of that name. Ask
+   * before `start`.
+   */
+  share(name: string): SharedDocument;
   /** Gives the lease up, stops the loops and closes the connections. */
   stop(): Promise<void>;
   isReady(): boolean;
@@ -96,8 +103,17 @@ export function createCluster(options: ClusterOptions): Cluster {
     signal,
     onStateReplaced: options.onStateReplaced,
   });
+  const shared = createSharedDocuments({
+    link,
+    prefix: config.prefix,
+    instance,
+    clock,
+    logger: log,
+    signal,
+  });
   const isReady = () =>
-    !signal.aborted && !recovery.underWay() && monitor.up() && follower.isCaughtUp();
+    !signal.aborted && !recovery.underWay() && monitor.up() && follower.isCaughtUp() &&
+    shared.synced();
   const lag = () => Math.max(0, monitor.top - follower.applied());
   const appender = createAppender({
     ...parts,
@@ -148,11 +164,15 @@ export function createCluster(options: ClusterOptions): Cluster {
       monitor.start();
       await follower.start(pipeline);
       if (signal.aborted) return; // stopped while starting: no lease, no singletons
+      const sharing = shared.start();
       singletons.start(pipeline);
       checkpoints.start();
+      await sharing;
     },
+    share: (name) => shared.share(name),
     async stop() {
       lifetime.abort();
+      await shared.stop();
       await checkpoints.stop();
       await singletons.stop();
       await monitor.stop();

@@ -61,7 +61,7 @@ export interface Follower {
 }
 
 /** Waits `ms` before the next start-up attempt, or less when the cluster stops meanwhile. */
-function retryPause(ms: number, signal: AbortSignal, clock: Clock): Promise<void> {
+export function retryPause(ms: number, signal: AbortSignal, clock: Clock): Promise<void> {
   return new Promise<void>((resolve) => {
     if (signal.aborted) return resolve();
     const timer = clock.setTimer(ms, done);

@@ -20,11 +20,19 @@ function newClient(url: string) {
   });
 }
 
-/** Two connections to one Redis: commands, and a reader for blocking `XREAD`s. */
+/**
+ * Connections to one Redis: commands, a reader for blocking `XREAD`s, and (made on first
+ * use) a subscriber for the channels of shared documents.
+ */
 export interface RedisLink {
   readonly commands: RedisClient;
   /** The blocking reader; replaced by {@link RedisLink.replaceReader}. */
   reader(): RedisClient;
+  /**
+   * The Pub/Sub connection (a connection that subscribes can run nothing else), made on
+   * first call and not connected: its user connects it. Closed with the link.
+   */
+  subscriber(): RedisClient;
   /** True while the command connection is open (probes decide whether Redis answers). */
   connected(): boolean;
   /** Runs a Lua script by its SHA, loading it first (and again after a Redis restart). */
@@ -71,6 +79,7 @@ export function createRedisLink(url: string, log: Logger): RedisLink {
   };
   const commands = make("commands");
   let reader = make("reader");
+  let subscriber: RedisClient | undefined;
   const shas = new Map<string, string>();
 
   async function run(script: string, keys: readonly string[], args: readonly string[]) {
@@ -91,6 +100,7 @@ export function createRedisLink(url: string, log: Logger): RedisLink {
   return {
     commands,
     reader: () => reader,
+    subscriber: () => subscriber ??= make("subscriber"),
     connected: () => commands.isReady,
     run,
     async replaceReader() {
@@ -103,7 +113,7 @@ export function createRedisLink(url: string, log: Logger): RedisLink {
       await Promise.all([commands.connect(), reader.connect()]);
     },
     close() {
-      for (const client of [commands, reader]) {
+      for (const client of [commands, reader, ...(subscriber === undefined ? [] : [subscriber])]) {
         try {
           client.destroy();
         } catch {

@@ -71,6 +71,19 @@ export interface AuthConfig {
    */
   readonly jwksMaxAgeMs: number;
   /**
+   * `PHAROS_AUTH_REVOKED`: file path or http(s) URL of the revoked token ids and subjects,
+   * `{"jti": […], "sub": […]}`; only with `jwt` or `static`. In cluster mode an instance
+   * without it follows the list another instance shares.
+   * @default {""}
+   */
+  readonly revocationList: string;
+  /**
+   * `PHAROS_AUTH_REVOKED_INTERVAL_MS`: how long after one fetch of a revocation list URL the
+   * next starts (a file is checked every second).
+   * @default {2000}
+   */
+  readonly revocationIntervalMs: number;
+  /**
    * `PHAROS_AUTH_PRIVATE_KEY`: Ed25519 private JWK (JSON) the minter signs with.
    * @default {""}
    */
@@ -113,6 +126,8 @@ export const AUTH_DEFAULTS: AuthConfig = Object.freeze({
   algorithms: Object.freeze(["EdDSA"] as JwsAlgorithm[]),
   jwksCooldownMs: 30_000,
   jwksMaxAgeMs: 600_000,
+  revocationList: "",
+  revocationIntervalMs: 2_000,
   privateKey: "",
   publishableKeys: "",
   tokenTtlSeconds: 300,

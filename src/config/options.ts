@@ -443,6 +443,25 @@ export const OPTIONS: readonly OptionSpec[] = [
       "A JWKS URL's keys are fetched again before verifying once they are this old: a key removed from the set is refused after at most this long",
   },
   {
+    path: "auth.revocationList",
+    env: "PHAROS_AUTH_REVOKED",
+    flag: "auth-revoked",
+    kind: "string",
+    defaultText: "(none)",
+    description:
+      'File or http(s) URL of revoked token ids and subjects, `{"jti":[…],"sub":[…]}`: refused at the upgrade and at refresh_auth, live sessions closed within 5 s; only with PHAROS_AUTH=jwt or static',
+  },
+  {
+    path: "auth.revocationIntervalMs",
+    env: "PHAROS_AUTH_REVOKED_INTERVAL_MS",
+    flag: "auth-revoked-interval-ms",
+    kind: "int",
+    min: 250,
+    max: 60_000,
+    description:
+      "Time from the end of one fetch of a PHAROS_AUTH_REVOKED URL to the next (a file is checked every second); a change reaches sessions within it plus the fetch",
+  },
+  {
     path: "auth.privateKey",
     env: "PHAROS_AUTH_PRIVATE_KEY",
     flag: "auth-private-key",

@@ -60,6 +60,22 @@ function authProblems({ auth, server }: Config): string[] {
   if (auth.authMode === "jwt" && auth.publicKeys === "") {
     problems.push("PHAROS_AUTH=jwt: set PHAROS_AUTH_PUBLIC_KEYS (a JWKS file or URL)");
   }
+  if (auth.revocationList !== "") {
+    if (auth.authMode === "none") {
+      problems.push(
+        "PHAROS_AUTH_REVOKED is set but PHAROS_AUTH is none (only jwt and static tokens can be revoked)",
+      );
+    }
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(auth.revocationList)) {
+      let url: URL | undefined;
+      try {
+        url = new URL(auth.revocationList);
+      } catch { /* reported below */ }
+      if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
+        problems.push("PHAROS_AUTH_REVOKED: expected a file path or an http(s) URL");
+      }
+    }
+  }
   if (auth.authMode === "jwt" && auth.privateKey !== "" && !auth.algorithms.includes("EdDSA")) {
     problems.push(
       "PHAROS_AUTH_ALGORITHMS must include EdDSA while PHAROS_AUTH_PRIVATE_KEY is set (the token endpoint signs with it)",

@@ -283,3 +283,31 @@ Deno.test("cluster options: a Redis URL is checked and never echoed; the rest ha
   assert.match(prefix.problems[0]!, /PHAROS_REDIS_PREFIX/);
   configError(() => parseConfig({ env: { PHAROS_CLUSTER_LEASE_MS: "10" } }));
 });
+
+Deno.test("revocation options: jwt or static only, a file or an http(s) URL, a bounded interval", () => {
+  const jwt = { PHAROS_AUTH: "jwt", PHAROS_AUTH_PUBLIC_KEYS: "/etc/jwks.json" };
+  const config = parseConfig({
+    env: { ...jwt, PHAROS_AUTH_REVOKED: "https://idp.example/revoked.json" },
+  });
+  assert.equal(config.auth.revocationList, "https://idp.example/revoked.json");
+  assert.equal(config.auth.revocationIntervalMs, 2_000, "the default keeps a change within 5 s");
+  const file = parseConfig({
+    env: { PHAROS_AUTH: "static", PHAROS_AUTH_TOKENS: "t", PHAROS_AUTH_REVOKED: "revoked.json" },
+  });
+  assert.equal(file.auth.revocationList, "revoked.json");
+
+  const none = configError(() => parseConfig({ env: { PHAROS_AUTH_REVOKED: "/r.json" } }));
+  assert.match(none.problems.join("\n"), /PHAROS_AUTH_REVOKED is set but PHAROS_AUTH is none/);
+  for (const bad of ["ftp://idp.example/r.json", "redis://h:1"]) {
+    const error = configError(() => parseConfig({ env: { ...jwt, PHAROS_AUTH_REVOKED: bad } }));
+    assert.deepEqual(error.problems, [
+      "PHAROS_AUTH_REVOKED: expected a file path or an http(s) URL",
+    ]);
+  }
+  for (const bad of ["249", "60001", "soon"]) {
+    const error = configError(() =>
+      parseConfig({ env: { ...jwt, PHAROS_AUTH_REVOKED_INTERVAL_MS: bad } })
+    );
+    assert.match(error.problems[0]!, /^PHAROS_AUTH_REVOKED_INTERVAL_MS/);
+  }
+});

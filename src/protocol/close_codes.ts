@@ -10,7 +10,7 @@
  * |------|------|---------|------|
  * | 1000 | Normal | clients; upstream | idle timeout (no message for `idleTimeoutMs`); the upstream source stopped |
  * | 1001 | GoingAway | clients, producers | server shutting down |
- * | 1008 | PolicyViolation | clients | slow consumer; fatal errors (auth expiry, rate limit) |
+ * | 1008 | PolicyViolation | clients | slow consumer; fatal errors (auth expiry, rate limit); a revoked token ({@link CloseReason.TokenRevoked}) |
  * | 1009 | MessageTooBig | clients, producers | a message over `maxMessageBytes` (producers: `PHAROS_INGEST_MAX_BYTES`) |
  * | 1011 | InternalError | clients | unexpected server fault on the connection |
  * | 1012 | ServiceRestart | clients | the state was replaced (cluster epoch, checkpoint reload): reconnect and subscribe again |
@@ -26,6 +26,19 @@ export const CloseCode = Object.freeze({
   ServiceRestart: 1012,
   UpstreamOverflow: 4008,
   UpstreamDeliveryFailed: 4011,
+});
+
+/**
+ * Close reasons that are not `"<code>: <message>"`. HyperStack's TypeScript client reads a
+ * `word:` prefix as an error code and fetches a new token only for the codes it knows
+ * (`token-expired`, `token-invalid-signature`, …); any other code, `token-revoked` among
+ * them, becomes its `INTERNAL_ERROR` and it stops. Without the prefix, a 1008 whose reason
+ * matches `/expired|invalid|token/i` makes it drop its token and connect with a fresh one:
+ * what a client whose token was revoked must do.
+ */
+export const CloseReason = Object.freeze({
+  /** With 1008, after the fatal error frame `token-revoked`. */
+  TokenRevoked: "token revoked",
 });
 
 /** Close reasons are limited to 123 bytes by RFC 6455; longer ones are cut. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CloseCode, toCloseReason } from "./mod.ts";
+import { CloseCode, CloseReason, toCloseReason } from "./mod.ts";
 
 Deno.test("close codes and reasons", async (t) => {
   await t.step("named codes are the RFC 6455 values, and two private-use mirrors", () => {
@@ -13,6 +13,16 @@ Deno.test("close codes and reasons", async (t) => {
       UpstreamOverflow: 4008,
       UpstreamDeliveryFailed: 4011,
     });
+  });
+
+  await t.step("the revocation reason is one HyperStack's client refreshes its token for", () => {
+    // Its rule (hyperstack-typescript 0.6.9, on close): a `word:` prefix is an error code,
+    // and an unknown code stops it; without one, a 1008 whose reason names a token
+    // failure makes it fetch a new token.
+    const reason = CloseReason.TokenRevoked;
+    assert.equal(reason.match(/^([\w-]+):/), null, "no code prefix");
+    assert.match(reason, /expired|invalid|token/i);
+    assert.equal(toCloseReason(reason), reason);
   });
 
   await t.step("reasons up to 123 bytes pass unchanged", () => {

@@ -4,7 +4,7 @@
  * the heads of its data frames, and the per-client limits a token may carry.
  * @module
  */
-export { CloseCode, toCloseReason } from "./close_codes.ts";
+export { CloseCode, CloseReason, toCloseReason } from "./close_codes.ts";
 export { type ErrorAnswer, toErrorResponse, toJsonResponse } from "./error_answer.ts";
 export { dataFrameHead, type DataOp, type FrameMode, subscribedFrameHead } from "./frames.ts";
 export { LIMIT_CLAIM_KEYS, type TokenLimits, toLimitsClaim } from "./limits.ts";

@@ -101,6 +101,8 @@ export interface SourceTelemetry {
 export const KEY_REFRESH_TRIGGERS = ["unknown-kid", "max-age", "file-changed"] as const;
 /** How a reading of the JWT key set went (`auth_jwks_refreshes_total{outcome}`). */
 export const KEY_REFRESH_OUTCOMES = ["updated", "unchanged", "failed"] as const;
+/** How a reading of the revocation list went (`auth_revocation_list_refreshes_total{outcome}`). */
+export const REVOCATION_OUTCOMES = ["updated", "unchanged", "failed", "shared"] as const;
 /**
  * Why a trusted proxy's forwarding headers were not used (`forwarded_header_errors_total{problem}`):
  * unreadable, naming no client (`unknown`, an obfuscated name), or longer than Pharos reads.
@@ -116,6 +118,12 @@ export interface AuthTelemetry {
   ): void;
   /** A trusted proxy's forwarding headers named no client: the peer address was used. */
   forwardedHeaderRejected(problem: typeof FORWARDED_PROBLEMS[number]): void;
+  /** A reading of the revocation list after start-up, or a list shared by another instance. */
+  revocationListRefreshed(outcome: typeof REVOCATION_OUTCOMES[number]): void;
+  /** The revocation list in force: its token ids and subjects (a gauge, by `kind`). */
+  revocationListEntries(jti: number, sub: number): void;
+  /** `count` live sessions closed because their token was revoked. */
+  revokedSessionsClosed(count: number): void;
 }
 
 /** Cluster mode events; a server running alone reports none, and has none of its series. */
@@ -373,7 +381,13 @@ export const noopTelemetry: Telemetry = Object.freeze({
   }),
   sources: Object.freeze({ eventReceived: noop }),
   cluster: Object.freeze({ appendFailed: noop, epochChanged: noop }),
-  auth: Object.freeze({ keySetRefreshed: noop, forwardedHeaderRejected: noop }),
+  auth: Object.freeze({
+    keySetRefreshed: noop,
+    forwardedHeaderRejected: noop,
+    revocationListRefreshed: noop,
+    revocationListEntries: noop,
+    revokedSessionsClosed: noop,
+  }),
   log: Object.freeze({ linesDropped: noop }),
   runtime: Object.freeze({ loopDelay: noop, loopUtilization: noop }),
   tracing: noopTracing,

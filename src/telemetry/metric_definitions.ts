@@ -320,6 +320,23 @@ export const METRIC_DEFINITIONS = Object.freeze(
       "Readings of the JWT key set after start-up, by trigger (unknown-kid, max-age, file-changed) and outcome (updated, unchanged, failed)",
       ["trigger", "outcome"],
     ),
+    authRevocationListRefreshes: def(
+      "auth_revocation_list_refreshes_total",
+      "counter",
+      "Readings of the token revocation list after start-up, by outcome (updated, unchanged, failed; shared: a list another cluster instance read)",
+      ["outcome"],
+    ),
+    authRevocationListEntries: def(
+      "auth_revocation_list_entries",
+      "observableGauge",
+      "Entries of the token revocation list in force, by kind (jti: token ids, sub: subjects)",
+      ["kind"],
+    ),
+    authRevokedSessionsClosed: def(
+      "auth_revoked_sessions_closed_total",
+      "counter",
+      "Live WebSocket sessions closed because the revocation list named their token",
+    ),
     forwardedHeaderErrors: def(
       "forwarded_header_errors_total",
       "counter",

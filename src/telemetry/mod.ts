@@ -21,6 +21,7 @@ export {
   type Observations,
   type OpenSpan,
   type ProjectorTelemetry,
+  REVOCATION_OUTCOMES,
   type RuntimeTelemetry,
   type SourceTelemetry,
   type SpanAttributes,

@@ -76,6 +76,9 @@ const EXPECTED: Readonly<Record<string, readonly [string, readonly string[]]>> =
   // Authentication and client addresses.
   auth_jwks_refreshes_total: ["counter", ["outcome", "trigger"]],
   forwarded_header_errors_total: ["counter", ["problem"]],
+  auth_revocation_list_refreshes_total: ["counter", ["outcome"]],
+  auth_revocation_list_entries: ["gauge", ["kind"]],
+  auth_revoked_sessions_closed_total: ["counter", []],
 };
 
 function setUp(functionCallMetrics?: boolean) {
@@ -194,6 +197,11 @@ Deno.test("/metrics values follow the facade calls", async () => {
   );
   assert.equal(value(f, "forwarded_header_errors_total", { problem: "malformed" }), 1);
   assert.equal(value(f, "forwarded_header_errors_total", { problem: "too-long" }), 0);
+  assert.equal(value(f, "auth_revocation_list_refreshes_total", { outcome: "updated" }), 1);
+  assert.equal(value(f, "auth_revocation_list_refreshes_total", { outcome: "shared" }), 0);
+  assert.equal(value(f, "auth_revocation_list_entries", { kind: "jti" }), 3);
+  assert.equal(value(f, "auth_revocation_list_entries", { kind: "sub" }), 1);
+  assert.equal(value(f, "auth_revoked_sessions_closed_total"), 2);
   assert.ok(value(f, "process_resident_memory_bytes") > 1_000_000);
   assert.ok(value(f, "process_heap_used_bytes") > 0);
   assert.ok(value(f, "process_cpu_seconds_total") > 0);

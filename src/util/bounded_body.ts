@@ -3,19 +3,25 @@ export class BodyTooLargeError extends RangeError {
   override readonly name = "BodyTooLargeError";
 }
 
+/** What carries a body: a `Request` or a `Response`. */
+export type BodyCarrier = Pick<Request, "headers" | "body">;
+
 /**
- * Reads a request body of at most `maxBytes`: refuses at once when `Content-Length` says
+ * Reads a request (or response) body of at most `maxBytes`: refuses at once when `Content-Length` says
  * more, and otherwise counts bytes as they arrive and stops one chunk past the limit, so
  * a body without a length (or lying about it) never costs more than `maxBytes` + a chunk.
  * Throws {@link BodyTooLargeError} beyond the limit, `TypeError` when the body is not UTF-8.
  */
-export async function readBoundedText(request: Request, maxBytes: number): Promise<string> {
+export async function readBoundedText(
+  request: BodyCarrier,
+  maxBytes: number,
+): Promise<string> {
   return toText(await readBoundedBytes(request, maxBytes));
 }
 
 /** The bytes of a request body of at most `maxBytes`, as {@link readBoundedText} reads them. */
 export async function readBoundedBytes(
-  request: Request,
+  request: BodyCarrier,
   maxBytes: number,
 ): Promise<Uint8Array<ArrayBuffer>> {
   const declared = request.headers.get("content-length");

@@ -15,5 +15,11 @@ export { type Cidr, cidrContains, parseCidr, parseIp } from "./ip.ts";
 export { errorMessage, truncate } from "./errors.ts";
 export { editDistance } from "./edit_distance.ts";
 export { TokenBucket } from "./token_bucket.ts";
-export { BodyTooLargeError, readBoundedBytes, readBoundedText, toText } from "./bounded_body.ts";
+export {
+  type BodyCarrier,
+  BodyTooLargeError,
+  readBoundedBytes,
+  readBoundedText,
+  toText,
+} from "./bounded_body.ts";
 export { MAX_VIEW_PATTERN_LENGTH, MAX_VIEW_PATTERNS, ViewGrant } from "./view_grant.ts";

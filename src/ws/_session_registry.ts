@@ -24,6 +24,8 @@ export class SessionRegistry {
   readonly #endWaiters = new Set<() => void>();
   #reserved = 0; // upgrades answered but not yet open
   #accepting = true;
+  /** The latest revocation check: sessions opening later are held to it too. */
+  #isRevoked: ((session: Session) => boolean) | undefined;
 
   constructor(options: SessionRegistryOptions) {
     this.#o = options;
@@ -79,7 +81,23 @@ export class SessionRegistry {
     this.#reserved--;
   }
 
-  /** Counts a session whose socket opened. */
+  /**
+   * Ends every live session `isRevoked` matches with {@link Session.revoke}, and from now
+   * on every session that opens while it is the latest check given: an upgrade admitted
+   * just before the list changed opens after this sweep. Returns how many it ended now.
+   */
+  revoke(isRevoked: (session: Session) => boolean): number {
+    this.#isRevoked = isRevoked;
+    let ended = 0;
+    for (const session of this.#sessions) {
+      if (session.closed || !isRevoked(session)) continue;
+      session.revoke();
+      ended++;
+    }
+    return ended;
+  }
+
+  /** Counts a session whose socket opened (and ends it at once if it is revoked). */
   opened(session: Session): void {
     this.#sessions.add(session);
     this.#o.telemetry.connectionOpened();
@@ -91,6 +109,7 @@ export class SessionRegistry {
     this.#o.log.info("WebSocket connection established for client {client_id}", {
       client_id: session.id,
     });
+    if (this.#isRevoked?.(session)) session.revoke();
   }
 
   /** Forgets a session whose socket ended; false when it was already forgotten. */

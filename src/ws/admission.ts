@@ -14,11 +14,13 @@ export interface Access {
 /** Every view, and no claims: the access of clients when nothing narrows it. */
 export const OPEN_ACCESS: Access = Object.freeze({ views: ViewGrant.ALL, claims: {} });
 
-/** Outcome of a successful `refresh_auth`: the new expiry, unix seconds, and access. */
+/** Outcome of a successful `refresh_auth`: the new expiry (unix seconds), access and token id. */
 export interface Refreshed {
   readonly expiresAt: number | undefined;
   /** The new token's access; absent: the session's stays. */
   readonly access?: Access;
+  /** The new token's id (its JWT `jti`); absent when it has none. */
+  readonly tokenId?: string;
 }
 
 /** A client the authorize hook let in, with what its credentials say. */
@@ -28,6 +30,8 @@ export interface Admitted {
   readonly subject?: string;
   /** When the credentials expire, unix seconds: the session then ends with `token-expired`. */
   readonly expiresAt?: number;
+  /** The token's id (its JWT `jti`), which a revocation list may name; absent without one. */
+  readonly tokenId?: string;
   readonly limits?: TokenLimits;
   /** What the client may see; absent: the server's default access. */
   readonly access?: Access;

@@ -72,6 +72,14 @@ export interface WsServer {
    * reconnect and subscribe again (the state was replaced). Keeps accepting new clients.
    */
   restartClients(reason: string): void;
+  /**
+   * Ends every live session whose token `isRevoked` says is revoked (checking each once):
+   * the fatal error frame `token-revoked`, then close 1008 (`Session.revoke`). Sessions
+   * that open later are held to the same check until the next call replaces it, so an
+   * upgrade admitted just before the list changed cannot slip through. Returns how many
+   * sessions it ended now.
+   */
+  revokeSessions(isRevoked: (session: Session) => boolean): number;
   /** Stops accepting, closes every session with `code`, and waits (up to `timeoutMs`) for them to end. */
   shutdown(options: { code?: number; reason?: string; timeoutMs: number }): Promise<void>;
 }
@@ -116,6 +124,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
     }),
     sessions: () => registry.values(),
     restartClients: (reason) => closeEverySession(registry, CloseCode.ServiceRestart, reason),
+    revokeSessions: (isRevoked) => registry.revoke(isRevoked),
     shutdown: (shutdownOptions) => shutdownSessions(context, shutdownOptions),
   };
 }

@@ -332,3 +332,74 @@ Deno.test("disconnect lines: code is a string; a dropped connection is info with
     assert.equal(disconnects()[0]?.properties.code, "1002");
   });
 });
+
+Deno.test("ws server: revoking sessions", async (t) => {
+  /** A server whose upgrades are admitted with the subject and token id in their headers. */
+  const revocable = () =>
+    setup({
+      authorize: (request) => ({
+        kind: "admitted",
+        subject: request.headers.get("x-sub") ?? "nobody",
+        ...(request.headers.has("x-jti") ? { tokenId: request.headers.get("x-jti")! } : {}),
+      }),
+    });
+  const upgradeAs = async (
+    s: ReturnType<typeof revocable>,
+    headers: Record<string, string>,
+  ): Promise<FakeSocket> => {
+    await s.server.handleUpgrade(s.request(undefined, headers), "127.0.0.1:40000");
+    return s.sockets.at(-1)!;
+  };
+  const revokedBy = (ids: string[]) => (session: { tokenId: string | undefined }) =>
+    session.tokenId !== undefined && ids.includes(session.tokenId);
+
+  await t.step(
+    "the sessions the check names end with 1008 'token revoked'; the others stay",
+    async () => {
+      const s = revocable();
+      const sockets = [];
+      for (const jti of ["t-1", "t-2", "t-3"]) {
+        const socket = await upgradeAs(s, { "x-sub": "alice", "x-jti": jti });
+        socket.events.onOpen(socket.transport);
+        sockets.push(socket);
+      }
+      const anonymous = await upgradeAs(s, { "x-sub": "bob" });
+      anonymous.events.onOpen(anonymous.transport);
+      assert.equal(s.server.revokeSessions(revokedBy(["t-1", "t-3", "t-9"])), 2);
+      assert.deepEqual(sockets.map((socket) => closedWith(socket.transport)?.reason), [
+        "token revoked",
+        undefined,
+        "token revoked",
+      ]);
+      assert.equal(closedWith(sockets[0]!.transport)?.code, 1008);
+      const [frame] = await sockets[0]!.transport.frames();
+      assert.equal(frame?.json.code, "token-revoked");
+      assert.equal(
+        closedWith(anonymous.transport),
+        undefined,
+        "a session without a token id stays",
+      );
+      assert.equal(
+        s.server.revokeSessions(revokedBy(["t-1", "t-3"])),
+        0,
+        "closing ones count once",
+      );
+    },
+  );
+
+  await t.step(
+    "an upgrade admitted before the list changed is held to it as it opens",
+    async () => {
+      const s = revocable();
+      const late = await upgradeAs(s, { "x-sub": "alice", "x-jti": "t-1" });
+      assert.equal(s.server.revokeSessions(revokedBy(["t-1"])), 0, "not open yet");
+      late.events.onOpen(late.transport);
+      assert.deepEqual(closedWith(late.transport), { code: 1008, reason: "token revoked" });
+      // The latest check replaces the earlier one.
+      s.server.revokeSessions(revokedBy([]));
+      const next = await upgradeAs(s, { "x-sub": "alice", "x-jti": "t-1" });
+      next.events.onOpen(next.transport);
+      assert.equal(closedWith(next.transport), undefined);
+    },
+  );
+});

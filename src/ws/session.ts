@@ -2,7 +2,7 @@ import type { Bus, ViewDirectory } from "../bus/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Tracing, WsTelemetry } from "../telemetry/mod.ts";
 import type { Clock } from "../util/mod.ts";
-import { CloseCode, toCloseReason } from "../protocol/mod.ts";
+import { CloseCode, CloseReason, toCloseReason } from "../protocol/mod.ts";
 import {
   type ClientMessage,
   encodeErrorFrame,
@@ -80,6 +80,8 @@ export class Session {
   // Made on first use: with a limit of 0 (off) a session never counts.
   #messagesThisMinute: MinuteCounter | undefined;
   #expiryTimer: Disposable | undefined;
+  /** The id of the token in force: the one admitted, then each one `refresh_auth` took. */
+  #tokenId: string | undefined;
   /**
    * Whether frames are logged at trace, read once per session: LogTape is configured once
    * at start-up, before any connection, so the answer cannot change for a session's life,
@@ -111,7 +113,13 @@ export class Session {
       traceFrames: this.#traceFrames,
       lines: this.#lines,
     });
+    this.#tokenId = options.auth?.tokenId;
     if (options.auth?.expiresAt !== undefined) this.#armExpiry(options.auth.expiresAt);
+  }
+
+  /** The id (JWT `jti`) of the token in force, which changes with `refresh_auth`. */
+  get tokenId(): string | undefined {
+    return this.#tokenId;
   }
 
   #armExpiry(expiresAt: number | undefined): void {
@@ -140,7 +148,10 @@ export class Session {
     return this.#access;
   }
 
-  /** Who the client's credentials belong to, for logs; undefined when anonymous. */
+  /**
+   * Who the client's credentials belong to, for logs and the revocation list; undefined
+   * when anonymous (or a JWT without `sub`).
+   */
   get subject(): string | undefined {
     return this.#o.auth?.subject;
   }
@@ -267,6 +278,8 @@ export class Session {
         this.#sendText(JSON.stringify({ success: false, error: "token-invalid" }), "auth");
         return;
       }
+      // From here on, a revocation list is checked against the new token's id.
+      this.#tokenId = refreshed.tokenId;
       this.#armExpiry(refreshed.expiresAt);
       this.#access = access;
       this.#o.log.info("Client {client_id} refreshed its token", { client_id: this.id });
@@ -296,11 +309,35 @@ export class Session {
   /** Sends an in-session error frame (text); fatal ones then close with 1008. */
   sendError(frame: ErrorFrame): void {
     this.#sendText(encodeErrorFrame(frame));
-    if (!frame.fatal) return;
+    if (frame.fatal) this.#closeAfterError(`${frame.code}: ${frame.message}`);
+  }
+
+  /**
+   * Ends the session because its token was revoked: the fatal error frame `token-revoked`,
+   * then 1008 with {@link CloseReason.TokenRevoked}, a reason on which HyperStack's client
+   * drops its token and connects with a fresh one. Does nothing once closing has started.
+   */
+  revoke(): void {
+    if (this.#closed) return;
+    this.#o.log.info("Client {client_id}'s token was revoked: closing the session", {
+      client_id: this.id,
+      ...(this.subject === undefined ? {} : { subject: this.subject }),
+    });
+    this.#sendText(encodeErrorFrame({
+      code: "token-revoked",
+      message: "The session's token was revoked; reconnect with a new token",
+      retryable: true,
+      fatal: true,
+    }));
+    this.#closeAfterError(CloseReason.TokenRevoked);
+  }
+
+  /** Closes with 1008 once a fatal error frame is queued. */
+  #closeAfterError(reason: string): void {
     // Hand the frame (and what is queued before it) to the socket now: closing drops the
     // queue, and the send scheduler would only have sent it on its next slice.
     this.#queue.pump();
-    this.close(CloseCode.PolicyViolation, `${frame.code}: ${frame.message}`);
+    this.close(CloseCode.PolicyViolation, reason);
   }
 
   /** Queues a reply, with its trace line. */

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { defineStack, toSeq } from "../stack/mod.ts";
 import type { SessionLimits } from "./mod.ts";
 import { until } from "../../tests/wait.ts";
+import { recordLogs } from "../../tests/fakes/recording_log.ts";
 
 const stack = defineStack({
   name: "test",
@@ -340,5 +341,72 @@ Deno.test("session input handling", async (t) => {
     assert.equal(telemetry.count("ws.subscriptionRemoved", "Token/list"), 1);
     send({ type: "subscribe", view: "Token/list" });
     assert.equal(transport.sent.length, 1);
+  });
+});
+
+Deno.test("session credentials and revocation", async (t) => {
+  /** A session admitted with `auth`, whose refresh gives the next token id of `ids`. */
+  function admitted(
+    auth: { subject?: string; tokenId?: string },
+    ids: (string | undefined)[] = [],
+  ) {
+    const fixture = createTestProjector(stack);
+    return connectSession(fixture, {
+      id: "client-9",
+      auth: {
+        kind: "admitted",
+        ...auth,
+        refresh: () => {
+          const tokenId = ids.shift();
+          return Promise.resolve({
+            expiresAt: undefined,
+            ...(tokenId === undefined ? {} : { tokenId }),
+          });
+        },
+      },
+    });
+  }
+
+  await t.step("the session knows its subject and its token's id", () => {
+    const { session } = admitted({ subject: "alice", tokenId: "t-1" });
+    assert.equal(session.subject, "alice");
+    assert.equal(session.tokenId, "t-1");
+    const anonymous = admitted({}).session;
+    assert.equal(anonymous.subject, undefined);
+    assert.equal(anonymous.tokenId, undefined);
+  });
+
+  await t.step("refresh_auth moves the token id to the new token's (none: none)", async () => {
+    const { session, transport } = admitted({ subject: "alice", tokenId: "t-1" }, ["t-2"]);
+    const replies = async () =>
+      (await transport.frames()).filter((f) => !f.binary && "success" in f.json).length;
+    session.receive(JSON.stringify({ type: "refresh_auth", token: "fresh" }));
+    await until(async () => await replies() === 1, "the refresh_auth reply");
+    assert.equal(session.tokenId, "t-2");
+    session.receive(JSON.stringify({ type: "refresh_auth", token: "fresh-without-jti" }));
+    await until(async () => await replies() === 2, "the second reply");
+    assert.equal(session.tokenId, undefined, "a new token without jti has no id");
+  });
+
+  await t.step("revoke: the fatal token-revoked frame, then 1008 'token revoked'", async () => {
+    await using logs = await recordLogs(["pharos", "test"], "info");
+    const { session, transport } = admitted({ subject: "alice", tokenId: "t-1" });
+    session.revoke();
+    const [frame, ...rest] = await transport.frames();
+    assert.deepEqual(rest, []);
+    assert.deepEqual(frame?.json, {
+      type: "error",
+      error: "token-revoked",
+      message: "The session's token was revoked; reconnect with a new token",
+      code: "token-revoked",
+      retryable: true,
+      fatal: true,
+    });
+    assert.deepEqual(transport.closedWith, { code: 1008, reason: "token revoked" });
+    assert.equal(session.closed, true);
+    const revoked = logs.at("info").find((r) => String(r.message.join("")).includes("revoked"));
+    assert.deepEqual(revoked?.properties, { client_id: "client-9", subject: "alice" });
+    session.revoke(); // once closing, nothing more
+    assert.equal((await transport.frames()).length, 1);
   });
 });

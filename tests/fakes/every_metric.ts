@@ -10,6 +10,9 @@ export function recordOneOfEach(telemetry: Telemetry): void {
   const { ws, projector, vm, sources, cluster, auth, log, runtime, observe } = telemetry;
   auth.keySetRefreshed("unknown-kid", "updated");
   auth.forwardedHeaderRejected("malformed");
+  auth.revocationListRefreshed("updated");
+  auth.revocationListEntries(3, 1);
+  auth.revokedSessionsClosed(2);
   ws.connectionOpened();
   ws.connectionOpened();
   ws.connectionClosed(12.5);

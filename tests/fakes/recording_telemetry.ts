@@ -14,7 +14,13 @@ export interface RecordingTelemetry extends Telemetry {
 }
 
 /** Methods whose numeric argument is a count to add (1 when absent), not a reading. */
-const SUMMED = new Set(["framesSent", "mutationsProcessed", "framePublished", "eventReceived"]);
+const SUMMED = new Set([
+  "framesSent",
+  "mutationsProcessed",
+  "framePublished",
+  "eventReceived",
+  "revokedSessionsClosed",
+]);
 
 /** Creates a recording telemetry. */
 export function createRecordingTelemetry(): RecordingTelemetry {

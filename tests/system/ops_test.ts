@@ -511,6 +511,7 @@ Deno.test("alerts: the expected set, each with severity, annotations, runbook an
     "JwksRefreshFailing",
     "PharosDown",
     "PharosNotReady",
+    "RevocationListFailing",
     "SlowConsumerDisconnects",
     "StreamUnhealthy",
     "TelemetryExportFailures",
