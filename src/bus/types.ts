@@ -113,6 +113,12 @@ export interface WindowHandle extends Disposable {
 export interface ViewDirectory {
   describe(view: string): ViewInfo | undefined;
   snapshot(view: string, query: SnapshotQuery): SnapshotEntity[];
+  /**
+   * For a list or append view with a row rule: the keys of the rows that left `group` after
+   * cursor `after` (their owner changed) and are not back, which a client resuming from
+   * `after` may still hold. Empty for other views.
+   */
+  departed(view: string, query: { readonly group: string; readonly after: string }): string[];
   /** Opens a derived window; for a view with a row rule, over the rows of `group` only. */
   openWindow(view: string, window: WindowQuery): WindowHandle;
 }

@@ -11,6 +11,7 @@ import { LruMap } from "../util/mod.ts";
 import type { PathCache } from "../vm/mod.ts";
 import type { CachedViews } from "./cache_state.ts";
 import type { DeliveryStamps } from "./delivery_stamps.ts";
+import { Departures } from "./departures.ts";
 import { DerivedView } from "./derived_view.ts";
 import { createPatchFrameEncoder, type PatchFrameEncoder } from "./frames.ts";
 
@@ -25,6 +26,8 @@ export interface BaseView {
   readonly encode: PatchFrameEncoder;
   /** The stack's row rule for the view: its frames go to each row group's own topic. */
   readonly rule?: ViewRowRule;
+  /** With a rule: the rows that left a group, for `after` resumes. */
+  readonly departures?: Departures;
   /** Frames published in the current batch. */
   frames: number;
   /**
@@ -115,7 +118,7 @@ function createEntityViews(
       mode,
       spanAttributes: Object.freeze({ view: `${name}/${mode}`, mode }),
       encode: createPatchFrameEncoder(mode, `${name}/${mode}`),
-      ...(rule === undefined ? {} : { rule }),
+      ...(rule === undefined ? {} : { rule, departures: new Departures(cacheSize) }),
       frames: 0,
       groupFanout: 0,
     };

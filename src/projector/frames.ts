@@ -1,5 +1,5 @@
 import type { ViewMode } from "../bus/mod.ts";
-import { dataFrameHead } from "../protocol/mod.ts";
+import { dataFrameHead, deleteFrameText } from "../protocol/mod.ts";
 
 const encoder = new TextEncoder();
 
@@ -64,7 +64,5 @@ export function encodeUpsertFrame(
 
 /** Builds a `delete` frame: a key that left a derived window, or a row that left a group. */
 export function encodeDeleteFrame(view: string, key: string, mode: ViewMode = "list"): Uint8Array {
-  return encoder.encode(
-    `${dataFrameHead(mode, view, "delete")},"key":${JSON.stringify(key)},"data":null}`,
-  );
+  return encoder.encode(deleteFrameText(mode, view, key));
 }

@@ -150,3 +150,20 @@ Deno.test("a ruled view's fan-out is its last group's listeners", () => {
   projector.apply([{ entity: "Order", key: "o2", patch: { owner: "bob" }, append: [] }]);
   assert.equal(projector.fanoutOf("Order"), 1);
 });
+
+Deno.test("a resume learns of the rows that left its group after its cursor", () => {
+  const { projector } = createTestProjector(stack);
+  const apply = (key: string, patch: Record<string, unknown>, seq: string) =>
+    projector.apply([{ entity: "Order", key, patch: { ...patch, _seq: seq }, append: [], seq }]);
+  apply("o1", { owner: "alice" }, "1:000000000000");
+  apply("o2", { owner: "alice" }, "2:000000000000");
+  apply("o1", { owner: "bob" }, "3:000000000000"); // o1 leaves Alice
+  apply("o2", { owner: "bob" }, "4:000000000000"); // o2 too, then comes back
+  apply("o2", { owner: "alice" }, "5:000000000000");
+  const departed = (group: string, after: string) =>
+    projector.directory.departed("Order/list", { group, after }).sort();
+  assert.deepEqual(departed(ALICE, "2:000000000000"), ["o1"], "o2 is back: the snapshot has it");
+  assert.deepEqual(departed(ALICE, "3:000000000000"), [], "o1 left before the cursor");
+  assert.deepEqual(departed(BOB, "1:000000000000"), ["o2"]);
+  assert.deepEqual(projector.directory.departed("Order/state", { group: ALICE, after: "0:0" }), []);
+});

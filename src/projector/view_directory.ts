@@ -35,6 +35,19 @@ export function createViewDirectory(
       }
       return listSnapshot(entityViews, query, visible);
     },
+    departed(view, { group, after }) {
+      const info = infos.get(view);
+      if (info?.rowRule === undefined || (info.kind !== "list" && info.kind !== "append")) {
+        return [];
+      }
+      const entityViews = entities.get(info.entity)!;
+      const base = entityViews.baseViews.find((candidate) => candidate.id === view);
+      const field = info.rowRule.field;
+      return base?.departures?.since(group, after, (key) => {
+        const data = entityViews.cache.get(key);
+        return data !== undefined && rowGroupOf(paths.get(data, field)) === group;
+      }) ?? [];
+    },
     openWindow(view, window) {
       const derived = derivedById.get(view);
       if (derived === undefined) throw new TypeError(`"${view}" is not a derived view`);

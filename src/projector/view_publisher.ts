@@ -139,6 +139,9 @@ export class ViewPublisher {
           );
           continue;
         }
+        if (was !== undefined && mutation.seq !== undefined) {
+          view.departures?.record(key, was, mutation.seq);
+        }
         if (wasTopic !== undefined) {
           this.#sendToGroup(
             view,

@@ -12,6 +12,11 @@ export function dataFrameHead(mode: FrameMode, view: string, op: DataOp): string
   return `{"mode":"${mode}","entity":${JSON.stringify(view)},"op":"${op}"`;
 }
 
+/** A `delete` frame: a key that left a derived window, or a row that left a client's rows. */
+export function deleteFrameText(mode: FrameMode, view: string, key: string): string {
+  return `${dataFrameHead(mode, view, "delete")},"key":${JSON.stringify(key)},"data":null}`;
+}
+
 /** The head of a `subscribed` frame for `view` in `mode`, left open for its `sort`. */
 export function subscribedFrameHead(view: string, mode: FrameMode): string {
   return `{"op":"subscribed","view":${JSON.stringify(view)},"mode":"${mode}"`;

@@ -6,5 +6,11 @@
  */
 export { CloseCode, CloseReason, toCloseReason } from "./close_codes.ts";
 export { type ErrorAnswer, toErrorResponse, toJsonResponse } from "./error_answer.ts";
-export { dataFrameHead, type DataOp, type FrameMode, subscribedFrameHead } from "./frames.ts";
+export {
+  dataFrameHead,
+  type DataOp,
+  deleteFrameText,
+  type FrameMode,
+  subscribedFrameHead,
+} from "./frames.ts";
 export { LIMIT_CLAIM_KEYS, type TokenLimits, toLimitsClaim } from "./limits.ts";

@@ -1,4 +1,5 @@
 import type { ViewInfo } from "../bus/mod.ts";
+import { deleteFrameText } from "../protocol/mod.ts";
 import { noopTracing } from "../telemetry/mod.ts";
 import { DERIVED_VIEW_TAKE, rowGroupOf, rowTopic } from "../stack/mod.ts";
 import type { Access } from "./admission.ts";
@@ -264,6 +265,9 @@ export class Subscriptions {
         startedAt: openedAt,
       });
     }
+    if (message.after !== undefined && group !== undefined) {
+      this.#queueDepartures(info, group, message.after, message.key);
+    }
     const key = message.key;
     // A view with a row rule: the client's group's own topic, or, outside every group, none.
     const topic = info.rowRule === undefined
@@ -273,6 +277,20 @@ export class Subscriptions {
       : rowTopic(info.id, group);
     const listener = topic === undefined ? NO_LISTENER : this.#listen(info, topic, key);
     return new ActiveSubscription(info, key, group, openedAt, listener);
+  }
+
+  /**
+   * After a resume's snapshot: a `delete` for each row that left the client's group since
+   * its cursor (a view with a row rule), which it was not there to be told of live.
+   */
+  #queueDepartures(info: ViewInfo, group: string, after: string, key: string | undefined): void {
+    for (const departed of this.#o.directory.departed(info.id, { group, after })) {
+      if (key !== undefined && departed !== key) continue;
+      const frame = deleteFrameText(info.mode, info.id, departed);
+      if (this.#queue.pushReply(frame) && this.#traceFrames) {
+        this.#lines.traceReply("delete", frame, info.id, departed);
+      }
+    }
   }
 
   /** Pushes the frames published on `topic` (of `key` only, when given) to the queue. */

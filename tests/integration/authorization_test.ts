@@ -209,4 +209,27 @@ Deno.test("row rules: each owner sees only their orders, whole, live and after a
     await subscribe(again, { view: "Order/list", after: "0:000000000000" });
     assert.deepEqual(snapshotEntities(again.frames, "Order/list").map((e) => e.key), ["b-2"]);
   });
+
+  await t.step(
+    "a resume deletes the rows that left the client's group while it was away",
+    async () => {
+      await using away = await orders.connect({ sub: "carol" });
+      await server.source.emit(
+        order("c-1", { owner: "carol" }, 7),
+        order("c-2", { owner: "carol" }, 8),
+      );
+      await subscribe(away, { view: "Order/list" });
+      const cursor = "8:000000000000";
+      await away[Symbol.asyncDispose]();
+      await server.source.emit(
+        order("c-1", { owner: "dave" }, 9),
+        order("c-2", { status: "paid" }, 10),
+      );
+      await using back = await orders.connect({ sub: "carol" });
+      await subscribe(back, { view: "Order/list", after: cursor });
+      const answer = framesFor(back.frames, "Order/list").map((f) => [f.json.op, f.json.key ?? ""]);
+      assert.deepEqual(answer, [["subscribed", ""], ["snapshot", ""], ["delete", "c-1"]]);
+      assert.deepEqual(snapshotEntities(back.frames, "Order/list").map((e) => e.key), ["c-2"]);
+    },
+  );
 });
