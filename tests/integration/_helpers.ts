@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { defineStack, type PharosEvent, type Stack } from "../../src/stack/mod.ts";
 import type { SentFrame } from "../fakes/memory_transport.ts";
 import type { TestClient } from "../fakes/ws_client.ts";
-import { within } from "../wait.ts";
+import type { Frame, HyperStack, SocketIssue } from "hyperstack-typescript";
+import { until, within } from "../wait.ts";
 
 const decoder = new TextDecoder();
 
@@ -127,4 +128,34 @@ export interface TokenStack {
 /** The stack definition a HyperStack app would declare for the demo Token stack at `url`. */
 export function tokenStack(url: string): TokenStack {
   return { name: "tokens", url, views: TOKEN_VIEWS };
+}
+
+/** What a HyperStack client told its listeners, recorded by {@link recordClient}. */
+export interface RecordedClient extends AsyncDisposable {
+  readonly states: string[];
+  readonly issues: SocketIssue[];
+  readonly frames: Frame[];
+}
+
+/**
+ * Records a connected HyperStack client's state changes, socket issues and frames. Disposing
+ * disconnects it before the server shuts down (else it would try to reconnect) and waits
+ * until the server has seen the socket close, so no socket outlives the test.
+ */
+export function recordClient(
+  // deno-lint-ignore no-explicit-any -- any stack's client
+  hs: HyperStack<any>,
+  server: { readonly app: { readonly ws: { readonly clientCount: number } } },
+): RecordedClient {
+  const recorded = { states: [] as string[], issues: [] as SocketIssue[], frames: [] as Frame[] };
+  hs.onConnectionStateChange((state) => recorded.states.push(state));
+  hs.onSocketIssue((issue) => recorded.issues.push(issue));
+  hs.onFrame((frame) => recorded.frames.push(frame));
+  return {
+    ...recorded,
+    async [Symbol.asyncDispose]() {
+      hs.disconnect();
+      await until(() => server.app.ws.clientCount === 0, "the client to disconnect");
+    },
+  };
 }

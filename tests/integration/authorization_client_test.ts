@@ -5,10 +5,10 @@
  * through the client's socket-issue handler while the connection and the list go on.
  */
 import assert from "node:assert/strict";
-import { type Frame, HyperStack, type SocketIssue, type Update } from "hyperstack-typescript";
+import { type Frame, HyperStack, type Update } from "hyperstack-typescript";
 import { transfer } from "../fakes/manual_source.ts";
 import { startTestServer } from "../fakes/test_server.ts";
-import { tokenStack } from "./_helpers.ts";
+import { recordClient, tokenStack } from "./_helpers.ts";
 import { until, within } from "../wait.ts";
 
 /** The view a frame is about: `view` of a `subscribed` frame, else `entity`. */
@@ -26,18 +26,8 @@ Deno.test("HyperStack client with a grant of Token/list only: the list works, To
     url: server.wsUrl,
     auth: { token: "list-only" },
   });
-  await using _hs = {
-    async [Symbol.asyncDispose]() {
-      hs.disconnect();
-      await until(() => server.app.ws.clientCount === 0, "the client to disconnect");
-    },
-  };
-  const states: string[] = [];
-  hs.onConnectionStateChange((state) => states.push(state));
-  const issues: SocketIssue[] = [];
-  hs.onSocketIssue((issue) => issues.push(issue));
-  const frames: Frame[] = [];
-  hs.onFrame((frame) => frames.push(frame));
+  await using recorded = recordClient(hs, server);
+  const { states, issues, frames } = recorded;
   assert.equal(hs.connectionState, "connected");
 
   const list = hs.views.Token.list.watch()[Symbol.asyncIterator]();

@@ -3,10 +3,10 @@
  * documentation shows, against a real Pharos: the compatibility promise of docs/protocol.md.
  */
 import assert from "node:assert/strict";
-import { type Frame, HyperStack, type SocketIssue, type Update } from "hyperstack-typescript";
+import { type Frame, HyperStack, type Update } from "hyperstack-typescript";
 import { transfer } from "../fakes/manual_source.ts";
 import { startTestServer } from "../fakes/test_server.ts";
-import { tokenStack } from "./_helpers.ts";
+import { recordClient, tokenStack } from "./_helpers.ts";
 import { until, within } from "../wait.ts";
 
 interface Token {
@@ -29,20 +29,8 @@ Deno.test("HyperStack client: snapshot, live updates, state, derived view, unsub
   await server.source.emit(...Array.from({ length: 60 }, (_, i) => transfer(`mint${i}`, 100 + i)));
 
   const hs = await HyperStack.connect(tokenStack(server.wsUrl), { url: server.wsUrl });
-  // Disconnect before the server shuts down (else the client would try to reconnect), and
-  // wait until the server has seen the socket close, so no socket outlives the test.
-  await using _hs = {
-    async [Symbol.asyncDispose]() {
-      hs.disconnect();
-      await until(() => server.app.ws.clientCount === 0, "the client to disconnect");
-    },
-  };
-  const states: string[] = [];
-  hs.onConnectionStateChange((state) => states.push(state));
-  const issues: SocketIssue[] = [];
-  hs.onSocketIssue((issue) => issues.push(issue));
-  const frames: Frame[] = [];
-  hs.onFrame((frame) => frames.push(frame));
+  await using recorded = recordClient(hs, server);
+  const { states, issues, frames } = recorded;
   assert.equal(hs.connectionState, "connected");
   const views = hs.views.Token;
 

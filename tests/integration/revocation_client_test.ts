@@ -6,11 +6,11 @@
  * receives data again, with no help from the application.
  */
 import assert from "node:assert/strict";
-import { type Frame, HyperStack, type SocketIssue } from "hyperstack-typescript";
+import { HyperStack } from "hyperstack-typescript";
 import { claims, generateKeyPair, signJwt, writeJwks } from "../fakes/auth_keys.ts";
 import { writeRevocationFile } from "../fakes/revocation_file.ts";
 import { startEnvServer } from "../fakes/test_server.ts";
-import { tokenStack } from "./_helpers.ts";
+import { recordClient, tokenStack } from "./_helpers.ts";
 import { until } from "../wait.ts";
 
 const ISSUER = "https://issuer.test";
@@ -45,18 +45,8 @@ Deno.test("HyperStack client: its token revoked, it reconnects with a fresh one 
       },
     },
   });
-  await using _hs = {
-    async [Symbol.asyncDispose]() {
-      hs.disconnect();
-      await until(() => server.app.ws.clientCount === 0, "the client to disconnect");
-    },
-  };
-  const states: string[] = [];
-  hs.onConnectionStateChange((state) => states.push(state));
-  const issues: SocketIssue[] = [];
-  hs.onSocketIssue((issue) => issues.push(issue));
-  const frames: Frame[] = [];
-  hs.onFrame((frame) => frames.push(frame));
+  await using recorded = recordClient(hs, server);
+  const { states, issues, frames } = recorded;
   hs.getConnection().subscribe({ view: "Token/list" });
   await until(() => frames.length > 0, "Token/list data with the first token");
   assert.deepEqual(issued, ["hs-1"]);
