@@ -37,10 +37,17 @@ export function defaultGrantOf(config: Pick<AuthConfig, "defaultViews">): ViewGr
 
 /**
  * The upgrade check: the Origin allow-list, then the credentials of `config.authMode`;
- * with `jwt`, the admitted session may refresh its token in-band. Throws a
- * {@link ConfigError} when the mode needs a verifier `setup` lacks (it fails closed).
+ * with `jwt`, the admitted session may refresh its token in-band. A token without a `views`
+ * claim gets `defaultViews` (the app passes the grant its sessions share; default: read
+ * from `config`). Throws a {@link ConfigError} when the mode needs a verifier `setup` lacks
+ * (it fails closed).
  */
-export function createAuthorize(config: AuthConfig, setup: AuthSetup, log: Logger): Authorize {
+export function createAuthorize(
+  config: AuthConfig,
+  setup: AuthSetup,
+  log: Logger,
+  defaultViews: ViewGrant = defaultGrantOf(config),
+): Authorize {
   const allowed = new Set(config.allowedOrigins);
   const verifier = setup.verifier;
   // Fail closed: an auth mode without its verifier must not quietly let everyone in.
@@ -50,7 +57,6 @@ export function createAuthorize(config: AuthConfig, setup: AuthSetup, log: Logge
     ]);
   }
   const mode = config.authMode;
-  const defaultViews = defaultGrantOf(config);
   const accessOf = (identity: Identity): Access => ({
     views: identity.views ?? defaultViews,
     claims: identity.claims,

@@ -99,7 +99,8 @@ export function createAuthRoutes(config: AuthConfig, options: AuthRoutesOptions)
   const defaultAccess: Access = Object.freeze({ views: defaultGrantOf(config), claims: {} });
   return {
     defaultAccess,
-    authorize: options.authorize ?? (checks ? createAuthorize(config, setup, log) : undefined),
+    authorize: options.authorize ??
+      (checks ? createAuthorize(config, setup, log, defaultAccess.views) : undefined),
     tokenEndpoint: minter === undefined ? undefined : createTokenEndpoint(config, minter, log),
     clientAddress: createClientAddress({
       trustedProxies: config.trustedProxies,

@@ -86,9 +86,8 @@ export function createViewTable(stack: Stack, deps: ViewTableDeps): ViewTable {
   for (const [name, definition] of Object.entries(stack.entities)) {
     const views = createEntityViews(name, definition, deps);
     entities.set(name, views);
-    const rules = viewRowRules(definition);
     for (const info of baseViewInfos(name)) {
-      const rule = rules.get(info.mode);
+      const rule = views.baseViews.find((view) => view.mode === info.mode)?.rule;
       infos.set(info.id, rule === undefined ? info : { ...info, rowRule: rule });
     }
     for (const view of views.derived) {
