@@ -7,9 +7,10 @@ import type {
   WindowHandle,
   WindowQuery,
 } from "../bus/mod.ts";
-import { type DerivedViewDefinition, rowGroupOf, rowTopic } from "../stack/mod.ts";
+import { type DerivedViewDefinition, rowTopic } from "../stack/mod.ts";
 import type { PathCache } from "../vm/mod.ts";
 import { encodeDeleteFrame, encodeUpsertFrame } from "./frames.ts";
+import { rowGroupIn } from "./row_group.ts";
 import { SortedKeys } from "./sort.ts";
 
 /** A window (skip/take) of one row group that sessions hold open, shared by all of them. */
@@ -90,7 +91,7 @@ export class DerivedView {
   /** The row group of a cached row: {@link EVERYONE} without a rule, none for a hidden row. */
   #groupOf(data: Readonly<Record<string, unknown>> | undefined): string | undefined {
     if (this.#ruleField === undefined) return EVERYONE;
-    return rowGroupOf(this.#paths.get(data, this.#ruleField));
+    return rowGroupIn(this.#paths, data, this.#ruleField);
   }
 
   /** Re-sorts `key` after its entity changed, or drops it when `removed`; publishes window deltas. */

@@ -1,7 +1,8 @@
 import type { SnapshotEntity, SnapshotQuery, ViewDirectory } from "../bus/mod.ts";
-import { compareSeq, rowGroupOf } from "../stack/mod.ts";
+import { compareSeq } from "../stack/mod.ts";
 import type { PathCache } from "../vm/mod.ts";
 import type { Entity, EntityViews, ViewTable } from "./entity_views.ts";
+import { rowGroupIn } from "./row_group.ts";
 
 function seqOf(entity: Entity): string | undefined {
   return typeof entity._seq === "string" ? entity._seq : undefined;
@@ -27,7 +28,7 @@ export function createViewDirectory(
       if (rule !== undefined && query.group === undefined) return [];
       const visible = rule === undefined
         ? undefined
-        : (data: Entity) => rowGroupOf(paths.get(data, rule.field)) === query.group;
+        : (data: Entity) => rowGroupIn(paths, data, rule.field) === query.group;
       if (info.kind === "state") {
         if (query.key === undefined) return [];
         const data = entityViews.cache.get(query.key);
@@ -43,10 +44,11 @@ export function createViewDirectory(
       const entityViews = entities.get(info.entity)!;
       const base = entityViews.baseViews.find((candidate) => candidate.id === view);
       const field = info.rowRule.field;
-      return base?.departures?.since(group, after, (key) => {
-        const data = entityViews.cache.get(key);
-        return data !== undefined && rowGroupOf(paths.get(data, field)) === group;
-      }) ?? [];
+      return base?.departures?.since(
+        group,
+        after,
+        (key) => rowGroupIn(paths, entityViews.cache.get(key), field) === group,
+      ) ?? [];
     },
     openWindow(view, window) {
       const derived = derivedById.get(view);

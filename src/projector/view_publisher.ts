@@ -1,11 +1,12 @@
 import type { Bus, BusMessage, FrameOp } from "../bus/mod.ts";
 import type { OpenSpan, SpanAttributes, Tracing } from "../telemetry/mod.ts";
-import { rowGroupOf, rowTopic } from "../stack/mod.ts";
+import { rowTopic } from "../stack/mod.ts";
 import type { Mutation, PathCache } from "../vm/mod.ts";
 import type { BatchCounts } from "./batch_report.ts";
 import type { DeliveryStamps } from "./delivery_stamps.ts";
 import type { BaseView, Entity, EntityViews } from "./entity_views.ts";
 import { encodeDeleteFrame, encodeUpsertFrame } from "./frames.ts";
+import { rowGroupIn } from "./row_group.ts";
 
 /**
  * Told that `views` (ids) failed to take `mutation`: each is counted in
@@ -93,9 +94,7 @@ export class ViewPublisher {
     const topics: (string | undefined)[] = [];
     let dataJson: string | undefined;
     for (const view of views.ruledViews) {
-      const group = cached === undefined
-        ? undefined
-        : rowGroupOf(this.#paths.get(cached, view.rule!.field));
+      const group = rowGroupIn(this.#paths, cached, view.rule!.field);
       const topic = group === undefined ? undefined : rowTopic(view.id, group);
       groups.push(group);
       topics.push(topic);
@@ -126,7 +125,7 @@ export class ViewPublisher {
       try {
         const was = before.groups[i];
         const wasTopic = before.topics[i];
-        const now = rowGroupOf(this.#paths.get(merged, view.rule!.field));
+        const now = rowGroupIn(this.#paths, merged, view.rule!.field);
         if (was === now) {
           if (wasTopic === undefined) continue;
           const data = before.dataJson ?? JSON.stringify(mutation.patch);
