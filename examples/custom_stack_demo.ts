@@ -11,7 +11,8 @@
  *
  *   PHAROS_STACK=examples/custom_stack.ts PHAROS_SOURCES=ingest PHAROS_INGEST_TOKEN=secret \
  *     deno task start
- *   curl -H 'Authorization: Bearer secret' --data-binary @events.ndjson localhost:8877/ingest
+ *   curl -H 'Authorization: Bearer secret' -H 'Content-Type: application/x-ndjson' \
+ *     --data-binary @events.ndjson localhost:8877/ingest
  * @module
  */
 import { getLogger } from "@logtape/logtape";
